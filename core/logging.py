@@ -1,0 +1,55 @@
+"""Structured logs: one JSON object a line in production, readable in a terminal.
+
+Every line carries the request id and tenant id bound by
+``core.middleware.RequestContextMiddleware`` and the tenant context, through
+structlog's contextvars.
+"""
+
+import logging.config
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+PRE_CHAIN: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def configure(options: Mapping[str, Any]) -> None:
+    level = str(options.get("level", "INFO"))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if options.get("format") == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "structured": {
+                    "()": structlog.stdlib.ProcessorFormatter,
+                    "processors": [
+                        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info,
+                        renderer,
+                    ],
+                    "foreign_pre_chain": PRE_CHAIN,
+                }
+            },
+            "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "structured"}},
+            "root": {"handlers": ["stdout"], "level": level},
+            "loggers": {"django.db.backends": {"level": "INFO"}},
+        }
+    )
+    structlog.configure(
+        processors=[*PRE_CHAIN, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,136 @@
+"""The merchant's dashboard: thin views over services and selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError
+from customers.selectors import customer_list
+from tenants import services
+from tenants.forms import ApiKeyCreateForm, TenantSettingsForm
+from tenants.middleware import SESSION_TENANT_KEY
+from tenants.models import Tenant
+from tenants.permissions import Perm
+from tenants.selectors import api_keys_list, audit_entries_list
+
+View = Callable[..., HttpResponse]
+
+
+def staff_view(perm: str | None = None) -> Callable[[View], View]:
+    """Logged in, seated in a tenant, and (optionally) holding ``perm``."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = request.membership  # type: ignore[attr-defined]
+            if membership is None:
+                return render(request, "dashboard/no_tenant.html", status=403)
+            if perm is not None and not membership.has_perm(perm):
+                return HttpResponseForbidden(_("Your role does not allow this."))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@staff_view()
+def home(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    customers = customer_list(tenant=tenant)
+    return render(
+        request,
+        "dashboard/home.html",
+        {"customer_count": customers.count(), "recent_customers": customers[:5]},
+    )
+
+
+@login_required
+@require_POST
+def switch_tenant(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("tenant_id", "")
+    seats = {m.tenant_id: m for m in request.memberships}  # type: ignore[attr-defined]
+    if not wanted.isdigit() or int(wanted) not in seats:
+        messages.error(request, _("You are not a member of that account."))
+        return redirect("dashboard:home")
+    request.session[SESSION_TENANT_KEY] = int(wanted)
+    messages.success(request, _("Switched to %(name)s.") % {"name": seats[int(wanted)].tenant})
+    return redirect("dashboard:home")
+
+
+@staff_view(Perm.API_KEYS_MANAGE)
+def api_keys(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    issued = None
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = services.api_key_create(
+            tenant=tenant,
+            actor=Actor.staff(request.user),
+            now=clock.now(),
+            created_by=request.user,
+            **form.cleaned_data,
+        )
+        form = ApiKeyCreateForm()
+    return render(
+        request,
+        "dashboard/api_keys.html",
+        {"form": form, "keys": api_keys_list(tenant=tenant), "issued": issued},
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_view(Perm.API_KEYS_MANAGE)
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    try:
+        key = services.api_key_revoke(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            key_id=key_id,
+            actor=Actor.staff(request.user),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("dashboard:api_keys")
+    messages.success(request, _("Key %(key)s revoked.") % {"key": key.masked})
+    return redirect("dashboard:api_keys")
+
+
+@staff_view(Perm.TENANT_MANAGE)
+def tenant_settings(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    # A copy: a form that fails validation must not alter the request's tenant.
+    form = TenantSettingsForm(request.POST or None, instance=Tenant.objects.get(pk=tenant.pk))
+    if request.method == "POST" and form.is_valid():
+        services.tenant_update_settings(
+            tenant=tenant,
+            actor=Actor.staff(request.user),
+            now=clock.now(),
+            **{f: form.cleaned_data[f] for f in form.Meta.fields},
+        )
+        messages.success(request, _("Settings saved."))
+        return redirect("dashboard:settings")
+    return render(
+        request, "dashboard/settings.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@staff_view(Perm.AUDIT_VIEW)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = audit_entries_list(tenant=request.tenant)  # type: ignore[attr-defined]
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "dashboard/audit.html", {"page": page})

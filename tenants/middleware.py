@@ -1,0 +1,111 @@
+"""Sets the current tenant for every request, then clears it.
+
+- API (``/api/``): from the ``Authorization: Bearer`` key;
+- portal and checkout (``/t/<slug>/…``): from the slug in the path;
+- dashboard: from the staff user's session, among the tenants they belong to;
+- Django admin: superusers get explicit platform-wide access.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextlib import ExitStack
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from core import clock
+from tenants.context import platform_access, tenant_context
+from tenants.models import Tenant
+from tenants.selectors import api_key_authenticate, memberships_of
+
+SESSION_TENANT_KEY = "ciclo_tenant_id"
+_PORTAL_PATH = re.compile(r"^/t/(?P<slug>[-a-z0-9]+)/")
+_KEY_SHAPE = re.compile(r"^(sk|pk)_(test|live)_[A-Za-z0-9_-]{20,100}$")
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
+        request.api_key = None  # type: ignore[attr-defined]
+        request.api_key_error = None  # type: ignore[attr-defined]
+        with ExitStack() as stack:
+            if request.path.startswith("/api/"):
+                self._from_api_key(request)
+            elif match := _PORTAL_PATH.match(request.path):
+                tenant = Tenant.objects.filter(slug=match["slug"]).first()
+                if tenant is None:
+                    raise Http404("No such merchant.")
+                request.tenant = tenant  # type: ignore[attr-defined]
+            elif request.path.startswith("/admin/") and request.user.is_superuser:
+                stack.enter_context(platform_access())
+            elif request.user.is_authenticated:
+                self._from_session(request)
+            stack.enter_context(tenant_context(request.tenant))  # type: ignore[attr-defined]
+            return self.get_response(request)
+
+    @staticmethod
+    def _from_api_key(request: HttpRequest) -> None:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return
+        scheme, _, raw = header.partition(" ")
+        raw = raw.strip()
+        if scheme.lower() != "bearer" or not _KEY_SHAPE.match(raw):
+            request.api_key_error = (  # type: ignore[attr-defined]
+                "Malformed API key: expected 'Authorization: Bearer sk_test_…'."
+            )
+            return
+        key = api_key_authenticate(raw, now=clock.now())
+        if key is None:
+            request.api_key_error = "Invalid or revoked API key."  # type: ignore[attr-defined]
+            return
+        request.api_key = key  # type: ignore[attr-defined]
+        request.tenant = key.tenant  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _from_session(request: HttpRequest) -> None:
+        memberships = memberships_of(request.user)
+        request.memberships = memberships  # type: ignore[attr-defined]
+        if not memberships:
+            return
+        wanted = request.session.get(SESSION_TENANT_KEY)
+        chosen = next((m for m in memberships if m.tenant_id == wanted), memberships[0])
+        if wanted != chosen.tenant_id:
+            request.session[SESSION_TENANT_KEY] = chosen.tenant_id
+        request.membership = chosen  # type: ignore[attr-defined]
+        request.tenant = chosen.tenant  # type: ignore[attr-defined]
+
+
+class RequireMfaMiddleware:
+    """A tenant that requires MFA sends staff without it to set it up first."""
+
+    ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant = getattr(request, "tenant", None)
+        if (
+            tenant is not None
+            and tenant.require_mfa
+            and getattr(request, "membership", None) is not None
+            and not request.path.startswith(self.ALLOWED_PREFIXES)
+            and not _has_mfa(request.user)
+        ):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+        return self.get_response(request)
+
+
+def _has_mfa(user: object) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,230 @@
+import hashlib
+import secrets
+from typing import Any, ClassVar
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import TenantNotSet
+from tenants.context import current_tenant, platform_access_active
+from tenants.permissions import Role, role_has_permission
+
+_COLOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f6feb."))
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
+
+
+def validate_currency(value: str) -> None:
+    from core.money import is_known_currency
+
+    if not is_known_currency(value):
+        raise ValidationError(_("Unknown currency: %(cur)s"), params={"cur": value})
+
+
+class User(AbstractUser):
+    """A staff user; may belong to several tenants through ``Membership``.
+
+    Subscribers are ``customers.Customer`` rows, not users of this table.
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class Tenant(models.Model):
+    """A merchant: everything else in Ciclo belongs to exactly one."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=63, unique=True)
+    default_currency = models.CharField(
+        _("default currency"), max_length=3, default="BRL", validators=[validate_currency]
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="America/Sao_Paulo", validators=[validate_time_zone]
+    )
+    locale = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="pt-br"
+    )
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    primary_color = models.CharField(
+        _("primary colour"), max_length=7, default="#1f6feb", validators=[_COLOR]
+    )
+    accent_color = models.CharField(
+        _("accent colour"), max_length=7, default="#0e9f6e", validators=[_COLOR]
+    )
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    require_mfa = models.BooleanField(
+        _("require two-factor authentication for all staff"), default=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
+        return self.filter(tenant=tenant)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """Scopes every query to the current tenant; with none set, refuses to run.
+
+    ``platform_access()`` is the explicit opt-out for code that must see every
+    tenant. On PostgreSQL, row-level security applies the same rule again.
+    """
+
+    def get_queryset(self) -> TenantQuerySet:
+        qs = super().get_queryset()
+        if platform_access_active():
+            return qs
+        tenant = current_tenant()
+        if tenant is None:
+            raise TenantNotSet(
+                f"{self.model.__name__} was queried with no tenant set; set one with "
+                "tenant_context() or opt into platform_access()."
+            )
+        return qs.filter(tenant_id=tenant.pk)
+
+
+class TenantOwned(models.Model):
+    """Base of every tenant-owned model. Its migration must add ``EnableTenantRLS``."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+
+    objects: ClassVar[TenantManager] = TenantManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        tenant = current_tenant()
+        if self.tenant_id is None and tenant is not None:
+            self.tenant = tenant
+        if not platform_access_active() and (tenant is None or self.tenant_id != tenant.pk):
+            raise TenantNotSet(
+                f"Refusing to save a {type(self).__name__} of tenant {self.tenant_id} "
+                f"under tenant {tenant.pk if tenant else None}."
+            )
+        super().save(*args, **kwargs)
+
+
+class Membership(TenantOwned):
+    """A staff user's seat in a tenant, with one role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    def has_perm(self, perm: str) -> bool:
+        return role_has_permission(self.role, perm)
+
+
+class ApiKey(TenantOwned):
+    """A secret (``sk_``) or publishable (``pk_``) key; only its SHA-256 is kept.
+
+    Keys are 32 random bytes, so a fast hash is the right tool here: there is
+    nothing to brute-force, unlike a password.
+    """
+
+    class Kind(models.TextChoices):
+        SECRET = "secret", _("Secret")
+        PUBLISHABLE = "publishable", _("Publishable")
+
+    class Mode(models.TextChoices):
+        TEST = "test", _("Test")
+        LIVE = "live", _("Live")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SECRET)
+    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.TEST)
+    prefix = models.CharField(max_length=16, help_text="sk_test_, pk_live_ …, for display")
+    last4 = models.CharField(max_length=4)
+    key_hash = models.CharField(max_length=64, unique=True)
+    read_only = models.BooleanField(_("read only"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        indexes = [models.Index(fields=["tenant", "created_at"], name="apikey_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @staticmethod
+    def generate(kind: str, mode: str) -> str:
+        prefix = {"secret": "sk", "publishable": "pk"}[kind]
+        return f"{prefix}_{mode}_{secrets.token_urlsafe(32)}"
+
+
+class AuditEntry(TenantOwned):
+    """Who did what, to what, when and from where (DESIGN.md invariant 7)."""
+
+    class ActorType(models.TextChoices):
+        STAFF = "staff", _("Staff user")
+        SUBSCRIBER = "subscriber", _("Subscriber")
+        API_KEY = "api_key", _("API key")
+        SYSTEM = "system", _("System")
+
+    at = models.DateTimeField(db_index=False)
+    actor_type = models.CharField(max_length=12, choices=ActorType.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=100)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [
+            models.Index(fields=["tenant", "-at"], name="audit_tenant_at"),
+            models.Index(fields=["tenant", "target_type", "target_id"], name="audit_tenant_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"

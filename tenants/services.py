@@ -1,0 +1,199 @@
+"""Writes for tenants, staff memberships and API keys. One transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from core import audit
+from core.actors import Actor
+from core.errors import NotFound, ValidationFailed
+from tenants.context import tenant_context
+from tenants.models import ApiKey, Membership, Tenant
+from tenants.permissions import Role
+
+RESERVED_SLUGS = frozenset({"api", "admin", "accounts", "dashboard", "static", "media", "t"})
+TENANT_SETTINGS_FIELDS = (
+    "name",
+    "default_currency",
+    "time_zone",
+    "locale",
+    "primary_color",
+    "accent_color",
+    "support_email",
+    "support_phone",
+    "require_mfa",
+)
+
+
+def _unique_slug(base: str) -> str:
+    root = (slugify(base) or "tenant")[:50].strip("-") or "tenant"
+    if root in RESERVED_SLUGS:
+        root = f"{root}-co"
+    slug, n = root, 1
+    while Tenant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{root}-{n}"
+    return slug
+
+
+def tenant_create(
+    *,
+    name: str,
+    owner: AbstractBaseUser,
+    now: datetime,
+    slug: str | None = None,
+    default_currency: str = "BRL",
+    time_zone: str = "America/Sao_Paulo",
+    locale: str = "pt-br",
+) -> Tenant:
+    """Create a tenant and make ``owner`` its owner."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("A tenant needs a name.", param="name")
+    if slug is not None and (slugify(slug) != slug or slug in RESERVED_SLUGS or not slug):
+        raise ValidationFailed(f"'{slug}' is not a usable slug.", param="slug")
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                tenant = Tenant(
+                    name=name,
+                    slug=slug or _unique_slug(name),
+                    default_currency=default_currency,
+                    time_zone=time_zone,
+                    locale=locale,
+                )
+                tenant.full_clean()
+                tenant.save()
+                with tenant_context(tenant):
+                    Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+                    audit.record(
+                        tenant=tenant,
+                        actor=Actor.staff(owner),
+                        action="tenant.created",
+                        target=tenant,
+                        changes={"name": name, "slug": tenant.slug},
+                        at=now,
+                    )
+                return tenant
+        except IntegrityError:
+            if slug is not None:
+                raise ValidationFailed(f"The slug '{slug}' is taken.", param="slug") from None
+            # Another signup took the same generated slug between our check and insert.
+    raise ValidationFailed("Could not find a free slug; choose one.", param="slug")
+
+
+@transaction.atomic
+def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **values: Any) -> Tenant:
+    unknown = set(values) - set(TENANT_SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown setting: {sorted(unknown)[0]}", param=sorted(unknown)[0])
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    changes = {
+        field: [getattr(locked, field), value]
+        for field, value in values.items()
+        if getattr(locked, field) != value
+    }
+    if not changes:
+        return locked
+    for field, (_old, new) in changes.items():
+        setattr(locked, field, new)
+    locked.full_clean()
+    locked.save(update_fields=list(changes))
+    audit.record(
+        tenant=locked,
+        actor=actor,
+        action="tenant.settings_changed",
+        target=locked,
+        changes=changes,
+        at=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def membership_add(
+    *, tenant: Tenant, user: AbstractBaseUser, role: str, actor: Actor, now: datetime
+) -> Membership:
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role: {role}", param="role")
+    membership, created = Membership.objects.get_or_create(
+        tenant=tenant, user=user, defaults={"role": role}
+    )
+    if created or membership.role != role:
+        old = None if created else membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            tenant=tenant,
+            actor=actor,
+            action="membership.role_set",
+            target=membership,
+            changes={"role": [old, role]},
+            at=now,
+        )
+    return membership
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    key: ApiKey
+    raw: str  # shown once, never stored
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    actor: Actor,
+    now: datetime,
+    kind: str = ApiKey.Kind.SECRET,
+    mode: str = ApiKey.Mode.TEST,
+    read_only: bool = False,
+    created_by: AbstractBaseUser | None = None,
+) -> IssuedApiKey:
+    if kind not in ApiKey.Kind.values:
+        raise ValidationFailed(f"Unknown key kind: {kind}", param="kind")
+    if mode not in ApiKey.Mode.values:
+        raise ValidationFailed(f"Unknown key mode: {mode}", param="mode")
+    name = name.strip() or "API key"
+    raw = ApiKey.generate(kind, mode)
+    key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name[:100],
+        kind=kind,
+        mode=mode,
+        prefix=raw[: len("sk_test_")],
+        last4=raw[-4:],
+        key_hash=ApiKey.hash(raw),
+        read_only=read_only,
+        created_by=created_by,
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="api_key.created",
+        target=key,
+        changes={"name": key.name, "kind": kind, "mode": mode, "read_only": read_only},
+        at=now,
+    )
+    return IssuedApiKey(key=key, raw=raw)
+
+
+@transaction.atomic
+def api_key_revoke(*, tenant: Tenant, key_id: int, actor: Actor, now: datetime) -> ApiKey:
+    key = ApiKey.objects.select_for_update().filter(tenant=tenant, pk=key_id).first()
+    if key is None:
+        raise NotFound("No such API key.", param="key_id")
+    if key.revoked_at is not None:
+        return key
+    key.revoked_at = now
+    key.save(update_fields=["revoked_at"])
+    audit.record(tenant=tenant, actor=actor, action="api_key.revoked", target=key, at=now)
+    return key

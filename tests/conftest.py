@@ -1,0 +1,127 @@
+"""Shared fixtures. Tenants, users and keys are made through the real services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from core import clock
+from core.actors import Actor
+from tenants.accounts import staff_user_ensure
+from tenants.context import platform_access, tenant_context
+from tenants.models import Tenant
+from tenants.services import IssuedApiKey, api_key_create, tenant_create
+
+REQUIRE_SERVICES = os.environ.get("CICLO_REQUIRE_SERVICES") == "1"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+HAS_REDIS = bool(settings.REDIS_URL)
+
+
+# CI sets CICLO_REQUIRE_SERVICES=1, so these skips can only happen on a laptop.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(pytest.mark.skip("needs PostgreSQL (set DATABASE_URL)"))
+        if "redis" in item.keywords and not HAS_REDIS:
+            item.add_marker(pytest.mark.skip("needs Redis (set REDIS_URL)"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_SERVICES and not (ON_POSTGRES and HAS_REDIS):
+        raise pytest.UsageError(
+            "CICLO_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) or REDIS_URL is not set."
+        )
+    from config.celery import app
+
+    # Unit tests run tasks inline; integration tests start real workers.
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
+# --- PostgreSQL: the test database is built by the owner, used by the app role.
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    if ON_POSTGRES:
+        from tenants.db.postgresql.base import set_owner_mode
+
+        set_owner_mode(True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    if not ON_POSTGRES:
+        yield
+        return
+    from tenants.db.postgresql.base import set_owner_mode
+    from tenants.rls import ensure_app_role
+
+    db = settings.DATABASES["default"]
+    with django_db_blocker.unblock():
+        # TRUNCATE only for the test run: transactional tests flush as the app role.
+        ensure_app_role(app_user=db["APP_USER"], grant_truncate=True)
+    set_owner_mode(False)
+    yield
+    set_owner_mode(True)
+
+
+# --- Domain fixtures
+
+
+@dataclass
+class TenantSetup:
+    tenant: Tenant
+    owner: object
+    key: IssuedApiKey
+
+    def client(self) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.key.raw}")
+        return client
+
+
+def make_tenant(slug: str, email: str | None = None) -> TenantSetup:
+    now = clock.now()
+    owner = staff_user_ensure(email=email or f"owner@{slug}.example", password="s3cret-Pass!")
+    tenant = tenant_create(name=slug.title(), slug=slug, owner=owner, now=now)
+    with tenant_context(tenant):
+        key = api_key_create(tenant=tenant, name="test", actor=Actor.system("tests"), now=now)
+    return TenantSetup(tenant=tenant, owner=owner, key=key)
+
+
+@pytest.fixture
+def acme(db: None) -> TenantSetup:
+    return make_tenant("acme")
+
+
+@pytest.fixture
+def globex(db: None) -> TenantSetup:
+    return make_tenant("globex")
+
+
+@pytest.fixture
+def in_platform() -> Iterator[None]:
+    with platform_access():
+        yield
+
+
+def raw_rows(sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return list(cursor.fetchall())
+
+
+@pytest.fixture(autouse=True)
+def _no_tenant_leaks_between_tests() -> Iterator[None]:
+    yield
+    from tenants.context import current_tenant, platform_access_active
+
+    assert current_tenant() is None, "a test left a tenant in context"
+    assert not platform_access_active(), "a test left platform access on"

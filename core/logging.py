@@ -20,27 +20,30 @@ PRE_CHAIN: list[Any] = [
 ]
 
 
-def configure(options: Mapping[str, Any]) -> None:
-    level = str(options.get("level", "INFO"))
+def build_formatter(fmt: str) -> structlog.stdlib.ProcessorFormatter:
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if options.get("format") == "json"
+        if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        foreign_pre_chain=PRE_CHAIN,
+    )
+
+
+def configure(options: Mapping[str, Any]) -> None:
+    level = str(options.get("level", "INFO"))
     logging.config.dictConfig(
         {
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {
-                "structured": {
-                    "()": structlog.stdlib.ProcessorFormatter,
-                    "processors": [
-                        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                        structlog.processors.format_exc_info,
-                        renderer,
-                    ],
-                    "foreign_pre_chain": PRE_CHAIN,
-                }
+                "structured": {"()": build_formatter, "fmt": options.get("format", "console")}
             },
             "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "structured"}},
             "root": {"handlers": ["stdout"], "level": level},

@@ -52,6 +52,7 @@ class RequestContextMiddleware:
             method=request.method,
             path=request.path,
             status=response.status_code,
+            tenant_id=getattr(getattr(request, "tenant", None), "pk", None),
         )
         structlog.contextvars.clear_contextvars()
         return response

@@ -1,5 +1,7 @@
 """Customers over the REST API (read side for now; issue 6 adds the writes)."""
 
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from customers.models import Customer
@@ -28,10 +30,15 @@ class CustomerSerializer(serializers.ModelSerializer):
         return "customer"
 
 
+@extend_schema_view(
+    retrieve=extend_schema(
+        parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="cus_…")]
+    )
+)
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = CustomerSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Customer]:
         return customer_list(tenant=self.request.tenant)

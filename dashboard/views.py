@@ -71,10 +71,12 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:home")
 
 
+_ISSUED_KEY_SESSION = "ciclo_issued_api_key"
+
+
 @staff_view(Perm.API_KEYS_MANAGE)
 def api_keys(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
-    issued = None
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = services.api_key_create(
@@ -84,11 +86,18 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
             **form.cleaned_data,
         )
-        form = ApiKeyCreateForm()
+        # Post/Redirect/Get, so a reload never issues a second key. The raw key
+        # rides in the session for exactly one page view, then it is gone.
+        request.session[_ISSUED_KEY_SESSION] = issued.raw
+        return redirect("dashboard:api_keys")
     return render(
         request,
         "dashboard/api_keys.html",
-        {"form": form, "keys": api_keys_list(tenant=tenant), "issued": issued},
+        {
+            "form": form,
+            "keys": api_keys_list(tenant=tenant),
+            "issued_raw": request.session.pop(_ISSUED_KEY_SESSION, None),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -39,6 +39,16 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     from config.celery import app
 
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if HAS_REDIS:
+        # The cache gets a Redis database of its own, emptied before each test.
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(settings.REDIS_URL)
+        settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path="/15"))
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
     # Unit tests run tasks inline; integration tests start real workers.
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
@@ -116,6 +126,13 @@ def raw_rows(sql: str, params: list[object] | None = None) -> list[tuple[object,
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return list(cursor.fetchall())
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,30 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         from tenants.db.postgresql.base import set_owner_mode
 
         set_owner_mode(True)
+        if REQUIRE_SERVICES:
+            _end_stale_test_db_sessions()
+
+
+def _end_stale_test_db_sessions() -> None:
+    """A worker killed by an earlier, interrupted run may still hold the test
+    database open, and then it cannot be dropped and created again."""
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    test_name = db.get("TEST", {}).get("NAME") or f"test_{db['NAME']}"
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [test_name],
+        )
 
 
 @pytest.fixture(scope="session")

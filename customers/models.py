@@ -20,6 +20,13 @@ class Customer(TenantOwned):
     tax_id = models.CharField(_("tax id (CPF/CNPJ)"), max_length=32, blank=True)
     locale = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    test_clock = models.ForeignKey(
+        "billing.TestClock",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="customers",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

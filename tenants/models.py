@@ -67,6 +67,27 @@ class Tenant(models.Model):
     require_mfa = models.BooleanField(
         _("require two-factor authentication for all staff"), default=False
     )
+    # Billing rules of this merchant (DESIGN.md "Proration", "Invoice").
+    proration_precision = models.CharField(
+        _("proration precision"),
+        max_length=6,
+        choices=[("day", _("Calendar day")), ("second", _("Second"))],
+        default="day",
+    )
+    rounding_mode = models.CharField(
+        _("rounding mode"),
+        max_length=9,
+        choices=[("half_even", _("Half even (banker's)")), ("half_up", _("Half up"))],
+        default="half_even",
+    )
+    invoice_prefix = models.CharField(
+        _("invoice number prefix"),
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z0-9]*$", _("Capital letters and digits only."))],
+        help_text=_("Defaults to the slug in capitals, e.g. ACME-2026-000123."),
+    )
+    net_terms_days = models.PositiveSmallIntegerField(_("days to pay an invoice"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -75,6 +96,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def document_prefix(self) -> str:
+        return self.invoice_prefix or self.slug.replace("-", "").upper()[:12]
 
 
 class TenantQuerySet(models.QuerySet):
@@ -135,6 +160,7 @@ class Membership(TenantOwned):
 
     class Meta:
         verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user"),
         ]
@@ -177,6 +203,7 @@ class ApiKey(TenantOwned):
 
     class Meta:
         verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         indexes = [models.Index(fields=["tenant", "created_at"], name="apikey_tenant_created")]
 
     def __str__(self) -> str:

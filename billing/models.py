@@ -1,0 +1,374 @@
+from functools import partial
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core.ids import new_public_id
+from tenants.models import TenantOwned
+
+
+def _pid(prefix: str):  # type: ignore[no-untyped-def]
+    return models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, prefix)
+    )
+
+
+class TaxRate(TenantOwned):
+    """ISS / VAT style: a percentage, inclusive in the price or added on top."""
+
+    public_id = _pid("txr")
+    name = models.CharField(_("name"), max_length=100)
+    percent = models.DecimalField(_("rate (%)"), max_digits=7, decimal_places=4)
+    inclusive = models.BooleanField(_("included in the price"), default=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gte=0) & Q(percent__lte=100), name="taxrate_percent_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.percent}%"
+
+
+class Seller(TenantOwned):
+    """A sales rep (vendedor) who may own coupons, with a discount cap per plan."""
+
+    public_id = _pid("slr")
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SellerPlanCap(TenantOwned):
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="caps")
+    plan_code = models.SlugField(max_length=64)
+    max_percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "plan_code"], name="sellercap_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}:{self.plan_code} ≤ {self.max_percent}%"
+
+
+class Coupon(TenantOwned):
+    class Duration(models.TextChoices):
+        ONCE = "once", _("Once")
+        REPEATING = "repeating", _("For a number of cycles")
+        FOREVER = "forever", _("Forever")
+
+    class AppliesTo(models.TextChoices):
+        RECURRING = "recurring", _("Recurring fee")
+        SETUP = "setup", _("Setup fee")
+        BOTH = "both", _("Both")
+
+    public_id = _pid("co")
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    setup_percent_off = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="A different percentage for the setup fee; defaults to percent_off.",
+    )
+    amount_off_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    duration = models.CharField(max_length=9, choices=Duration.choices, default=Duration.ONCE)
+    duration_cycles = models.PositiveSmallIntegerField(null=True, blank=True)
+    applies_to = models.CharField(
+        max_length=9, choices=AppliesTo.choices, default=AppliesTo.RECURRING
+    )
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0)
+    redeem_by = models.DateTimeField(null=True, blank=True)
+    plan_codes = models.JSONField(default=list, blank=True)
+    first_purchase_only = models.BooleanField(default=False)
+    seller = models.ForeignKey(
+        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="coupon_code_unique"),
+            models.CheckConstraint(
+                condition=(Q(percent_off__isnull=False) & Q(amount_off_minor__isnull=True))
+                | (Q(percent_off__isnull=True) & Q(amount_off_minor__isnull=False)),
+                name="coupon_percent_xor_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_redemptions__isnull=True)
+                | Q(times_redeemed__lte=F("max_redemptions")),
+                name="coupon_redemptions_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CouponRedemption(TenantOwned):
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="redemptions"
+    )
+    redeemed_at = models.DateTimeField()
+    # None = forever; counts down once per invoiced recurring period.
+    cycles_left = models.PositiveSmallIntegerField(null=True, blank=True)
+    setup_applied = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "subscription"], name="redemption_sub")]
+
+    def __str__(self) -> str:
+        return f"{self.coupon_id} → {self.subscription_id}"
+
+
+class TestClock(TenantOwned):
+    """Frozen time for the customers attached to it; advancing it runs every due
+    renewal, trial end, scheduled change and notice in time order."""
+
+    __test__ = False  # not a pytest test class
+
+    public_id = _pid("clock")
+    name = models.CharField(max_length=200, blank=True)
+    frozen_time = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name or self.public_id} @ {self.frozen_time:%Y-%m-%d %H:%M}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+    VOID = "void", _("Void")
+    UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
+
+
+class Invoice(TenantOwned):
+    Status = InvoiceStatus
+
+    class Reason(models.TextChoices):
+        SUBSCRIPTION_CREATE = "subscription_create", _("New subscription")
+        SUBSCRIPTION_CYCLE = "subscription_cycle", _("Renewal")
+        SUBSCRIPTION_UPDATE = "subscription_update", _("Subscription change")
+        MANUAL = "manual", _("Manual")
+
+    public_id = _pid("in")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="invoices"
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    number = models.CharField(max_length=40, null=True, blank=True)
+    status = models.CharField(
+        max_length=13, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    billing_reason = models.CharField(max_length=20, choices=Reason.choices)
+    currency = models.CharField(max_length=3)
+    # The subscription period this invoice bills (renewals and first invoices).
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    subtotal_minor = models.BigIntegerField(default=0)
+    discount_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    credit_applied_minor = models.BigIntegerField(default=0)
+    amount_due_minor = models.BigIntegerField(default=0)
+    amount_paid_minor = models.BigIntegerField(default=0)
+    credited_minor = models.BigIntegerField(default=0)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    locale = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Exactly once: one invoice per subscription period (DESIGN.md invariant 4).
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"],
+                condition=Q(billing_reason__in=["subscription_create", "subscription_cycle"]),
+                name="invoice_one_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "number"],
+                condition=Q(number__isnull=False),
+                name="invoice_number_unique",
+            ),
+            models.CheckConstraint(condition=Q(total_minor__gte=0), name="invoice_total_nonneg"),
+            models.CheckConstraint(
+                condition=Q(amount_due_minor=F("total_minor") - F("credit_applied_minor")),
+                name="invoice_amount_due",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "customer", "created_at"], name="invoice_customer"),
+            models.Index(fields=["tenant", "status", "due_at"], name="invoice_status_due"),
+            models.Index(fields=["tenant", "created_at", "id"], name="invoice_tenant_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or self.public_id
+
+
+class InvoiceLine(TenantOwned):
+    class Kind(models.TextChoices):
+        RECURRING = "recurring", _("Subscription")
+        SETUP_FEE = "setup_fee", _("Setup fee")
+        PRORATION = "proration", _("Proration")
+        CREDIT_CARRIED = "credit_carried", _("Credit carried to balance")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.IntegerField(default=1)
+    amount_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    tax_inclusive = models.BooleanField(default=False)
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    total_minor = models.BigIntegerField()
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    plan = models.ForeignKey(
+        "subscriptions.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    coupon = models.ForeignKey(
+        Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["tenant", "invoice"], name="invoiceline_invoice")]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PendingLine(TenantOwned):
+    """A line waiting for the subscription's next invoice (prorations added "to
+    the next invoice"). Picked up exactly once: ``invoice`` is set when billed."""
+
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="pending_lines"
+    )
+    kind = models.CharField(max_length=14, choices=InvoiceLine.Kind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.IntegerField(default=1)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    plan = models.ForeignKey(
+        "subscriptions.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "subscription"], name="pendingline_sub")]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CreditNote(TenantOwned):
+    """The only way to correct a finalized invoice."""
+
+    public_id = _pid("cn")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200)
+    total_minor = models.BigIntegerField()
+    issued_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="creditnote_number_unique"),
+            models.CheckConstraint(condition=Q(total_minor__gt=0), name="creditnote_total_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(TenantOwned):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=300)
+    amount_minor = models.BigIntegerField()
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class BalanceTransaction(TenantOwned):
+    """The customer's credit balance ledger: positive adds credit, negative uses it."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="balance_transactions"
+    )
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    description = models.CharField(max_length=200)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "customer", "currency"], name="balance_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor} {self.currency}"
+
+
+class DocumentSequence(TenantOwned):
+    """Gapless numbering per tenant, kind and year: allocated inside the same
+    transaction that finalizes the document, under a row lock."""
+
+    kind = models.CharField(max_length=12)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "year"], name="docseq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last_value}"

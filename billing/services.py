@@ -1,0 +1,415 @@
+"""Writes for invoices, credit notes and the customer's credit balance.
+
+``invoices_write`` is the one writer of invoices: a single subscription change
+and a billing-run batch of a thousand renewals go through the same bulk path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Sum
+
+from billing.domain.amounts import round_minor
+from billing.domain.invoicing import ProposedLine, totals
+from billing.models import (
+    BalanceTransaction,
+    CreditNote,
+    CreditNoteLine,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    PendingLine,
+)
+from core import audit
+from core.actors import Actor
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.outbox import PendingEvent, emit, emit_many
+from customers.models import Customer
+from subscriptions.domain.cycles import to_local
+from tenants.models import Tenant
+
+
+@dataclass
+class InvoiceDraft:
+    """An invoice to write: computed in memory, written in bulk."""
+
+    customer_id: int
+    currency: str
+    reason: str
+    lines: list[ProposedLine]
+    issued_at: datetime
+    subscription_id: int | None = None
+    subscription_public_id: str = ""
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    credit_carried_minor: int = 0
+    locale: str = ""
+    pending_line_ids: list[int] = field(default_factory=list)
+
+
+def _allocate_numbers(*, tenant: Tenant, kind: str, year: int, count: int) -> list[str]:
+    """``count`` consecutive numbers, gapless: the sequence row stays locked until
+    the finalizing transaction commits, and a rollback gives the numbers back."""
+    if count == 0:
+        return []
+    DocumentSequence.objects.get_or_create(tenant=tenant, kind=kind, year=year)
+    seq = DocumentSequence.objects.select_for_update().get(tenant=tenant, kind=kind, year=year)
+    first = seq.last_value + 1
+    seq.last_value += count
+    seq.save(update_fields=["last_value"])
+    prefix = tenant.document_prefix + ("-CN" if kind == "credit_note" else "")
+    return [f"{prefix}-{year}-{n:06d}" for n in range(first, first + count)]
+
+
+def balances_of(*, customer_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    rows = (
+        BalanceTransaction.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id", "currency")
+        .annotate(balance=Sum("amount_minor"))
+    )
+    return {(r["customer_id"], r["currency"]): r["balance"] for r in rows}
+
+
+def customer_balance(*, customer: Customer, currency: str) -> int:
+    return balances_of(customer_ids=[customer.pk]).get((customer.pk, currency), 0)
+
+
+def invoices_write(
+    *, tenant: Tenant, drafts: Sequence[InvoiceDraft], now: datetime
+) -> list[Invoice]:
+    """Write and finalize invoices in bulk: numbers, credit balance, lines, events.
+
+    Runs inside the caller's transaction (every caller holds one).
+    """
+    if not drafts:
+        return []
+    balances = balances_of(customer_ids=sorted({d.customer_id for d in drafts}))
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for i, draft in enumerate(drafts):
+        by_year[to_local(draft.issued_at, tenant.time_zone).year].append(i)
+    numbers: dict[int, str] = {}
+    for year in sorted(by_year):
+        indexes = by_year[year]
+        allocated = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=len(indexes))
+        numbers.update(zip(indexes, allocated, strict=True))
+    invoices, ledger, events = [], [], []
+    for i, draft in enumerate(drafts):
+        t = totals(draft.lines)
+        key = (draft.customer_id, draft.currency)
+        available = balances.get(key, 0) + draft.credit_carried_minor
+        applied = max(0, min(available, t.total_minor))
+        balances[key] = available - applied
+        invoices.append(
+            Invoice(
+                tenant=tenant,
+                customer_id=draft.customer_id,
+                subscription_id=draft.subscription_id,
+                number=numbers[i],
+                status=Invoice.Status.PAID if t.total_minor - applied == 0 else Invoice.Status.OPEN,
+                billing_reason=draft.reason,
+                currency=draft.currency,
+                period_start=draft.period_start,
+                period_end=draft.period_end,
+                subtotal_minor=t.subtotal_minor,
+                discount_minor=t.discount_minor,
+                tax_minor=t.tax_minor,
+                total_minor=t.total_minor,
+                credit_applied_minor=applied,
+                amount_due_minor=t.total_minor - applied,
+                issued_at=draft.issued_at,
+                due_at=draft.issued_at + timedelta(days=tenant.net_terms_days),
+                paid_at=draft.issued_at if t.total_minor - applied == 0 else None,
+                locale=draft.locale,
+            )
+        )
+    invoices = Invoice.objects.bulk_create(invoices)
+    lines = []
+    for invoice, draft in zip(invoices, drafts, strict=True):
+        for position, line in enumerate(draft.lines):
+            lines.append(
+                InvoiceLine(
+                    tenant=tenant,
+                    invoice=invoice,
+                    position=position,
+                    kind=line.kind,
+                    description=line.description[:300],
+                    quantity=line.quantity,
+                    amount_minor=line.amount_minor,
+                    discount_minor=line.discount_minor,
+                    tax_minor=line.tax_minor,
+                    tax_inclusive=line.tax_inclusive,
+                    tax_percent=line.tax_percent,
+                    total_minor=line.total_minor,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    plan_id=line.plan_id,
+                    coupon_id=line.coupon_id,
+                )
+            )
+        if draft.credit_carried_minor:
+            ledger.append(
+                BalanceTransaction(
+                    tenant=tenant,
+                    customer_id=draft.customer_id,
+                    currency=draft.currency,
+                    amount_minor=draft.credit_carried_minor,
+                    invoice=invoice,
+                    at=draft.issued_at,
+                    description=f"Credit from {invoice.number}",
+                )
+            )
+        if invoice.credit_applied_minor:
+            ledger.append(
+                BalanceTransaction(
+                    tenant=tenant,
+                    customer_id=draft.customer_id,
+                    currency=draft.currency,
+                    amount_minor=-invoice.credit_applied_minor,
+                    invoice=invoice,
+                    at=draft.issued_at,
+                    description=f"Applied to {invoice.number}",
+                )
+            )
+        if draft.pending_line_ids:
+            PendingLine.objects.filter(pk__in=draft.pending_line_ids, invoice__isnull=True).update(
+                invoice=invoice
+            )
+        data = {
+            "invoice": invoice.public_id,
+            "number": invoice.number,
+            "subscription": draft.subscription_public_id,
+            "total": invoice.total_minor,
+            "amount_due": invoice.amount_due_minor,
+            "currency": invoice.currency,
+        }
+        events.append(
+            PendingEvent(
+                tenant.pk, "invoice.finalized", draft.issued_at, "invoice", invoice.public_id, data
+            )
+        )
+        if invoice.status == Invoice.Status.PAID:
+            events.append(
+                PendingEvent(
+                    tenant.pk, "invoice.paid", draft.issued_at, "invoice", invoice.public_id, data
+                )
+            )
+    InvoiceLine.objects.bulk_create(lines)
+    BalanceTransaction.objects.bulk_create(ledger)
+    emit_many(events)
+    return invoices
+
+
+def _locked_invoice(*, tenant: Tenant, invoice_id: int) -> Invoice:
+    invoice = Invoice.objects.select_for_update().filter(tenant=tenant, pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound("No such invoice.", param="invoice")
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_paid(
+    *, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime, note: str = ""
+) -> Invoice:
+    """Record an invoice as paid (payments call this; staff may, with a note).
+
+    A paid first invoice activates an ``incomplete`` subscription, and paying
+    the latest one brings a ``past_due`` subscription back to ``active``.
+    """
+    invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
+    if invoice.status == Invoice.Status.PAID:
+        return invoice
+    if invoice.status != Invoice.Status.OPEN:
+        raise StateConflict(f"A {invoice.status} invoice cannot be paid.", code="invoice_not_open")
+    invoice.status = Invoice.Status.PAID
+    invoice.amount_paid_minor = invoice.amount_due_minor
+    invoice.paid_at = now
+    invoice.save(update_fields=["status", "amount_paid_minor", "paid_at"])
+    emit(
+        tenant_id=tenant.pk,
+        type="invoice.paid",
+        at=now,
+        subject_type="invoice",
+        subject_id=invoice.public_id,
+        data={"invoice": invoice.public_id, "note": note},
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="invoice.paid",
+        target=invoice,
+        changes={"note": note},
+        at=now,
+    )
+    if invoice.subscription_id:
+        from subscriptions.services import subscription_invoice_paid
+
+        subscription_invoice_paid(tenant=tenant, subscription_id=invoice.subscription_id, now=now)
+    return invoice
+
+
+def _close_invoice(
+    *, tenant: Tenant, invoice_id: int, to: str, actor: Actor, now: datetime
+) -> Invoice:
+    invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
+    if invoice.status == to:
+        return invoice
+    if invoice.status != Invoice.Status.OPEN:
+        raise StateConflict(
+            f"Only an open invoice can become {to}; this one is {invoice.status}.",
+            code="invoice_not_open",
+        )
+    invoice.status = to
+    fields = ["status"]
+    if to == Invoice.Status.VOID:
+        invoice.voided_at = now
+        fields.append("voided_at")
+        if invoice.credit_applied_minor:
+            # Give back the credit balance the invoice had consumed.
+            BalanceTransaction.objects.create(
+                tenant=tenant,
+                customer_id=invoice.customer_id,
+                currency=invoice.currency,
+                amount_minor=invoice.credit_applied_minor,
+                invoice=invoice,
+                at=now,
+                description=f"Returned from voided {invoice.number}",
+            )
+    invoice.save(update_fields=fields)
+    event = "invoice.voided" if to == Invoice.Status.VOID else "invoice.marked_uncollectible"
+    emit(
+        tenant_id=tenant.pk,
+        type=event,
+        at=now,
+        subject_type="invoice",
+        subject_id=invoice.public_id,
+        data={"invoice": invoice.public_id},
+    )
+    audit.record(tenant=tenant, actor=actor, action=event, target=invoice, at=now)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
+    return _close_invoice(
+        tenant=tenant, invoice_id=invoice_id, to=Invoice.Status.VOID, actor=actor, now=now
+    )
+
+
+@transaction.atomic
+def invoice_mark_uncollectible(
+    *, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime
+) -> Invoice:
+    return _close_invoice(
+        tenant=tenant, invoice_id=invoice_id, to=Invoice.Status.UNCOLLECTIBLE, actor=actor, now=now
+    )
+
+
+def _credit_note_write(
+    *,
+    tenant: Tenant,
+    invoice: Invoice,
+    amount_minor: int,
+    reason: str,
+    now: datetime,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+) -> CreditNote:
+    """Issue a credit note on a locked invoice and credit the customer's balance."""
+    if amount_minor <= 0:
+        raise ValidationFailed("A credit note must be for a positive amount.", param="amount")
+    if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
+        raise StateConflict(
+            f"A {invoice.status} invoice cannot be credited.", code="invoice_not_creditable"
+        )
+    creditable = invoice.total_minor - invoice.credited_minor
+    if amount_minor > creditable:
+        raise ValidationFailed(
+            f"At most {creditable} can still be credited on {invoice.number}.", param="amount"
+        )
+    year = to_local(now, tenant.time_zone).year
+    [number] = _allocate_numbers(tenant=tenant, kind="credit_note", year=year, count=1)
+    note = CreditNote.objects.create(
+        tenant=tenant,
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        number=number,
+        currency=invoice.currency,
+        reason=reason[:200],
+        total_minor=amount_minor,
+        issued_at=now,
+    )
+    CreditNoteLine.objects.create(
+        tenant=tenant,
+        credit_note=note,
+        description=reason[:300],
+        amount_minor=amount_minor,
+        period_start=period_start,
+        period_end=period_end,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(credited_minor=F("credited_minor") + amount_minor)
+    invoice.credited_minor += amount_minor
+    BalanceTransaction.objects.create(
+        tenant=tenant,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        amount_minor=amount_minor,
+        credit_note=note,
+        invoice=invoice,
+        at=now,
+        description=f"Credit note {number}",
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="credit_note.created",
+        at=now,
+        subject_type="credit_note",
+        subject_id=note.public_id,
+        data={
+            "credit_note": note.public_id,
+            "invoice": invoice.public_id,
+            "total": amount_minor,
+            "currency": invoice.currency,
+        },
+    )
+    return note
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    tenant: Tenant,
+    invoice_id: int,
+    amount_minor: int,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> CreditNote:
+    if not isinstance(amount_minor, int) or isinstance(amount_minor, bool):
+        raise ValidationFailed("The amount must be an integer of minor units.", param="amount")
+    invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
+    note = _credit_note_write(
+        tenant=tenant, invoice=invoice, amount_minor=amount_minor, reason=reason, now=now
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="credit_note.created",
+        target=note,
+        changes={"invoice": invoice.number, "total": amount_minor},
+        at=now,
+    )
+    return note
+
+
+def prorated_credit_for(invoice: Invoice, *, part: int, whole: int, rounding: str) -> int:
+    """The unused share of what an invoice charged for its recurring lines."""
+    charged = sum(
+        line.total_minor for line in invoice.lines.all() if line.kind == InvoiceLine.Kind.RECURRING
+    )
+    return round_minor(Decimal(charged) * part / whole, rounding) if whole else 0

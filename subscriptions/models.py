@@ -1,0 +1,201 @@
+from functools import partial
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.ids import new_public_id
+from subscriptions.domain.cycles import Interval
+from tenants.models import TenantOwned
+
+
+class Product(TenantOwned):
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "prod")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [
+            models.Index(fields=["tenant", "created_at", "id"], name="product_tenant_created")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(TenantOwned):
+    """One priced version of a plan. Versions share a ``code``; a used version's
+    price never changes: ``plan_change_price`` makes the next version."""
+
+    class PricingModel(models.TextChoices):
+        FLAT = "flat", _("Flat")
+        PER_SEAT = "per_seat", _("Per seat")
+        GRADUATED = "graduated", _("Per seat, graduated tiers")
+        VOLUME = "volume", _("Per seat, volume tiers")
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "plan")
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="plans")
+    code = models.SlugField(_("code"), max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    name = models.CharField(_("name"), max_length=200)
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("price (minor units)"))
+    pricing_model = models.CharField(
+        max_length=10, choices=PricingModel.choices, default=PricingModel.FLAT
+    )
+    tiers = models.JSONField(default=list, blank=True)
+    interval = models.CharField(
+        max_length=5, choices=[(i.value, i.value) for i in Interval], default=Interval.MONTH
+    )
+    interval_count = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    trial_days = models.PositiveSmallIntegerField(default=0)
+    setup_fee_minor = models.BigIntegerField(default=0)
+    term_cycles = models.PositiveSmallIntegerField(null=True, blank=True)
+    term_notice_days = models.PositiveSmallIntegerField(default=30)
+    max_pauses = models.PositiveSmallIntegerField(default=0)
+    max_pause_cycles = models.PositiveSmallIntegerField(default=0)
+    max_installments = models.PositiveSmallIntegerField(default=1)
+    entitlements = models.JSONField(default=dict, blank=True)
+    tax_rate = models.ForeignKey(
+        "billing.TaxRate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code", "version"], name="plan_code_version"),
+            models.CheckConstraint(condition=Q(amount_minor__gte=0), name="plan_amount_nonneg"),
+            models.CheckConstraint(condition=Q(setup_fee_minor__gte=0), name="plan_setup_nonneg"),
+            models.CheckConstraint(condition=Q(interval_count__gte=1), name="plan_interval_pos"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="plan_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class SubscriptionStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", _("Incomplete")
+    TRIALING = "trialing", _("Trialing")
+    ACTIVE = "active", _("Active")
+    PAST_DUE = "past_due", _("Past due")
+    PAUSED = "paused", _("Paused")
+    CANCELED = "canceled", _("Canceled")
+    ENDED = "ended", _("Ended")
+
+
+class Subscription(TenantOwned):
+    Status = SubscriptionStatus
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "sub")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    quantity = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=SubscriptionStatus.choices)
+    collection_method = models.CharField(
+        max_length=20,
+        choices=[
+            ("charge_automatically", "charge_automatically"),
+            ("send_invoice", "send_invoice"),
+        ],
+        default="charge_automatically",
+    )
+    # Periods are boundary(billing_anchor, n); period_index is the current n.
+    billing_anchor = models.DateTimeField()
+    period_index = models.IntegerField(default=0)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    # The earliest moment something is due (renewal, trial end, a scheduled
+    # change, the term notice); the billing run sweeps on it.
+    next_event_at = models.DateTimeField(null=True, blank=True)
+    start_at = models.DateTimeField()
+    started = models.BooleanField(default=False)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    paid_cycles = models.PositiveIntegerField(default=0)
+    pauses_used = models.PositiveSmallIntegerField(default=0)
+    pause_cycles_left = models.PositiveSmallIntegerField(default=0)
+    term_notice_sent = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        indexes = [
+            models.Index(fields=["tenant", "next_event_at", "id"], name="sub_tenant_due"),
+            models.Index(fields=["tenant", "customer"], name="sub_tenant_customer"),
+            models.Index(fields=["tenant", "created_at", "id"], name="sub_tenant_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(current_period_end__gt=models.F("current_period_start")),
+                name="sub_period_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ScheduledChange(TenantOwned):
+    """A change that takes effect at a set moment (period end): plan or quantity
+    change, cancellation, pause. Undoing one cancels the row, never deletes it."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Change plan or quantity")
+        CANCEL = "cancel", _("Cancel")
+        PAUSE = "pause", _("Pause")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPLIED = "applied", _("Applied")
+        CANCELED = "canceled", _("Canceled")
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="scheduled_changes"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    effective_at = models.DateTimeField()
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    pause_cycles = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "subscription", "status"], name="schedchange_sub"),
+        ]
+        constraints = [
+            # At most one pending change of each kind per subscription.
+            models.UniqueConstraint(
+                fields=["subscription", "kind"],
+                condition=Q(status="pending"),
+                name="schedchange_one_pending_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.effective_at:%Y-%m-%d}"

@@ -1,0 +1,1009 @@
+"""Writes for the catalog and the subscription lifecycle. One transaction each.
+
+Every service takes ``now`` (DESIGN.md invariant 3); for a customer on a test
+clock the entry point passes the clock's frozen time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from billing.domain.amounts import PricingModel, prorate, remaining_fraction
+from billing.domain.invoicing import PRORATION, ProposedLine, price
+from billing.models import Coupon, CouponRedemption, Invoice, PendingLine, SellerPlanCap, TaxRate
+from billing.services import _credit_note_write, prorated_credit_for
+from core import audit
+from core.actors import Actor
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.money import is_known_currency
+from core.outbox import emit
+from customers.models import Customer
+from subscriptions import engine
+from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
+from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.terms import plan_terms
+from tenants.models import Tenant
+
+Status = SubscriptionStatus
+MAX_AMOUNT_MINOR = 10**13  # far above any real price; keeps arithmetic sane
+CHANGEABLE = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE, Status.INCOMPLETE)
+
+
+class ProrationBehavior:
+    NEXT_INVOICE = "next_invoice"
+    INVOICE_NOW = "invoice_now"
+    NONE = "none"
+    ALL = (NEXT_INVOICE, INVOICE_NOW, NONE)
+
+
+# --- catalog -----------------------------------------------------------------
+
+
+@transaction.atomic
+def product_create(
+    *, tenant: Tenant, name: str, actor: Actor, now: datetime, description: str = ""
+) -> Product:
+    if not name or not name.strip():
+        raise ValidationFailed("A product needs a name.", param="name")
+    product = Product.objects.create(
+        tenant=tenant, name=name.strip()[:200], description=description
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="product.created",
+        at=now,
+        subject_type="product",
+        subject_id=product.public_id,
+        data={"product": product.public_id, "name": product.name},
+    )
+    audit.record(tenant=tenant, actor=actor, action="product.created", target=product, at=now)
+    return product
+
+
+def _validate_tiers(tiers: Sequence[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    if model in (PricingModel.FLAT, PricingModel.PER_SEAT):
+        if tiers:
+            raise ValidationFailed("Tiers are only for graduated or volume pricing.", param="tiers")
+        return []
+    if not tiers:
+        raise ValidationFailed("Tiered pricing needs at least one tier.", param="tiers")
+    clean, last = [], 0
+    for i, tier in enumerate(tiers):
+        up_to = tier.get("up_to")
+        unit, flat = tier.get("unit_amount_minor", 0), tier.get("flat_amount_minor", 0)
+        for name, value in (("unit_amount_minor", unit), ("flat_amount_minor", flat)):
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not 0 <= value <= MAX_AMOUNT_MINOR
+            ):
+                raise ValidationFailed(
+                    f"Tier {i + 1}: {name} must be a non-negative integer.", param="tiers"
+                )
+        last_tier = i == len(tiers) - 1
+        if last_tier and up_to is not None:
+            raise ValidationFailed("The last tier must have no upper bound.", param="tiers")
+        if not last_tier and (
+            not isinstance(up_to, int) or isinstance(up_to, bool) or up_to <= last
+        ):
+            raise ValidationFailed("Tier bounds must be increasing whole numbers.", param="tiers")
+        last = up_to or last
+        clean.append({"up_to": up_to, "unit_amount_minor": unit, "flat_amount_minor": flat})
+    return clean
+
+
+def _check_amount(value: Any, param: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed(f"{param} must be an integer of minor units.", param=param)
+    if value < 0:
+        raise ValidationFailed(f"{param} cannot be negative.", param=param)
+    if value > MAX_AMOUNT_MINOR:
+        raise ValidationFailed(f"{param} is too large.", param=param)
+    return value
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    tenant: Tenant,
+    product: Product,
+    code: str,
+    name: str,
+    currency: str,
+    amount_minor: int,
+    actor: Actor,
+    now: datetime,
+    interval: str = Interval.MONTH,
+    interval_count: int = 1,
+    pricing_model: str = PricingModel.FLAT,
+    tiers: Sequence[dict[str, Any]] = (),
+    trial_days: int = 0,
+    setup_fee_minor: int = 0,
+    term_cycles: int | None = None,
+    term_notice_days: int = 30,
+    max_pauses: int = 0,
+    max_pause_cycles: int = 0,
+    max_installments: int = 1,
+    entitlements: dict[str, Any] | None = None,
+    tax_rate: TaxRate | None = None,
+) -> Plan:
+    if product.tenant_id != tenant.pk:
+        raise NotFound("No such product.", param="product")
+    if not code or not str(code).strip():
+        raise ValidationFailed("A plan needs a code.", param="code")
+    if not isinstance(currency, str) or not is_known_currency(currency):
+        raise ValidationFailed(f"Unknown currency: {currency}", param="currency")
+    _check_amount(amount_minor, "amount_minor")
+    _check_amount(setup_fee_minor, "setup_fee_minor")
+    if interval not in Interval.__members__.values():
+        raise ValidationFailed(f"Unknown interval: {interval}", param="interval")
+    for param, value, low, high in (
+        ("interval_count", interval_count, 1, 365),
+        ("trial_days", trial_days, 0, 730),
+        ("term_notice_days", term_notice_days, 0, 365),
+        ("max_pauses", max_pauses, 0, 100),
+        ("max_pause_cycles", max_pause_cycles, 0, 120),
+        ("max_installments", max_installments, 1, 24),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValidationFailed(
+                f"{param} must be a whole number from {low} to {high}.", param=param
+            )
+    if term_cycles is not None and (
+        not isinstance(term_cycles, int) or not 1 <= term_cycles <= 1200
+    ):
+        raise ValidationFailed(
+            "term_cycles must be a whole number from 1 to 1200.", param="term_cycles"
+        )
+    if pricing_model not in PricingModel.__members__.values():
+        raise ValidationFailed(f"Unknown pricing model: {pricing_model}", param="pricing_model")
+    clean_tiers = _validate_tiers(tiers, pricing_model)
+    if Plan.objects.filter(tenant=tenant, code=code).exists():
+        raise StateConflict(
+            f"A plan with code '{code}' exists; change its price instead.", code="plan_code_taken"
+        )
+    plan = Plan.objects.create(
+        tenant=tenant,
+        product=product,
+        code=code,
+        name=name or code,
+        currency=currency,
+        amount_minor=amount_minor,
+        interval=interval,
+        interval_count=interval_count,
+        pricing_model=pricing_model,
+        tiers=clean_tiers,
+        trial_days=trial_days,
+        setup_fee_minor=setup_fee_minor,
+        term_cycles=term_cycles,
+        term_notice_days=term_notice_days,
+        max_pauses=max_pauses,
+        max_pause_cycles=max_pause_cycles,
+        max_installments=max_installments,
+        entitlements=entitlements or {},
+        tax_rate=tax_rate,
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="plan.created",
+        at=now,
+        subject_type="plan",
+        subject_id=plan.public_id,
+        data={"plan": plan.public_id, "code": code},
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="plan.created",
+        target=plan,
+        at=now,
+        changes={"code": code, "amount_minor": amount_minor, "currency": currency},
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_change_price(
+    *,
+    tenant: Tenant,
+    plan_id: int,
+    amount_minor: int,
+    actor: Actor,
+    now: datetime,
+    setup_fee_minor: int | None = None,
+) -> Plan:
+    """A used plan keeps its price: the change makes the next version, which new
+    subscriptions get; existing subscribers keep theirs until migrated."""
+    _check_amount(amount_minor, "amount_minor")
+    if setup_fee_minor is not None:
+        _check_amount(setup_fee_minor, "setup_fee_minor")
+    plan = Plan.objects.select_for_update().filter(tenant=tenant, pk=plan_id).first()
+    if plan is None:
+        raise NotFound("No such plan.", param="plan")
+    if plan.superseded_by_id is not None:
+        raise StateConflict("Only the latest version of a plan can change.", code="plan_superseded")
+    setup = plan.setup_fee_minor if setup_fee_minor is None else setup_fee_minor
+    if not Subscription.objects.filter(plan=plan).exists():
+        plan.amount_minor, plan.setup_fee_minor = amount_minor, setup
+        plan.save(update_fields=["amount_minor", "setup_fee_minor"])
+        new = plan
+    else:
+        old_pk = plan.pk
+        new = Plan.objects.get(pk=old_pk)
+        new.pk = None
+        new.public_id = Plan._meta.get_field("public_id").get_default()
+        new.version = plan.version + 1
+        new.amount_minor, new.setup_fee_minor = amount_minor, setup
+        new.superseded_by = None
+        new.save()
+        Plan.objects.filter(pk=old_pk).update(superseded_by=new, active=False)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="plan.price_changed",
+        target=new,
+        at=now,
+        changes={"amount_minor": [plan.amount_minor, amount_minor], "version": new.version},
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="plan.updated",
+        at=now,
+        subject_type="plan",
+        subject_id=new.public_id,
+        data={"plan": new.public_id, "version": new.version},
+    )
+    return new
+
+
+# --- coupons -----------------------------------------------------------------
+
+
+@transaction.atomic
+def coupon_create(
+    *,
+    tenant: Tenant,
+    code: str,
+    actor: Actor,
+    now: datetime,
+    percent_off: Decimal | None = None,
+    amount_off_minor: int | None = None,
+    currency: str = "",
+    duration: str = "once",
+    duration_cycles: int | None = None,
+    applies_to: str = "recurring",
+    setup_percent_off: Decimal | None = None,
+    max_redemptions: int | None = None,
+    redeem_by: datetime | None = None,
+    plan_codes: Sequence[str] = (),
+    first_purchase_only: bool = False,
+    seller_id: int | None = None,
+    name: str = "",
+) -> Coupon:
+    if not code or not code.strip():
+        raise ValidationFailed("A coupon needs a code.", param="code")
+    if (percent_off is None) == (amount_off_minor is None):
+        raise ValidationFailed("Give either percent_off or amount_off_minor.", param="percent_off")
+    for param, pct in (("percent_off", percent_off), ("setup_percent_off", setup_percent_off)):
+        if pct is not None and not (Decimal(0) < Decimal(pct) <= Decimal(100)):
+            raise ValidationFailed(f"{param} must be above 0 and at most 100.", param=param)
+    if amount_off_minor is not None:
+        _check_amount(amount_off_minor, "amount_off_minor")
+        if amount_off_minor == 0:
+            raise ValidationFailed("amount_off_minor must be positive.", param="amount_off_minor")
+        if not is_known_currency(currency):
+            raise ValidationFailed("An amount-off coupon needs its currency.", param="currency")
+    if duration not in Coupon.Duration.values:
+        raise ValidationFailed(f"Unknown duration: {duration}", param="duration")
+    if duration == Coupon.Duration.REPEATING and not (duration_cycles and duration_cycles > 0):
+        raise ValidationFailed("A repeating coupon needs duration_cycles.", param="duration_cycles")
+    if applies_to not in Coupon.AppliesTo.values:
+        raise ValidationFailed(f"Unknown target: {applies_to}", param="applies_to")
+    if max_redemptions is not None and max_redemptions < 1:
+        raise ValidationFailed("max_redemptions must be at least 1.", param="max_redemptions")
+    if Coupon.objects.filter(tenant=tenant, code=code).exists():
+        raise StateConflict(f"The coupon code '{code}' exists.", code="coupon_code_taken")
+    coupon = Coupon.objects.create(
+        tenant=tenant,
+        code=code,
+        name=name,
+        percent_off=percent_off,
+        setup_percent_off=setup_percent_off,
+        amount_off_minor=amount_off_minor,
+        currency=currency if amount_off_minor is not None else "",
+        duration=duration,
+        duration_cycles=duration_cycles if duration == Coupon.Duration.REPEATING else None,
+        applies_to=applies_to,
+        max_redemptions=max_redemptions,
+        redeem_by=redeem_by,
+        plan_codes=list(plan_codes),
+        first_purchase_only=first_purchase_only,
+        seller_id=seller_id,
+    )
+    audit.record(tenant=tenant, actor=actor, action="coupon.created", target=coupon, at=now)
+    return coupon
+
+
+def _redeem(
+    *, tenant: Tenant, code: str, customer: Customer, plan: Plan, sub: Subscription, now: datetime
+) -> CouponRedemption:
+    coupon = Coupon.objects.select_related("seller").filter(tenant=tenant, code=code).first()
+    if coupon is None or not coupon.active:
+        raise ValidationFailed(f"No such coupon: {code}", param="coupon", code="coupon_invalid")
+    if coupon.redeem_by is not None and now >= coupon.redeem_by:
+        raise ValidationFailed(f"The coupon {code} expired.", param="coupon", code="coupon_expired")
+    if coupon.plan_codes and plan.code not in coupon.plan_codes:
+        raise ValidationFailed(
+            f"The coupon {code} does not apply to this plan.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.amount_off_minor is not None and coupon.currency != plan.currency:
+        raise ValidationFailed(
+            f"The coupon {code} is in {coupon.currency}.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.first_purchase_only and Invoice.objects.filter(customer=customer).exists():
+        raise ValidationFailed(
+            f"The coupon {code} is for a first purchase only.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.seller_id is not None:
+        cap = SellerPlanCap.objects.filter(seller_id=coupon.seller_id, plan_code=plan.code).first()
+        full = plan_terms(plan).period_amount(sub.quantity) or 1
+        percent = (
+            coupon.percent_off
+            if coupon.percent_off is not None
+            else (Decimal(coupon.amount_off_minor or 0) * 100 / full)
+        )
+        if cap is None or percent > cap.max_percent:
+            raise ValidationFailed(
+                f"The seller's coupon {code} exceeds their maximum discount for this plan.",
+                param="coupon",
+                code="coupon_over_seller_cap",
+            )
+    # Conditional UPDATE: two checkouts cannot both take the last redemption.
+    taken = (
+        Coupon.objects.filter(pk=coupon.pk)
+        .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+        .update(times_redeemed=F("times_redeemed") + 1)
+    )
+    if not taken:
+        raise ValidationFailed(
+            f"The coupon {code} was fully redeemed.", param="coupon", code="coupon_exhausted"
+        )
+    cycles = {"once": 1, "repeating": coupon.duration_cycles, "forever": None}[coupon.duration]
+    return CouponRedemption.objects.create(
+        tenant=tenant,
+        coupon=coupon,
+        customer=customer,
+        subscription=sub,
+        redeemed_at=now,
+        cycles_left=cycles,
+    )
+
+
+# --- subscriptions -------------------------------------------------------------
+
+
+def _calendar_anchor(first: datetime, interval: str, tz: str) -> datetime:
+    local = to_local(first, tz)
+    if interval == Interval.MONTH:
+        return next_anchor_on_day(first, 1, tz)
+    midnight = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if midnight == local:
+        return first
+    return from_local(midnight.replace(year=local.year + 1), tz)
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    plan: Plan,
+    actor: Actor,
+    now: datetime,
+    quantity: int = 1,
+    trial_days: int | None = None,
+    start_at: datetime | None = None,
+    anchor_day: int | None = None,
+    calendar_billing: bool = False,
+    coupon: str | None = None,
+    collection_method: str = "charge_automatically",
+) -> Subscription:
+    """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
+    anchored on the start, a day of the month, or the calendar."""
+    if customer.tenant_id != tenant.pk:
+        raise NotFound("No such customer.", param="customer")
+    if plan.tenant_id != tenant.pk:
+        raise NotFound("No such plan.", param="plan")
+    if not plan.active:
+        raise StateConflict("This plan is not sold any more.", code="plan_inactive")
+    if (
+        not isinstance(quantity, int)
+        or isinstance(quantity, bool)
+        or not 1 <= quantity <= 1_000_000
+    ):
+        raise ValidationFailed(
+            "quantity must be a whole number from 1 to 1,000,000.", param="quantity"
+        )
+    if plan.pricing_model == PricingModel.FLAT and quantity != 1:
+        raise ValidationFailed("A flat plan is sold one at a time.", param="quantity")
+    trial = plan.trial_days if trial_days is None else trial_days
+    if not isinstance(trial, int) or isinstance(trial, bool) or not 0 <= trial <= 730:
+        raise ValidationFailed("trial_days must be from 0 to 730.", param="trial_days")
+    if collection_method not in ("charge_automatically", "send_invoice"):
+        raise ValidationFailed(
+            f"Unknown collection method: {collection_method}", param="collection_method"
+        )
+    start = now if start_at is None else start_at
+    if start < now:
+        raise ValidationFailed("A subscription cannot start in the past.", param="start_at")
+    trial_end = start + timedelta(days=trial) if trial else None
+    first_billing = trial_end or start
+    tz = tenant.time_zone
+    if anchor_day is not None or calendar_billing:
+        if plan.interval not in (Interval.MONTH, Interval.YEAR) or (
+            anchor_day is not None and plan.interval != Interval.MONTH
+        ):
+            raise ValidationFailed(
+                "A billing day only applies to monthly plans; calendar "
+                "billing to monthly or yearly ones.",
+                param="anchor_day",
+            )
+        if anchor_day is not None and (
+            not isinstance(anchor_day, int) or not 1 <= anchor_day <= 31
+        ):
+            raise ValidationFailed("anchor_day must be from 1 to 31.", param="anchor_day")
+        anchor = (
+            _calendar_anchor(first_billing, plan.interval, tz)
+            if calendar_billing
+            else next_anchor_on_day(first_billing, anchor_day or 1, tz)
+        )
+    else:
+        anchor = first_billing
+    sub = Subscription.objects.create(
+        tenant=tenant,
+        customer=customer,
+        plan=plan,
+        quantity=quantity,
+        status=Status.INCOMPLETE,
+        collection_method=collection_method,
+        billing_anchor=anchor,
+        # A placeholder period until the subscription starts; the engine below
+        # replaces it with the trial or the first billing period.
+        period_index=-1,
+        current_period_start=now,
+        current_period_end=start if start > now else now + timedelta(seconds=1),
+        start_at=start,
+        trial_end=trial_end,
+        next_event_at=start,
+    )
+    if coupon:
+        _redeem(tenant=tenant, code=coupon, customer=customer, plan=plan, sub=sub, now=now)
+    batch = engine.load(tenant, [sub])
+    eng = engine.Engine(batch)
+    eng.advance(sub, now)
+    if not sub.started:
+        eng.event(sub, "subscription.created", now, start_at=start.isoformat())
+    engine.write(batch, now)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.created",
+        target=sub,
+        at=now,
+        changes={"plan": plan.code, "quantity": quantity, "coupon": coupon or ""},
+    )
+    return sub
+
+
+def _locked_subscription(*, tenant: Tenant, subscription_id: int) -> Subscription:
+    sub = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "plan__tax_rate", "customer")
+        .filter(tenant=tenant, pk=subscription_id)
+        .first()
+    )
+    if sub is None:
+        raise NotFound("No such subscription.", param="subscription")
+    return sub
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePreview:
+    lines: list[ProposedLine]
+    effective_at: datetime
+    total_minor: int
+
+
+def _change_lines(
+    tenant: Tenant, sub: Subscription, plan: Plan, quantity: int, at: datetime
+) -> list[ProposedLine]:
+    """Credit for the unused part of the old price, charge for the rest of the new one."""
+    if sub.status == Status.TRIALING:
+        return []
+    nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
+    fraction = remaining_fraction(
+        period_start=nominal[0],
+        period_end=nominal[1],
+        at=at,
+        precision=tenant.proration_precision,
+        tz=tenant.time_zone,
+    )
+    old_terms, new_terms = plan_terms(sub.plan), plan_terms(plan)
+    end = sub.current_period_end
+    lines = []
+    credit = prorate(old_terms.period_amount(sub.quantity), fraction, tenant.rounding_mode)
+    if credit:
+        lines.append(
+            ProposedLine(
+                kind=PRORATION,
+                description=f"Unused time on {sub.plan.name} × {sub.quantity}",
+                amount_minor=-credit,
+                quantity=sub.quantity,
+                period_start=at,
+                period_end=end,
+                plan_id=sub.plan_id,
+                tax_percent=old_terms.tax_percent,
+                tax_inclusive=old_terms.tax_inclusive,
+            )
+        )
+    charge = prorate(new_terms.period_amount(quantity), fraction, tenant.rounding_mode)
+    if charge:
+        lines.append(
+            ProposedLine(
+                kind=PRORATION,
+                description=f"Remaining time on {plan.name} × {quantity}",
+                amount_minor=charge,
+                quantity=quantity,
+                period_start=at,
+                period_end=end,
+                plan_id=plan.pk,
+                tax_percent=new_terms.tax_percent,
+                tax_inclusive=new_terms.tax_inclusive,
+            )
+        )
+    return lines
+
+
+def _validate_change(
+    tenant: Tenant,
+    sub: Subscription,
+    plan: Plan | None,
+    quantity: int | None,
+    when: str,
+    behavior: str,
+) -> tuple[Plan, int]:
+    if sub.status not in CHANGEABLE:
+        raise StateConflict(
+            f"A {sub.status} subscription cannot be changed.", code="subscription_not_changeable"
+        )
+    new_plan = plan or sub.plan
+    if new_plan.tenant_id != tenant.pk:
+        raise NotFound("No such plan.", param="plan")
+    if not new_plan.active and new_plan.pk != sub.plan_id:
+        raise StateConflict("This plan is not sold any more.", code="plan_inactive")
+    new_qty = sub.quantity if quantity is None else quantity
+    if not isinstance(new_qty, int) or isinstance(new_qty, bool) or not 1 <= new_qty <= 1_000_000:
+        raise ValidationFailed(
+            "quantity must be a whole number from 1 to 1,000,000.", param="quantity"
+        )
+    if new_plan.pricing_model == PricingModel.FLAT and new_qty != 1:
+        raise ValidationFailed("A flat plan is sold one at a time.", param="quantity")
+    if new_plan.currency != sub.plan.currency:
+        raise ValidationFailed("A subscription cannot change currency.", param="plan")
+    if (new_plan.interval, new_plan.interval_count) != (sub.plan.interval, sub.plan.interval_count):
+        raise ValidationFailed(
+            "Changing the billing interval is done by cancelling and subscribing again.",
+            param="plan",
+            code="interval_change_unsupported",
+        )
+    if when not in ("now", "period_end"):
+        raise ValidationFailed("when must be 'now' or 'period_end'.", param="when")
+    if behavior not in ProrationBehavior.ALL:
+        raise ValidationFailed(f"Unknown proration behaviour: {behavior}", param="proration")
+    if new_plan.pk == sub.plan_id and new_qty == sub.quantity:
+        raise ValidationFailed(
+            "That is the subscription's current plan and quantity.", param="plan", code="no_change"
+        )
+    return new_plan, new_qty
+
+
+def subscription_preview_change(
+    *,
+    tenant: Tenant,
+    subscription: Subscription,
+    now: datetime,
+    plan: Plan | None = None,
+    quantity: int | None = None,
+    when: str = "now",
+    proration: str = ProrationBehavior.NEXT_INVOICE,
+) -> ChangePreview:
+    """The exact lines the change would produce, priced, without saving anything."""
+    new_plan, new_qty = _validate_change(tenant, subscription, plan, quantity, when, proration)
+    if when == "period_end" or proration == ProrationBehavior.NONE:
+        return ChangePreview(
+            [], subscription.current_period_end if when == "period_end" else now, 0
+        )
+    lines, _carried = price(
+        _change_lines(tenant, subscription, new_plan, new_qty, now),
+        discount=None,
+        rounding=tenant.rounding_mode,
+    )
+    if proration == ProrationBehavior.NEXT_INVOICE:
+        lines = [line for line in lines if line.kind == PRORATION]
+    return ChangePreview(lines, now, sum(line.total_minor for line in lines))
+
+
+@transaction.atomic
+def subscription_change(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    plan: Plan | None = None,
+    quantity: int | None = None,
+    when: str = "now",
+    proration: str = ProrationBehavior.NEXT_INVOICE,
+) -> Subscription:
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    new_plan, new_qty = _validate_change(tenant, sub, plan, quantity, when, proration)
+    old = {"plan": sub.plan.code, "plan_version": sub.plan.version, "quantity": sub.quantity}
+    if when == "period_end":
+        ScheduledChange.objects.filter(subscription=sub, kind="change", status="pending").update(
+            status=ScheduledChange.Status.CANCELED
+        )
+        ScheduledChange.objects.create(
+            tenant=tenant,
+            subscription=sub,
+            kind=ScheduledChange.Kind.CHANGE,
+            effective_at=sub.current_period_end,
+            plan=new_plan,
+            quantity=new_qty,
+        )
+        emit(
+            tenant_id=tenant.pk,
+            type="subscription.change_scheduled",
+            at=now,
+            subject_type="subscription",
+            subject_id=sub.public_id,
+            data={
+                "subscription": sub.public_id,
+                "plan": new_plan.public_id,
+                "quantity": new_qty,
+                "effective_at": sub.current_period_end.isoformat(),
+            },
+        )
+    else:
+        lines = (
+            []
+            if proration == ProrationBehavior.NONE
+            else _change_lines(tenant, sub, new_plan, new_qty, now)
+        )
+        if proration == ProrationBehavior.NEXT_INVOICE:
+            PendingLine.objects.bulk_create(
+                [
+                    PendingLine(
+                        tenant=tenant,
+                        subscription=sub,
+                        kind=line.kind,
+                        description=line.description,
+                        quantity=line.quantity,
+                        amount_minor=line.amount_minor,
+                        currency=sub.plan.currency,
+                        period_start=line.period_start,
+                        period_end=line.period_end,
+                        plan_id=line.plan_id,
+                        created_at=now,
+                    )
+                    for line in lines
+                ]
+            )
+        sub.plan, sub.quantity = new_plan, new_qty
+        batch = engine.load(tenant, [sub])
+        eng = engine.Engine(batch)
+        if proration == ProrationBehavior.INVOICE_NOW and lines:
+            eng.bill(
+                sub, at=now, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=lines, period=None
+            )
+        eng.event(
+            sub,
+            "subscription.updated",
+            now,
+            previous_plan=old["plan"],
+            plan=new_plan.code,
+            quantity=new_qty,
+        )
+        sub.next_event_at = eng.next_event(sub)
+        engine.write(batch, now)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.changed",
+        target=sub,
+        at=now,
+        changes={
+            "plan": [old["plan"], new_plan.code],
+            "quantity": [old["quantity"], new_qty],
+            "when": when,
+            "proration": proration,
+        },
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_cancel(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    at_period_end: bool = False,
+    prorate_credit: bool = False,
+) -> Subscription:
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status in (Status.CANCELED, Status.ENDED):
+        raise StateConflict(
+            f"The subscription is already {sub.status}.", code="subscription_not_changeable"
+        )
+    if at_period_end:
+        if prorate_credit:
+            raise ValidationFailed(
+                "A cancellation at period end leaves nothing to credit.", param="prorate_credit"
+            )
+        if not sub.started:
+            raise StateConflict(
+                "A subscription that has not started is cancelled now.",
+                code="subscription_not_started",
+            )
+        ScheduledChange.objects.get_or_create(
+            tenant=tenant,
+            subscription=sub,
+            kind=ScheduledChange.Kind.CANCEL,
+            status=ScheduledChange.Status.PENDING,
+            defaults={"effective_at": sub.current_period_end},
+        )
+        emit(
+            tenant_id=tenant.pk,
+            type="subscription.cancel_scheduled",
+            at=now,
+            subject_type="subscription",
+            subject_id=sub.public_id,
+            data={"subscription": sub.public_id, "cancel_at": sub.current_period_end.isoformat()},
+        )
+        audit.record(
+            tenant=tenant, actor=actor, action="subscription.cancel_scheduled", target=sub, at=now
+        )
+        return sub
+    credit = 0
+    if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
+        invoice = (
+            Invoice.objects.filter(
+                subscription=sub, period_start=sub.current_period_start, status__in=["open", "paid"]
+            )
+            .prefetch_related("lines")
+            .first()
+        )
+        if invoice is not None:
+            nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
+            fraction = remaining_fraction(
+                period_start=max(nominal[0], sub.current_period_start),
+                period_end=nominal[1],
+                at=now,
+                precision=tenant.proration_precision,
+                tz=tenant.time_zone,
+            )
+            credit = min(
+                prorated_credit_for(
+                    invoice, part=fraction.part, whole=fraction.whole, rounding=tenant.rounding_mode
+                ),
+                invoice.total_minor - invoice.credited_minor,
+            )
+            if credit > 0:
+                locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+                _credit_note_write(
+                    tenant=tenant,
+                    invoice=locked,
+                    amount_minor=credit,
+                    reason="Unused time after cancellation",
+                    now=now,
+                    period_start=now,
+                    period_end=sub.current_period_end,
+                )
+    ScheduledChange.objects.filter(subscription=sub, status="pending").update(
+        status=ScheduledChange.Status.CANCELED
+    )
+    sub.status, sub.canceled_at, sub.ended_at, sub.next_event_at = (
+        Status.CANCELED,
+        now,
+        now,
+        None,
+    )
+    batch = engine.load(tenant, [sub])
+    eng = engine.Engine(batch)
+    eng.final_invoice(sub, now)
+    eng.event(sub, "subscription.canceled", now, credit=credit)
+    engine.write(batch, now)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.canceled",
+        target=sub,
+        at=now,
+        changes={"credit": credit},
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_cancel_undo(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> Subscription:
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    undone = ScheduledChange.objects.filter(
+        subscription=sub, kind="cancel", status="pending"
+    ).update(status=ScheduledChange.Status.CANCELED)
+    if not undone:
+        raise StateConflict("No cancellation is scheduled.", code="no_scheduled_cancellation")
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.cancel_undone",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id},
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="subscription.cancel_undone", target=sub, at=now
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_pause(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    cycles: int | None = None,
+    until: datetime | None = None,
+) -> Subscription:
+    """Skip billing for ``cycles`` periods (or until ``until``) from the period end."""
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    plan = sub.plan
+    if sub.status != Status.ACTIVE:
+        raise StateConflict(
+            f"Only an active subscription can pause; this one is {sub.status}.",
+            code="subscription_not_pausable",
+        )
+    if ScheduledChange.objects.filter(subscription=sub, status="pending").exists():
+        raise StateConflict(
+            "The subscription already has a change scheduled.", code="change_already_scheduled"
+        )
+    if sub.pauses_used >= plan.max_pauses:
+        raise ValidationFailed(
+            f"This plan allows {plan.max_pauses} pause(s) per subscription, all used.",
+            param="cycles",
+            code="pause_limit_reached",
+        )
+    if (cycles is None) == (until is None):
+        raise ValidationFailed("Give either cycles or until.", param="cycles")
+    if until is not None:
+        if until <= sub.current_period_end:
+            raise ValidationFailed("A pause must end after the current period.", param="until")
+        cycles, index = 0, sub.period_index + 1
+        while engine.period_bounds(sub, index, tenant.time_zone)[0] < until:
+            cycles += 1
+            index += 1
+            if cycles > plan.max_pause_cycles:
+                break
+    if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
+        raise ValidationFailed("cycles must be a whole number of at least 1.", param="cycles")
+    if cycles > plan.max_pause_cycles:
+        raise ValidationFailed(
+            f"This plan allows pauses of at most {plan.max_pause_cycles} cycle(s).",
+            param="cycles",
+            code="pause_too_long",
+        )
+    ScheduledChange.objects.create(
+        tenant=tenant,
+        subscription=sub,
+        kind=ScheduledChange.Kind.PAUSE,
+        effective_at=sub.current_period_end,
+        pause_cycles=cycles,
+    )
+    Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") + 1)
+    sub.pauses_used += 1
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.pause_scheduled",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={
+            "subscription": sub.public_id,
+            "cycles": cycles,
+            "from": sub.current_period_end.isoformat(),
+        },
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.pause_scheduled",
+        target=sub,
+        at=now,
+        changes={"cycles": cycles},
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_resume(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> Subscription:
+    """Resume early: a scheduled pause is called off; a running one ends now and
+    the rest of the current period is billed, prorated."""
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    scheduled = ScheduledChange.objects.filter(subscription=sub, kind="pause", status="pending")
+    if scheduled.update(status=ScheduledChange.Status.CANCELED):
+        Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") - 1)
+        sub.pauses_used -= 1
+        audit.record(
+            tenant=tenant, actor=actor, action="subscription.pause_canceled", target=sub, at=now
+        )
+        return sub
+    if sub.status != Status.PAUSED:
+        raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
+    nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
+    sub.status, sub.pause_cycles_left = Status.ACTIVE, 0
+    batch = engine.load(tenant, [sub])
+    eng = engine.Engine(batch)
+    line = engine.recurring_line(
+        tenant=tenant,
+        plan=sub.plan,
+        quantity=sub.quantity,
+        start=now,
+        end=sub.current_period_end,
+        nominal_start=nominal[0],
+        nominal_end=nominal[1],
+    )
+    eng.bill(sub, at=now, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=[line], period=None)
+    eng.event(sub, "subscription.resumed", now)
+    sub.next_event_at = eng.next_event(sub)
+    engine.write(batch, now)
+    audit.record(tenant=tenant, actor=actor, action="subscription.resumed", target=sub, at=now)
+    return sub
+
+
+def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: datetime) -> None:
+    """A paid invoice brings an incomplete or past-due subscription to active."""
+    sub = Subscription.objects.select_for_update().filter(tenant=tenant, pk=subscription_id).first()
+    if sub is None or sub.status not in (Status.INCOMPLETE, Status.PAST_DUE):
+        return
+    if not sub.started:
+        return
+    previous = sub.status
+    sub.status = Status.ACTIVE
+    sub.save(update_fields=["status"])
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.activated",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "previous_status": previous},
+    )

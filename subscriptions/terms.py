@@ -1,0 +1,46 @@
+"""Snapshots of catalog rows as the pricing domain sees them."""
+
+from decimal import Decimal
+
+from billing.domain.amounts import Tier
+from billing.domain.invoicing import Discount, PlanTerms
+from billing.models import Coupon
+from subscriptions.models import Plan
+
+
+def plan_terms(plan: Plan) -> PlanTerms:
+    tax = plan.tax_rate
+    return PlanTerms(
+        id=plan.pk,
+        name=plan.name,
+        code=plan.code,
+        currency=plan.currency,
+        amount_minor=plan.amount_minor,
+        pricing_model=plan.pricing_model,
+        tiers=tuple(
+            Tier(
+                up_to=t.get("up_to"),
+                unit_amount_minor=int(t.get("unit_amount_minor", 0)),
+                flat_amount_minor=int(t.get("flat_amount_minor", 0)),
+            )
+            for t in plan.tiers or []
+        ),
+        setup_fee_minor=plan.setup_fee_minor,
+        interval=plan.interval,
+        interval_count=plan.interval_count,
+        tax_percent=Decimal(tax.percent) if tax is not None and tax.active else None,
+        tax_inclusive=bool(tax and tax.inclusive),
+    )
+
+
+def coupon_discount(coupon: Coupon, *, recurring: bool = True) -> Discount:
+    applies = coupon.applies_to
+    return Discount(
+        coupon_id=coupon.pk,
+        code=coupon.code,
+        percent_off=coupon.percent_off,
+        setup_percent_off=coupon.setup_percent_off,
+        amount_off_minor=coupon.amount_off_minor,
+        on_recurring=recurring and applies in (Coupon.AppliesTo.RECURRING, Coupon.AppliesTo.BOTH),
+        on_setup=applies in (Coupon.AppliesTo.SETUP, Coupon.AppliesTo.BOTH),
+    )

@@ -28,7 +28,9 @@ from billing.models import (
 )
 from core import audit
 from core.actors import Actor
+from core.bulk import insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
+from core.ids import new_public_id
 from core.outbox import PendingEvent, emit, emit_many
 from customers.models import Customer
 from subscriptions.domain.cycles import to_local
@@ -80,12 +82,81 @@ def customer_balance(*, customer: Customer, currency: str) -> int:
     return balances_of(customer_ids=[customer.pk]).get((customer.pk, currency), 0)
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenInvoice:
+    id: int
+    public_id: str
+    number: str
+    status: str
+    billing_reason: str
+    subscription_id: int | None
+    total_minor: int
+    amount_due_minor: int
+
+
+_INVOICE_FIELDS = [
+    "tenant",
+    "public_id",
+    "customer",
+    "subscription",
+    "number",
+    "status",
+    "billing_reason",
+    "currency",
+    "period_start",
+    "period_end",
+    "subtotal_minor",
+    "discount_minor",
+    "tax_minor",
+    "total_minor",
+    "credit_applied_minor",
+    "amount_due_minor",
+    "amount_paid_minor",
+    "credited_minor",
+    "issued_at",
+    "due_at",
+    "paid_at",
+    "voided_at",
+    "locale",
+    "created_at",
+]
+_LINE_FIELDS = [
+    "tenant",
+    "invoice",
+    "position",
+    "kind",
+    "description",
+    "quantity",
+    "amount_minor",
+    "discount_minor",
+    "tax_minor",
+    "tax_inclusive",
+    "tax_percent",
+    "total_minor",
+    "period_start",
+    "period_end",
+    "plan",
+    "coupon",
+]
+_LEDGER_FIELDS = [
+    "tenant",
+    "customer",
+    "currency",
+    "amount_minor",
+    "description",
+    "invoice",
+    "credit_note",
+    "at",
+]
+
+
 def invoices_write(
     *, tenant: Tenant, drafts: Sequence[InvoiceDraft], now: datetime
-) -> list[Invoice]:
+) -> list[WrittenInvoice]:
     """Write and finalize invoices in bulk: numbers, credit balance, lines, events.
 
-    Runs inside the caller's transaction (every caller holds one).
+    Runs inside the caller's transaction (every caller holds one). The rows are
+    built as plain values and written with one statement per table.
     """
     if not drafts:
         return []
@@ -98,111 +169,128 @@ def invoices_write(
         indexes = by_year[year]
         allocated = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=len(indexes))
         numbers.update(zip(indexes, allocated, strict=True))
-    invoices, ledger, events = [], [], []
+    rows, summaries = [], []
     for i, draft in enumerate(drafts):
         t = totals(draft.lines)
         key = (draft.customer_id, draft.currency)
         available = balances.get(key, 0) + draft.credit_carried_minor
         applied = max(0, min(available, t.total_minor))
         balances[key] = available - applied
-        invoices.append(
-            Invoice(
-                tenant=tenant,
-                customer_id=draft.customer_id,
+        due = t.total_minor - applied
+        rows.append(
+            {
+                "tenant": tenant.pk,
+                "public_id": new_public_id("in"),
+                "customer": draft.customer_id,
+                "subscription": draft.subscription_id,
+                "number": numbers[i],
+                "status": Invoice.Status.PAID if due == 0 else Invoice.Status.OPEN,
+                "billing_reason": draft.reason,
+                "currency": draft.currency,
+                "period_start": draft.period_start,
+                "period_end": draft.period_end,
+                "subtotal_minor": t.subtotal_minor,
+                "discount_minor": t.discount_minor,
+                "tax_minor": t.tax_minor,
+                "total_minor": t.total_minor,
+                "credit_applied_minor": applied,
+                "amount_due_minor": due,
+                "amount_paid_minor": 0,
+                "credited_minor": 0,
+                "issued_at": draft.issued_at,
+                "due_at": draft.issued_at + timedelta(days=tenant.net_terms_days),
+                "paid_at": draft.issued_at if due == 0 else None,
+                "voided_at": None,
+                "locale": draft.locale,
+                "created_at": now,
+            }
+        )
+    ids = insert_rows(Invoice, rows, _INVOICE_FIELDS)
+    lines, ledger, events, pending = [], [], [], []
+    for invoice_id, row, draft in zip(ids, rows, drafts, strict=True):
+        summaries.append(
+            WrittenInvoice(
+                id=invoice_id,
+                public_id=row["public_id"],
+                number=row["number"],
+                status=row["status"],
+                billing_reason=row["billing_reason"],
                 subscription_id=draft.subscription_id,
-                number=numbers[i],
-                status=Invoice.Status.PAID if t.total_minor - applied == 0 else Invoice.Status.OPEN,
-                billing_reason=draft.reason,
-                currency=draft.currency,
-                period_start=draft.period_start,
-                period_end=draft.period_end,
-                subtotal_minor=t.subtotal_minor,
-                discount_minor=t.discount_minor,
-                tax_minor=t.tax_minor,
-                total_minor=t.total_minor,
-                credit_applied_minor=applied,
-                amount_due_minor=t.total_minor - applied,
-                issued_at=draft.issued_at,
-                due_at=draft.issued_at + timedelta(days=tenant.net_terms_days),
-                paid_at=draft.issued_at if t.total_minor - applied == 0 else None,
-                locale=draft.locale,
+                total_minor=row["total_minor"],
+                amount_due_minor=row["amount_due_minor"],
             )
         )
-    invoices = Invoice.objects.bulk_create(invoices)
-    lines = []
-    for invoice, draft in zip(invoices, drafts, strict=True):
         for position, line in enumerate(draft.lines):
             lines.append(
-                InvoiceLine(
-                    tenant=tenant,
-                    invoice=invoice,
-                    position=position,
-                    kind=line.kind,
-                    description=line.description[:300],
-                    quantity=line.quantity,
-                    amount_minor=line.amount_minor,
-                    discount_minor=line.discount_minor,
-                    tax_minor=line.tax_minor,
-                    tax_inclusive=line.tax_inclusive,
-                    tax_percent=line.tax_percent,
-                    total_minor=line.total_minor,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                    plan_id=line.plan_id,
-                    coupon_id=line.coupon_id,
-                )
+                {
+                    "tenant": tenant.pk,
+                    "invoice": invoice_id,
+                    "position": position,
+                    "kind": line.kind,
+                    "description": line.description[:300],
+                    "quantity": line.quantity,
+                    "amount_minor": line.amount_minor,
+                    "discount_minor": line.discount_minor,
+                    "tax_minor": line.tax_minor,
+                    "tax_inclusive": line.tax_inclusive,
+                    "tax_percent": line.tax_percent,
+                    "total_minor": line.total_minor,
+                    "period_start": line.period_start,
+                    "period_end": line.period_end,
+                    "plan": line.plan_id,
+                    "coupon": line.coupon_id,
+                }
             )
+        base = {
+            "tenant": tenant.pk,
+            "customer": draft.customer_id,
+            "currency": draft.currency,
+            "invoice": invoice_id,
+            "credit_note": None,
+            "at": draft.issued_at,
+        }
         if draft.credit_carried_minor:
             ledger.append(
-                BalanceTransaction(
-                    tenant=tenant,
-                    customer_id=draft.customer_id,
-                    currency=draft.currency,
-                    amount_minor=draft.credit_carried_minor,
-                    invoice=invoice,
-                    at=draft.issued_at,
-                    description=f"Credit from {invoice.number}",
-                )
+                {
+                    **base,
+                    "amount_minor": draft.credit_carried_minor,
+                    "description": f"Credit from {row['number']}",
+                }
             )
-        if invoice.credit_applied_minor:
+        if row["credit_applied_minor"]:
             ledger.append(
-                BalanceTransaction(
-                    tenant=tenant,
-                    customer_id=draft.customer_id,
-                    currency=draft.currency,
-                    amount_minor=-invoice.credit_applied_minor,
-                    invoice=invoice,
-                    at=draft.issued_at,
-                    description=f"Applied to {invoice.number}",
-                )
+                {
+                    **base,
+                    "amount_minor": -row["credit_applied_minor"],
+                    "description": f"Applied to {row['number']}",
+                }
             )
-        if draft.pending_line_ids:
-            PendingLine.objects.filter(pk__in=draft.pending_line_ids, invoice__isnull=True).update(
-                invoice=invoice
-            )
+        pending.extend((invoice_id, line_id) for line_id in draft.pending_line_ids)
         data = {
-            "invoice": invoice.public_id,
-            "number": invoice.number,
+            "invoice": row["public_id"],
+            "number": row["number"],
             "subscription": draft.subscription_public_id,
-            "total": invoice.total_minor,
-            "amount_due": invoice.amount_due_minor,
-            "currency": invoice.currency,
+            "total": row["total_minor"],
+            "amount_due": row["amount_due_minor"],
+            "currency": draft.currency,
         }
         events.append(
             PendingEvent(
-                tenant.pk, "invoice.finalized", draft.issued_at, "invoice", invoice.public_id, data
+                tenant.pk, "invoice.finalized", draft.issued_at, "invoice", row["public_id"], data
             )
         )
-        if invoice.status == Invoice.Status.PAID:
+        if row["status"] == Invoice.Status.PAID:
             events.append(
                 PendingEvent(
-                    tenant.pk, "invoice.paid", draft.issued_at, "invoice", invoice.public_id, data
+                    tenant.pk, "invoice.paid", draft.issued_at, "invoice", row["public_id"], data
                 )
             )
-    InvoiceLine.objects.bulk_create(lines)
-    BalanceTransaction.objects.bulk_create(ledger)
+    insert_rows(InvoiceLine, lines, _LINE_FIELDS)
+    insert_rows(BalanceTransaction, ledger, _LEDGER_FIELDS)
+    for invoice_id, line_id in pending:
+        PendingLine.objects.filter(pk=line_id, invoice__isnull=True).update(invoice_id=invoice_id)
     emit_many(events)
-    return invoices
+    return summaries
 
 
 def _locked_invoice(*, tenant: Tenant, invoice_id: int) -> Invoice:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("t/<slug:tenant_slug>/", include("portal.urls")),
+    path("dashboard/billing/", include("billing.urls")),
     path("", include("dashboard.urls")),
 ]
 if settings.DEBUG:

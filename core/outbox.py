@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from notifications.models import Event
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +26,35 @@ def emit(
     subject_type: str = "",
     subject_id: str = "",
     data: Mapping[str, Any] | None = None,
-) -> Event:
-    [event] = emit_many([PendingEvent(tenant_id, type, at, subject_type, subject_id, data or {})])
-    return event
+) -> str:
+    [event_id] = emit_many(
+        [PendingEvent(tenant_id, type, at, subject_type, subject_id, data or {})]
+    )
+    return event_id
 
 
-def emit_many(events: Iterable[PendingEvent]) -> list[Event]:
+def emit_many(events: Iterable[PendingEvent]) -> list[str]:
+    """Write the events; returns their public ids (``evt_…``), in order."""
+    from core.bulk import insert_rows
+    from core.ids import new_public_id
     from notifications.models import Event
 
-    return Event.objects.bulk_create(
-        [
-            Event(
-                tenant_id=e.tenant_id,
-                type=e.type,
-                at=e.at,
-                subject_type=e.subject_type,
-                subject_id=e.subject_id,
-                data=dict(e.data),
-            )
-            for e in events
-        ]
+    rows = [
+        {
+            "tenant": e.tenant_id,
+            "public_id": new_public_id("evt"),
+            "type": e.type,
+            "at": e.at,
+            "subject_type": e.subject_type,
+            "subject_id": e.subject_id,
+            "data": dict(e.data),
+            "created_at": e.at,
+        }
+        for e in events
+    ]
+    insert_rows(
+        Event,
+        rows,
+        ["tenant", "public_id", "type", "at", "subject_type", "subject_id", "data", "created_at"],
     )
+    return [row["public_id"] for row in rows]

@@ -23,6 +23,7 @@ from billing.domain.invoicing import (
 )
 from billing.models import CouponRedemption, Invoice, PendingLine
 from billing.services import InvoiceDraft, invoices_write
+from core.bulk import bulk_set
 from core.outbox import PendingEvent, emit_many
 from subscriptions.domain.cycles import boundary, local_date
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
@@ -440,14 +441,13 @@ def write(batch: Batch, now: datetime) -> list[Invoice]:
             and invoice.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE
         ):
             sub.status = Status.ACTIVE
-    Subscription.objects.bulk_update(batch.subs, [*SUB_FIELDS, "started"])
-    if batch.touched_changes:
-        ScheduledChange.objects.bulk_update(batch.touched_changes, ["status"])
-    if batch.touched_redemptions:
-        CouponRedemption.objects.bulk_update(
-            list({r.pk: r for r in batch.touched_redemptions}.values()),
-            ["cycles_left", "setup_applied"],
-        )
+    bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
+    bulk_set(ScheduledChange, batch.touched_changes, ["status"])
+    bulk_set(
+        CouponRedemption,
+        list({r.pk: r for r in batch.touched_redemptions}.values()),
+        ["cycles_left", "setup_applied"],
+    )
     emit_many(batch.events)
     return invoices
 

@@ -1,0 +1,185 @@
+"""Benchmark: the billing run over N due subscriptions against a COPY floor.
+
+    DATABASE_URL=postgres://…/ciclo .venv/bin/python -m bench.billing_run --n 100000
+
+Seeds N live monthly subscriptions whose period has just ended (written with
+COPY as the tables' owner), then times ``billing_run`` — as the application
+role, under row-level security, exactly as production runs it. In the same
+process it times the floor: the very rows the run wrote (invoices, invoice
+lines, outbox events) written again by a plain ``COPY`` into tables of the
+same shape and indexes. It prints renewals per second and the ratio of the
+run's time to the floor's. Never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000, help="subscriptions (default 100000)")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--keep", action="store_true", help="keep the bench tenant's rows")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, transaction
+    from tqdm import tqdm
+
+    if connection.vendor != "postgresql":
+        print("The benchmark needs PostgreSQL: set DATABASE_URL.", file=sys.stderr)
+        return 2
+
+    from billing.run import billing_run
+    from core.actors import Actor
+    from subscriptions.services import plan_create, product_create
+    from tenants.accounts import staff_user_ensure
+    from tenants.context import tenant_context
+    from tenants.db.postgresql.base import owner_mode
+    from tenants.services import tenant_create
+
+    n = args.n
+    t0 = datetime(2026, 1, 1, 3, tzinfo=UTC)  # midnight in São Paulo
+    period_end = datetime(2026, 2, 1, 3, tzinfo=UTC)
+    run_at = period_end + timedelta(hours=1)
+    actor = Actor.system("bench")
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    owner = staff_user_ensure(email=f"{slug}@bench.example")
+    tenant = tenant_create(name=slug, slug=slug, owner=owner, now=t0)
+    with tenant_context(tenant):
+        product = product_create(tenant=tenant, name="Bench", actor=actor, now=t0)
+        plan = plan_create(
+            tenant=tenant,
+            product=product,
+            code="monthly",
+            name="Monthly",
+            currency="BRL",
+            amount_minor=4_990,
+            actor=actor,
+            now=t0,
+        )
+
+    print(f"Seeding {n:,} customers and subscriptions (COPY, as the owner)…")
+    with owner_mode(), connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY customers_customer (tenant_id, public_id, name, email, phone, tax_id, locale,"
+            " metadata, created_at) FROM STDIN"
+        ) as copy:
+            for i in tqdm(range(n), unit="row", desc="customers"):
+                copy.write_row(
+                    (
+                        tenant.pk,
+                        f"cus_bench{slug[6:]}{i}",
+                        f"Customer {i}",
+                        f"c{i}@bench.example",
+                        "",
+                        "",
+                        "",
+                        "{}",
+                        t0,
+                    )
+                )
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE tenant_id = %s ORDER BY id", [tenant.pk]
+        )
+        customer_ids = [row[0] for row in cursor.fetchall()]
+        with cursor.copy(
+            "COPY subscriptions_subscription (tenant_id, public_id, customer_id, plan_id,"
+            " quantity, status, collection_method, billing_anchor, period_index,"
+            " current_period_start, current_period_end, next_event_at, start_at, started,"
+            " paid_cycles, pauses_used, pause_cycles_left, term_notice_sent, created_at)"
+            " FROM STDIN"
+        ) as copy:
+            for i, customer_id in enumerate(tqdm(customer_ids, unit="row", desc="subscriptions")):
+                copy.write_row(
+                    (
+                        tenant.pk,
+                        f"sub_bench{slug[6:]}{i}",
+                        customer_id,
+                        plan.pk,
+                        1,
+                        "active",
+                        "charge_automatically",
+                        t0,
+                        0,
+                        t0,
+                        period_end,
+                        period_end,
+                        t0,
+                        True,
+                        1,
+                        0,
+                        0,
+                        False,
+                        t0,
+                    )
+                )
+        cursor.execute("ANALYZE")
+    connection.close()
+
+    print(f"Billing run over {n:,} due subscriptions (application role, RLS on)…")
+    with tqdm(total=n, unit="sub", desc="billing run") as bar:
+        started = time.perf_counter()
+        stats = billing_run(
+            now=run_at, tenant=tenant, batch_size=args.batch_size, on_batch=bar.update
+        )
+        run_seconds = time.perf_counter() - started
+    if (stats.subscriptions, stats.invoices) != (n, n):
+        raise SystemExit(f"The run did not renew every subscription once: {stats}")
+
+    print("Floor: the very same rows, deleted and written back by plain COPY…")
+    # Same tables, same indexes and foreign keys, same ids: only the way of
+    # writing differs. (As the owner: PostgreSQL refuses COPY FROM under RLS.)
+    tables = ["billing_invoice", "billing_invoiceline", "notifications_event"]
+    with owner_mode(), connection.cursor() as cursor:
+        rows = {}
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table} WHERE tenant_id = %s", [tenant.pk])
+            rows[table] = ([c.name for c in cursor.description], cursor.fetchall())
+        for table in reversed(tables):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+        cursor.execute("VACUUM ANALYZE billing_invoice")
+        cursor.execute("VACUUM ANALYZE billing_invoiceline")
+        cursor.execute("VACUUM ANALYZE notifications_event")
+        started = time.perf_counter()
+        with transaction.atomic():
+            for table in tables:
+                columns, data = rows[table]
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+        floor_seconds = time.perf_counter() - started
+        if not args.keep:
+            for table in [
+                "notifications_event",
+                "billing_invoiceline",
+                "billing_invoice",
+                "billing_documentsequence",
+                "subscriptions_subscription",
+                "customers_customer",
+            ]:
+                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+
+    written = sum(len(rows[t][1]) for t in tables)
+    print()
+    print(f"subscriptions renewed : {n:,}  (rows written: {written:,})")
+    print(f"billing run           : {run_seconds:8.2f} s   {n / run_seconds:10,.0f} renewals/s")
+    print(f"COPY floor            : {floor_seconds:8.2f} s   {n / floor_seconds:10,.0f} renewals/s")
+    print(f"ratio run / floor     : {run_seconds / floor_seconds:8.2f} ×   (target ≤ 3×)")
+    print(f"database              : {settings.DATABASES['default']['NAME']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,7 @@ from babel.dates import format_date
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from billing.labels import line_label
 from billing.models import Invoice, InvoiceLine
 from core.money import Money
 from tenants.models import Tenant
@@ -81,7 +82,7 @@ def _context(invoice: Invoice, language: str) -> dict[str, Any]:
     lines: list[InvoiceLine] = list(invoice.lines.all())
     rows = [
         _Row(
-            description=line.description,
+            description=line_label(line),
             period=period(line.period_start, line.period_end),
             quantity=line.quantity,
             amount=money(line.amount_minor),

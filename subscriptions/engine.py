@@ -25,7 +25,7 @@ from billing.models import CouponRedemption, Invoice, PendingLine
 from billing.services import InvoiceDraft, invoices_write
 from core.bulk import bulk_set
 from core.outbox import PendingEvent, emit_many
-from subscriptions.domain.cycles import boundary, local_date
+from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.terms import coupon_discount, plan_terms
 from tenants.models import Tenant
@@ -116,13 +116,9 @@ def recurring_line(
             tz=tenant.time_zone,
         )
         amount = prorate(full, fraction, tenant.rounding_mode)
-    tz = tenant.time_zone
     return ProposedLine(
         kind=RECURRING,
-        description=(
-            f"{plan.name} × {quantity} ({local_date(start, tz):%Y-%m-%d} – "
-            f"{local_date(end, tz):%Y-%m-%d})"
-        ),
+        description=plan.name,
         quantity=quantity,
         amount_minor=amount,
         tax_percent=terms.tax_percent,
@@ -262,7 +258,7 @@ class Engine:
         terms = plan_terms(plan)
         return ProposedLine(
             kind=SETUP_FEE,
-            description=f"{plan.name} – setup fee",
+            description=plan.name,
             amount_minor=plan.setup_fee_minor,
             tax_percent=terms.tax_percent,
             tax_inclusive=terms.tax_inclusive,

@@ -549,7 +549,7 @@ def _change_lines(
         lines.append(
             ProposedLine(
                 kind=PRORATION,
-                description=f"Unused time on {sub.plan.name} × {sub.quantity}",
+                description=sub.plan.name,
                 amount_minor=-credit,
                 quantity=sub.quantity,
                 period_start=at,
@@ -564,7 +564,7 @@ def _change_lines(
         lines.append(
             ProposedLine(
                 kind=PRORATION,
-                description=f"Remaining time on {plan.name} × {quantity}",
+                description=plan.name,
                 amount_minor=charge,
                 quantity=quantity,
                 period_start=at,

@@ -133,9 +133,7 @@ def close_document(lines: Sequence[ProposedLine]) -> tuple[list[ProposedLine], i
     total = sum(line.total_minor for line in lines)
     if total >= 0:
         return list(lines), 0
-    carried = ProposedLine(
-        kind=CREDIT_CARRIED, description="Credit carried to balance", amount_minor=-total
-    )
+    carried = ProposedLine(kind=CREDIT_CARRIED, description="", amount_minor=-total)
     return [*lines, carried], -total
 
 

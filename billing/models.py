@@ -130,6 +130,10 @@ class CouponRedemption(TenantOwned):
     # None = forever; counts down once per invoiced recurring period.
     cycles_left = models.PositiveSmallIntegerField(null=True, blank=True)
     setup_applied = models.BooleanField(default=False)
+    # An amount-off coupon's first cycle is one pool shared by the setup fee and
+    # the first recurring charge, even when a trial puts them on two invoices.
+    setup_discount_minor = models.BigIntegerField(default=0)
+    recurring_uses = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "subscription"], name="redemption_sub")]
@@ -287,6 +291,9 @@ class PendingLine(TenantOwned):
     plan = models.ForeignKey(
         "subscriptions.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The tax of the plan the line is for, as it was when the change was made.
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    tax_inclusive = models.BooleanField(default=False)
     invoice = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

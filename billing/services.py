@@ -10,12 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Sum
 
-from billing.domain.amounts import round_minor
 from billing.domain.invoicing import ProposedLine, totals
 from billing.models import (
     BalanceTransaction,
@@ -398,7 +396,7 @@ def invoice_mark_uncollectible(
     )
 
 
-def _credit_note_write(
+def credit_note_write(
     *,
     tenant: Tenant,
     invoice: Invoice,
@@ -481,7 +479,7 @@ def credit_note_issue(
     if not isinstance(amount_minor, int) or isinstance(amount_minor, bool):
         raise ValidationFailed("The amount must be an integer of minor units.", param="amount")
     invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
-    note = _credit_note_write(
+    note = credit_note_write(
         tenant=tenant, invoice=invoice, amount_minor=amount_minor, reason=reason, now=now
     )
     audit.record(
@@ -493,11 +491,3 @@ def credit_note_issue(
         at=now,
     )
     return note
-
-
-def prorated_credit_for(invoice: Invoice, *, part: int, whole: int, rounding: str) -> int:
-    """The unused share of what an invoice charged for its recurring lines."""
-    charged = sum(
-        line.total_minor for line in invoice.lines.all() if line.kind == InvoiceLine.Kind.RECURRING
-    )
-    return round_minor(Decimal(charged) * part / whole, rounding) if whole else 0

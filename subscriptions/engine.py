@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from billing.domain.amounts import prorate, remaining_fraction
@@ -87,8 +87,12 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
 def period_bounds(sub: Subscription, index: int, tz: str) -> tuple[datetime, datetime]:
     plan = sub.plan
     return (
-        boundary(sub.billing_anchor, plan.interval, plan.interval_count, index, tz),
-        boundary(sub.billing_anchor, plan.interval, plan.interval_count, index + 1, tz),
+        boundary(
+            sub.billing_anchor, plan.interval, plan.interval_count, index, tz, sub.billing_day
+        ),
+        boundary(
+            sub.billing_anchor, plan.interval, plan.interval_count, index + 1, tz, sub.billing_day
+        ),
     )
 
 
@@ -129,24 +133,21 @@ def recurring_line(
     )
 
 
-def pending_as_lines(lines: Sequence[PendingLine], plans: dict[int, Plan]) -> list[ProposedLine]:
-    out = []
-    for p in lines:
-        terms = plan_terms(plans[p.plan_id]) if p.plan_id in plans else None
-        out.append(
-            ProposedLine(
-                kind=p.kind,
-                description=p.description,
-                quantity=p.quantity,
-                amount_minor=p.amount_minor,
-                period_start=p.period_start,
-                period_end=p.period_end,
-                plan_id=p.plan_id,
-                tax_percent=terms.tax_percent if terms else None,
-                tax_inclusive=terms.tax_inclusive if terms else False,
-            )
+def pending_as_lines(lines: Sequence[PendingLine]) -> list[ProposedLine]:
+    return [
+        ProposedLine(
+            kind=p.kind,
+            description=p.description,
+            quantity=p.quantity,
+            amount_minor=p.amount_minor,
+            period_start=p.period_start,
+            period_end=p.period_end,
+            plan_id=p.plan_id,
+            tax_percent=p.tax_percent,
+            tax_inclusive=p.tax_inclusive,
         )
-    return out
+        for p in lines
+    ]
 
 
 class Engine:
@@ -180,7 +181,21 @@ class Engine:
         if not recurring and not setup:
             return None, None
         discount = coupon_discount(redemption.coupon, recurring=recurring)
-        return (discount if setup else _without_setup(discount)), redemption
+        if not setup:
+            discount = _without_setup(discount)
+        if (
+            discount.amount_off_minor is not None
+            and redemption.recurring_uses == 0
+            and redemption.setup_discount_minor
+        ):
+            # The first cycle's pool was partly spent on the setup fee already.
+            discount = replace(
+                discount,
+                amount_off_minor=max(
+                    0, discount.amount_off_minor - redemption.setup_discount_minor
+                ),
+            )
+        return discount, redemption
 
     def bill(
         self,
@@ -193,19 +208,24 @@ class Engine:
         first: bool = False,
     ) -> None:
         pending = self.b.pending.pop(sub.pk, [])
-        plans = {sub.plan_id: sub.plan}
-        all_lines = lines + pending_as_lines(pending, plans)
+        all_lines = lines + pending_as_lines(pending)
         if not all_lines:
             return
         discount, redemption = self.active_discount(sub, first=first)
         priced, carried = price(all_lines, discount=discount, rounding=self.tenant.rounding_mode)
         if redemption is not None and discount is not None:
             used_recurring = any(line.coupon_id and line.kind == RECURRING for line in priced)
-            used_setup = any(line.coupon_id and line.kind == SETUP_FEE for line in priced)
-            if used_recurring and redemption.cycles_left is not None:
-                redemption.cycles_left -= 1
+            setup_off = sum(line.discount_minor for line in priced if line.kind == SETUP_FEE)
+            used_setup = (
+                first and discount.on_setup and any(line.kind == SETUP_FEE for line in priced)
+            )
+            if used_recurring:
+                redemption.recurring_uses += 1
+                if redemption.cycles_left is not None:
+                    redemption.cycles_left -= 1
             if used_setup:
                 redemption.setup_applied = True
+                redemption.setup_discount_minor = setup_off
             if used_recurring or used_setup:
                 self.b.touched_redemptions.append(redemption)
         self.b.drafts.append(
@@ -234,6 +254,10 @@ class Engine:
 
     def begin(self, sub: Subscription, at: datetime) -> None:
         """Start a subscription at ``at``: its trial, or its first (maybe short) period."""
+        # Until it starts, a subscription's placeholder period begins when it was
+        # created: a start later than that is news (subscription_create
+        # announces the subscription itself).
+        later = sub.start_at > sub.current_period_start
         sub.started = True
         plan = sub.plan
         if sub.trial_end is not None and sub.trial_end > at:
@@ -249,10 +273,10 @@ class Engine:
                     period=(at, sub.trial_end),
                     first=True,
                 )
-            self.event(sub, "subscription.created", at, trial_end=sub.trial_end.isoformat())
-            return
-        self.start_first_period(sub, at, reason=Invoice.Reason.SUBSCRIPTION_CREATE, first=True)
-        self.event(sub, "subscription.created", at)
+        else:
+            self.start_first_period(sub, at, reason=Invoice.Reason.SUBSCRIPTION_CREATE, first=True)
+        if later:
+            self.event(sub, "subscription.started", at)
 
     def setup_line(self, plan: Plan) -> ProposedLine:
         terms = plan_terms(plan)
@@ -413,15 +437,7 @@ class Engine:
 
 
 def _without_setup(discount: Discount) -> Discount:
-    return Discount(
-        coupon_id=discount.coupon_id,
-        code=discount.code,
-        percent_off=discount.percent_off,
-        setup_percent_off=discount.setup_percent_off,
-        amount_off_minor=discount.amount_off_minor,
-        on_recurring=discount.on_recurring,
-        on_setup=False,
-    )
+    return replace(discount, on_setup=False)
 
 
 def write(batch: Batch, now: datetime) -> list[Invoice]:
@@ -442,7 +458,7 @@ def write(batch: Batch, now: datetime) -> list[Invoice]:
     bulk_set(
         CouponRedemption,
         list({r.pk: r for r in batch.touched_redemptions}.values()),
-        ["cycles_left", "setup_applied"],
+        ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
     )
     emit_many(batch.events)
     return invoices

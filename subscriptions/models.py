@@ -121,6 +121,9 @@ class Subscription(TenantOwned):
     )
     # Periods are boundary(billing_anchor, n); period_index is the current n.
     billing_anchor = models.DateTimeField()
+    # The day of the month periods fall on, when it differs from the anchor's
+    # own (a billing day of 31 whose first anchor is Feb 28).
+    billing_day = models.PositiveSmallIntegerField(null=True, blank=True)
     period_index = models.IntegerField(default=0)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()

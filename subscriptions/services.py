@@ -15,10 +15,18 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 
-from billing.domain.amounts import PricingModel, prorate, remaining_fraction
+from billing.domain.amounts import PricingModel, prorate, remaining_fraction, round_minor
 from billing.domain.invoicing import PRORATION, ProposedLine, price
-from billing.models import Coupon, CouponRedemption, Invoice, PendingLine, SellerPlanCap, TaxRate
-from billing.services import _credit_note_write, prorated_credit_for
+from billing.models import (
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    PendingLine,
+    SellerPlanCap,
+    TaxRate,
+)
+from billing.services import credit_note_write
 from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
@@ -97,6 +105,10 @@ def _validate_tiers(tiers: Sequence[dict[str, Any]], model: str) -> list[dict[st
         last = up_to or last
         clean.append({"up_to": up_to, "unit_amount_minor": unit, "flat_amount_minor": flat})
     return clean
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _check_amount(value: Any, param: str) -> int:
@@ -287,27 +299,43 @@ def coupon_create(
     seller_id: int | None = None,
     name: str = "",
 ) -> Coupon:
-    if not code or not code.strip():
-        raise ValidationFailed("A coupon needs a code.", param="code")
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise ValidationFailed("A coupon needs a code of at most 64 characters.", param="code")
     if (percent_off is None) == (amount_off_minor is None):
         raise ValidationFailed("Give either percent_off or amount_off_minor.", param="percent_off")
     for param, pct in (("percent_off", percent_off), ("setup_percent_off", setup_percent_off)):
-        if pct is not None and not (Decimal(0) < Decimal(pct) <= Decimal(100)):
-            raise ValidationFailed(f"{param} must be above 0 and at most 100.", param=param)
+        if pct is None:
+            continue
+        if (
+            not isinstance(pct, Decimal | int)
+            or isinstance(pct, bool)
+            or not Decimal(pct).is_finite()
+        ):
+            raise ValidationFailed(f"{param} must be a decimal number.", param=param)
+        if not (Decimal(0) < Decimal(pct) <= Decimal(100)) or Decimal(pct).as_tuple().exponent < -2:
+            raise ValidationFailed(
+                f"{param} must be above 0 and at most 100, to two decimals.", param=param
+            )
     if amount_off_minor is not None:
         _check_amount(amount_off_minor, "amount_off_minor")
         if amount_off_minor == 0:
             raise ValidationFailed("amount_off_minor must be positive.", param="amount_off_minor")
-        if not is_known_currency(currency):
+        if not isinstance(currency, str) or not is_known_currency(currency):
             raise ValidationFailed("An amount-off coupon needs its currency.", param="currency")
     if duration not in Coupon.Duration.values:
         raise ValidationFailed(f"Unknown duration: {duration}", param="duration")
-    if duration == Coupon.Duration.REPEATING and not (duration_cycles and duration_cycles > 0):
-        raise ValidationFailed("A repeating coupon needs duration_cycles.", param="duration_cycles")
+    if duration == Coupon.Duration.REPEATING and not _whole(duration_cycles, 1, 120):
+        raise ValidationFailed(
+            "A repeating coupon needs duration_cycles, a whole number from 1 to 120.",
+            param="duration_cycles",
+        )
     if applies_to not in Coupon.AppliesTo.values:
         raise ValidationFailed(f"Unknown target: {applies_to}", param="applies_to")
-    if max_redemptions is not None and max_redemptions < 1:
-        raise ValidationFailed("max_redemptions must be at least 1.", param="max_redemptions")
+    if max_redemptions is not None and not _whole(max_redemptions, 1, 10**9):
+        raise ValidationFailed(
+            "max_redemptions must be a whole number from 1 to 1,000,000,000.",
+            param="max_redemptions",
+        )
     if Coupon.objects.filter(tenant=tenant, code=code).exists():
         raise StateConflict(f"The coupon code '{code}' exists.", code="coupon_code_taken")
     coupon = Coupon.objects.create(
@@ -329,6 +357,31 @@ def coupon_create(
     )
     audit.record(tenant=tenant, actor=actor, action="coupon.created", target=coupon, at=now)
     return coupon
+
+
+def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
+    """A seller's coupon may not discount any fee of the plan beyond their cap."""
+    cap = SellerPlanCap.objects.filter(seller_id=coupon.seller_id, plan_code=plan.code).first()
+    terms = plan_terms(plan)
+    percents = []
+    targets = {
+        "recurring": (terms.period_amount(quantity), coupon.percent_off),
+        "setup": (plan.setup_fee_minor, coupon.setup_percent_off or coupon.percent_off),
+    }
+    wanted = {"recurring": ["recurring"], "setup": ["setup"], "both": ["recurring", "setup"]}
+    for target in wanted[coupon.applies_to]:
+        fee, percent = targets[target]
+        if coupon.amount_off_minor is not None:
+            if fee:
+                percents.append(Decimal(min(coupon.amount_off_minor, fee)) * 100 / fee)
+        elif percent is not None:
+            percents.append(Decimal(percent))
+    if cap is None or any(p > cap.max_percent for p in percents):
+        raise ValidationFailed(
+            f"The seller's coupon {coupon.code} exceeds their maximum discount for this plan.",
+            param="coupon",
+            code="coupon_over_seller_cap",
+        )
 
 
 def _redeem(
@@ -358,19 +411,7 @@ def _redeem(
             code="coupon_not_applicable",
         )
     if coupon.seller_id is not None:
-        cap = SellerPlanCap.objects.filter(seller_id=coupon.seller_id, plan_code=plan.code).first()
-        full = plan_terms(plan).period_amount(sub.quantity) or 1
-        percent = (
-            coupon.percent_off
-            if coupon.percent_off is not None
-            else (Decimal(coupon.amount_off_minor or 0) * 100 / full)
-        )
-        if cap is None or percent > cap.max_percent:
-            raise ValidationFailed(
-                f"The seller's coupon {code} exceeds their maximum discount for this plan.",
-                param="coupon",
-                code="coupon_over_seller_cap",
-            )
+        _check_seller_cap(coupon, plan, sub.quantity)
     # Conditional UPDATE: two checkouts cannot both take the last redemption.
     taken = (
         Coupon.objects.filter(pk=coupon.pk)
@@ -470,8 +511,9 @@ def subscription_create(
             if calendar_billing
             else next_anchor_on_day(first_billing, anchor_day or 1, tz)
         )
+        billing_day = anchor_day if anchor_day and anchor_day > 28 else None
     else:
-        anchor = first_billing
+        anchor, billing_day = first_billing, None
     sub = Subscription.objects.create(
         tenant=tenant,
         customer=customer,
@@ -480,6 +522,7 @@ def subscription_create(
         status=Status.INCOMPLETE,
         collection_method=collection_method,
         billing_anchor=anchor,
+        billing_day=billing_day,
         # A placeholder period until the subscription starts; the engine below
         # replaces it with the trial or the first billing period.
         period_index=-1,
@@ -494,8 +537,15 @@ def subscription_create(
     batch = engine.load(tenant, [sub])
     eng = engine.Engine(batch)
     eng.advance(sub, now)
-    if not sub.started:
-        eng.event(sub, "subscription.created", now, start_at=start.isoformat())
+    eng.event(
+        sub,
+        "subscription.created",
+        now,
+        plan=plan.public_id,
+        quantity=quantity,
+        start_at=start.isoformat(),
+        trial_end=trial_end.isoformat() if trial_end else None,
+    )
     engine.write(batch, now)
     audit.record(
         tenant=tenant,
@@ -636,9 +686,13 @@ def subscription_preview_change(
         return ChangePreview(
             [], subscription.current_period_end if when == "period_end" else now, 0
         )
+    # The same pricing the change itself goes through, with the coupon that
+    # applies today; reading it changes nothing.
+    eng = engine.Engine(engine.load(tenant, [subscription]))
+    discount, _redemption = eng.active_discount(subscription, first=False)
     lines, _carried = price(
         _change_lines(tenant, subscription, new_plan, new_qty, now),
-        discount=None,
+        discount=discount,
         rounding=tenant.rounding_mode,
     )
     if proration == ProrationBehavior.NEXT_INVOICE:
@@ -660,7 +714,12 @@ def subscription_change(
 ) -> Subscription:
     sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
     new_plan, new_qty = _validate_change(tenant, sub, plan, quantity, when, proration)
-    old = {"plan": sub.plan.code, "plan_version": sub.plan.version, "quantity": sub.quantity}
+    old = {
+        "plan": sub.plan.code,
+        "plan_id": sub.plan.public_id,
+        "plan_version": sub.plan.version,
+        "quantity": sub.quantity,
+    }
     if when == "period_end":
         ScheduledChange.objects.filter(subscription=sub, kind="change", status="pending").update(
             status=ScheduledChange.Status.CANCELED
@@ -706,6 +765,8 @@ def subscription_change(
                         period_start=line.period_start,
                         period_end=line.period_end,
                         plan_id=line.plan_id,
+                        tax_percent=line.tax_percent,
+                        tax_inclusive=line.tax_inclusive,
                         created_at=now,
                     )
                     for line in lines
@@ -722,8 +783,9 @@ def subscription_change(
             sub,
             "subscription.updated",
             now,
-            previous_plan=old["plan"],
-            plan=new_plan.code,
+            previous_plan=old["plan_id"],
+            previous_quantity=old["quantity"],
+            plan=new_plan.public_id,
             quantity=new_qty,
         )
         sub.next_event_at = eng.next_event(sub)
@@ -742,6 +804,48 @@ def subscription_change(
         },
     )
     return sub
+
+
+def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int:
+    """Credit notes for the unused share of everything charged for the current
+    period (its renewal, and any mid-period changes or resumption), one per
+    invoice, each rounded once. Returns the total credited."""
+    lines = InvoiceLine.objects.filter(
+        invoice__subscription=sub,
+        invoice__status__in=[Invoice.Status.OPEN, Invoice.Status.PAID],
+        kind__in=[InvoiceLine.Kind.RECURRING, InvoiceLine.Kind.PRORATION],
+        period_end=sub.current_period_end,
+        period_start__isnull=False,
+    ).order_by("invoice_id", "position")
+    shares: dict[int, Decimal] = {}
+    for line in lines:
+        fraction = remaining_fraction(
+            period_start=line.period_start,
+            period_end=line.period_end,
+            at=now,
+            precision=tenant.proration_precision,
+            tz=tenant.time_zone,
+        )
+        share = Decimal(line.total_minor) * fraction.part / fraction.whole
+        shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share
+    total = 0
+    for invoice_id, share in shares.items():
+        locked = Invoice.objects.select_for_update().get(pk=invoice_id)
+        amount = min(
+            round_minor(share, tenant.rounding_mode), locked.total_minor - locked.credited_minor
+        )
+        if amount > 0:
+            credit_note_write(
+                tenant=tenant,
+                invoice=locked,
+                amount_minor=amount,
+                reason="Unused time after cancellation",
+                now=now,
+                period_start=now,
+                period_end=sub.current_period_end,
+            )
+            total += amount
+    return total
 
 
 @transaction.atomic
@@ -788,55 +892,31 @@ def subscription_cancel(
             tenant=tenant, actor=actor, action="subscription.cancel_scheduled", target=sub, at=now
         )
         return sub
-    credit = 0
-    if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
-        invoice = (
-            Invoice.objects.filter(
-                subscription=sub, period_start=sub.current_period_start, status__in=["open", "paid"]
-            )
-            .prefetch_related("lines")
-            .first()
-        )
-        if invoice is not None:
-            nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
-            fraction = remaining_fraction(
-                period_start=max(nominal[0], sub.current_period_start),
-                period_end=nominal[1],
-                at=now,
-                precision=tenant.proration_precision,
-                tz=tenant.time_zone,
-            )
-            credit = min(
-                prorated_credit_for(
-                    invoice, part=fraction.part, whole=fraction.whole, rounding=tenant.rounding_mode
-                ),
-                invoice.total_minor - invoice.credited_minor,
-            )
-            if credit > 0:
-                locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-                _credit_note_write(
-                    tenant=tenant,
-                    invoice=locked,
-                    amount_minor=credit,
-                    reason="Unused time after cancellation",
-                    now=now,
-                    period_start=now,
-                    period_end=sub.current_period_end,
-                )
     ScheduledChange.objects.filter(subscription=sub, status="pending").update(
         status=ScheduledChange.Status.CANCELED
     )
+    # Prorations still waiting are billed first, so the credit below covers them.
+    batch = engine.load(tenant, [sub])
+    engine.Engine(batch).final_invoice(sub, now)
+    engine.write(batch, now)
+    credit = 0
+    if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
+        credit = _credit_unused_time(tenant, sub, now)
     sub.status, sub.canceled_at, sub.ended_at, sub.next_event_at = (
         Status.CANCELED,
         now,
         now,
         None,
     )
-    batch = engine.load(tenant, [sub])
-    eng = engine.Engine(batch)
-    eng.final_invoice(sub, now)
-    eng.event(sub, "subscription.canceled", now, credit=credit)
-    engine.write(batch, now)
+    sub.save(update_fields=["status", "canceled_at", "ended_at", "next_event_at"])
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.canceled",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "status": sub.status, "credit": credit},
+    )
     audit.record(
         tenant=tenant,
         actor=actor,
@@ -962,6 +1042,14 @@ def subscription_resume(
     if scheduled.update(status=ScheduledChange.Status.CANCELED):
         Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") - 1)
         sub.pauses_used -= 1
+        emit(
+            tenant_id=tenant.pk,
+            type="subscription.pause_canceled",
+            at=now,
+            subject_type="subscription",
+            subject_id=sub.public_id,
+            data={"subscription": sub.public_id, "status": sub.status},
+        )
         audit.record(
             tenant=tenant, actor=actor, action="subscription.pause_canceled", target=sub, at=now
         )

@@ -90,6 +90,14 @@ def discount_lines(
     pool = discount.amount_off_minor
     out = []
     for line in lines:
+        if line.kind == PRORATION and discount.on_recurring and pool is None:
+            # A percentage off the recurring fee applies to what replaces it
+            # mid-period, credits included (Stripe does the same).
+            off = percent_of(line.amount_minor, discount.percent_off or Decimal(0), rounding)
+            out.append(
+                replace(line, discount_minor=off, coupon_id=discount.coupon_id) if off else line
+            )
+            continue
         eligible = (line.kind == RECURRING and discount.on_recurring) or (
             line.kind == SETUP_FEE and discount.on_setup
         )

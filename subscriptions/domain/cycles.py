@@ -21,11 +21,13 @@ class Interval(StrEnum):
     YEAR = "year"
 
 
-def _add_months(local: datetime, months: int) -> datetime:
+def _add_months(local: datetime, months: int, day: int | None = None) -> datetime:
+    """``months`` later on the calendar, on ``day`` (default: ``local``'s day),
+    clamped to the month's last day."""
     total = local.year * 12 + (local.month - 1) + months
     year, month = divmod(total, 12)
     month += 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
+    day = min(day or local.day, calendar.monthrange(year, month)[1])
     return local.replace(year=year, month=month, day=day)
 
 
@@ -38,22 +40,28 @@ def from_local(local: datetime, tz: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
-def shift(local: datetime, interval: str, count: int) -> datetime:
-    """``local`` moved by ``count`` intervals on the wall calendar (no time zone)."""
+def shift(local: datetime, interval: str, count: int, day: int | None = None) -> datetime:
+    """``local`` moved by ``count`` intervals on the wall calendar (no time zone).
+
+    ``day`` is the day of the month monthly and yearly periods fall on when the
+    anchor itself was clamped (a billing day of 31 anchored on Feb 28).
+    """
     if interval == Interval.DAY:
         return local + timedelta(days=count)
     if interval == Interval.WEEK:
         return local + timedelta(weeks=count)
     if interval == Interval.MONTH:
-        return _add_months(local, count)
+        return _add_months(local, count, day)
     if interval == Interval.YEAR:
-        return _add_months(local, 12 * count)
+        return _add_months(local, 12 * count, day)
     raise ValueError(f"Unknown interval: {interval}")
 
 
-def boundary(anchor: datetime, interval: str, interval_count: int, n: int, tz: str) -> datetime:
+def boundary(
+    anchor: datetime, interval: str, interval_count: int, n: int, tz: str, day: int | None = None
+) -> datetime:
     """Start of period ``n`` (UTC) for a subscription anchored at ``anchor`` (UTC)."""
-    return from_local(shift(to_local(anchor, tz), interval, interval_count * n), tz)
+    return from_local(shift(to_local(anchor, tz), interval, interval_count * n, day), tz)
 
 
 def next_anchor_on_day(start: datetime, day: int, tz: str) -> datetime:

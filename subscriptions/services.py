@@ -111,6 +111,16 @@ def _whole(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _check_period_amount(plan: Plan, quantity: int) -> None:
+    """Price × seats must stay a sane amount of money, not overflow a column."""
+    if plan_terms(plan).period_amount(quantity) > MAX_AMOUNT_MINOR:
+        raise ValidationFailed(
+            "This quantity makes a period cost more than Ciclo can bill.",
+            param="quantity",
+            code="amount_too_large",
+        )
+
+
 def _check_amount(value: Any, param: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationFailed(f"{param} must be an integer of minor units.", param=param)
@@ -168,9 +178,7 @@ def plan_create(
             raise ValidationFailed(
                 f"{param} must be a whole number from {low} to {high}.", param=param
             )
-    if term_cycles is not None and (
-        not isinstance(term_cycles, int) or not 1 <= term_cycles <= 1200
-    ):
+    if term_cycles is not None and not _whole(term_cycles, 1, 1200):
         raise ValidationFailed(
             "term_cycles must be a whole number from 1 to 1200.", param="term_cycles"
         )
@@ -480,6 +488,7 @@ def subscription_create(
         )
     if plan.pricing_model == PricingModel.FLAT and quantity != 1:
         raise ValidationFailed("A flat plan is sold one at a time.", param="quantity")
+    _check_period_amount(plan, quantity)
     trial = plan.trial_days if trial_days is None else trial_days
     if not isinstance(trial, int) or isinstance(trial, bool) or not 0 <= trial <= 730:
         raise ValidationFailed("trial_days must be from 0 to 730.", param="trial_days")
@@ -502,9 +511,7 @@ def subscription_create(
                 "billing to monthly or yearly ones.",
                 param="anchor_day",
             )
-        if anchor_day is not None and (
-            not isinstance(anchor_day, int) or not 1 <= anchor_day <= 31
-        ):
+        if anchor_day is not None and not _whole(anchor_day, 1, 31):
             raise ValidationFailed("anchor_day must be from 1 to 31.", param="anchor_day")
         anchor = (
             _calendar_anchor(first_billing, plan.interval, tz)
@@ -651,6 +658,7 @@ def _validate_change(
         )
     if new_plan.pricing_model == PricingModel.FLAT and new_qty != 1:
         raise ValidationFailed("A flat plan is sold one at a time.", param="quantity")
+    _check_period_amount(new_plan, new_qty)
     if new_plan.currency != sub.plan.currency:
         raise ValidationFailed("A subscription cannot change currency.", param="plan")
     if (new_plan.interval, new_plan.interval_count) != (sub.plan.interval, sub.plan.interval_count):

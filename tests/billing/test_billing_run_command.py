@@ -18,8 +18,9 @@ def _live_subscription(w, start):  # type: ignore[no-untyped-def]
 
     customer = Customer.objects.create(tenant=w.tenant, name="Live")
     plan = w.plan(amount=5_000)
-    return subscription_create(tenant=w.tenant, customer=customer, plan=plan, actor=ACTOR,
-                               now=start)
+    return subscription_create(
+        tenant=w.tenant, customer=customer, plan=plan, actor=ACTOR, now=start
+    )
 
 
 def test_billing_run_at_a_given_time_renews_what_is_due_once(db: None) -> None:
@@ -29,14 +30,23 @@ def test_billing_run_at_a_given_time_renews_what_is_due_once(db: None) -> None:
         tenant = w.tenant
     out, err = StringIO(), StringIO()
 
-    call_command("billing_run", "--at", "2026-03-10T13:00:00+00:00", "--tenant", "acme",
-                 stdout=out, stderr=err)
-    call_command("billing_run", "--at", "2026-03-10T13:00:00+00:00", stdout=StringIO(),
-                 stderr=StringIO())
+    call_command(
+        "billing_run",
+        "--at",
+        "2026-03-10T13:00:00+00:00",
+        "--tenant",
+        "acme",
+        stdout=out,
+        stderr=err,
+    )
+    call_command(
+        "billing_run", "--at", "2026-03-10T13:00:00+00:00", stdout=StringIO(), stderr=StringIO()
+    )
 
     with tenant_context(tenant):
         periods = list(
-            Invoice.objects.filter(subscription=sub).order_by("period_start")
+            Invoice.objects.filter(subscription=sub)
+            .order_by("period_start")
             .values_list("period_start", flat=True)
         )
         refreshed = Subscription.objects.get(pk=sub.pk)
@@ -66,8 +76,9 @@ def test_test_clock_customers_are_left_to_their_clock(db: None) -> None:
         sub = w.subscribe(w.plan(amount=5_000))
         tenant = w.tenant
 
-    call_command("billing_run", "--at", "2026-06-01T00:00:00+00:00", stdout=StringIO(),
-                 stderr=StringIO())
+    call_command(
+        "billing_run", "--at", "2026-06-01T00:00:00+00:00", stdout=StringIO(), stderr=StringIO()
+    )
 
     with tenant_context(tenant):
         assert Invoice.objects.filter(subscription=sub).count() == 1

@@ -59,8 +59,7 @@ def run_batch(
         subs = list(
             _due(tenant, now, clock)
             .filter(pk__gt=after_id)
-            .select_related("plan", "plan__tax_rate", "customer")
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(skip_locked=True)
             .order_by("pk")[:size]
         )
         if not subs:

@@ -203,7 +203,7 @@ def invoices_write(
                 "created_at": now,
             }
         )
-    ids = insert_rows(Invoice, rows, _INVOICE_FIELDS)
+    ids = insert_rows(Invoice, rows, _INVOICE_FIELDS, returning=True)
     lines, ledger, events, pending = [], [], [], []
     for invoice_id, row, draft in zip(ids, rows, drafts, strict=True):
         summaries.append(

@@ -22,13 +22,15 @@ def _array_type(field: models.Field) -> str:
     return {"bigserial": "bigint", "serial": "integer"}.get(db_type, db_type)
 
 
-def _execute_binary(cursor: Any, sql: str, params: Sequence[Any]) -> None:
-    """Send the arrays in binary, server-side bound: no text escaping of thousands
-    of elements (Django's own cursors bind client-side, in text)."""
+def _execute_binary(sql: str, params: Sequence[Any], *, fetch: bool = False) -> list[int]:
+    """Send the arrays in binary (``%b``), server-side bound: no text escaping of
+    thousands of elements (Django's own cursors bind client-side, in text)."""
     import psycopg
 
-    with psycopg.Cursor(cursor.cursor.connection) as raw:
-        raw.execute(sql, params, binary=True)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as raw:
+        raw.execute(sql, params)
+        return [row[0] for row in raw.fetchall()] if fetch else []
 
 
 def _column(field: models.Field, values: Sequence[Any]) -> list[Any]:
@@ -41,9 +43,18 @@ def _column(field: models.Field, values: Sequence[Any]) -> list[Any]:
 
 
 def insert_rows(
-    model: type[models.Model], rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    *,
+    returning: bool = False,
 ) -> list[int]:
-    """Insert ``rows`` (dicts of field name → value); returns their new ids, in order."""
+    """Insert ``rows`` (dicts of field name → value), one statement for the lot.
+
+    With ``returning``, the new ids come back in the rows' order (the rows are
+    inserted in that order and PostgreSQL returns them as inserted, which is
+    what Django's own ``bulk_create`` relies on too).
+    """
     if not rows:
         return []
     meta = model._meta
@@ -53,33 +64,24 @@ def insert_rows(
         objs = model._base_manager.bulk_create(
             [model(**{f.attname: row[f.name] for f in columns}) for row in rows]
         )
-        return [obj.pk for obj in objs]
-    with connection.cursor() as cursor:
-        # Ids first, so the caller knows which id each row got, whatever order
-        # the rows are inserted in.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = [r[0] for r in cursor.fetchall()]
-        arrays = [ids] + [_column(f, [row[f.name] for row in rows]) for f in columns]
-        casts = [f"%s::{_array_type(meta.pk)}[]"] + [
-            f"%s::{'text' if isinstance(f, models.JSONField) else _array_type(f)}[]"
-            for f in columns
-        ]
-        names = [qn(meta.pk.column)] + [qn(f.column) for f in columns]
-        select = ", ".join(
-            f"v{i}::jsonb" if i and isinstance(columns[i - 1], models.JSONField) else f"v{i}"
-            for i in range(len(names))
-        )
-        _execute_binary(
-            cursor,
-            f"INSERT INTO {qn(meta.db_table)} ({', '.join(names)}) "  # noqa: S608
-            f"SELECT {select} FROM unnest({', '.join(casts)}) "
-            f"AS t({', '.join(f'v{i}' for i in range(len(names)))})",
-            arrays,
-        )
-    return ids
+        return [obj.pk for obj in objs] if returning else []
+    arrays = [_column(f, [row[f.name] for row in rows]) for f in columns]
+    casts = [
+        f"%b::{'text' if isinstance(f, models.JSONField) else _array_type(f)}[]" for f in columns
+    ]
+    values = ", ".join(
+        f"v{i}::jsonb" if isinstance(f, models.JSONField) else f"v{i}"
+        for i, f in enumerate(columns)
+    )
+    aliases = ", ".join(f"v{i}" for i in range(len(columns)))
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608
+        f"SELECT {values} FROM unnest({', '.join(casts)}) WITH ORDINALITY AS t({aliases}, n) "
+        "ORDER BY n"
+    )
+    if returning:
+        sql += f" RETURNING {qn(meta.pk.column)}"
+    return _execute_binary(sql, arrays, fetch=returning)
 
 
 def bulk_set(
@@ -107,11 +109,10 @@ def bulk_set(
         arrays = [[o.pk for o in objs]] + [
             _column(f, [getattr(o, f.attname) for o in objs]) for f in columns
         ]
-        casts = [f"%s::{_array_type(meta.pk)}[]"] + [f"%s::{_array_type(f)}[]" for f in columns]
+        casts = [f"%b::{_array_type(meta.pk)}[]"] + [f"%b::{_array_type(f)}[]" for f in columns]
         aliases = [f"v{i}" for i in range(len(arrays))]
         sets = ", ".join(f"{qn(f.column)} = t.v{i + 1}" for i, f in enumerate(columns))
         _execute_binary(
-            cursor,
             f"UPDATE {qn(meta.db_table)} AS m SET {sets} "  # noqa: S608
             f"FROM unnest({', '.join(casts)}) AS t({', '.join(aliases)}) "
             f"WHERE m.{qn(meta.pk.column)} = t.v0",

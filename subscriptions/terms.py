@@ -9,6 +9,15 @@ from subscriptions.models import Plan
 
 
 def plan_terms(plan: Plan) -> PlanTerms:
+    """The pricing view of a plan version, computed once per loaded instance
+    (a billing-run batch shares one instance per plan)."""
+    cached = plan.__dict__.get("_ciclo_terms")
+    if cached is None:
+        cached = plan.__dict__["_ciclo_terms"] = _terms(plan)
+    return cached
+
+
+def _terms(plan: Plan) -> PlanTerms:
     tax = plan.tax_rate
     return PlanTerms(
         id=plan.pk,

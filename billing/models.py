@@ -165,6 +165,16 @@ class InvoiceStatus(models.TextChoices):
     UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
 
 
+_I = InvoiceStatus
+INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
+    _I.DRAFT: frozenset({_I.OPEN, _I.PAID}),  # finalizing a zero-due draft pays it
+    _I.OPEN: frozenset({_I.PAID, _I.VOID, _I.UNCOLLECTIBLE}),
+    _I.PAID: frozenset(),
+    _I.VOID: frozenset(),
+    _I.UNCOLLECTIBLE: frozenset(),
+}
+
+
 class Invoice(TenantOwned):
     Status = InvoiceStatus
 

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Sum
 
-from billing.domain.invoicing import ProposedLine, totals
+from billing.domain.invoicing import ProposedLine, close_document, tax_lines, totals
 from billing.models import (
+    INVOICE_TRANSITIONS,
     BalanceTransaction,
     CreditNote,
     CreditNoteLine,
@@ -30,6 +31,7 @@ from core.bulk import insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
 from core.outbox import PendingEvent, emit, emit_many
+from core.transitions import ensure_transition
 from customers.models import Customer
 from subscriptions.domain.cycles import to_local
 from tenants.models import Tenant
@@ -310,8 +312,13 @@ def invoice_mark_paid(
     invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
     if invoice.status == Invoice.Status.PAID:
         return invoice
-    if invoice.status != Invoice.Status.OPEN:
-        raise StateConflict(f"A {invoice.status} invoice cannot be paid.", code="invoice_not_open")
+    ensure_transition(
+        INVOICE_TRANSITIONS,
+        invoice.status,
+        Invoice.Status.PAID,
+        what="invoice",
+        code="invoice_not_open",
+    )
     invoice.status = Invoice.Status.PAID
     invoice.amount_paid_minor = invoice.amount_due_minor
     invoice.paid_at = now
@@ -345,11 +352,9 @@ def _close_invoice(
     invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
     if invoice.status == to:
         return invoice
-    if invoice.status != Invoice.Status.OPEN:
-        raise StateConflict(
-            f"Only an open invoice can become {to}; this one is {invoice.status}.",
-            code="invoice_not_open",
-        )
+    ensure_transition(
+        INVOICE_TRANSITIONS, invoice.status, to, what="invoice", code="invoice_not_open"
+    )
     invoice.status = to
     fields = ["status"]
     if to == Invoice.Status.VOID:
@@ -491,3 +496,234 @@ def credit_note_issue(
         at=now,
     )
     return note
+
+
+# --- manual invoices: draft, edit, finalize -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManualLine:
+    description: str
+    unit_amount_minor: int
+    quantity: int = 1
+    tax_rate_id: int | None = None
+
+
+def _draft(tenant: Tenant, invoice_id: int) -> Invoice:
+    invoice = _locked_invoice(tenant=tenant, invoice_id=invoice_id)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise StateConflict(
+            f"A {invoice.status} invoice cannot be edited; issue a credit note instead.",
+            code="invoice_not_draft",
+        )
+    return invoice
+
+
+def _manual_line(tenant: Tenant, invoice: Invoice, line: ManualLine, position: int) -> InvoiceLine:
+    from billing.models import TaxRate
+
+    if not isinstance(line.description, str) or not line.description.strip():
+        raise ValidationFailed("A line needs a description.", param="description")
+    for param, value, low, high in (
+        ("unit_amount_minor", line.unit_amount_minor, -(10**13), 10**13),
+        ("quantity", line.quantity, 1, 1_000_000),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValidationFailed(
+                f"{param} must be a whole number from {low} to {high}.", param=param
+            )
+    amount = line.unit_amount_minor * line.quantity
+    if abs(amount) > 10**13:
+        raise ValidationFailed(
+            "This line is too large to bill.", param="quantity", code="amount_too_large"
+        )
+    tax = None
+    if line.tax_rate_id is not None:
+        tax = TaxRate.objects.filter(tenant=tenant, pk=line.tax_rate_id, active=True).first()
+        if tax is None:
+            raise NotFound("No such tax rate.", param="tax_rate")
+    [proposed] = tax_lines(
+        [
+            ProposedLine(
+                kind=InvoiceLine.Kind.ADJUSTMENT,
+                description=line.description.strip(),
+                amount_minor=amount,
+                quantity=line.quantity,
+                tax_percent=tax.percent if tax else None,
+                tax_inclusive=bool(tax and tax.inclusive),
+            )
+        ],
+        tenant.rounding_mode,
+    )
+    return InvoiceLine.objects.create(
+        tenant=tenant,
+        invoice=invoice,
+        position=position,
+        kind=proposed.kind,
+        description=proposed.description[:300],
+        quantity=proposed.quantity,
+        amount_minor=proposed.amount_minor,
+        tax_minor=proposed.tax_minor,
+        tax_inclusive=proposed.tax_inclusive,
+        tax_percent=proposed.tax_percent,
+        total_minor=proposed.total_minor,
+    )
+
+
+@transaction.atomic
+def invoice_draft_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    currency: str,
+    actor: Actor,
+    now: datetime,
+    lines: Sequence[ManualLine] = (),
+) -> Invoice:
+    """A one-off invoice, editable until finalized."""
+    from core.money import is_known_currency
+
+    if customer.tenant_id != tenant.pk:
+        raise NotFound("No such customer.", param="customer")
+    if not isinstance(currency, str) or not is_known_currency(currency):
+        raise ValidationFailed(f"Unknown currency: {currency}", param="currency")
+    invoice = Invoice.objects.create(
+        tenant=tenant,
+        customer=customer,
+        currency=currency,
+        status=Invoice.Status.DRAFT,
+        billing_reason=Invoice.Reason.MANUAL,
+        locale=customer.locale,
+    )
+    for position, line in enumerate(lines):
+        _manual_line(tenant, invoice, line, position)
+    emit(
+        tenant_id=tenant.pk,
+        type="invoice.created",
+        at=now,
+        subject_type="invoice",
+        subject_id=invoice.public_id,
+        data={"invoice": invoice.public_id},
+    )
+    audit.record(tenant=tenant, actor=actor, action="invoice.draft_created", target=invoice, at=now)
+    return invoice
+
+
+@transaction.atomic
+def invoice_draft_add_line(
+    *, tenant: Tenant, invoice_id: int, line: ManualLine, actor: Actor, now: datetime
+) -> InvoiceLine:
+    invoice = _draft(tenant, invoice_id)
+    added = _manual_line(tenant, invoice, line, invoice.lines.count())
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="invoice.line_added",
+        target=invoice,
+        changes={"description": added.description, "amount": added.amount_minor},
+        at=now,
+    )
+    return added
+
+
+@transaction.atomic
+def invoice_draft_delete(*, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime) -> None:
+    invoice = _draft(tenant, invoice_id)
+    audit.record(tenant=tenant, actor=actor, action="invoice.draft_deleted", target=invoice, at=now)
+    invoice.delete()
+
+
+@transaction.atomic
+def invoice_finalize(*, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
+    """Number the draft (gaplessly), apply the customer's credit, and freeze it."""
+    invoice = _draft(tenant, invoice_id)
+    lines = list(invoice.lines.all())
+    if not lines:
+        raise ValidationFailed(
+            "An invoice needs at least one line.", param="lines", code="invoice_empty"
+        )
+    proposed = [
+        ProposedLine(
+            kind=x.kind,
+            description=x.description,
+            amount_minor=x.amount_minor,
+            quantity=x.quantity,
+            tax_minor=x.tax_minor,
+            tax_inclusive=x.tax_inclusive,
+            tax_percent=x.tax_percent,
+        )
+        for x in lines
+    ]
+    closed, carried = close_document(proposed)
+    if carried:
+        InvoiceLine.objects.create(
+            tenant=tenant,
+            invoice=invoice,
+            position=len(lines),
+            kind=InvoiceLine.Kind.CREDIT_CARRIED,
+            description="",
+            amount_minor=carried,
+            total_minor=carried,
+        )
+    t = totals(closed)
+    balance = customer_balance(customer=invoice.customer, currency=invoice.currency) + carried
+    applied = max(0, min(balance, t.total_minor))
+    year = to_local(now, tenant.time_zone).year
+    [number] = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=1)
+    due = t.total_minor - applied
+    to = Invoice.Status.PAID if due == 0 else Invoice.Status.OPEN
+    ensure_transition(INVOICE_TRANSITIONS, invoice.status, to, what="invoice")
+    invoice.number, invoice.status = number, to
+    invoice.subtotal_minor, invoice.discount_minor = t.subtotal_minor, t.discount_minor
+    invoice.tax_minor, invoice.total_minor = t.tax_minor, t.total_minor
+    invoice.credit_applied_minor, invoice.amount_due_minor = applied, due
+    invoice.issued_at, invoice.due_at = now, now + timedelta(days=tenant.net_terms_days)
+    invoice.paid_at = now if due == 0 else None
+    invoice.save()
+    for amount, description in (
+        (carried, f"Credit from {number}"),
+        (-applied, f"Applied to {number}"),
+    ):
+        if amount:
+            BalanceTransaction.objects.create(
+                tenant=tenant,
+                customer_id=invoice.customer_id,
+                currency=invoice.currency,
+                amount_minor=amount,
+                invoice=invoice,
+                at=now,
+                description=description,
+            )
+    data = {
+        "invoice": invoice.public_id,
+        "number": number,
+        "total": t.total_minor,
+        "amount_due": due,
+        "currency": invoice.currency,
+    }
+    emit(
+        tenant_id=tenant.pk,
+        type="invoice.finalized",
+        at=now,
+        subject_type="invoice",
+        subject_id=invoice.public_id,
+        data=data,
+    )
+    if to == Invoice.Status.PAID:
+        emit(
+            tenant_id=tenant.pk,
+            type="invoice.paid",
+            at=now,
+            subject_type="invoice",
+            subject_id=invoice.public_id,
+            data=data,
+        )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="invoice.finalized",
+        target=invoice,
+        at=now,
+        changes={"number": number, "total": t.total_minor},
+    )
+    return invoice

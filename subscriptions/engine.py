@@ -271,7 +271,7 @@ class Engine:
         sub.started = True
         plan = sub.plan
         if sub.trial_end is not None and sub.trial_end > at:
-            sub.status = Status.TRIALING
+            sub.move_to(Status.TRIALING)
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, sub.trial_end
             if plan.setup_fee_minor:
@@ -325,7 +325,7 @@ class Engine:
         if index >= 0:
             sub.paid_cycles += 1
         charge_now = sub.collection_method == "charge_automatically"
-        sub.status = Status.INCOMPLETE if first and charge_now else Status.ACTIVE
+        sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
         self.bill(sub, at=at, reason=reason, lines=lines, period=(start, end), first=first)
 
     def apply_changes(self, sub: Subscription, at: datetime) -> bool:
@@ -339,7 +339,8 @@ class Engine:
             change.status = ScheduledChange.Status.APPLIED
             self.b.touched_changes.append(change)
             if change.kind == ScheduledChange.Kind.CANCEL:
-                sub.status, sub.ended_at = Status.CANCELED, at
+                sub.move_to(Status.CANCELED)
+                sub.ended_at = at
                 sub.canceled_at = sub.canceled_at or at
                 self.final_invoice(sub, at)
                 self.event(sub, "subscription.canceled", at)
@@ -360,7 +361,7 @@ class Engine:
                     quantity=sub.quantity,
                 )
             if change.kind == ScheduledChange.Kind.PAUSE:
-                sub.status = Status.PAUSED
+                sub.move_to(Status.PAUSED)
                 sub.pause_cycles_left = change.pause_cycles or 0
                 self.event(sub, "subscription.paused", at, cycles=sub.pause_cycles_left)
         return True
@@ -393,7 +394,8 @@ class Engine:
             return
         cycles = sub.plan.term_cycles
         if cycles and sub.paid_cycles >= cycles and sub.status != Status.PAUSED:
-            sub.status, sub.ended_at = Status.ENDED, at
+            sub.move_to(Status.ENDED)
+            sub.ended_at = at
             self.final_invoice(sub, at)
             self.event(sub, "subscription.ended", at)
             return
@@ -404,7 +406,7 @@ class Engine:
             if sub.pause_cycles_left > 0:
                 sub.pause_cycles_left -= 1
                 return
-            sub.status = Status.ACTIVE
+            sub.move_to(Status.ACTIVE)
             self.event(sub, "subscription.resumed", at)
         sub.paid_cycles += 1
         line = recurring_line(
@@ -462,7 +464,7 @@ def write(batch: Batch, now: datetime) -> list[Invoice]:
             and sub.status == Status.INCOMPLETE
             and invoice.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE
         ):
-            sub.status = Status.ACTIVE
+            sub.move_to(Status.ACTIVE)
     bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
     bulk_set(ScheduledChange, batch.touched_changes, ["status"])
     bulk_set(

@@ -99,8 +99,27 @@ class SubscriptionStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
+_S = SubscriptionStatus
+SUBSCRIPTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.INCOMPLETE: frozenset({_S.TRIALING, _S.ACTIVE, _S.INCOMPLETE, _S.CANCELED, _S.ENDED}),
+    _S.TRIALING: frozenset({_S.ACTIVE, _S.INCOMPLETE, _S.CANCELED}),
+    _S.ACTIVE: frozenset({_S.PAST_DUE, _S.PAUSED, _S.CANCELED, _S.ENDED}),
+    _S.PAST_DUE: frozenset({_S.ACTIVE, _S.PAUSED, _S.CANCELED, _S.ENDED}),
+    _S.PAUSED: frozenset({_S.ACTIVE, _S.CANCELED, _S.ENDED}),
+    _S.CANCELED: frozenset(),
+    _S.ENDED: frozenset(),
+}
+
+
 class Subscription(TenantOwned):
     Status = SubscriptionStatus
+
+    def move_to(self, status: str) -> None:
+        """Change status along ``SUBSCRIPTION_TRANSITIONS``, or raise (not saved)."""
+        from core.transitions import transition
+
+        if status != self.status:
+            transition(self, status, SUBSCRIPTION_TRANSITIONS, what="subscription")
 
     public_id = models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, "sub")

@@ -910,12 +910,8 @@ def subscription_cancel(
     credit = 0
     if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
         credit = _credit_unused_time(tenant, sub, now)
-    sub.status, sub.canceled_at, sub.ended_at, sub.next_event_at = (
-        Status.CANCELED,
-        now,
-        now,
-        None,
-    )
+    sub.move_to(Status.CANCELED)
+    sub.canceled_at, sub.ended_at, sub.next_event_at = now, now, None
     sub.save(update_fields=["status", "canceled_at", "ended_at", "next_event_at"])
     emit(
         tenant_id=tenant.pk,
@@ -1065,7 +1061,8 @@ def subscription_resume(
     if sub.status != Status.PAUSED:
         raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
     nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
-    sub.status, sub.pause_cycles_left = Status.ACTIVE, 0
+    sub.move_to(Status.ACTIVE)
+    sub.pause_cycles_left = 0
     batch = engine.load(tenant, [sub])
     eng = engine.Engine(batch)
     line = engine.recurring_line(
@@ -1093,7 +1090,7 @@ def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: date
     if not sub.started:
         return
     previous = sub.status
-    sub.status = Status.ACTIVE
+    sub.move_to(Status.ACTIVE)
     sub.save(update_fields=["status"])
     emit(
         tenant_id=tenant.pk,

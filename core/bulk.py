@@ -65,23 +65,33 @@ def insert_rows(
             [model(**{f.attname: row[f.name] for f in columns}) for row in rows]
         )
         return [obj.pk for obj in objs] if returning else []
-    arrays = [_column(f, [row[f.name] for row in rows]) for f in columns]
-    casts = [
-        f"%b::{'text' if isinstance(f, models.JSONField) else _array_type(f)}[]" for f in columns
-    ]
-    values = ", ".join(
-        f"v{i}::jsonb" if isinstance(f, models.JSONField) else f"v{i}"
-        for i, f in enumerate(columns)
-    )
-    aliases = ", ".join(f"v{i}" for i in range(len(columns)))
+    # A column with one value for the whole batch (the tenant, the currency, a
+    # status) is sent once, not once a row.
+    selects, params, unnest_casts, unnest_params = [], [], [], []
+    for f in columns:
+        values = _column(f, [row[f.name] for row in rows])
+        pg_type = "text" if isinstance(f, models.JSONField) else _array_type(f)
+        suffix = "::jsonb" if isinstance(f, models.JSONField) else ""
+        first = values[0]
+        constant = all(v == first and type(v) is type(first) for v in values)
+        if len(rows) > 1 and constant and (unnest_casts or f is not columns[-1]):
+            selects.append(f"%b::{pg_type}{suffix}")
+            params.append(first)
+        else:
+            selects.append(f"t.v{len(unnest_casts)}{suffix}")
+            unnest_casts.append(f"%b::{pg_type}[]")
+            unnest_params.append(values)
+    aliases = ", ".join(f"v{i}" for i in range(len(unnest_casts)))
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608
-        f"SELECT {values} FROM unnest({', '.join(casts)}) WITH ORDINALITY AS t({aliases}, n) "
-        "ORDER BY n"
+        f"SELECT {', '.join(selects)} "
+        f"FROM unnest({', '.join(unnest_casts)}) WITH ORDINALITY AS t({aliases}, n) ORDER BY n"
     )
     if returning:
         sql += f" RETURNING {qn(meta.pk.column)}"
-    return _execute_binary(sql, arrays, fetch=returning)
+    # Parameters in the order their placeholders appear: the scalars sit in the
+    # SELECT list, before the arrays of the FROM clause.
+    return _execute_binary(sql, params + unnest_params, fetch=returning)
 
 
 def bulk_set(

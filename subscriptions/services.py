@@ -229,6 +229,16 @@ def plan_create(
     return plan
 
 
+def _plan_in_use(plan: Plan) -> bool:
+    """Anything that bills or will bill at this version's price pins it."""
+    return (
+        Subscription.objects.filter(plan=plan).exists()
+        or ScheduledChange.objects.filter(plan=plan, status="pending").exists()
+        or PendingLine.objects.filter(plan=plan).exists()
+        or InvoiceLine.objects.filter(plan=plan).exists()
+    )
+
+
 @transaction.atomic
 def plan_change_price(
     *,
@@ -250,7 +260,8 @@ def plan_change_price(
     if plan.superseded_by_id is not None:
         raise StateConflict("Only the latest version of a plan can change.", code="plan_superseded")
     setup = plan.setup_fee_minor if setup_fee_minor is None else setup_fee_minor
-    if not Subscription.objects.filter(plan=plan).exists():
+    old_amount = plan.amount_minor
+    if not _plan_in_use(plan):
         plan.amount_minor, plan.setup_fee_minor = amount_minor, setup
         plan.save(update_fields=["amount_minor", "setup_fee_minor"])
         new = plan
@@ -270,7 +281,7 @@ def plan_change_price(
         action="plan.price_changed",
         target=new,
         at=now,
-        changes={"amount_minor": [plan.amount_minor, amount_minor], "version": new.version},
+        changes={"amount_minor": [old_amount, amount_minor], "version": new.version},
     )
     emit(
         tenant_id=tenant.pk,
@@ -474,7 +485,9 @@ def subscription_create(
     anchored on the start, a day of the month, or the calendar."""
     if customer.tenant_id != tenant.pk:
         raise NotFound("No such customer.", param="customer")
-    if plan.tenant_id != tenant.pk:
+    # Read again: the caller's copy may predate a new price version.
+    plan = Plan.objects.select_related("tax_rate").filter(tenant=tenant, pk=plan.pk).first()
+    if plan is None:
         raise NotFound("No such plan.", param="plan")
     if not plan.active:
         raise StateConflict("This plan is not sold any more.", code="plan_inactive")
@@ -696,13 +709,13 @@ def subscription_preview_change(
         )
     # The same pricing the change itself goes through, with the coupon that
     # applies today; reading it changes nothing.
-    eng = engine.Engine(engine.load(tenant, [subscription]))
-    discount, _redemption = eng.active_discount(subscription, first=False)
-    lines, _carried = price(
-        _change_lines(tenant, subscription, new_plan, new_qty, now),
-        discount=discount,
-        rounding=tenant.rounding_mode,
-    )
+    batch = engine.load(tenant, [subscription])
+    discount, _redemption = engine.Engine(batch).active_discount(subscription, first=False)
+    lines = _change_lines(tenant, subscription, new_plan, new_qty, now)
+    if proration == ProrationBehavior.INVOICE_NOW:
+        # Invoicing now also bills the prorations already waiting.
+        lines += engine.pending_as_lines(batch.pending.get(subscription.pk, []))
+    lines, _carried = price(lines, discount=discount, rounding=tenant.rounding_mode)
     if proration == ProrationBehavior.NEXT_INVOICE:
         lines = [line for line in lines if line.kind == PRORATION]
     return ChangePreview(lines, now, sum(line.total_minor for line in lines))

@@ -389,3 +389,97 @@ class DocumentSequence(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.year}: {self.last_value}"
+
+
+class PaymentAttempt(TenantOwned):
+    """One try at collecting an invoice. Written ``pending`` before the gateway is
+    called and settled after; its idempotency key is derived from (invoice,
+    attempt number), so asking the gateway again never charges twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        REQUIRES_ACTION = "requires_action", _("Requires action")
+
+    public_id = _pid("pay")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    payment_method = models.ForeignKey(
+        "customers.PaymentMethod", on_delete=models.PROTECT, related_name="+"
+    )
+    gateway = models.CharField(max_length=20)
+    idempotency_key = models.CharField(max_length=100)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    gateway_ref = models.CharField(max_length=100, blank=True)
+    failure_code = models.CharField(max_length=50, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    action_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "number"], name="attempt_number_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="attempt_key_unique"
+            ),
+            # At most one attempt in flight per invoice: two workers cannot both charge.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status__in=["pending", "requires_action"]),
+                name="attempt_one_in_flight",
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="attempt_amount_pos"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "created_at"], name="attempt_status"),
+            models.Index(fields=["gateway", "gateway_ref"], name="attempt_gateway_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} #{self.number} {self.status}"
+
+
+class InboundWebhook(models.Model):
+    """A gateway's webhook, stored before it is processed and processed once.
+
+    Platform-level: it arrives before any tenant is known; processing finds the
+    tenant from the object it names.
+    """
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="webhook_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.event_id}"
+
+
+class SandboxCharge(models.Model):
+    """The sandbox gateway's own books. It stands in for an external system, so it
+    keeps what a real gateway keeps: each charge under its idempotency key."""
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    ref = models.CharField(max_length=40, unique=True)
+    token = models.CharField(max_length=200)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16)
+    failure_code = models.CharField(max_length=50, blank=True)
+    refunded_minor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.status}"

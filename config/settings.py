@@ -178,6 +178,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Ciclo"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Ciclo] "
 
+# --- Payments ----------------------------------------------------------------
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
+
 # --- Email ----------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ciclo <no-reply@ciclo.local>")

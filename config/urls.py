@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from billing.webhooks import gateway_webhook
 from core.views import healthz
 from customers.api import CustomerViewSet
 
@@ -13,6 +14,7 @@ api_router.register("customers", CustomerViewSet, basename="customer")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("webhooks/<slug:gateway>/", gateway_webhook, name="gateway-webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -39,3 +39,42 @@ class Customer(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PaymentMethod(TenantOwned):
+    """A gateway's token for a customer's card, boleto or Pix: never a card number."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", _("Card")
+        BOLETO = "boleto", _("Boleto")
+        PIX = "pix", _("Pix")
+
+    public_id = models.CharField(
+        max_length=40, unique=True, editable=False, default=partial(new_public_id, "pm")
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_methods")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    gateway = models.CharField(_("gateway"), max_length=20)
+    token = models.CharField(max_length=200)
+    brand = models.CharField(_("brand"), max_length=20, blank=True)
+    last4 = models.CharField(_("last four digits"), max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    detached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default=True, detached_at__isnull=True),
+                name="payment_method_one_default",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "customer"], name="pm_tenant_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}" if self.last4 else self.get_kind_display()

@@ -1,0 +1,246 @@
+"""The sandbox gateway: the embedded default, with documented test cards.
+
+It behaves like a real gateway where it matters to Ciclo: it tokenizes on its
+own side, honours idempotency keys (its books are the ``SandboxCharge`` table),
+asks for authentication, and confirms through signed webhooks.
+
+Test cards (any future expiry, any CVC):
+
+=====================  ============================================
+4242 4242 4242 4242    succeeds
+4000 0000 0000 9995    declined: insufficient_funds
+4000 0000 0000 0069    declined: expired_card
+4000 0000 0000 0002    declined: do_not_honor
+4000 0000 0000 0119    fails: processing_error
+4000 0025 0000 3155    requires authentication (3-D Secure)
+4000 0000 0000 0341    attaches, but every charge is declined: card_declined
+4000 0000 0000 4954    the charge goes through but the answer is lost (timeout) once
+=====================  ============================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from billing.gateways.base import (
+    ChargeResult,
+    ChargeStatus,
+    GatewayUnavailable,
+    InvalidWebhook,
+    RefundResult,
+    SavedMethod,
+    WebhookEvent,
+)
+from core.errors import ValidationFailed
+
+CARDS = {
+    "4242424242424242": "ok",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+    "4000000000000002": "do_not_honor",
+    "4000000000000119": "processing_error",
+    "4000002500003155": "authenticate",
+    "4000000000000341": "card_declined",
+    "4000000000004954": "timeout_once",
+}
+MESSAGES = {
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "do_not_honor": "The card was declined by the issuer (do not honour).",
+    "card_declined": "The card was declined.",
+    "processing_error": "The card could not be processed; try again later.",
+}
+SIGNATURE_HEADER = "Sandbox-Signature"
+TOLERANCE_SECONDS = 300
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _secret() -> bytes:
+    return settings.SANDBOX_WEBHOOK_SECRET.encode()
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    # -- the gateway's side: tokenization (the card number stays here) ---------
+
+    def tokenize_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> SavedMethod:
+        digits = "".join(ch for ch in number if ch.isdigit())
+        if not 12 <= len(digits) <= 19 or not _luhn_ok(digits):
+            raise ValidationFailed(
+                "That card number is not valid.", param="number", code="invalid_number"
+            )
+        if not (isinstance(exp_month, int) and 1 <= exp_month <= 12):
+            raise ValidationFailed("Invalid expiry month.", param="exp_month")
+        if not (isinstance(exp_year, int) and 2000 <= exp_year <= 2100):
+            raise ValidationFailed("Invalid expiry year.", param="exp_year")
+        if not (cvc.isdigit() and len(cvc) in (3, 4)):
+            raise ValidationFailed("Invalid security code.", param="cvc")
+        # Attaching always succeeds; charges then behave as the test card says.
+        behaviour = CARDS.get(digits, "ok")
+        brand = "visa" if digits.startswith("4") else "mastercard" if digits[0] == "5" else "card"
+        return SavedMethod(
+            token=f"tok_sandbox_{behaviour}_{secrets.token_hex(8)}",
+            kind="card",
+            brand=brand,
+            last4=digits[-4:],
+            exp_month=exp_month,
+            exp_year=exp_year,
+        )
+
+    # -- the interface --------------------------------------------------------
+
+    def charge(
+        self,
+        *,
+        token: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        description: str = "",
+    ) -> ChargeResult:
+        from billing.models import SandboxCharge
+
+        existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if (existing.amount_minor, existing.currency, existing.token) != (
+                amount_minor,
+                currency,
+                token,
+            ):
+                raise ValidationFailed(
+                    "Idempotency key reused with other parameters.", code="idempotency_mismatch"
+                )
+            return self._result(existing)
+        behaviour = self._behaviour(token)
+        status, code = {
+            "ok": ("succeeded", ""),
+            "timeout_once": ("succeeded", ""),
+            "authenticate": ("requires_action", ""),
+            "processing_error": ("failed", "processing_error"),
+        }.get(behaviour, ("failed", behaviour))
+        try:
+            with transaction.atomic():
+                charge = SandboxCharge.objects.create(
+                    idempotency_key=idempotency_key,
+                    ref=f"ch_sbx_{secrets.token_hex(10)}",
+                    token=token,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    status=status,
+                    failure_code=code,
+                )
+        except IntegrityError:  # a concurrent request with the same key won
+            charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)
+        if behaviour == "timeout_once":
+            # The money moved but the answer is lost: the caller must ask again
+            # (with the same key, which then returns this very charge).
+            raise GatewayUnavailable("Sandbox timeout after charging.")
+        return self._result(charge)
+
+    def fetch_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        from billing.models import SandboxCharge
+
+        charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        return self._result(charge) if charge is not None else None
+
+    def refund(self, *, gateway_ref: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+        from django.db.models import F
+
+        from billing.models import SandboxCharge
+
+        updated = SandboxCharge.objects.filter(
+            ref=gateway_ref,
+            status="succeeded",
+            amount_minor__gte=F("refunded_minor") + amount_minor,
+        ).update(refunded_minor=F("refunded_minor") + amount_minor)
+        if not updated:
+            return RefundResult(False, failure_message="Nothing left to refund on this charge.")
+        return RefundResult(True, gateway_ref=f"re_sbx_{secrets.token_hex(8)}")
+
+    def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        header = headers.get(SIGNATURE_HEADER, "")
+        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+        try:
+            timestamp = int(parts["t"])
+        except (KeyError, ValueError):
+            raise InvalidWebhook("Missing or malformed signature header.") from None
+        if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+            raise InvalidWebhook("Stale webhook.")
+        expected = hmac.new(_secret(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, parts.get("v1", "")):
+            raise InvalidWebhook("Bad signature.")
+        try:
+            payload = json.loads(body)
+            return WebhookEvent(
+                id=str(payload["id"]), type=str(payload["type"]), data=dict(payload.get("data", {}))
+            )
+        except (ValueError, KeyError, TypeError):
+            raise InvalidWebhook("Malformed webhook body.") from None
+
+    # -- the gateway's side: authentication and its webhook --------------------
+
+    def complete_authentication(
+        self, *, gateway_ref: str, succeed: bool = True
+    ) -> tuple[bytes, dict[str, str]]:
+        """What the sandbox's 3-D Secure page does: settle the charge and send
+        the signed webhook (returned here as body and headers to deliver)."""
+        from billing.models import SandboxCharge
+
+        charge = SandboxCharge.objects.get(ref=gateway_ref, status="requires_action")
+        charge.status = "succeeded" if succeed else "failed"
+        charge.failure_code = "" if succeed else "authentication_failed"
+        charge.save(update_fields=["status", "failure_code"])
+        return self.signed_event(
+            "charge.succeeded" if succeed else "charge.failed",
+            {"charge": charge.ref, "idempotency_key": charge.idempotency_key},
+        )
+
+    @staticmethod
+    def signed_event(
+        type: str,
+        data: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(
+            {"id": event_id or f"evt_sbx_{secrets.token_hex(8)}", "type": type, "data": data}
+        ).encode()
+        ts = int(time.time()) if timestamp is None else timestamp
+        signature = hmac.new(_secret(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+        return body, {SIGNATURE_HEADER: f"t={ts},v1={signature}"}
+
+    @staticmethod
+    def _behaviour(token: str) -> str:
+        parts = token.split("_")
+        return "_".join(parts[2:-1]) if token.startswith("tok_sandbox_") else "ok"
+
+    @staticmethod
+    def _result(charge: Any) -> ChargeResult:
+        return ChargeResult(
+            status=ChargeStatus(charge.status),
+            gateway_ref=charge.ref,
+            failure_code=charge.failure_code,
+            failure_message=MESSAGES.get(charge.failure_code, ""),
+            action_url=f"/sandbox/authenticate/{charge.ref}/"
+            if charge.status == "requires_action"
+            else "",
+        )

@@ -1,0 +1,316 @@
+"""Collecting invoices: payment methods, charges, reconciliation, gateway webhooks.
+
+The charge protocol (DESIGN.md invariant 5):
+1. a short transaction locks the invoice and writes a ``pending`` attempt whose
+   idempotency key is derived from (invoice, attempt number) — a unique
+   constraint allows one attempt in flight per invoice, so two workers cannot
+   both charge;
+2. the gateway is called with no transaction open and no row locked;
+3. another short transaction settles the attempt and, on success, pays the
+   invoice. If step 2 times out, the attempt stays ``pending`` and
+   ``payment_attempt_reconcile`` asks the gateway under the same key, which
+   never charges twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from django.db import IntegrityError, transaction
+
+from billing.gateways import get_gateway
+from billing.gateways.base import (
+    ChargeResult,
+    ChargeStatus,
+    GatewayUnavailable,
+    InvalidWebhook,
+    SavedMethod,
+)
+from billing.models import InboundWebhook, Invoice, PaymentAttempt
+from billing.services import invoice_mark_paid
+from core import audit
+from core.actors import SYSTEM, Actor
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.outbox import emit
+from customers.models import Customer, PaymentMethod
+from tenants.context import platform_access, tenant_context
+from tenants.models import Tenant
+
+logger = structlog.get_logger(__name__)
+
+
+# --- payment methods -------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_method_attach(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    saved: SavedMethod,
+    gateway: str,
+    actor: Actor,
+    now: datetime,
+    make_default: bool = True,
+) -> PaymentMethod:
+    if customer.tenant_id != tenant.pk:
+        raise NotFound("No such customer.", param="customer")
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise defaults
+    has_default = PaymentMethod.objects.filter(
+        customer=customer, is_default=True, detached_at__isnull=True
+    ).exists()
+    if make_default or not has_default:
+        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    method = PaymentMethod.objects.create(
+        tenant=tenant,
+        customer=customer,
+        kind=saved.kind,
+        gateway=gateway,
+        token=saved.token,
+        brand=saved.brand,
+        last4=saved.last4,
+        exp_month=saved.exp_month,
+        exp_year=saved.exp_year,
+        is_default=make_default or not has_default,
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="customer.payment_method_attached",
+        at=now,
+        subject_type="customer",
+        subject_id=customer.public_id,
+        data={
+            "customer": customer.public_id,
+            "payment_method": method.public_id,
+            "brand": method.brand,
+            "last4": method.last4,
+        },
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.attached", target=method, at=now
+    )
+    return method
+
+
+@transaction.atomic
+def payment_method_detach(
+    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
+) -> PaymentMethod:
+    method = (
+        PaymentMethod.objects.select_for_update()
+        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
+        .first()
+    )
+    if method is None:
+        raise NotFound("No such payment method.", param="payment_method")
+    method.detached_at, method.is_default = now, False
+    method.save(update_fields=["detached_at", "is_default"])
+    emit(
+        tenant_id=tenant.pk,
+        type="customer.payment_method_detached",
+        at=now,
+        subject_type="customer",
+        subject_id=method.customer.public_id,
+        data={"payment_method": method.public_id},
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.detached", target=method, at=now
+    )
+    return method
+
+
+def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(
+        customer_id=customer_id, is_default=True, detached_at__isnull=True
+    ).first()
+
+
+# --- charging --------------------------------------------------------------------
+
+
+def _begin_attempt(*, tenant: Tenant, invoice_id: int, now: datetime) -> PaymentAttempt:
+    """Step 1: record the attempt before any gateway call."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(tenant=tenant, pk=invoice_id).first()
+        if invoice is None:
+            raise NotFound("No such invoice.", param="invoice")
+        if invoice.status != Invoice.Status.OPEN or invoice.amount_due_minor <= 0:
+            raise StateConflict(
+                f"A {invoice.status} invoice has nothing to collect.", code="invoice_not_open"
+            )
+        in_flight = PaymentAttempt.objects.filter(
+            invoice=invoice, status__in=["pending", "requires_action"]
+        ).first()
+        if in_flight is not None:
+            return in_flight
+        method = default_payment_method(customer_id=invoice.customer_id)
+        if method is None:
+            raise StateConflict("The customer has no payment method.", code="no_payment_method")
+        number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
+        try:
+            with transaction.atomic():
+                return PaymentAttempt.objects.create(
+                    tenant=tenant,
+                    invoice=invoice,
+                    number=number,
+                    payment_method=method,
+                    gateway=method.gateway,
+                    idempotency_key=f"{invoice.public_id}:attempt:{number}",
+                    amount_minor=invoice.amount_due_minor,
+                    currency=invoice.currency,
+                    created_at=now,
+                )
+        except IntegrityError:  # another worker started one first: use it
+            return PaymentAttempt.objects.get(
+                invoice=invoice, status__in=["pending", "requires_action"]
+            )
+
+
+def _settle(
+    *, tenant: Tenant, attempt_id: int, result: ChargeResult, now: datetime
+) -> PaymentAttempt:
+    """Step 3: record the gateway's answer once, and pay the invoice on success."""
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(tenant=tenant, pk=attempt_id)
+        if attempt.status in (PaymentAttempt.Status.SUCCEEDED, PaymentAttempt.Status.FAILED):
+            return attempt  # already settled (a webhook or another worker was first)
+        if result.status == ChargeStatus.PENDING:
+            return attempt
+        attempt.status = result.status.value
+        attempt.gateway_ref = result.gateway_ref or attempt.gateway_ref
+        attempt.failure_code = result.failure_code
+        attempt.failure_message = result.failure_message[:300]
+        attempt.action_url = result.action_url
+        if result.status != ChargeStatus.REQUIRES_ACTION:
+            attempt.settled_at = now
+        attempt.save()
+        event = {
+            ChargeStatus.SUCCEEDED: "payment.succeeded",
+            ChargeStatus.FAILED: "payment.failed",
+            ChargeStatus.REQUIRES_ACTION: "payment.requires_action",
+        }[result.status]
+        emit(
+            tenant_id=tenant.pk,
+            type=event,
+            at=now,
+            subject_type="payment",
+            subject_id=attempt.public_id,
+            data={
+                "payment": attempt.public_id,
+                "invoice": attempt.invoice.public_id,
+                "amount": attempt.amount_minor,
+                "currency": attempt.currency,
+                "failure_code": attempt.failure_code,
+                "failure_message": attempt.failure_message,
+            },
+        )
+        if result.status == ChargeStatus.SUCCEEDED:
+            invoice_mark_paid(
+                tenant=tenant,
+                invoice_id=attempt.invoice_id,
+                actor=SYSTEM,
+                now=now,
+                note=f"Paid by {attempt.public_id}",
+            )
+        return attempt
+
+
+def invoice_charge(*, tenant: Tenant, invoice_id: int, now: datetime) -> PaymentAttempt:
+    """Charge an open invoice off-session with the customer's default method."""
+    if transaction.get_connection().in_atomic_block:
+        # Never call a gateway from inside a transaction (row locks would be
+        # held across a network call, and a rollback could not undo the charge).
+        raise RuntimeError("invoice_charge must not run inside a transaction.")
+    attempt = _begin_attempt(tenant=tenant, invoice_id=invoice_id, now=now)
+    if attempt.status != PaymentAttempt.Status.PENDING:
+        return attempt
+    return _call_gateway(tenant=tenant, attempt=attempt, now=now)
+
+
+def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> PaymentAttempt:
+    gateway = get_gateway(attempt.gateway)
+    try:
+        result = gateway.charge(
+            token=attempt.payment_method.token,
+            amount_minor=attempt.amount_minor,
+            currency=attempt.currency,
+            idempotency_key=attempt.idempotency_key,
+            description=f"Invoice {attempt.invoice.number}",
+        )
+    except GatewayUnavailable:
+        logger.warning("payment.gateway_unavailable", attempt=attempt.public_id)
+        return attempt  # stays pending; reconciliation asks again with the same key
+    return _settle(tenant=tenant, attempt_id=attempt.pk, result=result, now=now)
+
+
+def payment_attempt_reconcile(*, tenant: Tenant, attempt_id: int, now: datetime) -> PaymentAttempt:
+    """Settle an attempt left pending (a timeout): ask the gateway under its key;
+    if the gateway never saw it, send it again under the same key."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("payment_attempt_reconcile must not run inside a transaction.")
+    attempt = PaymentAttempt.objects.filter(tenant=tenant, pk=attempt_id).first()
+    if attempt is None:
+        raise NotFound("No such payment.", param="payment")
+    if attempt.status != PaymentAttempt.Status.PENDING:
+        return attempt
+    try:
+        result = get_gateway(attempt.gateway).fetch_charge(idempotency_key=attempt.idempotency_key)
+    except GatewayUnavailable:
+        return attempt
+    if result is None:
+        return _call_gateway(tenant=tenant, attempt=attempt, now=now)
+    return _settle(tenant=tenant, attempt_id=attempt.pk, result=result, now=now)
+
+
+# --- webhooks in -------------------------------------------------------------------
+
+
+def webhook_receive(
+    *, gateway_name: str, body: bytes, headers: dict[str, str], now: datetime
+) -> str:
+    """Verify, store, and process a gateway's webhook once. Replays are harmless;
+    an event for an attempt that is already settled changes nothing."""
+    try:
+        gateway = get_gateway(gateway_name)
+    except LookupError:
+        raise NotFound("No such gateway.", param="gateway") from None
+    try:
+        event = gateway.parse_webhook(body=body, headers=headers)
+    except InvalidWebhook as exc:
+        raise ValidationFailed(str(exc), code="invalid_webhook") from exc
+    with platform_access():
+        stored, _created = InboundWebhook.objects.get_or_create(
+            gateway=gateway_name,
+            event_id=event.id,
+            defaults={"type": event.type, "payload": {"data": event.data}, "received_at": now},
+        )
+    if stored.processed_at is not None:
+        return "duplicate"
+    # Processing is idempotent (it settles from the gateway's own record), so a
+    # delivery that crashed midway is simply processed again by the next one.
+    outcome = _process_webhook(
+        gateway_name=gateway_name, event_type=event.type, data=event.data, now=now
+    )
+    with platform_access():
+        InboundWebhook.objects.filter(pk=stored.pk).update(processed_at=now, outcome=outcome[:200])
+    return outcome
+
+
+def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: datetime) -> str:
+    if event_type not in ("charge.succeeded", "charge.failed"):
+        return "ignored"
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("tenant")
+            .filter(gateway=gateway_name, idempotency_key=data.get("idempotency_key", ""))
+            .first()
+        )
+    if attempt is None:
+        return "unknown charge"
+    with tenant_context(attempt.tenant):
+        result = get_gateway(gateway_name).fetch_charge(idempotency_key=attempt.idempotency_key)
+        if result is None:
+            return "unknown charge"
+        settled = _settle(tenant=attempt.tenant, attempt_id=attempt.pk, result=result, now=now)
+    return f"attempt {settled.public_id} {settled.status}"

@@ -51,7 +51,7 @@ def render_invoice_pdf(*, invoice: Invoice) -> bytes:
     from weasyprint import HTML  # imported late: it loads Pango on import
 
     html = render_invoice_html(invoice=invoice)
-    return HTML(string=html, url_fetcher=_data_uris_only()).write_pdf()
+    return HTML(string=html, url_fetcher=data_uris_only()).write_pdf()
 
 
 def render_invoice_html(*, invoice: Invoice) -> str:
@@ -149,7 +149,7 @@ def _logo_data_uri(tenant: Tenant) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _data_uris_only() -> Any:
+def data_uris_only() -> Any:
     """A fetcher refusing everything but ``data:`` (no SSRF, no local files)."""
     try:  # WeasyPrint >= 66
         from weasyprint import URLFetcher

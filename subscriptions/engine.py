@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from django.db import transaction
+
 from billing.domain.amounts import prorate, remaining_fraction
 from billing.domain.invoicing import (
     PRORATION,
@@ -473,7 +475,30 @@ def write(batch: Batch, now: datetime) -> list[Invoice]:
         ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
     )
     emit_many(batch.events)
+    _charge_after_commit(
+        batch.tenant,
+        [
+            i.id
+            for i in invoices
+            if i.status == Invoice.Status.OPEN
+            and i.amount_due_minor > 0
+            and subs.get(i.subscription_id or 0) is not None
+            and subs[i.subscription_id].collection_method == "charge_automatically"  # type: ignore[index]
+        ],
+    )
     return invoices
+
+
+def _charge_after_commit(tenant: Tenant, invoice_ids: list[int]) -> None:
+    """One charging task for the batch's new invoices, sent once the batch commits
+    (a task sent inside the transaction could run before the rows exist)."""
+    if not invoice_ids:
+        return
+    from billing.tasks import charge_invoices_task
+
+    transaction.on_commit(
+        lambda: charge_invoices_task.delay(tenant_id=tenant.pk, invoice_ids=invoice_ids)
+    )
 
 
 __all__ = ["PRORATION", "Batch", "Engine", "load", "write"]

@@ -40,8 +40,21 @@ def _card(w, number: str = "4242 4242 4242 4242"):  # type: ignore[no-untyped-de
 
 
 def _first_invoice(w, number: str = "4242424242424242"):  # type: ignore[no-untyped-def]
+    """Subscribe a customer with a card: the first invoice is charged on commit."""
     customer, _method = _card(w, number)
     sub = w.subscribe(w.plan(amount=9_990), customer)
+    invoice = Invoice.objects.get(subscription=sub)
+    return sub, invoice, PaymentAttempt.objects.filter(invoice=invoice).first()
+
+
+def _uncharged_invoice(w, number: str = "4242424242424242"):  # type: ignore[no-untyped-def]
+    """An open invoice nobody tried to charge yet: the card came after it."""
+    customer = w.customer()
+    sub = w.subscribe(w.plan(amount=9_990), customer)
+    saved = SANDBOX.tokenize_card(number=number, exp_month=12, exp_year=2030, cvc="123")
+    payment_method_attach(
+        tenant=w.tenant, customer=customer, saved=saved, gateway="sandbox", actor=ACTOR, now=NOW
+    )
     return sub, Invoice.objects.get(subscription=sub)
 
 
@@ -61,12 +74,9 @@ def test_a_card_is_kept_as_a_token_never_as_a_number() -> None:
     assert not any("4242424242424242" in str(value) for value in stored.values())
 
 
-def test_a_successful_charge_pays_the_invoice_and_activates_the_subscription() -> None:
+def test_subscribing_charges_the_first_invoice_once_it_commits() -> None:
     with world(NOW) as w:
-        sub, invoice = _first_invoice(w)
-        assert sub.status == "incomplete"
-
-        attempt = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        sub, invoice, attempt = _first_invoice(w)
 
         invoice.refresh_from_db()
         events = list(
@@ -78,6 +88,21 @@ def test_a_successful_charge_pays_the_invoice_and_activates_the_subscription() -
         assert Subscription.objects.get(pk=sub.pk).status == "active"
         assert events == ["payment.succeeded"]
         assert SandboxCharge.objects.filter(idempotency_key=attempt.idempotency_key).count() == 1
+        with pytest.raises(StateConflict) as again:
+            invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        assert again.value.code == "invoice_not_open"
+
+
+def test_a_charge_pays_an_invoice_left_open() -> None:
+    with world(NOW) as w:
+        sub, invoice = _uncharged_invoice(w)
+        assert not PaymentAttempt.objects.exists()
+
+        attempt = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+
+        invoice.refresh_from_db()
+        assert (attempt.status, attempt.number, invoice.status) == ("succeeded", 1, "paid")
+        assert Subscription.objects.get(pk=sub.pk).status == "active"
 
 
 @pytest.mark.parametrize(
@@ -94,9 +119,8 @@ def test_each_failure_is_recorded_with_its_code_and_a_human_message(
     number: str, code: str, message: str
 ) -> None:
     with world(NOW) as w:
-        sub, invoice = _first_invoice(w, number)
+        sub, invoice, first = _first_invoice(w, number)
 
-        first = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
         second = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
 
         invoice.refresh_from_db()
@@ -110,9 +134,8 @@ def test_each_failure_is_recorded_with_its_code_and_a_human_message(
 
 def test_a_timeout_then_reconciliation_charges_exactly_once() -> None:
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w, "4000000000004954")
+        _sub, invoice, pending = _first_invoice(w, "4000000000004954")
 
-        pending = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
         again = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
         settled = payment_attempt_reconcile(tenant=w.tenant, attempt_id=pending.pk, now=NOW)
 
@@ -128,7 +151,7 @@ def test_a_timeout_then_reconciliation_charges_exactly_once() -> None:
 @pytest.mark.postgres
 def test_two_workers_charging_the_same_invoice_make_one_charge() -> None:
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w)
+        _sub, invoice = _uncharged_invoice(w)
         tenant = w.tenant
     barrier, results, errors = threading.Barrier(2), [], []
 
@@ -158,8 +181,7 @@ def test_two_workers_charging_the_same_invoice_make_one_charge() -> None:
 
 def test_authentication_completes_through_a_signed_webhook_processed_once() -> None:
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w, "4000002500003155")
-        attempt = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        _sub, invoice, attempt = _first_invoice(w, "4000002500003155")
         assert attempt.status == "requires_action"
         assert attempt.action_url == f"/sandbox/authenticate/{attempt.gateway_ref}/"
         body, headers = SANDBOX.complete_authentication(gateway_ref=attempt.gateway_ref)
@@ -198,8 +220,7 @@ def test_authentication_completes_through_a_signed_webhook_processed_once() -> N
 )
 def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(tamper) -> None:  # type: ignore[no-untyped-def]
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w, "4000002500003155")
-        attempt = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        _sub, _invoice, attempt = _first_invoice(w, "4000002500003155")
         body, headers = SandboxGateway.signed_event(
             "charge.succeeded", {"idempotency_key": attempt.idempotency_key}
         )
@@ -220,8 +241,7 @@ def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(tamper) -> Non
 
 def test_an_out_of_order_webhook_cannot_undo_a_settled_payment() -> None:
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w)
-        attempt = invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        _sub, invoice, attempt = _first_invoice(w)
         body, headers = SandboxGateway.signed_event(
             "charge.failed", {"idempotency_key": attempt.idempotency_key}
         )
@@ -239,7 +259,7 @@ def test_an_out_of_order_webhook_cannot_undo_a_settled_payment() -> None:
 
 def test_charging_refuses_to_run_inside_a_transaction_and_other_tenants_invoices() -> None:
     with world(NOW) as w:
-        _sub, invoice = _first_invoice(w)
+        _sub, invoice = _uncharged_invoice(w)
         with (
             pytest.raises(RuntimeError, match="must not run inside a transaction"),
             transaction.atomic(),

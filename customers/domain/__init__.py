@@ -1,0 +1,1 @@
+"""Pure customer rules (tax ids), free of models and the database."""

@@ -483,3 +483,38 @@ class SandboxCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ref} {self.status}"
+
+
+class Refund(TenantOwned):
+    """Money given back on a successful payment; each one comes with a credit note."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    public_id = _pid("re")
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
+    number = models.PositiveSmallIntegerField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=100)
+    gateway_ref = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "number"], name="refund_number_unique"),
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="refund_key_unique"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount_minor} {self.status}"

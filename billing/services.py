@@ -410,8 +410,10 @@ def credit_note_write(
     now: datetime,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
+    to_balance: bool = True,
 ) -> CreditNote:
-    """Issue a credit note on a locked invoice and credit the customer's balance."""
+    """Issue a credit note on a locked invoice and credit the customer's balance
+    (``to_balance``) — or not, when the money is refunded instead."""
     if amount_minor <= 0:
         raise ValidationFailed("A credit note must be for a positive amount.", param="amount")
     if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
@@ -445,16 +447,17 @@ def credit_note_write(
     )
     Invoice.objects.filter(pk=invoice.pk).update(credited_minor=F("credited_minor") + amount_minor)
     invoice.credited_minor += amount_minor
-    BalanceTransaction.objects.create(
-        tenant=tenant,
-        customer_id=invoice.customer_id,
-        currency=invoice.currency,
-        amount_minor=amount_minor,
-        credit_note=note,
-        invoice=invoice,
-        at=now,
-        description=f"Credit note {number}",
-    )
+    if to_balance:
+        BalanceTransaction.objects.create(
+            tenant=tenant,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            amount_minor=amount_minor,
+            credit_note=note,
+            invoice=invoice,
+            at=now,
+            description=f"Credit note {number}",
+        )
     emit(
         tenant_id=tenant.pk,
         type="credit_note.created",

@@ -479,6 +479,9 @@ class SandboxCharge(models.Model):
     status = models.CharField(max_length=16)
     failure_code = models.CharField(max_length=50, blank=True)
     refunded_minor = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=8, default="card")
+    # What the payer needs: a boleto's linha digitável, a Pix payload.
+    details = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

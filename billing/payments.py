@@ -120,6 +120,34 @@ def payment_method_detach(
     return method
 
 
+@transaction.atomic
+def payment_method_attach_offline(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    kind: str,
+    actor: Actor,
+    now: datetime,
+    make_default: bool = True,
+) -> PaymentMethod:
+    """Boleto or Pix: nothing to tokenize; a boleto needs the payer's CPF/CNPJ."""
+    from customers.domain.taxid import normalize_tax_id
+
+    if kind not in (PaymentMethod.Kind.BOLETO, PaymentMethod.Kind.PIX):
+        raise ValidationFailed(f"Unknown payment method kind: {kind}", param="kind")
+    if kind == PaymentMethod.Kind.BOLETO:
+        normalize_tax_id(customer.tax_id or "")
+    return payment_method_attach(
+        tenant=tenant,
+        customer=customer,
+        gateway=f"sandbox_{kind}",
+        actor=actor,
+        now=now,
+        make_default=make_default,
+        saved=SavedMethod(token=f"{kind}:{customer.public_id}", kind=kind),
+    )
+
+
 def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(
         customer_id=customer_id, is_default=True, detached_at__isnull=True
@@ -176,6 +204,11 @@ def _settle(
         if attempt.status in (PaymentAttempt.Status.SUCCEEDED, PaymentAttempt.Status.FAILED):
             return attempt  # already settled (a webhook or another worker was first)
         if result.status == ChargeStatus.PENDING:
+            # Issued and waiting for the payer (a boleto, a Pix code): keep what
+            # the payer needs; the gateway's webhook settles it later.
+            if (attempt.gateway_ref, attempt.action_url) != (result.gateway_ref, result.action_url):
+                attempt.gateway_ref, attempt.action_url = result.gateway_ref, result.action_url
+                attempt.save(update_fields=["gateway_ref", "action_url"])
             return attempt
         attempt.status = result.status.value
         attempt.gateway_ref = result.gateway_ref or attempt.gateway_ref
@@ -237,6 +270,7 @@ def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> 
             currency=attempt.currency,
             idempotency_key=attempt.idempotency_key,
             description=f"Invoice {attempt.invoice.number}",
+            now=now,
         )
     except GatewayUnavailable:
         logger.warning("payment.gateway_unavailable", attempt=attempt.public_id)

@@ -22,14 +22,22 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
     """Charge a batch's new invoices off-session (one task per batch, not per
     invoice). An invoice that cannot be charged now (no payment method, already
     paid) is left to dunning."""
+    from billing.models import Invoice
     from billing.payments import invoice_charge
     from core.errors import NotFound, StateConflict
     from tenants.context import require_tenant
 
     tenant = require_tenant()
+    clocks = dict(
+        Invoice.objects.filter(pk__in=invoice_ids, customer__test_clock__isnull=False).values_list(
+            "pk", "customer__test_clock__frozen_time"
+        )
+    )
     for invoice_id in invoice_ids:
         try:
-            invoice_charge(tenant=tenant, invoice_id=invoice_id, now=clock.now())
+            # A rehearsal on a test clock charges at the clock's time.
+            now = clocks.get(invoice_id) or clock.now()
+            invoice_charge(tenant=tenant, invoice_id=invoice_id, now=now)
         except (StateConflict, NotFound):
             continue
 

@@ -4,8 +4,12 @@ from billing.gateways.base import Gateway
 
 
 def get_gateway(name: str) -> Gateway:
-    if name == "sandbox":
-        from billing.gateways.sandbox import SandboxGateway
+    if name in ("sandbox", "sandbox_boleto", "sandbox_pix"):
+        from billing.gateways import sandbox
 
-        return SandboxGateway()
+        return {
+            "sandbox": sandbox.SandboxGateway,
+            "sandbox_boleto": sandbox.SandboxBoletoGateway,
+            "sandbox_pix": sandbox.SandboxPixGateway,
+        }[name]()
     raise LookupError(f"Unknown gateway: {name}")

@@ -25,6 +25,7 @@ import hmac
 import json
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from billing.gateways.base import (
     SavedMethod,
     WebhookEvent,
 )
+from core import clock
 from core.errors import ValidationFailed
 
 CARDS = {
@@ -115,6 +117,7 @@ class SandboxGateway:
         currency: str,
         idempotency_key: str,
         description: str = "",
+        now: datetime | None = None,
     ) -> ChargeResult:
         from billing.models import SandboxCharge
 
@@ -233,8 +236,17 @@ class SandboxGateway:
         parts = token.split("_")
         return "_".join(parts[2:-1]) if token.startswith("tok_sandbox_") else "ok"
 
-    @staticmethod
-    def _result(charge: Any) -> ChargeResult:
+    def _result(self, charge: Any) -> ChargeResult:
+        if charge.kind != "card":
+            return ChargeResult(
+                status=ChargeStatus(charge.status),
+                gateway_ref=charge.ref,
+                failure_code=charge.failure_code,
+                failure_message=MESSAGES.get(charge.failure_code, ""),
+                action_url=f"/sandbox/{charge.kind}/{charge.ref}/"
+                if charge.status == "pending"
+                else "",
+            )
         return ChargeResult(
             status=ChargeStatus(charge.status),
             gateway_ref=charge.ref,
@@ -244,3 +256,110 @@ class SandboxGateway:
             if charge.status == "requires_action"
             else "",
         )
+
+
+class _OfflineSandbox(SandboxGateway):
+    """Boleto and Pix in the sandbox: the charge is issued (pending) and confirmed
+    later, when the payer pays, through the same signed webhooks."""
+
+    kind = ""
+
+    def charge(
+        self,
+        *,
+        token: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        description: str = "",
+        now: datetime | None = None,
+    ) -> ChargeResult:
+        from billing.models import SandboxCharge
+
+        existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return self._result(existing)
+        ref = f"{self.kind[:2]}_sbx_{secrets.token_hex(10)}"
+        if currency != "BRL":
+            status, code, details = "failed", "currency_not_supported", {}
+        else:
+            status, code = "pending", ""
+            details = self.issue(ref, amount_minor, description, now or clock.now())
+        try:
+            with transaction.atomic():
+                charge = SandboxCharge.objects.create(
+                    idempotency_key=idempotency_key,
+                    ref=ref,
+                    token=token,
+                    kind=self.kind,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    status=status,
+                    failure_code=code,
+                    details=details,
+                )
+        except IntegrityError:
+            charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)
+        return self._result(charge)
+
+    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def simulate_payment(self, *, gateway_ref: str) -> tuple[bytes, dict[str, str]]:
+        """Test mode's "the payer paid": settle the charge and sign the webhook."""
+        from billing.models import SandboxCharge
+
+        charge = SandboxCharge.objects.get(ref=gateway_ref, kind=self.kind, status="pending")
+        charge.status = "succeeded"
+        charge.save(update_fields=["status"])
+        return self.signed_event(
+            "charge.succeeded", {"charge": charge.ref, "idempotency_key": charge.idempotency_key}
+        )
+
+
+class SandboxBoletoGateway(_OfflineSandbox):
+    name = "sandbox_boleto"
+    kind = "boleto"
+    BANK_CODE = "999"  # no real bank: a sandbox slip must never look payable
+    AGREEMENT = "1234567"
+    DAYS_TO_PAY = 3
+
+    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+        from billing.domain.boleto import sandbox_boleto
+
+        issued = now.date()
+        boleto = sandbox_boleto(
+            bank_code=self.BANK_CODE,
+            agreement=self.AGREEMENT,
+            our_number=str(secrets.randbelow(10**17)).zfill(17),
+            due=issued + timedelta(days=self.DAYS_TO_PAY),
+            amount_minor=amount_minor,
+            document_number=description[:20],
+            issued_on=issued,
+        )
+        return {
+            "barcode": boleto.barcode.digits,
+            "linha_digitavel": boleto.barcode.formatted_linha_digitavel,
+            "due_date": boleto.due_date.isoformat(),
+            "our_number": boleto.our_number,
+        }
+
+
+class SandboxPixGateway(_OfflineSandbox):
+    name = "sandbox_pix"
+    kind = "pix"
+    KEY = "123e4567-e12b-12d1-a456-426655440000"  # a random (EVP) key, as in BCB's manual
+    LIFETIME_HOURS = 24
+
+    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+        from billing.domain.pix import static_br_code
+
+        payload = static_br_code(
+            key=self.KEY,
+            merchant_name="CICLO SANDBOX",
+            merchant_city="SAO PAULO",
+            amount_minor=amount_minor,
+            txid=ref.replace("_", "")[:25],
+        )
+        expires = now + timedelta(hours=self.LIFETIME_HOURS)
+        return {"payload": payload, "expires_at": expires.isoformat()}

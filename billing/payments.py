@@ -148,6 +148,30 @@ def payment_method_attach_offline(
     )
 
 
+@transaction.atomic
+def payment_method_set_default(
+    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
+) -> PaymentMethod:
+    method = (
+        PaymentMethod.objects.select_for_update()
+        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
+        .first()
+    )
+    if method is None:
+        raise NotFound("No such payment method.", param="payment_method")
+    if method.is_default:
+        return method
+    PaymentMethod.objects.filter(customer_id=method.customer_id, is_default=True).update(
+        is_default=False
+    )
+    method.is_default = True
+    method.save(update_fields=["is_default"])
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.made_default", target=method, at=now
+    )
+    return method
+
+
 def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(
         customer_id=customer_id, is_default=True, detached_at__isnull=True

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import stripe
+from django.core.exceptions import ImproperlyConfigured
 
 from billing.gateways.base import (
     ChargeResult,
@@ -44,6 +45,10 @@ WEBHOOK_TYPES = {
 }
 # Transient: ask again later under the same idempotency key.
 _TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
+
+
+class StripeNotConfigured(ImproperlyConfigured, LookupError):
+    """No Stripe keys on this install: to ``get_gateway`` callers, an unknown gateway."""
 
 
 class StripeGateway:
@@ -72,12 +77,11 @@ class StripeGateway:
     @classmethod
     def from_settings(cls) -> StripeGateway:
         from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
 
         api_key = getattr(settings, "STRIPE_API_KEY", "")
         secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
         if not api_key or not secret:
-            raise ImproperlyConfigured("STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET must be set.")
+            raise StripeNotConfigured("STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET must be set.")
         return cls(api_key, secret, getattr(settings, "STRIPE_API_BASE", None) or None)
 
     # -- setting up a payment method --------------------------------------------

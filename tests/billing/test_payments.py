@@ -13,9 +13,12 @@ from django.test import Client
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import InboundWebhook, Invoice, PaymentAttempt, SandboxCharge
 from billing.payments import (
+    default_payment_method,
     invoice_charge,
     payment_attempt_reconcile,
     payment_method_attach,
+    payment_method_detach,
+    payment_method_set_default,
 )
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import PaymentMethod
@@ -284,3 +287,38 @@ def test_bad_card_numbers_are_refused_by_the_sandbox(number: str, param: str) ->
     with pytest.raises(ValidationFailed) as caught:
         SANDBOX.tokenize_card(number=number, exp_month=12, exp_year=2030, cvc="123")
     assert caught.value.param == param
+
+
+def test_the_default_method_is_the_one_charged_and_can_be_changed_or_detached() -> None:
+    with world(NOW) as w:
+        customer, visa = _card(w)
+        saved = SANDBOX.tokenize_card(
+            number="4000000000009995", exp_month=3, exp_year=2029, cvc="999"
+        )
+        declining = payment_method_attach(
+            tenant=w.tenant,
+            customer=customer,
+            saved=saved,
+            gateway="sandbox",
+            actor=ACTOR,
+            now=NOW,
+            make_default=False,
+        )
+        assert default_payment_method(customer_id=customer.pk) == visa
+
+        payment_method_set_default(
+            tenant=w.tenant, payment_method_id=declining.pk, actor=ACTOR, now=NOW
+        )
+        sub = w.subscribe(w.plan(amount=5_000), customer)
+        attempt = PaymentAttempt.objects.get(invoice__subscription=sub)
+        payment_method_detach(tenant=w.tenant, payment_method_id=declining.pk, actor=ACTOR, now=NOW)
+
+        assert (attempt.payment_method_id, attempt.failure_code) == (
+            declining.pk,
+            "insufficient_funds",
+        )
+        assert default_payment_method(customer_id=customer.pk) is None
+        with pytest.raises(NotFound):
+            payment_method_set_default(
+                tenant=w.tenant, payment_method_id=declining.pk, actor=ACTOR, now=NOW
+            )

@@ -521,3 +521,36 @@ class Refund(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.amount_minor} {self.status}"
+
+
+class GatewayAccount(TenantOwned):
+    """A tenant's account at a payment gateway; credentials encrypted at rest."""
+
+    class Mode(models.TextChoices):
+        TEST = "test", _("Test")
+        LIVE = "live", _("Live")
+
+    gateway = models.CharField(_("gateway"), max_length=20)
+    mode = models.CharField(_("mode"), max_length=4, choices=Mode.choices, default=Mode.TEST)
+    credentials_encrypted = models.TextField()
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("gateway account")
+        verbose_name_plural = _("gateway accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "gateway", "mode"], name="gateway_account_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} ({self.mode})"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        from core.secrets import decrypt_json
+
+        return decrypt_json(self.credentials_encrypted)

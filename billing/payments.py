@@ -27,7 +27,7 @@ from billing.gateways.base import (
     InvalidWebhook,
     SavedMethod,
 )
-from billing.models import InboundWebhook, Invoice, PaymentAttempt, Refund
+from billing.models import GatewayAccount, InboundWebhook, Invoice, PaymentAttempt, Refund
 from billing.services import credit_note_write, invoice_mark_paid
 from core import audit
 from core.actors import SYSTEM, Actor
@@ -313,7 +313,9 @@ def payment_attempt_reconcile(*, tenant: Tenant, attempt_id: int, now: datetime)
     if attempt.status != PaymentAttempt.Status.PENDING:
         return attempt
     try:
-        result = get_gateway(attempt.gateway).fetch_charge(idempotency_key=attempt.idempotency_key)
+        result = get_gateway(attempt.gateway).fetch_charge(
+            idempotency_key=attempt.idempotency_key, gateway_ref=attempt.gateway_ref
+        )
     except GatewayUnavailable:
         return attempt
     if result is None:
@@ -367,7 +369,9 @@ def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: dat
     if attempt is None:
         return "unknown charge"
     with tenant_context(attempt.tenant):
-        result = get_gateway(gateway_name).fetch_charge(idempotency_key=attempt.idempotency_key)
+        result = get_gateway(gateway_name).fetch_charge(
+            idempotency_key=attempt.idempotency_key, gateway_ref=attempt.gateway_ref
+        )
         if result is None:
             return "unknown charge"
         settled = _settle(tenant=attempt.tenant, attempt_id=attempt.pk, result=result, now=now)
@@ -487,3 +491,63 @@ def payment_refund(
             },
         )
     return refund
+
+
+# --- the tenant's gateway accounts ---------------------------------------------------
+
+_CREDENTIAL_RULES: dict[str, dict[str, str]] = {
+    # field → the regular expression it must match
+    "stripe": {
+        "api_key": r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$",
+        "webhook_secret": r"^whsec_\S{8,}$",
+    },
+}
+
+
+@transaction.atomic
+def gateway_account_set(
+    *,
+    tenant: Tenant,
+    gateway: str,
+    credentials: dict[str, str],
+    actor: Actor,
+    now: datetime,
+    mode: str = "test",
+) -> GatewayAccount:
+    """Store (or replace) a tenant's credentials for a gateway, encrypted at rest.
+    The audit log records which fields changed, never their values."""
+    import re
+
+    from core.secrets import encrypt_json
+
+    rules = _CREDENTIAL_RULES.get(gateway)
+    if rules is None:
+        raise ValidationFailed(f"Unknown gateway: {gateway}", param="gateway")
+    if mode not in GatewayAccount.Mode.values:
+        raise ValidationFailed(f"Unknown mode: {mode}", param="mode")
+    if not isinstance(credentials, dict) or set(credentials) != set(rules):
+        raise ValidationFailed(
+            f"{gateway} needs exactly: {', '.join(sorted(rules))}.", param="credentials"
+        )
+    for field_name, pattern in rules.items():
+        value = credentials[field_name]
+        if not isinstance(value, str) or not re.match(pattern, value):
+            raise ValidationFailed(f"That {field_name} does not look right.", param=field_name)
+    key_mode = "live" if "_live_" in credentials.get("api_key", "") else "test"
+    if gateway == "stripe" and key_mode != mode:
+        raise ValidationFailed(f"A {key_mode} key cannot be used in {mode} mode.", param="api_key")
+    account, _created = GatewayAccount.objects.update_or_create(
+        tenant=tenant,
+        gateway=gateway,
+        mode=mode,
+        defaults={"credentials_encrypted": encrypt_json(credentials), "active": True},
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="gateway_account.set",
+        target=account,
+        changes={"fields": sorted(credentials), "mode": mode},
+        at=now,
+    )
+    return account

@@ -180,6 +180,11 @@ MFA_TOTP_ISSUER = "Ciclo"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Ciclo] "
 
 # --- Payments ----------------------------------------------------------------
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="") or None  # tests point it at a fake
+# A platform-wide Stripe account, for installs where tenants do not bring their own.
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
 
 # --- Email ----------------------------------------------------------------

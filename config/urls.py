@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from billing.webhooks import gateway_webhook
+from billing.webhooks import gateway_webhook, tenant_gateway_webhook
 from core.views import healthz
 from customers.api import CustomerViewSet
 
@@ -15,6 +15,11 @@ api_router.register("customers", CustomerViewSet, basename="customer")
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("webhooks/<slug:gateway>/", gateway_webhook, name="gateway-webhook"),
+    path(
+        "webhooks/<slug:gateway>/<slug:tenant_slug>/",
+        tenant_gateway_webhook,
+        name="tenant-gateway-webhook",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -75,7 +75,10 @@ class Gateway(Protocol):
         description: str = "",
     ) -> ChargeResult: ...
 
-    def fetch_charge(self, *, idempotency_key: str) -> ChargeResult | None: ...
+    def fetch_charge(self, *, idempotency_key: str, gateway_ref: str = "") -> ChargeResult | None:
+        """The charge made under our key; ``gateway_ref``, when known, lets a
+        gateway read it directly instead of searching."""
+        ...
 
     def refund(
         self, *, gateway_ref: str, amount_minor: int, idempotency_key: str

@@ -158,7 +158,7 @@ class SandboxGateway:
             raise GatewayUnavailable("Sandbox timeout after charging.")
         return self._result(charge)
 
-    def fetch_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+    def fetch_charge(self, *, idempotency_key: str, gateway_ref: str = "") -> ChargeResult | None:
         from billing.models import SandboxCharge
 
         charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()

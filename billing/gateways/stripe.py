@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -152,6 +153,7 @@ class StripeGateway:
         currency: str,
         idempotency_key: str,
         description: str = "",
+        now: datetime | None = None,  # Stripe keeps its own time
     ) -> ChargeResult:
         customer, method = _split_token(token)
         params: dict[str, Any] = {

@@ -391,6 +391,33 @@ class DocumentSequence(TenantOwned):
         return f"{self.kind} {self.year}: {self.last_value}"
 
 
+class Installment(TenantOwned):
+    """One of the N parts (parcelas) an invoice is paid in; the parts sum to the
+    amount due exactly, the odd centavos going to the first ones."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        PAID = "paid", _("Paid")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveSmallIntegerField()
+    amount_minor = models.BigIntegerField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "number"], name="installment_unique"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="installment_positive"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "due_at"], name="installment_due")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {self.number}: {self.amount_minor}"
+
+
 class PaymentAttempt(TenantOwned):
     """One try at collecting an invoice. Written ``pending`` before the gateway is
     called and settled after; its idempotency key is derived from (invoice,
@@ -404,6 +431,9 @@ class PaymentAttempt(TenantOwned):
 
     public_id = _pid("pay")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="attempts")
+    installment = models.ForeignKey(
+        Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
     number = models.PositiveSmallIntegerField()
     payment_method = models.ForeignKey(
         "customers.PaymentMethod", on_delete=models.PROTECT, related_name="+"

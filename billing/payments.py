@@ -27,7 +27,14 @@ from billing.gateways.base import (
     InvalidWebhook,
     SavedMethod,
 )
-from billing.models import GatewayAccount, InboundWebhook, Invoice, PaymentAttempt, Refund
+from billing.models import (
+    GatewayAccount,
+    InboundWebhook,
+    Installment,
+    Invoice,
+    PaymentAttempt,
+    Refund,
+)
 from billing.services import credit_note_write, invoice_mark_paid
 from core import audit
 from core.actors import SYSTEM, Actor
@@ -181,7 +188,9 @@ def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
 # --- charging --------------------------------------------------------------------
 
 
-def _begin_attempt(*, tenant: Tenant, invoice_id: int, now: datetime) -> PaymentAttempt:
+def _begin_attempt(
+    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+) -> PaymentAttempt:
     """Step 1: record the attempt before any gateway call."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(tenant=tenant, pk=invoice_id).first()
@@ -190,6 +199,16 @@ def _begin_attempt(*, tenant: Tenant, invoice_id: int, now: datetime) -> Payment
         if invoice.status != Invoice.Status.OPEN or invoice.amount_due_minor <= 0:
             raise StateConflict(
                 f"A {invoice.status} invoice has nothing to collect.", code="invoice_not_open"
+            )
+        installment = None
+        if installment_id is not None:
+            installment = Installment.objects.filter(invoice=invoice, pk=installment_id).first()
+            if installment is None or installment.status != Installment.Status.SCHEDULED:
+                raise StateConflict("That installment is not due.", code="installment_not_due")
+        elif invoice.installments.exists():
+            raise StateConflict(
+                "This invoice is paid in installments; charge those.",
+                code="invoice_in_installments",
             )
         in_flight = PaymentAttempt.objects.filter(
             invoice=invoice, status__in=["pending", "requires_action"]
@@ -200,16 +219,20 @@ def _begin_attempt(*, tenant: Tenant, invoice_id: int, now: datetime) -> Payment
         if method is None:
             raise StateConflict("The customer has no payment method.", code="no_payment_method")
         number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
+        part = f":installment:{installment.number}" if installment else ""
         try:
             with transaction.atomic():
                 return PaymentAttempt.objects.create(
                     tenant=tenant,
                     invoice=invoice,
+                    installment=installment,
                     number=number,
                     payment_method=method,
                     gateway=method.gateway,
-                    idempotency_key=f"{invoice.public_id}:attempt:{number}",
-                    amount_minor=invoice.amount_due_minor,
+                    idempotency_key=f"{invoice.public_id}{part}:attempt:{number}",
+                    amount_minor=installment.amount_minor
+                    if installment
+                    else invoice.amount_due_minor,
                     currency=invoice.currency,
                     created_at=now,
                 )
@@ -262,6 +285,14 @@ def _settle(
                 "failure_message": attempt.failure_message,
             },
         )
+        if result.status == ChargeStatus.SUCCEEDED and attempt.installment_id:
+            Installment.objects.filter(pk=attempt.installment_id).update(
+                status=Installment.Status.PAID, paid_at=now
+            )
+            if Installment.objects.filter(
+                invoice_id=attempt.invoice_id, status=Installment.Status.SCHEDULED
+            ).exists():
+                return attempt  # more parts to come: the invoice stays open
         if result.status == ChargeStatus.SUCCEEDED:
             invoice_mark_paid(
                 tenant=tenant,
@@ -273,13 +304,18 @@ def _settle(
         return attempt
 
 
-def invoice_charge(*, tenant: Tenant, invoice_id: int, now: datetime) -> PaymentAttempt:
-    """Charge an open invoice off-session with the customer's default method."""
+def invoice_charge(
+    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+) -> PaymentAttempt:
+    """Charge an open invoice (or one of its installments) off-session with the
+    customer's default method."""
     if transaction.get_connection().in_atomic_block:
         # Never call a gateway from inside a transaction (row locks would be
         # held across a network call, and a rollback could not undo the charge).
         raise RuntimeError("invoice_charge must not run inside a transaction.")
-    attempt = _begin_attempt(tenant=tenant, invoice_id=invoice_id, now=now)
+    attempt = _begin_attempt(
+        tenant=tenant, invoice_id=invoice_id, now=now, installment_id=installment_id
+    )
     if attempt.status != PaymentAttempt.Status.PENDING:
         return attempt
     return _call_gateway(tenant=tenant, attempt=attempt, now=now)
@@ -551,3 +587,77 @@ def gateway_account_set(
         at=now,
     )
     return account
+
+
+# --- installments (parcelamento) ---------------------------------------------------
+
+
+@transaction.atomic
+def invoice_installments_create(
+    *, tenant: Tenant, invoice_id: int, count: int, actor: Actor, now: datetime
+) -> list[Installment]:
+    """Split an open subscription invoice into ``count`` monthly parts, up to the
+    plan's maximum; the parts add up to the amount due to the centavo."""
+    from subscriptions.domain.cycles import from_local, shift, to_local
+
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("subscription__plan")
+        .filter(tenant=tenant, pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise NotFound("No such invoice.", param="invoice")
+    if invoice.status != Invoice.Status.OPEN or invoice.amount_due_minor <= 0:
+        raise StateConflict(f"A {invoice.status} invoice cannot be split.", code="invoice_not_open")
+    if invoice.installments.exists() or invoice.attempts.exists():
+        raise StateConflict(
+            "This invoice already has payments or installments.", code="invoice_not_splittable"
+        )
+    limit = invoice.subscription.plan.max_installments if invoice.subscription else 1
+    if not isinstance(count, int) or isinstance(count, bool) or not 2 <= count <= limit:
+        raise ValidationFailed(
+            f"This invoice can be paid in 2 to {limit} installments."
+            if limit > 1
+            else "This plan does not allow installments.",
+            param="count",
+            code="installments_not_allowed",
+        )
+    base, extra = divmod(invoice.amount_due_minor, count)
+    start = to_local(invoice.issued_at or now, tenant.time_zone)
+    parts = Installment.objects.bulk_create(
+        [
+            Installment(
+                tenant=tenant,
+                invoice=invoice,
+                number=n + 1,
+                amount_minor=base + (1 if n < extra else 0),
+                due_at=from_local(shift(start, "month", n), tenant.time_zone),
+            )
+            for n in range(count)
+        ]
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="invoice.installments_created",
+        at=now,
+        subject_type="invoice",
+        subject_id=invoice.public_id,
+        data={
+            "invoice": invoice.public_id,
+            "count": count,
+            "installments": [
+                {"number": p.number, "amount": p.amount_minor, "due_at": p.due_at.isoformat()}
+                for p in parts
+            ],
+        },
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="invoice.installments_created",
+        target=invoice,
+        changes={"count": count},
+        at=now,
+    )
+    return parts

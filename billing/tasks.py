@@ -22,7 +22,7 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
     """Charge a batch's new invoices off-session (one task per batch, not per
     invoice). An invoice that cannot be charged now (no payment method, already
     paid) is left to dunning."""
-    from billing.models import Invoice
+    from billing.models import Installment, Invoice
     from billing.payments import invoice_charge
     from core.errors import NotFound, StateConflict
     from tenants.context import require_tenant
@@ -33,11 +33,18 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
             "pk", "customer__test_clock__frozen_time"
         )
     )
+    split = dict(
+        Installment.objects.filter(invoice_id__in=invoice_ids, number=1).values_list(
+            "invoice_id", "pk"
+        )
+    )
     for invoice_id in invoice_ids:
         try:
             # A rehearsal on a test clock charges at the clock's time.
             now = clocks.get(invoice_id) or clock.now()
-            invoice_charge(tenant=tenant, invoice_id=invoice_id, now=now)
+            invoice_charge(
+                tenant=tenant, invoice_id=invoice_id, now=now, installment_id=split.get(invoice_id)
+            )
         except (StateConflict, NotFound):
             continue
 
@@ -59,3 +66,31 @@ def reconcile_payments_task() -> None:
     for attempt in stale:
         with tenant_context(attempt.tenant):
             payment_attempt_reconcile(tenant=attempt.tenant, attempt_id=attempt.pk, now=now)
+
+
+@shared_task(name="billing.charge_due_installments", acks_late=True, ignore_result=True)
+def charge_due_installments_task() -> None:
+    """Charge every installment that has come due (live customers)."""
+    from billing.models import Installment
+    from billing.payments import invoice_charge
+    from core.errors import NotFound, StateConflict
+    from tenants.context import platform_access, tenant_context
+
+    now = clock.now()
+    with platform_access():
+        due = list(
+            Installment.objects.filter(
+                status="scheduled",
+                due_at__lte=now,
+                invoice__status="open",
+                invoice__customer__test_clock__isnull=True,
+            ).select_related("tenant")[:1000]
+        )
+    for part in due:
+        with tenant_context(part.tenant):
+            try:
+                invoice_charge(
+                    tenant=part.tenant, invoice_id=part.invoice_id, now=now, installment_id=part.pk
+                )
+            except (StateConflict, NotFound):
+                continue

@@ -480,6 +480,7 @@ def subscription_create(
     calendar_billing: bool = False,
     coupon: str | None = None,
     collection_method: str = "charge_automatically",
+    installments: int | None = None,
 ) -> Subscription:
     """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
     anchored on the start, a day of the month, or the calendar."""
@@ -566,7 +567,22 @@ def subscription_create(
         start_at=start.isoformat(),
         trial_end=trial_end.isoformat() if trial_end else None,
     )
-    engine.write(batch, now)
+    invoices = engine.write(batch, now)
+    if installments is not None:
+        # Chosen at checkout, in the same transaction, so the first charge
+        # (sent after commit) already takes only the first part.
+        from billing.payments import invoice_installments_create
+
+        first = [i for i in invoices if i.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE]
+        if not first or first[0].status != Invoice.Status.OPEN:
+            raise ValidationFailed(
+                "Nothing is due now to pay in installments.",
+                param="installments",
+                code="installments_not_allowed",
+            )
+        invoice_installments_create(
+            tenant=tenant, invoice_id=first[0].id, count=installments, actor=actor, now=now
+        )
     audit.record(
         tenant=tenant,
         actor=actor,

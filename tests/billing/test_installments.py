@@ -1,0 +1,111 @@
+"""Parcelamento: an annual invoice paid in monthly parts, by card or by boleto."""
+
+import pytest
+
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import Installment, Invoice, PaymentAttempt, SandboxCharge
+from billing.payments import invoice_charge, payment_method_attach, payment_method_attach_offline
+from core.errors import StateConflict, ValidationFailed
+from subscriptions.models import Subscription
+from tests.support.billing import ACTOR, utc, world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = utc(2026, 1, 31, 15)
+
+
+def _annual(w, max_installments: int = 12):  # type: ignore[no-untyped-def]
+    return w.plan("annual", amount=100_000, interval="year", max_installments=max_installments)
+
+
+def _card_customer(w):  # type: ignore[no-untyped-def]
+    customer = w.customer()
+    saved = SandboxGateway().tokenize_card(
+        number="4242424242424242", exp_month=1, exp_year=2031, cvc="123"
+    )
+    payment_method_attach(
+        tenant=w.tenant, customer=customer, saved=saved, gateway="sandbox", actor=ACTOR, now=NOW
+    )
+    return customer
+
+
+def test_three_card_installments_add_up_and_pay_the_invoice_when_all_are_paid() -> None:
+    with world(NOW) as w:
+        sub = w.subscribe(_annual(w), _card_customer(w), installments=3)
+        invoice = Invoice.objects.get(subscription=sub)
+        parts = list(
+            Installment.objects.filter(invoice=invoice).values_list(
+                "number", "amount_minor", "due_at", "status"
+            )
+        )
+        after_first = (invoice.status, Subscription.objects.get(pk=sub.pk).status)
+
+        for number in (2, 3):
+            part = Installment.objects.get(invoice=invoice, number=number)
+            invoice_charge(
+                tenant=w.tenant, invoice_id=invoice.pk, now=part.due_at, installment_id=part.pk
+            )
+
+        invoice.refresh_from_db()
+        attempts = list(
+            PaymentAttempt.objects.filter(invoice=invoice)
+            .order_by("number")
+            .values_list("amount_minor", "idempotency_key", "status")
+        )
+    # 100000 / 3: the odd centavo goes to the first part; monthly on the local 31st, clamped.
+    assert parts == [
+        (1, 33_334, utc(2026, 1, 31, 15), "paid"),
+        (2, 33_333, utc(2026, 2, 28, 15), "scheduled"),
+        (3, 33_333, utc(2026, 3, 31, 15), "scheduled"),
+    ]
+    assert after_first == ("open", "incomplete")
+    assert [a[0] for a in attempts] == [33_334, 33_333, 33_333]
+    assert attempts[1][1] == f"{invoice.public_id}:installment:2:attempt:2"
+    assert (invoice.status, invoice.amount_paid_minor) == ("paid", 100_000)
+
+
+def test_boleto_installments_are_one_slip_each() -> None:
+    with world(NOW) as w:
+        customer = w.customer()
+        customer.tax_id = "11.222.333/0001-81"
+        customer.save()
+        payment_method_attach_offline(
+            tenant=w.tenant, customer=customer, kind="boleto", actor=ACTOR, now=NOW
+        )
+        sub = w.subscribe(_annual(w), customer, installments=2)
+        invoice = Invoice.objects.get(subscription=sub)
+        slips = list(SandboxCharge.objects.values_list("kind", "amount_minor"))
+        parts = Installment.objects.filter(invoice=invoice).count()
+    assert slips == [("boleto", 50_000)]
+    assert parts == 2
+
+
+@pytest.mark.parametrize(
+    ("max_installments", "count"),
+    [
+        pytest.param(12, 13, id="beyond-the-plan"),
+        pytest.param(1, 2, id="plan-without-installments"),
+        pytest.param(12, 1, id="one-is-not-installments"),
+        pytest.param(12, 2.5, id="float"),
+    ],
+)
+def test_installments_beyond_the_plan_are_refused_and_nothing_is_created(
+    max_installments: int, count: int
+) -> None:
+    with world(NOW) as w:
+        plan = _annual(w, max_installments)
+        customer = _card_customer(w)
+        with pytest.raises(ValidationFailed) as caught:
+            w.subscribe(plan, customer, installments=count)
+        assert caught.value.code == "installments_not_allowed"
+        assert not Subscription.objects.exists()
+        assert not Installment.objects.exists()
+        assert not PaymentAttempt.objects.exists()
+
+
+def test_an_invoice_in_installments_is_not_charged_whole() -> None:
+    with world(NOW) as w:
+        sub = w.subscribe(_annual(w), w.customer(), installments=4)
+        invoice = Invoice.objects.get(subscription=sub)
+        with pytest.raises(StateConflict) as caught:
+            invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
+        assert caught.value.code == "invoice_in_installments"

@@ -115,6 +115,15 @@ def _context(invoice: Invoice, language: str) -> dict[str, Any]:
         ),
         "amount_paid": money(invoice.amount_paid_minor) if invoice.amount_paid_minor else "",
         "amount_due": money(invoice.amount_due_minor),
+        "installments": [
+            {
+                "number": part.number,
+                "due": day(part.due_at),
+                "amount": money(part.amount_minor),
+                "status": part.get_status_display(),
+            }
+            for part in invoice.installments.all()
+        ],
         "has_discounts": any(line.discount_minor for line in lines),
         "has_taxes": any(line.tax_minor for line in lines),
     }

@@ -1,5 +1,7 @@
 """Parcelamento: an annual invoice paid in monthly parts, by card or by boleto."""
 
+import io
+
 import pytest
 
 from billing.gateways.sandbox import SandboxGateway
@@ -109,3 +111,24 @@ def test_an_invoice_in_installments_is_not_charged_whole() -> None:
         with pytest.raises(StateConflict) as caught:
             invoice_charge(tenant=w.tenant, invoice_id=invoice.pk, now=NOW)
         assert caught.value.code == "invoice_in_installments"
+
+
+def test_the_schedule_is_printed_on_the_invoice() -> None:
+    from pypdf import PdfReader
+
+    from billing.pdf import render_invoice_pdf
+
+    with world(NOW) as w:
+        customer = _card_customer(w)
+        customer.locale = "en"
+        customer.save()
+        sub = w.subscribe(_annual(w), customer, installments=3)
+        invoice = Invoice.objects.get(subscription=sub)
+        pdf = render_invoice_pdf(invoice=invoice)
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Installments" in text
+    assert "1/3" in text
+    assert "3/3" in text
+    assert "R$333.34" in text
+    assert "R$333.33" in text

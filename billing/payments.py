@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from billing.gateways import get_gateway
 from billing.gateways.base import (
@@ -179,6 +179,21 @@ def payment_method_set_default(
     return method
 
 
+def _method_for(invoice: Invoice) -> PaymentMethod | None:
+    """The subscription's own method if it has a live one, else the default."""
+    if invoice.subscription_id:
+        own = (
+            PaymentMethod.objects.filter(
+                pk=invoice.subscription.payment_method_id, detached_at__isnull=True
+            ).first()
+            if invoice.subscription.payment_method_id
+            else None
+        )
+        if own is not None:
+            return own
+    return default_payment_method(customer_id=invoice.customer_id)
+
+
 def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(
         customer_id=customer_id, is_default=True, detached_at__isnull=True
@@ -215,7 +230,7 @@ def _begin_attempt(
         ).first()
         if in_flight is not None:
             return in_flight
-        method = default_payment_method(customer_id=invoice.customer_id)
+        method = _method_for(invoice)
         if method is None:
             raise StateConflict("The customer has no payment method.", code="no_payment_method")
         number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
@@ -661,3 +676,47 @@ def invoice_installments_create(
         at=now,
     )
     return parts
+
+
+def payment_methods_expiring_notify(*, tenant: Tenant, now: datetime) -> int:
+    """Tell subscribers whose card expires by the end of next month, once per card
+    (the event feeds the "card expiring" notification)."""
+    from subscriptions.domain.cycles import to_local
+
+    local = to_local(now, tenant.time_zone)
+    year, month = divmod(local.year * 12 + local.month, 12)  # next month
+    month += 1
+    soon = (
+        PaymentMethod.objects.filter(
+            kind=PaymentMethod.Kind.CARD,
+            detached_at__isnull=True,
+            expiry_notice_at__isnull=True,
+            exp_year__isnull=False,
+        )
+        .filter(models.Q(exp_year__lt=year) | models.Q(exp_year=year, exp_month__lte=month))
+        .select_related("customer")
+    )
+    count = 0
+    for method in soon:
+        with transaction.atomic():
+            if not PaymentMethod.objects.filter(pk=method.pk, expiry_notice_at__isnull=True).update(
+                expiry_notice_at=now
+            ):
+                continue  # another sweep got it first
+            emit(
+                tenant_id=tenant.pk,
+                type="customer.payment_method_expiring",
+                at=now,
+                subject_type="customer",
+                subject_id=method.customer.public_id,
+                data={
+                    "customer": method.customer.public_id,
+                    "payment_method": method.public_id,
+                    "brand": method.brand,
+                    "last4": method.last4,
+                    "exp_month": method.exp_month,
+                    "exp_year": method.exp_year,
+                },
+            )
+            count += 1
+    return count

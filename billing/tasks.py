@@ -94,3 +94,16 @@ def charge_due_installments_task() -> None:
                 )
             except (StateConflict, NotFound):
                 continue
+
+
+@shared_task(name="billing.cards_expiring", acks_late=True, ignore_result=True)
+def cards_expiring_task() -> None:
+    """Daily: warn subscribers whose card is about to expire, once per card."""
+    from billing.payments import payment_methods_expiring_notify
+    from tenants.context import tenant_context
+    from tenants.models import Tenant
+
+    now = clock.now()
+    for tenant in Tenant.objects.order_by("pk"):
+        with tenant_context(tenant):
+            payment_methods_expiring_notify(tenant=tenant, now=now)

@@ -146,6 +146,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "billing-run": {"task": "billing.run", "schedule": 60.0},
     "reconcile-payments": {"task": "billing.reconcile_payments", "schedule": 300.0},
     "charge-due-installments": {"task": "billing.charge_due_installments", "schedule": 3600.0},
+    "cards-expiring": {"task": "billing.cards_expiring", "schedule": 86400.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

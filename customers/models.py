@@ -61,6 +61,8 @@ class PaymentMethod(TenantOwned):
     exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     is_default = models.BooleanField(_("default"), default=False)
+    # Set once the "card expiring" notice went out, so it goes out once.
+    expiry_notice_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     detached_at = models.DateTimeField(null=True, blank=True)
 

@@ -130,6 +130,14 @@ class Subscription(TenantOwned):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     quantity = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=SubscriptionStatus.choices)
+    # The method this subscription is charged with; empty = the customer's default.
+    payment_method = models.ForeignKey(
+        "customers.PaymentMethod",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     collection_method = models.CharField(
         max_length=20,
         choices=[

@@ -481,6 +481,7 @@ def subscription_create(
     coupon: str | None = None,
     collection_method: str = "charge_automatically",
     installments: int | None = None,
+    payment_method: Any = None,
 ) -> Subscription:
     """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
     anchored on the start, a day of the month, or the calendar."""
@@ -535,8 +536,13 @@ def subscription_create(
         billing_day = anchor_day if anchor_day and anchor_day > 28 else None
     else:
         anchor, billing_day = first_billing, None
+    if payment_method is not None and (
+        payment_method.customer_id != customer.pk or payment_method.detached_at is not None
+    ):
+        raise NotFound("No such payment method for this customer.", param="payment_method")
     sub = Subscription.objects.create(
         tenant=tenant,
+        payment_method=payment_method,
         customer=customer,
         plan=plan,
         quantity=quantity,

@@ -322,3 +322,56 @@ def test_the_default_method_is_the_one_charged_and_can_be_changed_or_detached() 
             payment_method_set_default(
                 tenant=w.tenant, payment_method_id=declining.pk, actor=ACTOR, now=NOW
             )
+
+
+def test_a_subscription_can_be_charged_with_its_own_method() -> None:
+    with world(NOW) as w:
+        customer, visa = _card(w)
+        saved = SANDBOX.tokenize_card(
+            number="5555555555554444", exp_month=8, exp_year=2032, cvc="123"
+        )
+        mastercard = payment_method_attach(
+            tenant=w.tenant,
+            customer=customer,
+            saved=saved,
+            gateway="sandbox",
+            actor=ACTOR,
+            now=NOW,
+            make_default=False,
+        )
+        sub = w.subscribe(w.plan(amount=7_000), customer, payment_method=mastercard)
+        other = w.customer("Other")
+        with pytest.raises(NotFound):
+            w.subscribe(w.plan("other", amount=1_000), other, payment_method=visa)
+
+        attempt = PaymentAttempt.objects.get(invoice__subscription=sub)
+        assert attempt.payment_method_id == mastercard.pk
+        assert default_payment_method(customer_id=customer.pk) == visa
+
+
+def test_a_card_about_to_expire_is_announced_once() -> None:
+    from billing.payments import payment_methods_expiring_notify
+
+    with world(utc(2026, 6, 10, 15)) as w:
+        customer = w.customer()
+        for number, month, year in (("4242424242424242", 7, 2026), ("5555555555554444", 9, 2026)):
+            saved = SANDBOX.tokenize_card(number=number, exp_month=month, exp_year=year, cvc="123")
+            payment_method_attach(
+                tenant=w.tenant,
+                customer=customer,
+                saved=saved,
+                gateway="sandbox",
+                actor=ACTOR,
+                now=NOW,
+            )
+
+        first = payment_methods_expiring_notify(tenant=w.tenant, now=utc(2026, 6, 10, 15))
+        again = payment_methods_expiring_notify(tenant=w.tenant, now=utc(2026, 6, 11, 15))
+        events = list(
+            Event.objects.filter(type="customer.payment_method_expiring").values_list(
+                "data", flat=True
+            )
+        )
+
+    assert (first, again) == (1, 0)
+    assert [(e["last4"], e["exp_month"]) for e in events] == [("4242", 7)]

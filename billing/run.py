@@ -59,7 +59,7 @@ def run_batch(
         subs = list(
             _due(tenant, now, clock)
             .filter(pk__gt=after_id)
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")[:size]
         )
         if not subs:

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from billing import sandbox_views
 from billing.webhooks import gateway_webhook, tenant_gateway_webhook
 from core.views import healthz
 from customers.api import CustomerViewSet
@@ -26,6 +27,11 @@ urlpatterns = [
     path("api/v1/", include(api_router.urls)),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "sandbox/authenticate/<str:ref>/", sandbox_views.authenticate, name="sandbox-authenticate"
+    ),
+    path("sandbox/boleto/<str:ref>/", sandbox_views.boleto_pdf, name="sandbox-boleto"),
+    path("sandbox/pix/<str:ref>/", sandbox_views.pix, name="sandbox-pix"),
     path("t/<slug:tenant_slug>/", include("portal.urls")),
     path("dashboard/billing/", include("billing.urls")),
     path("", include("dashboard.urls")),

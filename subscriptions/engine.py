@@ -24,7 +24,7 @@ from billing.domain.invoicing import (
     price,
 )
 from billing.models import CouponRedemption, Invoice, PendingLine
-from billing.services import InvoiceDraft, invoices_write
+from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
 from core.bulk import bulk_set
 from core.outbox import PendingEvent, emit_many
 from customers.models import Customer
@@ -454,7 +454,7 @@ def _without_setup(discount: Discount) -> Discount:
     return replace(discount, on_setup=False)
 
 
-def write(batch: Batch, now: datetime) -> list[Invoice]:
+def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
     """Write what the engine decided: a few bulk statements for the whole batch."""
     invoices = invoices_write(tenant=batch.tenant, drafts=batch.drafts, now=now)
     subs = {s.pk: s for s in batch.subs}

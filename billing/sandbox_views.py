@@ -1,0 +1,85 @@
+"""The sandbox gateway's own pages: what a bank's 3-D Secure page, a printed
+boleto or a Pix QR would be for a real gateway. They act on the sandbox's books
+and send the signed webhook to Ciclo, as the real thing would."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from billing.boleto_pdf import render_boleto_pdf
+from billing.domain.boleto import BoletoData, parse_barcode
+from billing.domain.pix import pix_qr_svg
+from billing.gateways.sandbox import SandboxGateway, SandboxPixGateway
+from billing.models import PaymentAttempt, SandboxCharge
+from billing.payments import webhook_receive
+from core import clock
+from tenants.context import platform_access
+
+
+def _charge(ref: str, kind: str) -> SandboxCharge:
+    charge = SandboxCharge.objects.filter(ref=ref, kind=kind).first()
+    if charge is None:
+        raise Http404("No such sandbox charge.")
+    return charge
+
+
+@require_http_methods(["GET", "POST"])
+def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
+    charge = _charge(ref, "card")
+    if request.method == "POST" and charge.status == "requires_action":
+        body, headers = SandboxGateway().complete_authentication(
+            gateway_ref=ref, succeed=request.POST.get("outcome") == "approve"
+        )
+        webhook_receive(gateway_name="sandbox", body=body, headers=headers, now=clock.now())
+        charge.refresh_from_db()
+    return render(request, "billing/sandbox/authenticate.html", {"charge": charge})
+
+
+def boleto_pdf(request: HttpRequest, ref: str) -> HttpResponse:
+    charge = _charge(ref, "boleto")
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("invoice__customer", "tenant")
+            .filter(gateway="sandbox_boleto", gateway_ref=ref)
+            .first()
+        )
+    if attempt is None:
+        raise Http404("No such boleto.")
+    from datetime import date
+
+    details = charge.details
+    boleto = BoletoData(
+        barcode=parse_barcode(details["barcode"]),
+        due_date=date.fromisoformat(details["due_date"]),
+        our_number=details["our_number"],
+    )
+    customer = attempt.invoice.customer
+    pdf = render_boleto_pdf(
+        boleto=boleto,
+        tenant_name=attempt.tenant.name,
+        payer_name=customer.name,
+        payer_tax_id=customer.tax_id,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="boleto-{ref}.pdf"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def pix(request: HttpRequest, ref: str) -> HttpResponse:
+    charge = _charge(ref, "pix")
+    if request.method == "POST" and charge.status == "pending":
+        body, headers = SandboxPixGateway().simulate_payment(gateway_ref=ref)
+        webhook_receive(gateway_name="sandbox_pix", body=body, headers=headers, now=clock.now())
+        charge.refresh_from_db()
+    return render(
+        request,
+        "billing/sandbox/pix.html",
+        {
+            "charge": charge,
+            "payload": charge.details.get("payload", ""),
+            "qr_svg": pix_qr_svg(charge.details["payload"])
+            if charge.details.get("payload")
+            else "",
+        },
+    )

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
-from dashboard.views import staff_view
+from tenants.access import staff_view
 from tenants.permissions import Perm
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,32 +15,12 @@ from core.actors import Actor
 from core.errors import DomainError
 from customers.selectors import customer_list
 from tenants import services
+from tenants.access import staff_view
 from tenants.forms import ApiKeyCreateForm, TenantSettingsForm
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.models import Tenant
 from tenants.permissions import Perm
 from tenants.selectors import api_keys_list, audit_entries_list
-
-View = Callable[..., HttpResponse]
-
-
-def staff_view(perm: str | None = None) -> Callable[[View], View]:
-    """Logged in, seated in a tenant, and (optionally) holding ``perm``."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            membership = request.membership  # type: ignore[attr-defined]
-            if membership is None:
-                return render(request, "dashboard/no_tenant.html", status=403)
-            if perm is not None and not membership.has_perm(perm):
-                return HttpResponseForbidden(_("Your role does not allow this."))
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 @staff_view()

@@ -1,0 +1,32 @@
+"""Who may open a staff page: signed in, seated in the current tenant, and
+holding the permission the page needs."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+View = Callable[..., HttpResponse]
+
+
+def staff_view(perm: str | None = None) -> Callable[[View], View]:
+    """Logged in, seated in a tenant, and (optionally) holding ``perm``."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = request.membership  # type: ignore[attr-defined]
+            if membership is None:
+                return render(request, "dashboard/no_tenant.html", status=403)
+            if perm is not None and not membership.has_perm(perm):
+                return HttpResponseForbidden(_("Your role does not allow this."))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -27,7 +27,7 @@ from billing.models import (
 )
 from core import audit
 from core.actors import Actor
-from core.bulk import insert_rows
+from core.bulk import bulk_set, insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
 from core.outbox import PendingEvent, emit, emit_many
@@ -287,8 +287,11 @@ def invoices_write(
             )
     insert_rows(InvoiceLine, lines, _LINE_FIELDS)
     insert_rows(BalanceTransaction, ledger, _LEDGER_FIELDS)
-    for invoice_id, line_id in pending:
-        PendingLine.objects.filter(pk=line_id, invoice__isnull=True).update(invoice_id=invoice_id)
+    # The lines were read under their subscription's row lock, so they are
+    # still unbilled: one statement marks them all, not one per line.
+    bulk_set(
+        PendingLine, [PendingLine(pk=line, invoice_id=inv) for inv, line in pending], ["invoice"]
+    )
     emit_many(events)
     return summaries
 

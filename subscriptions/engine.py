@@ -16,7 +16,6 @@ from django.db import transaction
 
 from billing.domain.amounts import prorate, remaining_fraction
 from billing.domain.invoicing import (
-    PRORATION,
     RECURRING,
     SETUP_FEE,
     Discount,
@@ -475,6 +474,7 @@ def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
         ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
     )
     emit_many(batch.events)
+    auto = {s.pk for s in batch.subs if s.collection_method == "charge_automatically"}
     _charge_after_commit(
         batch.tenant,
         [
@@ -482,8 +482,7 @@ def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
             for i in invoices
             if i.status == Invoice.Status.OPEN
             and i.amount_due_minor > 0
-            and subs.get(i.subscription_id or 0) is not None
-            and subs[i.subscription_id].collection_method == "charge_automatically"  # type: ignore[index]
+            and i.subscription_id in auto
         ],
     )
     return invoices
@@ -499,6 +498,3 @@ def _charge_after_commit(tenant: Tenant, invoice_ids: list[int]) -> None:
     transaction.on_commit(
         lambda: charge_invoices_task.delay(tenant_id=tenant.pk, invoice_ids=invoice_ids)
     )
-
-
-__all__ = ["PRORATION", "Batch", "Engine", "load", "write"]

@@ -3,15 +3,11 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import SimpleRouter
 
 from billing import sandbox_views
 from billing.webhooks import gateway_webhook, tenant_gateway_webhook
+from config.api import router as api_router
 from core.views import healthz
-from customers.api import CustomerViewSet
-
-api_router = SimpleRouter(trailing_slash=False)
-api_router.register("customers", CustomerViewSet, basename="customer")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -34,6 +30,8 @@ urlpatterns = [
     path("sandbox/pix/<str:ref>/", sandbox_views.pix, name="sandbox-pix"),
     path("t/<slug:tenant_slug>/", include("portal.urls")),
     path("dashboard/billing/", include("billing.urls")),
+    path("dashboard/notifications/", include("notifications.urls")),
+    path("dashboard/dunning/", include("dunning.urls")),
     path("", include("dashboard.urls")),
 ]
 if settings.DEBUG:

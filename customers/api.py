@@ -42,3 +42,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[Customer]:
         return customer_list(tenant=self.request.tenant)
+
+
+def register(router) -> None:  # type: ignore[no-untyped-def]
+    router.register("customers", CustomerViewSet, basename="customer")

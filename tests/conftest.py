@@ -45,7 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from urllib.parse import urlsplit, urlunsplit
 
         parts = urlsplit(settings.REDIS_URL)
-        settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path="/15"))
+        cache_db = os.environ.get("CICLO_TEST_REDIS_DB", "15")
+        settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path=f"/{cache_db}"))
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -8,6 +8,8 @@ moment itself as ``now``: invoices carry the dates they would have in real life.
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import import_module
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Min
@@ -22,6 +24,42 @@ from subscriptions.models import Subscription
 from tenants.models import Tenant
 
 MAX_STEPS = 100_000
+
+
+class ClockSweep(Protocol):
+    """One kind of scheduled work a test clock must replay (renewals, dunning
+    steps, notices…), the same code the live scheduler runs."""
+
+    def next_due(self, *, tenant: Tenant, clock: TestClock, until: datetime) -> datetime | None:
+        """The earliest moment ≤ ``until`` when this sweep has work for the clock's customers."""
+
+    def run(self, *, tenant: Tenant, clock: TestClock, now: datetime) -> None:
+        """Do everything due at ``now`` for the clock's customers; afterwards
+        ``next_due`` must not return ``now`` again (or the clock never settles)."""
+
+
+class RenewalSweep:
+    def next_due(self, *, tenant: Tenant, clock: TestClock, until: datetime) -> datetime | None:
+        return Subscription.objects.filter(
+            tenant=tenant, customer__test_clock=clock, next_event_at__lte=until
+        ).aggregate(at=Min("next_event_at"))["at"]
+
+    def run(self, *, tenant: Tenant, clock: TestClock, now: datetime) -> None:
+        while run_batch(tenant=tenant, now=now, clock=clock)[0]:
+            pass
+
+
+# Each app that schedules work adds its sweep here ("module:Class"); at one
+# moment they run in this order.
+CLOCK_SWEEPS: tuple[str, ...] = ("billing.clocks:RenewalSweep",)
+
+
+def _sweeps() -> list[ClockSweep]:
+    found = []
+    for dotted in CLOCK_SWEEPS:
+        module, name = dotted.split(":")
+        found.append(getattr(import_module(module), name)())
+    return found
 
 
 @transaction.atomic
@@ -46,14 +84,15 @@ def clock_advance(
         raise NotFound("No such test clock.", param="test_clock")
     if to < clock.frozen_time:
         raise ValidationFailed("A test clock only moves forward.", param="frozen_time")
+    sweeps = _sweeps()
     for _ in range(MAX_STEPS):
-        moment = Subscription.objects.filter(
-            tenant=tenant, customer__test_clock=clock, next_event_at__lte=to
-        ).aggregate(at=Min("next_event_at"))["at"]
+        due = [s.next_due(tenant=tenant, clock=clock, until=to) for s in sweeps]
+        moment = min((at for at in due if at is not None), default=None)
         if moment is None:
             break
-        while run_batch(tenant=tenant, now=moment, clock=clock)[0]:
-            pass
+        for sweep, at in zip(sweeps, due, strict=True):
+            if at is not None and at <= moment:
+                sweep.run(tenant=tenant, clock=clock, now=moment)
     else:  # pragma: no cover - a bug, not a business case
         raise RuntimeError("The test clock did not settle.")
     with transaction.atomic():

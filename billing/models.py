@@ -584,3 +584,41 @@ class GatewayAccount(TenantOwned):
         from core.secrets import decrypt_json
 
         return decrypt_json(self.credentials_encrypted)
+
+
+class SandboxCard(models.Model):
+    """The sandbox gateway's saved cards (its vault). Like a real gateway, it
+    keeps what it shows back about a token; the card number is never stored."""
+
+    token = models.CharField(max_length=200, unique=True)
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+
+class GatewayCustomer(TenantOwned):
+    """A customer's mirror at a gateway (a Stripe ``cus_…``), made once and reused:
+    a gateway saves cards on its own customer object."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="gateway_mirrors"
+    )
+    gateway = models.CharField(max_length=20)
+    mode = models.CharField(max_length=4, default="test")
+    ref = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "customer", "gateway", "mode"], name="gateway_customer_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.ref}"

@@ -551,8 +551,12 @@ _CREDENTIAL_RULES: dict[str, dict[str, str]] = {
     "stripe": {
         "api_key": r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$",
         "webhook_secret": r"^whsec_\S{8,}$",
+        "publishable_key": r"^pk_(test|live)_[A-Za-z0-9]{8,}$",
     },
 }
+# Fields a gateway works without (Stripe Elements needs the publishable key;
+# off-session charges do not).
+_OPTIONAL_CREDENTIALS: dict[str, set[str]] = {"stripe": {"publishable_key"}}
 
 
 @transaction.atomic
@@ -576,17 +580,32 @@ def gateway_account_set(
         raise ValidationFailed(f"Unknown gateway: {gateway}", param="gateway")
     if mode not in GatewayAccount.Mode.values:
         raise ValidationFailed(f"Unknown mode: {mode}", param="mode")
-    if not isinstance(credentials, dict) or set(credentials) != set(rules):
+    optional = _OPTIONAL_CREDENTIALS.get(gateway, set())
+    if (
+        not isinstance(credentials, dict)
+        or not set(rules) - optional <= set(credentials)
+        or not set(credentials) <= set(rules)
+    ):
         raise ValidationFailed(
-            f"{gateway} needs exactly: {', '.join(sorted(rules))}.", param="credentials"
+            f"{gateway} needs: {', '.join(sorted(set(rules) - optional))}"
+            + (f" (optionally {', '.join(sorted(optional))})" if optional else "")
+            + ".",
+            param="credentials",
         )
     for field_name, pattern in rules.items():
+        if field_name not in credentials:
+            continue
         value = credentials[field_name]
         if not isinstance(value, str) or not re.match(pattern, value):
             raise ValidationFailed(f"That {field_name} does not look right.", param=field_name)
     key_mode = "live" if "_live_" in credentials.get("api_key", "") else "test"
     if gateway == "stripe" and key_mode != mode:
         raise ValidationFailed(f"A {key_mode} key cannot be used in {mode} mode.", param="api_key")
+    publishable = credentials.get("publishable_key", "")
+    if publishable and ("_live_" in publishable) != (mode == "live"):
+        raise ValidationFailed(
+            "The publishable key's mode differs from the secret key's.", param="publishable_key"
+        )
     account, _created = GatewayAccount.objects.update_or_create(
         tenant=tenant,
         gateway=gateway,

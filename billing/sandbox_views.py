@@ -2,8 +2,11 @@
 boleto or a Pix QR would be for a real gateway. They act on the sandbox's books
 and send the signed webhook to Ciclo, as the real thing would."""
 
-from django.http import Http404, HttpRequest, HttpResponse
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from billing.boleto_pdf import render_boleto_pdf
@@ -13,6 +16,7 @@ from billing.gateways.sandbox import SandboxGateway, SandboxPixGateway
 from billing.models import PaymentAttempt, SandboxCharge
 from billing.payments import webhook_receive
 from core import clock
+from core.errors import DomainError
 from tenants.context import platform_access
 
 
@@ -82,4 +86,50 @@ def pix(request: HttpRequest, ref: str) -> HttpResponse:
             if charge.details.get("payload")
             else "",
         },
+    )
+
+
+@csrf_exempt  # the sandbox stands in for a gateway's public tokenization API
+@require_http_methods(["POST"])
+def tokens(request: HttpRequest) -> JsonResponse:
+    """Tokenize a test card, as a gateway's browser library would: the card
+    number stops here, in the sandbox, and the caller gets a token back."""
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+        saved = SandboxGateway().tokenize_card(
+            number=str(body.get("number", "")),
+            exp_month=body.get("exp_month"),
+            exp_year=body.get("exp_year"),
+            cvc=str(body.get("cvc", "")),
+        )
+    except ValueError:
+        return JsonResponse(
+            {"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
+            status=400,
+        )
+    except DomainError as exc:
+        return JsonResponse(
+            {
+                "error": {
+                    "type": "card_error",
+                    "code": exc.code,
+                    "message": str(exc),
+                    "param": exc.param,
+                }
+            },
+            status=400,
+        )
+    return JsonResponse(
+        {
+            "id": saved.token,
+            "object": "token",
+            "card": {
+                "brand": saved.brand,
+                "last4": saved.last4,
+                "exp_month": saved.exp_month,
+                "exp_year": saved.exp_year,
+            },
+        }
     )

@@ -193,6 +193,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="") or None  # tests point 
 # A platform-wide Stripe account, for installs where tenants do not bring their own.
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Stripe Elements in the portal needs the matching publishable key.
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
 
 # --- Email ----------------------------------------------------------------

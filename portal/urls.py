@@ -6,4 +6,13 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("enter/<str:token>/", views.enter, name="enter"),
+    path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("payment-methods/", views.payment_methods, name="payment_methods"),
+    path(
+        "payment-methods/<str:method_id>/<slug:action>/",
+        views.payment_method_action,
+        name="payment_method_action",
+    ),
+    path("leave/", views.leave, name="leave"),
 ]

@@ -1,17 +1,55 @@
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+"""The subscriber's self-service area of one merchant (``/t/<slug>/``).
+
+A subscriber enters through a signed link (from an email or an API portal
+session); the session then holds that one customer of that one tenant, and
+every page reads only that customer's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
-from customers.models import Customer
+from billing.models import Invoice
+from billing.payments import payment_method_detach, payment_method_set_default
+from billing.setup import card_setup_begin, card_setup_complete
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError
+from customers.models import Customer, PaymentMethod
 from portal.links import portal_token_read
+from subscriptions.models import Subscription
 
 SESSION_KEY = "portal_customer"
 
 
 def home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    """The subscriber's area of one merchant, in the merchant's branding."""
-    return render(request, "portal/home.html")
+    """The merchant's branded landing; with a portal session, the customer's account."""
+    customer = _session_customer(request)
+    if customer is None:
+        return render(request, "portal/home.html")
+    subscriptions = (
+        Subscription.objects.filter(tenant=request.tenant, customer=customer)
+        .select_related("plan__product")
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "portal/account.html",
+        {
+            "customer": customer,
+            "subscriptions": subscriptions,
+            "invoices": _invoices(request, customer)[:5],
+        },
+    )
 
 
 def enter(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
@@ -36,3 +74,158 @@ def enter(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
     except NoReverseMatch:
         target = reverse("portal:home", kwargs={"tenant_slug": tenant.slug})
     return HttpResponseRedirect(target)
+
+
+def _session_customer(request: HttpRequest) -> Customer | None:
+    held = request.session.get(SESSION_KEY)
+    tenant = getattr(request, "tenant", None)
+    if not held or tenant is None or held.get("tenant") != tenant.id:
+        return None
+    return Customer.objects.filter(tenant=tenant, public_id=held.get("customer")).first()
+
+
+def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, tenant_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        customer = _session_customer(request)
+        if customer is None:
+            return render(
+                request,
+                "portal/link_invalid.html",
+                {"message": _("Open the link from your latest email to see your account.")},
+                status=403,
+            )
+        request.customer = customer  # type: ignore[attr-defined]
+        return view(request, tenant_slug, *args, **kwargs)
+
+    return wrapper
+
+
+def _invoices(request: HttpRequest, customer: Customer) -> Any:
+    return (
+        Invoice.objects.filter(tenant=request.tenant, customer=customer)
+        .exclude(status=Invoice.Status.DRAFT)
+        .order_by("-created_at", "-id")
+    )
+
+
+def _methods(request: HttpRequest, customer: Customer) -> Any:
+    return PaymentMethod.objects.filter(
+        tenant=request.tenant, customer=customer, detached_at__isnull=True
+    ).order_by("-is_default", "-created_at")
+
+
+@subscriber_required
+def invoices(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    return render(
+        request,
+        "portal/invoices.html",
+        {"customer": customer, "invoices": _invoices(request, customer)},
+    )
+
+
+@subscriber_required
+def invoice_pdf(request: HttpRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
+    from billing.pdf import render_invoice_pdf
+
+    customer = request.customer  # type: ignore[attr-defined]
+    invoice = (
+        _invoices(request, customer)
+        .filter(public_id=invoice_id)
+        .select_related("tenant", "customer")
+        .prefetch_related("lines")
+        .first()
+    )
+    if invoice is None:
+        raise Http404
+    response = HttpResponse(render_invoice_pdf(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="{invoice.number or invoice.public_id}.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def payment_methods(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """List the saved methods and add a card: the browser gives the card to the
+    gateway (sandbox tokenizer or Stripe Elements); we receive only its answer."""
+    customer: Customer = request.customer  # type: ignore[attr-defined]
+    tenant = request.tenant
+    actor = Actor.subscriber(customer)
+    here = reverse("portal:payment_methods", kwargs={"tenant_slug": tenant.slug})
+    # Stripe Elements returns here with the SetupIntent it confirmed.
+    setup_intent = request.GET.get("setup_intent")
+    if request.method == "POST" or setup_intent:
+        gateway = "stripe" if setup_intent else request.POST.get("gateway", "")
+        reference = setup_intent or request.POST.get("reference", "")
+        try:
+            method = card_setup_complete(
+                tenant=tenant,
+                customer=customer,
+                gateway=gateway,
+                reference=reference,
+                actor=actor,
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Card %(brand)s ending in %(last4)s saved.")
+                % {"brand": method.brand.title(), "last4": method.last4},
+            )
+        return redirect(here)
+    try:
+        setup = card_setup_begin(tenant=tenant, customer=customer)
+    except DomainError as exc:
+        setup = None
+        messages.error(request, str(exc))
+    return render(
+        request,
+        "portal/payment_methods.html",
+        {
+            "customer": customer,
+            "methods": _methods(request, customer),
+            "setup": setup,
+            "return_url": request.build_absolute_uri(here),
+        },
+    )
+
+
+@subscriber_required
+@require_POST
+def payment_method_action(
+    request: HttpRequest, tenant_slug: str, method_id: str, action: str
+) -> HttpResponse:
+    customer: Customer = request.customer  # type: ignore[attr-defined]
+    method = _methods(request, customer).filter(public_id=method_id).first()
+    if method is None:
+        raise Http404
+    service = {"default": payment_method_set_default, "remove": payment_method_detach}.get(action)
+    if service is None:
+        raise Http404
+    try:
+        service(
+            tenant=request.tenant,
+            payment_method_id=method.pk,
+            actor=Actor.subscriber(customer),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Default payment method changed.") if action == "default" else _("Card removed."),
+        )
+    return redirect("portal:payment_methods", tenant_slug=request.tenant.slug)
+
+
+@require_POST
+def leave(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    return redirect("portal:home", tenant_slug=tenant_slug)

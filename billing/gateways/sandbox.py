@@ -98,13 +98,40 @@ class SandboxGateway:
         # Attaching always succeeds; charges then behave as the test card says.
         behaviour = CARDS.get(digits, "ok")
         brand = "visa" if digits.startswith("4") else "mastercard" if digits[0] == "5" else "card"
-        return SavedMethod(
+        saved = SavedMethod(
             token=f"tok_sandbox_{behaviour}_{secrets.token_hex(8)}",
             kind="card",
             brand=brand,
             last4=digits[-4:],
             exp_month=exp_month,
             exp_year=exp_year,
+        )
+        from billing.models import SandboxCard
+
+        SandboxCard.objects.create(
+            token=saved.token,
+            brand=brand,
+            last4=saved.last4,
+            exp_month=exp_month,
+            exp_year=exp_year,
+        )
+        return saved
+
+    def saved_card(self, token: str) -> SavedMethod:
+        """What the sandbox's vault shows about a token (as a real gateway's
+        payment-method lookup would); unknown tokens are refused."""
+        from billing.models import SandboxCard
+
+        card = SandboxCard.objects.filter(token=token).first() if isinstance(token, str) else None
+        if card is None:
+            raise ValidationFailed("No such card token.", param="token", code="invalid_token")
+        return SavedMethod(
+            token=card.token,
+            kind="card",
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
         )
 
     # -- the interface --------------------------------------------------------

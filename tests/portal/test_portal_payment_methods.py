@@ -1,0 +1,268 @@
+"""The subscriber portal: signed entry links, invoices, and saving cards with
+the browser talking to the gateway (sandbox tokenizer or Stripe Elements)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import stripe
+from django.test import Client, override_settings
+
+from billing.models import GatewayCustomer
+from billing.payments import gateway_account_set
+from customers.models import Customer, PaymentMethod
+from portal.links import portal_token, portal_url
+from tenants.context import tenant_context
+from tenants.models import AuditEntry
+from tests.support.billing import ACTOR, utc, world
+from tests.support.fake_stripe import FakeStripe, running
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = utc(2026, 6, 1, 15)
+
+
+def _enter(client: Client, customer: Customer, page: str = "payment_methods") -> None:
+    url = portal_url(customer, page=page)
+    response = client.get(url[url.index("/t/") :].split("?")[0], {"next": page})
+    assert response.status_code == 302, response.content
+
+
+def _tokenize(client: Client, number: str = "4242424242424242") -> dict:
+    response = client.post(
+        "/sandbox/tokens",
+        json.dumps({"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}),
+        content_type="application/json",
+    )
+    return {"status": response.status_code, **response.json()}
+
+
+def test_a_signed_link_opens_the_customers_own_area_and_a_forged_one_does_not() -> None:
+    with world(NOW) as w:
+        ana = w.customer("Ana")
+        slug = w.tenant.slug
+    client = Client()
+    assert client.get(f"/t/{slug}/payment-methods/").status_code == 403
+    forged = portal_token(ana)[:-2] + "xx"
+    assert client.get(f"/t/{slug}/enter/{forged}/").status_code == 400
+    _enter(client, ana)
+    page = client.get(f"/t/{slug}/payment-methods/")
+    assert page.status_code == 200
+    assert b"No payment method saved yet" in page.content
+
+
+def test_a_link_for_one_merchant_does_not_open_another_merchants_portal() -> None:
+    with world(NOW, slug="acme") as w:
+        ana = w.customer("Ana")
+    with world(NOW, slug="other"):
+        pass
+    client = Client()
+    response = client.get(f"/t/other/enter/{portal_token(ana)}/")
+    assert response.status_code == 400
+    assert client.get("/t/other/payment-methods/").status_code == 403
+
+
+def test_saving_a_sandbox_card_stores_only_the_token_and_what_the_gateway_shows() -> None:
+    with world(NOW) as w:
+        ana = w.customer("Ana")
+        slug = w.tenant.slug
+    client = Client()
+    _enter(client, ana)
+    token = _tokenize(client)
+    assert token["status"] == 200
+    assert token["card"]["last4"] == "4242"
+    response = client.post(
+        f"/t/{slug}/payment-methods/", {"gateway": "sandbox", "reference": token["id"]}
+    )
+    assert response.status_code == 302
+    with tenant_context(w.tenant):
+        [method] = PaymentMethod.objects.filter(customer=ana)
+        assert (method.gateway, method.token, method.brand, method.last4) == (
+            "sandbox",
+            token["id"],
+            "visa",
+            "4242",
+        )
+        assert method.is_default
+        entry = AuditEntry.objects.get(action="payment_method.attached")
+        assert entry.actor_type == "subscriber"
+    page = client.get(f"/t/{slug}/payment-methods/")
+    assert b"Visa \xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2 4242" in page.content
+
+    # The same token twice, and a token the sandbox never issued: refused, nothing saved.
+    for reference in (token["id"], "tok_sandbox_ok_forged"):
+        client.post(f"/t/{slug}/payment-methods/", {"gateway": "sandbox", "reference": reference})
+    with tenant_context(w.tenant):
+        assert PaymentMethod.objects.filter(customer=ana).count() == 1
+
+
+def test_the_sandbox_tokenizer_refuses_bad_cards_with_a_clear_error() -> None:
+    client = Client()
+    assert _tokenize(client, "4242424242424241")["error"]["code"] == "invalid_number"
+    response = client.post("/sandbox/tokens", "[1]", content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+    response = client.post(
+        "/sandbox/tokens",
+        json.dumps({"number": "4242424242424242", "exp_month": "12", "exp_year": 2031, "cvc": "1"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "exp_month"
+
+
+def test_make_default_and_remove_touch_only_the_customers_own_methods() -> None:
+    with world(NOW) as w:
+        ana, bia = w.customer("Ana"), w.customer("Bia")
+        slug = w.tenant.slug
+    ana_client, bia_client = Client(), Client()
+    _enter(ana_client, ana)
+    _enter(bia_client, bia)
+    for _ in range(2):
+        ana_client.post(
+            f"/t/{slug}/payment-methods/",
+            {"gateway": "sandbox", "reference": _tokenize(ana_client)["id"]},
+        )
+    bia_client.post(
+        f"/t/{slug}/payment-methods/",
+        {"gateway": "sandbox", "reference": _tokenize(bia_client)["id"]},
+    )
+    with tenant_context(w.tenant):
+        first, second = PaymentMethod.objects.filter(customer=ana).order_by("id")
+        [bias] = PaymentMethod.objects.filter(customer=bia)
+    assert second.is_default
+    assert not first.is_default
+
+    # Bia cannot act on Ana's card.
+    for action in ("default", "remove"):
+        url = f"/t/{slug}/payment-methods/{first.public_id}/{action}/"
+        assert bia_client.post(url).status_code == 404
+    assert ana_client.post(f"/t/{slug}/payment-methods/{first.public_id}/nuke/").status_code == 404
+
+    ana_client.post(f"/t/{slug}/payment-methods/{first.public_id}/default/")
+    ana_client.post(f"/t/{slug}/payment-methods/{second.public_id}/remove/")
+    with tenant_context(w.tenant):
+        first.refresh_from_db()
+        second.refresh_from_db()
+        bias.refresh_from_db()
+    assert first.is_default
+    assert second.detached_at is not None
+    assert bias.is_default
+    assert bias.detached_at is None
+
+
+def test_invoices_page_and_pdf_show_only_the_customers_own_invoices() -> None:
+    with world(NOW) as w:
+        ana, bia = w.customer("Ana"), w.customer("Bia")
+        plan = w.plan("basic", amount=4_990)
+        w.subscribe(plan, ana)
+        w.subscribe(plan, bia)
+        ana_invoice = ana.invoices.get()
+        bia_invoice = bia.invoices.get()
+        slug = w.tenant.slug
+    client = Client()
+    _enter(client, ana, page="invoices")
+    page = client.get(f"/t/{slug}/invoices/")
+    assert ana_invoice.number.encode() in page.content
+    assert bia_invoice.number.encode() not in page.content
+    pdf = client.get(f"/t/{slug}/invoices/{ana_invoice.public_id}/pdf/")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get(f"/t/{slug}/invoices/{bia_invoice.public_id}/pdf/").status_code == 404
+
+
+# --- Stripe Elements --------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    with running() as server:
+        yield server
+
+
+def _confirm_in_browser(fake: FakeStripe, client_secret: str, card: str = "pm_card_visa") -> str:
+    """What Stripe Elements does in the subscriber's browser with the client secret."""
+    setup_intent = client_secret.split("_secret_")[0]
+    browser = stripe.StripeClient(
+        "sk_test_elements", base_addresses={"api": fake.api_base}, max_network_retries=0
+    )
+    browser.v1.setup_intents.confirm(setup_intent, {"payment_method": card})
+    return setup_intent
+
+
+def test_with_a_stripe_account_the_portal_uses_elements_and_saves_the_confirmed_card(
+    fake: FakeStripe,
+) -> None:
+    with world(NOW) as w, override_settings(STRIPE_API_BASE=fake.api_base):
+        gateway_account_set(
+            tenant=w.tenant,
+            gateway="stripe",
+            credentials={
+                "api_key": "sk_test_portal123456",
+                "webhook_secret": "whsec_portal123456",
+                "publishable_key": "pk_test_portal123456",
+            },
+            actor=ACTOR,
+            now=NOW,
+        )
+        ana, bia = w.customer("Ana"), w.customer("Bia")
+        slug = w.tenant.slug
+        client = Client()
+        _enter(client, ana)
+        page = client.get(f"/t/{slug}/payment-methods/")
+        html = page.content.decode()
+        assert 'data-gateway="stripe"' in html
+        assert "pk_test_portal123456" in html
+        assert "https://js.stripe.com/v3/" in html
+        secret = html.split('data-client-secret="', 1)[1].split('"', 1)[0]
+        assert "_secret_" in secret
+        # The mirror is made once and reused.
+        client.get(f"/t/{slug}/payment-methods/")
+        with tenant_context(w.tenant):
+            [mirror] = GatewayCustomer.objects.filter(customer=ana)
+        assert mirror.ref in fake.customers
+        assert fake.customers[mirror.ref]["metadata"]["ciclo_customer_id"] == ana.public_id
+
+        # Not confirmed yet: nothing saved.
+        seti = secret.split("_secret_")[0]
+        client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}")
+        with tenant_context(w.tenant):
+            assert not PaymentMethod.objects.filter(customer=ana).exists()
+
+        _confirm_in_browser(fake, secret, "pm_card_mastercard")
+        response = client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}")
+        assert response.status_code == 302
+        with tenant_context(w.tenant):
+            [method] = PaymentMethod.objects.filter(customer=ana)
+        assert method.gateway == "stripe"
+        assert method.brand == "mastercard"
+        assert method.token.startswith(f"{mirror.ref}:pm_")
+
+        # Bia cannot claim Ana's SetupIntent.
+        bia_client = Client()
+        _enter(bia_client, bia)
+        bia_client.get(f"/t/{slug}/payment-methods/")
+        bia_client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}")
+        with tenant_context(w.tenant):
+            assert not PaymentMethod.objects.filter(customer=bia).exists()
+
+
+def test_gateway_account_publishable_key_is_checked() -> None:
+    from core.errors import ValidationFailed
+
+    with world(NOW) as w:
+        for publishable in ("pk_live_portal123456", "nope"):
+            with pytest.raises(ValidationFailed) as exc:
+                gateway_account_set(
+                    tenant=w.tenant,
+                    gateway="stripe",
+                    credentials={
+                        "api_key": "sk_test_portal123456",
+                        "webhook_secret": "whsec_portal123456",
+                        "publishable_key": publishable,
+                    },
+                    actor=ACTOR,
+                    now=NOW,
+                )
+            assert exc.value.param == "publishable_key"

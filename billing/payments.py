@@ -623,6 +623,36 @@ def gateway_account_set(
     return account
 
 
+@transaction.atomic
+def gateway_account_deactivate(
+    *, tenant: Tenant, gateway: str, mode: str, actor: Actor, now: datetime
+) -> GatewayAccount:
+    """Stop using an account (its credentials are erased; setting it again
+    re-activates it). Cards saved through it stay, but can no longer be charged
+    until it is configured again."""
+    account = (
+        GatewayAccount.objects.select_for_update()
+        .filter(tenant=tenant, gateway=gateway, mode=mode, active=True)
+        .first()
+    )
+    if account is None:
+        raise NotFound("No such gateway account.", param="gateway")
+    from core.secrets import encrypt_json
+
+    account.active = False
+    account.credentials_encrypted = encrypt_json({})
+    account.save(update_fields=["active", "credentials_encrypted", "updated_at"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="gateway_account.deactivated",
+        target=account,
+        changes={"mode": mode},
+        at=now,
+    )
+    return account
+
+
 # --- installments (parcelamento) ---------------------------------------------------
 
 

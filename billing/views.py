@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from billing.models import Invoice
+from billing.forms import StripeAccountForm
+from billing.models import GatewayAccount, Invoice
+from billing.payments import gateway_account_deactivate, gateway_account_set
 from billing.pdf import render_invoice_pdf
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError
 from tenants.access import staff_view
 from tenants.permissions import Perm
 
@@ -27,3 +38,66 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_view(Perm.TENANT_MANAGE)
+def payment_settings(request: HttpRequest) -> HttpResponse:
+    """The gateways the account collects with: the sandbox (always there, for
+    test mode) and its own Stripe account, whose keys are stored encrypted and
+    never shown again."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = StripeAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            gateway_account_set(
+                tenant=tenant,
+                gateway="stripe",
+                credentials=form.credentials(),
+                mode=form.cleaned_data["mode"],
+                actor=Actor.staff(request.user),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            form.add_error(exc.param if exc.param in form.fields else None, str(exc))
+        else:
+            messages.success(request, _("Stripe account saved."))
+            return redirect("billing:payment_settings")
+    accounts = GatewayAccount.objects.for_tenant(tenant).filter(active=True).order_by("mode")
+    return render(
+        request,
+        "billing/payment_settings.html",
+        {
+            "form": form,
+            "accounts": [
+                {
+                    "account": account,
+                    "publishable": bool(account.credentials.get("publishable_key")),
+                    "key_hint": account.credentials.get("api_key", "")[:8] + "…",
+                }
+                for account in accounts
+            ],
+            "webhook_url": settings.SITE_URL.rstrip("/")
+            + reverse(
+                "tenant-gateway-webhook", kwargs={"gateway": "stripe", "tenant_slug": tenant.slug}
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_view(Perm.TENANT_MANAGE)
+@require_POST
+def payment_account_deactivate(request: HttpRequest, mode: str) -> HttpResponse:
+    try:
+        gateway_account_deactivate(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            gateway="stripe",
+            mode=mode,
+            actor=Actor.staff(request.user),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Stripe account disconnected."))
+    return redirect("billing:payment_settings")

@@ -26,4 +26,8 @@ def line_label(line: LineLike) -> str:
         return _("Remaining time on %(plan)s") % {"plan": name}
     if line.kind == "credit_carried":
         return _("Credit carried to your balance")
+    if line.kind == "late_fee":
+        return _("Late fee on invoice %(number)s") % {"number": name}
+    if line.kind == "late_interest":
+        return _("Late interest on invoice %(number)s") % {"number": name}
     return name

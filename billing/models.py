@@ -1,3 +1,4 @@
+from decimal import Decimal
 from functools import partial
 
 from django.db import models
@@ -183,6 +184,7 @@ class Invoice(TenantOwned):
         SUBSCRIPTION_CYCLE = "subscription_cycle", _("Renewal")
         SUBSCRIPTION_UPDATE = "subscription_update", _("Subscription change")
         MANUAL = "manual", _("Manual")
+        LATE_CHARGES = "late_charges", _("Late charges")
 
     public_id = _pid("in")
     customer = models.ForeignKey(
@@ -255,6 +257,8 @@ class InvoiceLine(TenantOwned):
         PRORATION = "proration", _("Proration")
         CREDIT_CARRIED = "credit_carried", _("Credit carried to balance")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        LATE_FEE = "late_fee", _("Late fee")
+        LATE_INTEREST = "late_interest", _("Late interest")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
@@ -447,6 +451,10 @@ class PaymentAttempt(TenantOwned):
     failure_code = models.CharField(max_length=50, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     action_url = models.CharField(max_length=300, blank=True)
+    # A segunda via collects the late fee (multa) and interest (juros) on top of
+    # the amount due; once paid they are billed on a late-charges invoice.
+    late_fee_minor = models.BigIntegerField(default=0)
+    late_interest_minor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -622,3 +630,27 @@ class GatewayCustomer(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.gateway}:{self.ref}"
+
+
+class CollectionSettings(TenantOwned):
+    """How the tenant collects late payments: a boleto's late fee (multa, once)
+    and monthly interest (juros, pro rata per day) on a segunda via."""
+
+    boleto_fine_percent = models.DecimalField(
+        _("late fee (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("2.00"),  # the cap for consumer contracts (CDC art. 52 §1)
+    )
+    boleto_monthly_interest_percent = models.DecimalField(
+        _("monthly interest (%)"), max_digits=5, decimal_places=2, default=Decimal("1.00")
+    )
+    boleto_days_to_pay = models.PositiveSmallIntegerField(_("days to pay a boleto"), default=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="collection_settings_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.boleto_fine_percent}% + {self.boleto_monthly_interest_percent}%/month"

@@ -300,6 +300,12 @@ def _settle(
                 "failure_message": attempt.failure_message,
             },
         )
+        if result.status == ChargeStatus.SUCCEEDED and (
+            attempt.late_fee_minor or attempt.late_interest_minor
+        ):
+            from billing.segunda_via import late_charges_invoice_write
+
+            late_charges_invoice_write(tenant=tenant, attempt=attempt, now=now)
         if result.status == ChargeStatus.SUCCEEDED and attempt.installment_id:
             Installment.objects.filter(pk=attempt.installment_id).update(
                 status=Installment.Status.PAID, paid_at=now

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from notifications import views as notification_views
 from portal import views
 
 app_name = "portal"
@@ -8,6 +9,11 @@ urlpatterns = [
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path(
+        "invoices/<str:invoice_id>/segunda-via/",
+        views.invoice_segunda_via,
+        name="invoice_segunda_via",
+    ),
     path("payment-methods/", views.payment_methods, name="payment_methods"),
     path(
         "payment-methods/<str:method_id>/<slug:action>/",
@@ -15,4 +21,5 @@ urlpatterns = [
         name="payment_method_action",
     ),
     path("leave/", views.leave, name="leave"),
+    path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
 ]

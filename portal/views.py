@@ -8,6 +8,7 @@ every page reads only that customer's rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from functools import wraps
 from typing import Any
 
@@ -18,8 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.models import Invoice
+from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_detach, payment_method_set_default
+from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
 from billing.setup import card_setup_begin, card_setup_complete
 from core import clock
 from core.actors import Actor
@@ -118,11 +120,51 @@ def _methods(request: HttpRequest, customer: Customer) -> Any:
 @subscriber_required
 def invoices(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
-    return render(
-        request,
-        "portal/invoices.html",
-        {"customer": customer, "invoices": _invoices(request, customer)},
-    )
+    listed = list(_invoices(request, customer)[:100])
+    # How to pay what is open: the slip, code or authentication page of the
+    # attempt awaiting the payer, and a segunda via when a boleto is overdue.
+    waiting = {
+        a.invoice_id: a
+        for a in PaymentAttempt.objects.filter(
+            tenant=request.tenant,
+            invoice__in=[i for i in listed if i.status == Invoice.Status.OPEN],
+            status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.REQUIRES_ACTION],
+        )
+    }
+    now = clock.now()
+    for invoice in listed:
+        attempt = waiting.get(invoice.pk)
+        invoice.pay_url = attempt.action_url if attempt else ""
+        invoice.segunda_via = None
+        if attempt and attempt.gateway in BOLETO_GATEWAYS:
+            with suppress(DomainError):  # not overdue: the slip is still good
+                invoice.segunda_via = segunda_via_quote(
+                    tenant=request.tenant, invoice_id=invoice.pk, now=now
+                ).charges
+    return render(request, "portal/invoices.html", {"customer": customer, "invoices": listed})
+
+
+@subscriber_required
+@require_POST
+def invoice_segunda_via(request: HttpRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
+    customer: Customer = request.customer  # type: ignore[attr-defined]
+    invoice = _invoices(request, customer).filter(public_id=invoice_id).first()
+    if invoice is None:
+        raise Http404
+    try:
+        attempt = boleto_segunda_via_issue(
+            tenant=request.tenant,
+            invoice_id=invoice.pk,
+            actor=Actor.subscriber(customer),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("portal:invoices", tenant_slug=request.tenant.slug)
+    messages.success(request, _("Here is your new boleto."))
+    if attempt.action_url:
+        return redirect(attempt.action_url)
+    return redirect("portal:invoices", tenant_slug=request.tenant.slug)
 
 
 @subscriber_required

@@ -25,7 +25,7 @@ import hmac
 import json
 import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -265,10 +265,11 @@ class SandboxGateway:
 
     def _result(self, charge: Any) -> ChargeResult:
         if charge.kind != "card":
+            withdrawn = charge.status == "canceled"  # replaced by a segunda via
             return ChargeResult(
-                status=ChargeStatus(charge.status),
+                status=ChargeStatus.FAILED if withdrawn else ChargeStatus(charge.status),
                 gateway_ref=charge.ref,
-                failure_code=charge.failure_code,
+                failure_code="canceled" if withdrawn else charge.failure_code,
                 failure_message=MESSAGES.get(charge.failure_code, ""),
                 action_url=f"/sandbox/{charge.kind}/{charge.ref}/"
                 if charge.status == "pending"
@@ -300,6 +301,7 @@ class _OfflineSandbox(SandboxGateway):
         idempotency_key: str,
         description: str = "",
         now: datetime | None = None,
+        due_date: date | None = None,
     ) -> ChargeResult:
         from billing.models import SandboxCharge
 
@@ -311,7 +313,7 @@ class _OfflineSandbox(SandboxGateway):
             status, code, details = "failed", "currency_not_supported", {}
         else:
             status, code = "pending", ""
-            details = self.issue(ref, amount_minor, description, now or clock.now())
+            details = self.issue(ref, amount_minor, description, now or clock.now(), due_date)
         try:
             with transaction.atomic():
                 charge = SandboxCharge.objects.create(
@@ -329,8 +331,33 @@ class _OfflineSandbox(SandboxGateway):
             charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)
         return self._result(charge)
 
-    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+    def issue(
+        self,
+        ref: str,
+        amount_minor: int,
+        description: str,
+        now: datetime,
+        due_date: date | None = None,
+    ) -> dict[str, Any]:
         raise NotImplementedError
+
+    def cancel(self, *, gateway_ref: str) -> bool:
+        """Withdraw an unpaid slip or code (a bank's "baixa"): False when it was
+        already paid or withdrawn, so the caller knows it cannot be replaced."""
+        from billing.models import SandboxCharge
+
+        return bool(
+            SandboxCharge.objects.filter(ref=gateway_ref, kind=self.kind, status="pending").update(
+                status="canceled"
+            )
+        )
+
+    def slip(self, *, gateway_ref: str) -> dict[str, Any]:
+        """What the payer was given for this charge (barcode and due date, Pix payload)."""
+        from billing.models import SandboxCharge
+
+        charge = SandboxCharge.objects.filter(ref=gateway_ref, kind=self.kind).first()
+        return dict(charge.details) if charge is not None else {}
 
     def simulate_payment(self, *, gateway_ref: str) -> tuple[bytes, dict[str, str]]:
         """Test mode's "the payer paid": settle the charge and sign the webhook."""
@@ -351,7 +378,14 @@ class SandboxBoletoGateway(_OfflineSandbox):
     AGREEMENT = "1234567"
     DAYS_TO_PAY = 3
 
-    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+    def issue(
+        self,
+        ref: str,
+        amount_minor: int,
+        description: str,
+        now: datetime,
+        due_date: date | None = None,
+    ) -> dict[str, Any]:
         from billing.domain.boleto import sandbox_boleto
 
         issued = now.date()
@@ -359,7 +393,7 @@ class SandboxBoletoGateway(_OfflineSandbox):
             bank_code=self.BANK_CODE,
             agreement=self.AGREEMENT,
             our_number=str(secrets.randbelow(10**17)).zfill(17),
-            due=issued + timedelta(days=self.DAYS_TO_PAY),
+            due=due_date or issued + timedelta(days=self.DAYS_TO_PAY),
             amount_minor=amount_minor,
             document_number=description[:20],
             issued_on=issued,
@@ -378,7 +412,14 @@ class SandboxPixGateway(_OfflineSandbox):
     KEY = "123e4567-e12b-12d1-a456-426655440000"  # a random (EVP) key, as in BCB's manual
     LIFETIME_HOURS = 24
 
-    def issue(self, ref: str, amount_minor: int, description: str, now: datetime) -> dict[str, Any]:
+    def issue(
+        self,
+        ref: str,
+        amount_minor: int,
+        description: str,
+        now: datetime,
+        due_date: date | None = None,
+    ) -> dict[str, Any]:
         from billing.domain.pix import static_br_code
 
         payload = static_br_code(

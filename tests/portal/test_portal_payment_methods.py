@@ -266,3 +266,40 @@ def test_gateway_account_publishable_key_is_checked() -> None:
                     now=NOW,
                 )
             assert exc.value.param == "publishable_key"
+
+
+def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
+    from billing.models import PaymentAttempt
+    from billing.payments import payment_method_attach_offline
+
+    with world(NOW) as w:  # the slip fell due on June 4; today is later than that
+        ana = w.customer("Ana")
+        ana.tax_id = "529.982.247-25"
+        ana.save()
+        payment_method_attach_offline(
+            tenant=w.tenant, customer=ana, kind="boleto", actor=ACTOR, now=NOW
+        )
+        w.subscribe(w.plan("basic", amount=10_000), ana)
+        invoice = ana.invoices.get()
+        slug = w.tenant.slug
+    client = Client()
+    _enter(client, ana, page="invoices")
+    page = client.get(f"/t/{slug}/invoices/").content.decode()
+    assert "with late charges" in page
+    response = client.post(f"/t/{slug}/invoices/{invoice.public_id}/segunda-via/")
+    with tenant_context(w.tenant):
+        old, new = PaymentAttempt.objects.filter(invoice=invoice).order_by("number")
+    assert response.status_code == 302
+    assert response["Location"] == f"/sandbox/boleto/{new.gateway_ref}/"
+    assert old.failure_code == "boleto_replaced"
+    assert new.late_fee_minor == 200
+    assert new.amount_minor == 10_000 + 200 + new.late_interest_minor
+    assert new.late_interest_minor > 0
+    # Another subscriber cannot reissue Ana's boleto.
+    bia_client = Client()
+    with tenant_context(w.tenant):
+        bia = Customer.objects.create(tenant=w.tenant, name="Bia")
+    _enter(bia_client, bia, page="invoices")
+    assert (
+        bia_client.post(f"/t/{slug}/invoices/{invoice.public_id}/segunda-via/").status_code == 404
+    )

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0010_card_setup'),
-        ('tenants', '0003_idempotency_key'),
+        ('tenants', '0002_alter_apikey_options_alter_membership_options_and_more'),
     ]
 
     operations = [

@@ -20,9 +20,17 @@ from billing.gateways.base import GatewayUnavailable, SavedMethod
 from billing.models import GatewayAccount, GatewayCustomer
 from billing.payments import payment_method_attach
 from core.actors import Actor
-from core.errors import NotFound, StateConflict, ValidationFailed
+from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from customers.models import Customer, PaymentMethod
 from tenants.models import Tenant
+
+
+class GatewayDown(DomainError):
+    """The gateway did not answer: nothing was saved; try again later."""
+
+    code = "gateway_unavailable"
+    status = 503
+    type = "api_error"
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,7 @@ def card_setup_begin(*, tenant: Tenant, customer: Customer) -> CardSetup:
         ref = stripe_customer_ensure(tenant=tenant, customer=customer)
         secret = get_gateway("stripe").create_setup_intent(ref)  # type: ignore[attr-defined]
     except GatewayUnavailable as exc:
-        raise StateConflict(
-            "The payment provider is unavailable; try again.", code="gateway_unavailable"
-        ) from exc
+        raise GatewayDown("The payment provider is unavailable; try again.") from exc
     return CardSetup(gateway="stripe", publishable_key=publishable, client_secret=secret)
 
 
@@ -153,9 +159,7 @@ def _stripe_saved(*, tenant: Tenant, customer: Customer, setup_intent: str) -> S
     try:
         saved = get_gateway("stripe").saved_method_from_setup_intent(setup_intent)  # type: ignore[attr-defined]
     except GatewayUnavailable as exc:
-        raise StateConflict(
-            "The payment provider is unavailable; try again.", code="gateway_unavailable"
-        ) from exc
+        raise GatewayDown("The payment provider is unavailable; try again.") from exc
     # A SetupIntent id from the browser is not proof of ownership: the saved
     # card must sit on this customer's own Stripe mirror.
     if saved.token.split(":", 1)[0] != mirror.ref:

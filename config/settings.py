@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantMiddleware",
     "tenants.middleware.RequireMfaMiddleware",
+    # API only (issue 6): rate limits per key, then Idempotency-Key replays.
+    "core.ratelimit.RateLimitMiddleware",
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,8 +156,30 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-payments": {"task": "billing.reconcile_payments", "schedule": 300.0},
     "charge-due-installments": {"task": "billing.charge_due_installments", "schedule": 3600.0},
     "cards-expiring": {"task": "billing.cards_expiring", "schedule": 86400.0},
+    "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Outbox dispatch and outbound webhooks (notifications/outbox.py, webhooks.py)
+CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "notifications.dispatch_outbox", "schedule": 2.0}
+CELERY_BEAT_SCHEDULE["webhooks-send-due"] = {
+    "task": "notifications.webhooks_send_due",
+    "schedule": 5.0,
+}
+# One request's time limit (connect + answer), in seconds.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Plain-http endpoints on localhost/127.0.0.1 (development and tests only);
+# every other private or internal address is always refused (SSRF).
+WEBHOOK_ALLOW_LOCAL_URLS = env.bool("WEBHOOK_ALLOW_LOCAL_URLS", default=DEBUG)
+# After a rotation the previous secret keeps signing (a second signature) this long.
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24)
+
+# --- Dunning (dunning/tasks.py): every hour on the hour; each step is due at
+# its tenant's local hour, so one sweep per hour serves every time zone.
+CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
+    "task": "dunning.sweep",
+    "schedule": __import__("celery.schedules", fromlist=["crontab"]).crontab(minute="0"),
+}
 
 # --- Auth (django-allauth with MFA) ---------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -201,6 +226,26 @@ SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbo
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ciclo <no-reply@ciclo.local>")
 
+# --- Subscriber messages: email and SMS (notifications/messages.py) ----------
+# SMS: "console" (logs the message) or "twilio" with the platform's account;
+# a tenant's own Twilio account (dashboard) takes precedence.
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="console")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="") or None  # tests point it at a fake
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+MESSAGE_RETRY_BASE_SECONDS = env.int("MESSAGE_RETRY_BASE_SECONDS", default=60)
+# A send not settled after this long (its worker died) is tried again.
+MESSAGE_SENDING_TIMEOUT_SECONDS = env.int("MESSAGE_SENDING_TIMEOUT_SECONDS", default=600)
+# How long an invoice email waits for its boleto / Pix code to be issued.
+MESSAGE_DETAILS_WAIT_SECONDS = env.int("MESSAGE_DETAILS_WAIT_SECONDS", default=1800)
+CELERY_BEAT_SCHEDULE["messages-send-due"] = {
+    "task": "notifications.send_due_messages",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notices"] = {"task": "notifications.notices", "schedule": 3600.0}
+
 # --- i18n -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("pt-br", _("Portuguese (Brazil)")), ("ro", _("Romanian"))]
@@ -220,17 +265,50 @@ MEDIA_URL = "media/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.auth.HasTenantApiKey"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.ApiSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
+    # JSON in and out: one body format, described exactly by the schema.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ciclo API",
-    "DESCRIPTION": "Subscription billing API.",
+    "DESCRIPTION": (
+        "Subscription billing API. Authenticate with `Authorization: Bearer sk_…`. "
+        "Ids are prefixed strings, money is integer minor units with a currency, times "
+        "are ISO 8601 in UTC. Lists are cursor-paginated (`limit`, `starting_after`) and "
+        "filter by creation time with `created[gte]` / `created[lte]`. Every POST takes an "
+        '`Idempotency-Key`. Errors are `{"error": {type, code, message, param}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema_postprocess",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "PaymentStatusEnum": "billing.models.PaymentAttempt.Status",
+        "RefundStatusEnum": "billing.models.Refund.Status",
+        "PaymentMethodKindEnum": "customers.models.PaymentMethod.Kind",
+        "LocaleEnum": LANGUAGES,
+        "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
+    },
 }
+# Requests per window per API key, reads and writes counted apart (0 = no
+# limit); counted in the Django cache (Redis in production), fixed windows.
+API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=1)
+API_RATE_LIMIT_READ = env.int("API_RATE_LIMIT_READ", default=100)
+API_RATE_LIMIT_WRITE = env.int("API_RATE_LIMIT_WRITE", default=50)
+# An Idempotency-Key's stored response is replayed for this long (seconds); a
+# request that holds one longer than the lock timeout is presumed dead.
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=300)
 
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

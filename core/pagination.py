@@ -4,6 +4,7 @@ Lists are ordered newest first by ``(created_at, id)``, which stays stable
 under concurrent inserts: a page never repeats or skips an older row.
 """
 
+import re
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -21,7 +22,7 @@ class CursorPagination(BasePagination):
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         raw_limit = request.query_params.get("limit", str(DEFAULT_LIMIT))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ValidationError(
                 {"limit": [f"Must be an integer between 1 and {MAX_LIMIT}."]}, code="invalid"
             )
@@ -29,7 +30,13 @@ class CursorPagination(BasePagination):
         queryset = queryset.order_by("-created_at", "-id")
         after = request.query_params.get("starting_after")
         if after:
-            cursor = queryset.filter(public_id=after).values("created_at", "id").first()
+            from core.api import api_id
+
+            cursor = (
+                queryset.filter(public_id=after).values("created_at", "id").first()
+                if api_id(after)
+                else None
+            )
             if cursor is None:
                 raise ValidationError(
                     {"starting_after": [f"No such object: {after}"]}, code="resource_missing"

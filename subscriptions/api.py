@@ -1,5 +1,870 @@
-"""REST API resources of this app (issue 6)."""
+"""The catalog (products, plans, coupons) and subscriptions over the REST API.
+
+Subscription writes run at the customer's time: their test clock's frozen time
+when they live on one, else now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.models import Coupon, TaxRate
+from billing.selectors import coupon_list, now_for
+from core import clock
+from core.api import (
+    ApiViewSet,
+    InstantField,
+    ListFilter,
+    ObjectField,
+    PublicIdOf,
+    Ref,
+    StrictSerializer,
+    input_of,
+)
+from core.errors import ValidationFailed
+from customers.models import PaymentMethod
+from customers.selectors import customer_list
+from subscriptions import services
+from subscriptions.domain.cycles import Interval
+from subscriptions.models import Plan, Product, Subscription, SubscriptionStatus
+from subscriptions.selectors import plan_list, product_list, subscription_list
+
+MAX_AMOUNT = services.MAX_AMOUNT_MINOR
+
+
+def _id_param(what: str, prefix: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "id", str, OpenApiParameter.PATH, description=f"The {what}'s id, {prefix}_…"
+    )
+
+
+def _amount(help_text: str, **kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0, max_value=MAX_AMOUNT, help_text=help_text, **kwargs
+    )
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="prod_…")
+    object = ObjectField("product")
+    name = serializers.CharField(help_text="The product's name.")
+    description = serializers.CharField(help_text="A longer description, or empty.")
+    active = serializers.BooleanField(help_text="Whether it is sold.")
+    created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
+
+    class Meta:
+        model = Product
+        fields = ["id", "object", "name", "description", "active", "created"]
+        read_only_fields = fields
+
+
+class ProductCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, help_text="The product's name.")
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default="", help_text="Description."
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products", responses=ProductSerializer),
+    retrieve=extend_schema(summary="Retrieve a product", parameters=[_id_param("product", "prod")]),
+    create=extend_schema(
+        summary="Create a product",
+        request=ProductCreateSerializer,
+        responses={201: ProductSerializer},
+    ),
+)
+class ProductViewSet(ApiViewSet):
+    serializer_class = ProductSerializer
+    object_name = "product"
+    list_filters = (ListFilter("active", "active", "Only active (true) or inactive.", "boolean"),)
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return product_list(tenant=self.tenant)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ProductSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return self.respond(ProductSerializer, self.get_object())
+
+    def create(self, request: Request) -> Response:
+        data = input_of(ProductCreateSerializer, request)
+        product = services.product_create(
+            tenant=self.tenant, actor=self.actor, now=clock.now(), **data
+        )
+        return self.respond(ProductSerializer, product, status=201)
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+class TierSerializer(StrictSerializer):
+    up_to = serializers.IntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        allow_null=True,
+        help_text="The tier's last seat; null for the last tier (no upper bound).",
+    )
+    unit_amount_minor = _amount("Price per seat in this tier.", required=False, default=0)
+    flat_amount_minor = _amount("Flat price of this tier.", required=False, default=0)
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="plan_…")
+    object = ObjectField("plan")
+    product = PublicIdOf("product.public_id", help_text="The product (prod_…).")
+    code = serializers.CharField(help_text="Your code for the plan; versions share it.")
+    version = serializers.IntegerField(help_text="Version: a price change makes a new one.")
+    name = serializers.CharField(help_text="The plan's name.")
+    currency = serializers.CharField(help_text="ISO 4217 currency, e.g. BRL.")
+    amount_minor = serializers.IntegerField(help_text="Price per period, in minor units.")
+    pricing_model = serializers.ChoiceField(
+        choices=Plan.PricingModel.choices, help_text="flat, per_seat, graduated or volume."
+    )
+    tiers = TierSerializer(many=True, help_text="Price tiers, for graduated and volume.")
+    interval = serializers.CharField(help_text="day, week, month or year.")
+    interval_count = serializers.IntegerField(help_text="Intervals per period.")
+    trial_days = serializers.IntegerField(help_text="Default trial length in days.")
+    setup_fee_minor = serializers.IntegerField(help_text="One-off setup fee (adesão).")
+    term_cycles = serializers.IntegerField(
+        allow_null=True, help_text="Minimum term in periods, or null."
+    )
+    term_notice_days = serializers.IntegerField(help_text="Days of notice before a term ends.")
+    max_pauses = serializers.IntegerField(help_text="Pauses allowed per subscription.")
+    max_pause_cycles = serializers.IntegerField(help_text="Longest pause, in periods.")
+    max_installments = serializers.IntegerField(help_text="Most installments an invoice allows.")
+    entitlements = serializers.DictField(help_text="Feature flags and limits the plan grants.")
+    tax_rate = PublicIdOf("tax_rate.public_id", help_text="Tax rate (txr_…), or null.")
+    active = serializers.BooleanField(help_text="Whether new subscriptions may use it.")
+    superseded_by = PublicIdOf(
+        "superseded_by.public_id", help_text="The newer version replacing it, or null."
+    )
+    created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "object",
+            "product",
+            "code",
+            "version",
+            "name",
+            "currency",
+            "amount_minor",
+            "pricing_model",
+            "tiers",
+            "interval",
+            "interval_count",
+            "trial_days",
+            "setup_fee_minor",
+            "term_cycles",
+            "term_notice_days",
+            "max_pauses",
+            "max_pause_cycles",
+            "max_installments",
+            "entitlements",
+            "tax_rate",
+            "active",
+            "superseded_by",
+            "created",
+        ]
+        read_only_fields = fields
+
+
+def _entitlements(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or len(value) > 100:
+        raise serializers.ValidationError("entitlements is an object of at most 100 keys.")
+    for key, item in value.items():
+        if not isinstance(key, str) or not 0 < len(key) <= 100 or "\x00" in key:
+            raise serializers.ValidationError("Entitlement names are 1 to 100 characters.")
+        ok = (
+            item is None
+            or isinstance(item, bool)
+            or (isinstance(item, int) and abs(item) <= 10**15)
+            or (isinstance(item, str) and len(item) <= 200 and "\x00" not in item)
+        )
+        if not ok:
+            raise serializers.ValidationError(
+                f"Entitlement {key}: a flag (true/false), a whole-number limit, null "
+                "(unlimited) or a short string."
+            )
+    return value
+
+
+class PlanCreateSerializer(StrictSerializer):
+    product = Ref(queryset=lambda t: product_list(tenant=t), what="product", help_text="prod_…")
+    code = serializers.SlugField(max_length=64, help_text="Your code for the plan (a slug).")
+    name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Name shown to subscribers (defaults to the code).",
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 currency in capitals, e.g. BRL."
+    )
+    amount_minor = _amount("Price per period in minor units.")
+    interval = serializers.ChoiceField(
+        choices=[i.value for i in Interval], default="month", help_text="Billing interval."
+    )
+    interval_count = serializers.IntegerField(
+        min_value=1, max_value=365, default=1, help_text="Intervals per period."
+    )
+    pricing_model = serializers.ChoiceField(
+        choices=Plan.PricingModel.choices, default="flat", help_text="How seats are priced."
+    )
+    tiers = TierSerializer(many=True, required=False, help_text="Tiers (graduated, volume).")
+    trial_days = serializers.IntegerField(min_value=0, max_value=730, default=0, help_text="Trial.")
+    setup_fee_minor = _amount("One-off setup fee.", required=False, default=0)
+    term_cycles = serializers.IntegerField(
+        min_value=1, max_value=1200, required=False, allow_null=True, help_text="Minimum term."
+    )
+    term_notice_days = serializers.IntegerField(
+        min_value=0, max_value=365, default=30, help_text="Notice before a term ends."
+    )
+    max_pauses = serializers.IntegerField(
+        min_value=0, max_value=100, default=0, help_text="Pauses."
+    )
+    max_pause_cycles = serializers.IntegerField(
+        min_value=0, max_value=120, default=0, help_text="Longest pause in periods."
+    )
+    max_installments = serializers.IntegerField(
+        min_value=1, max_value=24, default=1, help_text="Most installments allowed."
+    )
+    entitlements = serializers.JSONField(
+        required=False,
+        validators=[_entitlements],
+        help_text="Feature flags and limits: {name: true | false | whole number | null | string}.",
+    )
+    tax_rate = Ref(
+        queryset=lambda t: TaxRate.objects.for_tenant(t).filter(active=True),
+        what="tax rate",
+        required=False,
+        help_text="A tax rate (txr_…).",
+    )
+
+
+class PlanPriceSerializer(StrictSerializer):
+    amount_minor = _amount("The new price per period.")
+    setup_fee_minor = _amount("A new setup fee (default: unchanged).", required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List plans", responses=PlanSerializer),
+    retrieve=extend_schema(summary="Retrieve a plan", parameters=[_id_param("plan", "plan")]),
+    create=extend_schema(
+        summary="Create a plan", request=PlanCreateSerializer, responses={201: PlanSerializer}
+    ),
+    change_price=extend_schema(
+        summary="Change a plan's price (a used plan gets a new version)",
+        parameters=[_id_param("plan", "plan")],
+        request=PlanPriceSerializer,
+        responses=PlanSerializer,
+    ),
+)
+class PlanViewSet(ApiViewSet):
+    serializer_class = PlanSerializer
+    object_name = "plan"
+    list_filters = (
+        ListFilter("product", "product__public_id", "Only plans of this product.", "id"),
+        ListFilter("active", "active", "Only active (true) or inactive plans.", "boolean"),
+        ListFilter("code", "code", "Only the versions of this plan code."),
+        ListFilter("currency", "currency", "Only plans in this currency."),
+    )
+
+    def get_queryset(self) -> QuerySet[Plan]:
+        return plan_list(tenant=self.tenant)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(PlanSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return self.respond(PlanSerializer, self.get_object())
+
+    def create(self, request: Request) -> Response:
+        data = input_of(PlanCreateSerializer, request)
+        data["tiers"] = [dict(t) for t in data.get("tiers") or []]
+        plan = services.plan_create(tenant=self.tenant, actor=self.actor, now=clock.now(), **data)
+        return self.respond(
+            PlanSerializer, plan_list(tenant=self.tenant).get(pk=plan.pk), status=201
+        )
+
+    @action(detail=True, methods=["post"])
+    def change_price(self, request: Request, id: str) -> Response:
+        plan = self.get_object()
+        data = input_of(PlanPriceSerializer, request)
+        new = services.plan_change_price(
+            tenant=self.tenant, plan_id=plan.pk, actor=self.actor, now=clock.now(), **data
+        )
+        return self.respond(PlanSerializer, plan_list(tenant=self.tenant).get(pk=new.pk))
+
+
+# --- coupons -------------------------------------------------------------------------------
+
+
+class CouponSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="co_…")
+    object = ObjectField("coupon")
+    code = serializers.CharField(help_text="What customers type; subscriptions take it.")
+    name = serializers.CharField(help_text="A name for people, or empty.")
+    percent_off = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, help_text="Percent off, or null."
+    )
+    setup_percent_off = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        allow_null=True,
+        help_text="A different percent off for the setup fee, or null.",
+    )
+    amount_off_minor = serializers.IntegerField(
+        allow_null=True, help_text="Amount off in minor units, or null."
+    )
+    currency = serializers.CharField(help_text="The amount's currency; empty for percentages.")
+    duration = serializers.ChoiceField(
+        choices=Coupon.Duration.choices, help_text="once, repeating or forever."
+    )
+    duration_cycles = serializers.IntegerField(
+        allow_null=True, help_text="Periods a repeating coupon lasts."
+    )
+    applies_to = serializers.ChoiceField(
+        choices=Coupon.AppliesTo.choices, help_text="recurring, setup or both."
+    )
+    max_redemptions = serializers.IntegerField(allow_null=True, help_text="Most redemptions.")
+    times_redeemed = serializers.IntegerField(help_text="Redemptions so far.")
+    redeem_by = InstantField(allow_null=True, help_text="Last moment to redeem.")
+    plan_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Plan codes it is limited to (empty: any)."
+    )
+    first_purchase_only = serializers.BooleanField(help_text="Only for a first purchase.")
+    seller = PublicIdOf("seller.public_id", help_text="The seller owning it (slr_…), or null.")
+    active = serializers.BooleanField(help_text="Whether it can be redeemed.")
+    created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "id",
+            "object",
+            "code",
+            "name",
+            "percent_off",
+            "setup_percent_off",
+            "amount_off_minor",
+            "currency",
+            "duration",
+            "duration_cycles",
+            "applies_to",
+            "max_redemptions",
+            "times_redeemed",
+            "redeem_by",
+            "plan_codes",
+            "first_purchase_only",
+            "seller",
+            "active",
+            "created",
+        ]
+        read_only_fields = fields
+
+
+def _percent(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        coerce_to_string=False,
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=help_text,
+    )
+
+
+class CouponCreateSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=64, help_text="What customers type.")
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    percent_off = _percent("Percent off, above 0 and at most 100 (or give amount_off_minor).")
+    amount_off_minor = serializers.IntegerField(
+        min_value=1, max_value=MAX_AMOUNT, required=False, help_text="Amount off in minor units."
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", required=False, default="", help_text="The amount's currency."
+    )
+    duration = serializers.ChoiceField(
+        choices=Coupon.Duration.choices, default="once", help_text="once, repeating or forever."
+    )
+    duration_cycles = serializers.IntegerField(
+        min_value=1, max_value=120, required=False, help_text="For repeating: how many periods."
+    )
+    applies_to = serializers.ChoiceField(
+        choices=Coupon.AppliesTo.choices, default="recurring", help_text="What it discounts."
+    )
+    setup_percent_off = _percent("A different percent off for the setup fee.")
+    max_redemptions = serializers.IntegerField(
+        min_value=1, max_value=10**9, required=False, help_text="Most redemptions."
+    )
+    redeem_by = InstantField(required=False, help_text="Last moment to redeem.")
+    plan_codes = serializers.ListField(
+        child=serializers.SlugField(max_length=64),
+        max_length=100,
+        required=False,
+        default=list,
+        help_text="Limit it to these plan codes.",
+    )
+    first_purchase_only = serializers.BooleanField(default=False, help_text="First purchase only.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List coupons", responses=CouponSerializer),
+    retrieve=extend_schema(summary="Retrieve a coupon", parameters=[_id_param("coupon", "co")]),
+    create=extend_schema(
+        summary="Create a coupon", request=CouponCreateSerializer, responses={201: CouponSerializer}
+    ),
+)
+class CouponViewSet(ApiViewSet):
+    serializer_class = CouponSerializer
+    object_name = "coupon"
+    list_filters = (
+        ListFilter("code", "code", "The coupon with this code."),
+        ListFilter("active", "active", "Only active (true) or inactive coupons.", "boolean"),
+    )
+
+    def get_queryset(self) -> QuerySet[Coupon]:
+        return coupon_list(tenant=self.tenant)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(CouponSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return self.respond(CouponSerializer, self.get_object())
+
+    def create(self, request: Request) -> Response:
+        data = input_of(CouponCreateSerializer, request)
+        coupon = services.coupon_create(
+            tenant=self.tenant, actor=self.actor, now=clock.now(), **data
+        )
+        return self.respond(CouponSerializer, coupon, status=201)
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+class PendingUpdateSerializer(serializers.Serializer):
+    plan = serializers.CharField(help_text="The plan it changes to (plan_…).")
+    quantity = serializers.IntegerField(help_text="The quantity it changes to.")
+    effective_at = serializers.DateTimeField(help_text="When the change takes effect.")
+
+
+class PendingPauseSerializer(serializers.Serializer):
+    cycles = serializers.IntegerField(help_text="Periods the pause lasts.")
+    effective_at = serializers.DateTimeField(help_text="When the pause begins.")
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="sub_…")
+    object = ObjectField("subscription")
+    customer = PublicIdOf("customer.public_id", help_text="The customer (cus_…).")
+    plan = PublicIdOf("plan.public_id", help_text="The plan version billed (plan_…).")
+    quantity = serializers.IntegerField(help_text="Seats.")
+    status = serializers.ChoiceField(
+        choices=SubscriptionStatus.choices,
+        help_text="incomplete, trialing, active, past_due, paused, canceled or ended.",
+    )
+    collection_method = serializers.CharField(help_text="charge_automatically or send_invoice.")
+    payment_method = PublicIdOf(
+        "payment_method.public_id",
+        help_text="The method it is charged with (pm_…); null: the customer's default.",
+    )
+    current_period_start = serializers.DateTimeField(help_text="Start of the current period.")
+    current_period_end = serializers.DateTimeField(help_text="End of the current period.")
+    start_at = InstantField(help_text="When it starts (or started).")
+    trial_end = serializers.DateTimeField(allow_null=True, help_text="End of the trial, or null.")
+    cancel_at_period_end = serializers.SerializerMethodField(
+        help_text="Whether it ends at the current period's end (a scheduled cancellation)."
+    )
+    cancel_at = serializers.SerializerMethodField(
+        help_text="When the scheduled cancellation takes effect, or null."
+    )
+    canceled_at = serializers.DateTimeField(allow_null=True, help_text="When it was canceled.")
+    ended_at = serializers.DateTimeField(allow_null=True, help_text="When it ended.")
+    pending_update = serializers.SerializerMethodField(
+        help_text="A plan or quantity change scheduled for the period end, or null."
+    )
+    pending_pause = serializers.SerializerMethodField(
+        help_text="A pause scheduled for the period end, or null."
+    )
+    pauses_used = serializers.IntegerField(help_text="Pauses used so far.")
+    pause_cycles_left = serializers.IntegerField(help_text="Periods left in a running pause.")
+    created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "object",
+            "customer",
+            "plan",
+            "quantity",
+            "status",
+            "collection_method",
+            "payment_method",
+            "current_period_start",
+            "current_period_end",
+            "start_at",
+            "trial_end",
+            "cancel_at_period_end",
+            "cancel_at",
+            "canceled_at",
+            "ended_at",
+            "pending_update",
+            "pending_pause",
+            "pauses_used",
+            "pause_cycles_left",
+            "created",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    def _pending(obj: Subscription, kind: str) -> Any:
+        changes = getattr(obj, "pending", None)
+        if changes is None:
+            changes = list(obj.scheduled_changes.filter(status="pending").select_related("plan"))
+            obj.pending = changes  # type: ignore[attr-defined]
+        return next((c for c in changes if c.kind == kind), None)
+
+    def get_cancel_at_period_end(self, obj: Subscription) -> bool:
+        return self._pending(obj, "cancel") is not None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_cancel_at(self, obj: Subscription) -> str | None:
+        change = self._pending(obj, "cancel")
+        return (
+            serializers.DateTimeField().to_representation(change.effective_at) if change else None
+        )
+
+    @extend_schema_field(PendingUpdateSerializer(allow_null=True))
+    def get_pending_update(self, obj: Subscription) -> dict[str, Any] | None:
+        change = self._pending(obj, "change")
+        if change is None:
+            return None
+        return PendingUpdateSerializer(
+            {
+                "plan": change.plan.public_id if change.plan else obj.plan.public_id,
+                "quantity": change.quantity or obj.quantity,
+                "effective_at": change.effective_at,
+            }
+        ).data
+
+    @extend_schema_field(PendingPauseSerializer(allow_null=True))
+    def get_pending_pause(self, obj: Subscription) -> dict[str, Any] | None:
+        change = self._pending(obj, "pause")
+        if change is None:
+            return None
+        return PendingPauseSerializer(
+            {"cycles": change.pause_cycles or 0, "effective_at": change.effective_at}
+        ).data
+
+
+def _plans(tenant: Any) -> QuerySet[Plan]:
+    return plan_list(tenant=tenant)
+
+
+class SubscriptionCreateSerializer(StrictSerializer):
+    customer = Ref(
+        queryset=lambda t: customer_list(tenant=t).select_related("test_clock"),
+        what="customer",
+        help_text="The customer (cus_…).",
+    )
+    plan = Ref(queryset=_plans, what="plan", help_text="The plan (plan_…).")
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, default=1, help_text="Seats (1 for flat plans)."
+    )
+    trial_days = serializers.IntegerField(
+        min_value=0, max_value=730, required=False, help_text="Trial days (default: the plan's)."
+    )
+    start_at = InstantField(
+        required=False, help_text="Start later than now (ISO 8601); default now."
+    )
+    anchor_day = serializers.IntegerField(
+        min_value=1, max_value=31, required=False, help_text="Bill on this day of the month."
+    )
+    calendar_billing = serializers.BooleanField(
+        default=False, help_text="Bill on the 1st of the month (or of the year)."
+    )
+    coupon = serializers.CharField(max_length=64, required=False, help_text="A coupon code.")
+    collection_method = serializers.ChoiceField(
+        choices=["charge_automatically", "send_invoice"],
+        default="charge_automatically",
+        help_text="Charge the payment method, or send the invoice to be paid.",
+    )
+    installments = serializers.IntegerField(
+        min_value=2, max_value=24, required=False, help_text="Pay the first invoice in parts."
+    )
+    payment_method = Ref(
+        queryset=lambda t: PaymentMethod.objects.for_tenant(t).filter(detached_at__isnull=True),
+        what="payment method",
+        required=False,
+        help_text="Charge this method (pm_…) instead of the customer's default.",
+    )
+
+
+class ChangeSerializer(StrictSerializer):
+    plan = Ref(queryset=_plans, what="plan", required=False, help_text="The new plan (plan_…).")
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, help_text="The new quantity."
+    )
+    when = serializers.ChoiceField(
+        choices=["now", "period_end"], default="now", help_text="Now, or at the period end."
+    )
+    proration = serializers.ChoiceField(
+        choices=list(services.ProrationBehavior.ALL),
+        default=services.ProrationBehavior.NEXT_INVOICE,
+        help_text="next_invoice (add to the next invoice), invoice_now, or none.",
+    )
+
+
+class PreviewLineSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="proration, recurring, setup_fee, …")
+    description = serializers.CharField(help_text="What the line is for.")
+    quantity = serializers.IntegerField(help_text="Seats.")
+    amount_minor = serializers.IntegerField(help_text="Amount before discount and tax.")
+    discount_minor = serializers.IntegerField(help_text="Discount.")
+    tax_minor = serializers.IntegerField(help_text="Tax.")
+    total_minor = serializers.IntegerField(help_text="Line total.")
+    period_start = serializers.DateTimeField(allow_null=True, help_text="Service period start.")
+    period_end = serializers.DateTimeField(allow_null=True, help_text="Service period end.")
+    plan = serializers.CharField(allow_null=True, help_text="The plan (plan_…), or null.")
+
+
+class ChangePreviewSerializer(serializers.Serializer):
+    object = ObjectField("subscription_change_preview")
+    subscription = serializers.CharField(help_text="sub_…")
+    effective_at = serializers.DateTimeField(help_text="When the change would take effect.")
+    currency = serializers.CharField(help_text="Currency of the amounts.")
+    total_minor = serializers.IntegerField(help_text="What the change adds (or credits if < 0).")
+    lines = PreviewLineSerializer(many=True, help_text="The exact lines it would produce.")
+
+
+class PauseSerializer(StrictSerializer):
+    cycles = serializers.IntegerField(
+        min_value=1, max_value=120, required=False, help_text="Periods to skip."
+    )
+    until = InstantField(required=False, help_text="Or: pause until this time.")
+
+
+class CancelSerializer(StrictSerializer):
+    at_period_end = serializers.BooleanField(
+        default=False, help_text="End at the current period's end instead of now."
+    )
+    prorate = serializers.BooleanField(
+        default=False, help_text="Credit the unused part of the period (canceling now)."
+    )
+
+
+class EmptySerializer(StrictSerializer):
+    pass
+
+
+_SUB = _id_param("subscription", "sub")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List subscriptions", responses=SubscriptionSerializer),
+    retrieve=extend_schema(summary="Retrieve a subscription", parameters=[_SUB]),
+    create=extend_schema(
+        summary="Create a subscription",
+        request=SubscriptionCreateSerializer,
+        responses={201: SubscriptionSerializer},
+    ),
+    preview_change=extend_schema(
+        summary="Preview a plan or quantity change (changes nothing)",
+        parameters=[_SUB],
+        request=ChangeSerializer,
+        responses=ChangePreviewSerializer,
+    ),
+    change=extend_schema(
+        summary="Change plan or quantity, now (prorated) or at period end",
+        parameters=[_SUB],
+        request=ChangeSerializer,
+        responses=SubscriptionSerializer,
+    ),
+    pause=extend_schema(
+        summary="Pause from the period end for some cycles",
+        parameters=[_SUB],
+        request=PauseSerializer,
+        responses=SubscriptionSerializer,
+    ),
+    resume=extend_schema(
+        summary="Resume a paused subscription, or call off a scheduled pause",
+        parameters=[_SUB],
+        request=EmptySerializer,
+        responses=SubscriptionSerializer,
+    ),
+    cancel=extend_schema(
+        summary="Cancel now or at the period end",
+        parameters=[_SUB],
+        request=CancelSerializer,
+        responses=SubscriptionSerializer,
+    ),
+    reactivate=extend_schema(
+        summary="Undo a cancellation scheduled for the period end",
+        parameters=[_SUB],
+        request=EmptySerializer,
+        responses=SubscriptionSerializer,
+    ),
+)
+class SubscriptionViewSet(ApiViewSet):
+    serializer_class = SubscriptionSerializer
+    object_name = "subscription"
+    list_filters = (
+        ListFilter(
+            "status",
+            "status",
+            "Only subscriptions in this status.",
+            enum=tuple(SubscriptionStatus.values),
+        ),
+        ListFilter("customer", "customer__public_id", "Only this customer's.", "id"),
+        ListFilter("plan", "plan__public_id", "Only those on this plan version.", "id"),
+    )
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        return subscription_list(tenant=self.tenant)
+
+    def _fresh(self, sub: Subscription) -> Subscription:
+        return subscription_list(tenant=self.tenant).get(pk=sub.pk)
+
+    def _now(self, sub: Subscription) -> Any:
+        return now_for(customer=sub.customer, now=clock.now())
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(SubscriptionSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return self.respond(SubscriptionSerializer, self.get_object())
+
+    def create(self, request: Request) -> Response:
+        data = input_of(SubscriptionCreateSerializer, request)
+        customer = data.pop("customer")
+        sub = services.subscription_create(
+            tenant=self.tenant,
+            customer=customer,
+            actor=self.actor,
+            now=now_for(customer=customer, now=clock.now()),
+            **data,
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub), status=201)
+
+    @action(detail=True, methods=["post"])
+    def preview_change(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(ChangeSerializer, request)
+        preview = services.subscription_preview_change(
+            tenant=self.tenant, subscription=sub, now=self._now(sub), **data
+        )
+        plan_ids = {line.plan_id for line in preview.lines if line.plan_id}
+        public = dict(Plan.objects.filter(pk__in=plan_ids).values_list("pk", "public_id"))
+        lines = [
+            {
+                "kind": line.kind,
+                "description": line.description,
+                "quantity": line.quantity,
+                "amount_minor": line.amount_minor,
+                "discount_minor": line.discount_minor,
+                "tax_minor": line.tax_minor,
+                "total_minor": line.total_minor,
+                "period_start": line.period_start,
+                "period_end": line.period_end,
+                "plan": public.get(line.plan_id),
+            }
+            for line in preview.lines
+        ]
+        return Response(
+            ChangePreviewSerializer(
+                {
+                    "subscription": sub.public_id,
+                    "effective_at": preview.effective_at,
+                    "currency": sub.plan.currency,
+                    "total_minor": preview.total_minor,
+                    "lines": lines,
+                }
+            ).data
+        )
+
+    @action(detail=True, methods=["post"])
+    def change(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(ChangeSerializer, request)
+        if "plan" not in data and "quantity" not in data:
+            raise ValidationFailed("Give a new plan, a new quantity, or both.", param="plan")
+        services.subscription_change(
+            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(PauseSerializer, request)
+        services.subscription_pause(
+            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        input_of(EmptySerializer, request)
+        services.subscription_resume(
+            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub)
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(CancelSerializer, request)
+        services.subscription_cancel(
+            tenant=self.tenant,
+            subscription_id=sub.pk,
+            actor=self.actor,
+            now=self._now(sub),
+            at_period_end=data["at_period_end"],
+            prorate_credit=data["prorate"],
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        input_of(EmptySerializer, request)
+        services.subscription_cancel_undo(
+            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub)
+        )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
 
 
 def register(router) -> None:  # type: ignore[no-untyped-def]
-    """Add this app's viewsets to the API router (see config/api.py)."""
+    router.register("products", ProductViewSet, basename="product")
+    router.register("plans", PlanViewSet, basename="plan")
+    router.register("coupons", CouponViewSet, basename="coupon")
+    router.register("subscriptions", SubscriptionViewSet, basename="subscription")

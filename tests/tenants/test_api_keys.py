@@ -87,7 +87,7 @@ def test_another_tenants_customer_is_404(acme: TenantSetup, globex: TenantSetup)
     response = acme.client().get(f"/api/v1/customers/{bruno.public_id}")
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["code"] == "resource_missing"
 
 
 def test_the_list_holds_only_the_keys_tenant(acme: TenantSetup, globex: TenantSetup) -> None:

@@ -1,0 +1,81 @@
+"""Reads for billing documents, payments and test clocks; every one takes the tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet, Sum
+
+from billing.models import (
+    Coupon,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    PaymentAttempt,
+    Refund,
+    TestClock,
+)
+from tenants.models import Tenant
+
+
+def now_for(*, customer: Any, now: datetime) -> datetime:
+    """The time a customer's billing runs at: their test clock's frozen time, or ``now``."""
+    clock_id = getattr(customer, "test_clock_id", None)
+    if clock_id is None:
+        return now
+    frozen = TestClock.objects.filter(pk=clock_id).values_list("frozen_time", flat=True).first()
+    return frozen or now
+
+
+def coupon_list(*, tenant: Tenant) -> QuerySet[Coupon]:
+    return Coupon.objects.for_tenant(tenant).select_related("seller").order_by("-created_at", "-id")
+
+
+def invoice_list(*, tenant: Tenant) -> QuerySet[Invoice]:
+    lines = InvoiceLine.objects.select_related("plan", "coupon").order_by("position", "id")
+    return (
+        Invoice.objects.for_tenant(tenant)
+        .select_related("customer", "subscription")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("-created_at", "-id")
+    )
+
+
+def credit_note_list(*, tenant: Tenant) -> QuerySet[CreditNote]:
+    return (
+        CreditNote.objects.for_tenant(tenant)
+        .select_related("invoice", "customer")
+        .prefetch_related("lines")
+        .order_by("-created_at", "-id")
+    )
+
+
+def payment_list(*, tenant: Tenant) -> QuerySet[PaymentAttempt]:
+    return (
+        PaymentAttempt.objects.for_tenant(tenant)
+        .select_related("invoice", "invoice__customer", "payment_method")
+        .annotate(refunded=Sum("refunds__amount_minor", filter=_refund_succeeded()))
+        .order_by("-created_at", "-id")
+    )
+
+
+def _refund_succeeded() -> Any:
+    from django.db.models import Q
+
+    return Q(refunds__status=Refund.Status.SUCCEEDED)
+
+
+def refund_list(*, tenant: Tenant) -> QuerySet[Refund]:
+    return (
+        Refund.objects.for_tenant(tenant)
+        .select_related("attempt", "credit_note")
+        .order_by("-created_at", "-id")
+    )
+
+
+def test_clock_list(*, tenant: Tenant) -> QuerySet[TestClock]:
+    return TestClock.objects.for_tenant(tenant).order_by("-created_at", "-id")
+
+
+test_clock_list.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -51,7 +51,11 @@ class RenewalSweep:
 
 # Each app that schedules work adds its sweep here ("module:Class"); at one
 # moment they run in this order.
-CLOCK_SWEEPS: tuple[str, ...] = ("billing.clocks:RenewalSweep",)
+CLOCK_SWEEPS: tuple[str, ...] = (
+    "billing.clocks:RenewalSweep",
+    "dunning.sweeps:DunningSweep",
+    "notifications.notices:NoticeSweep",
+)
 
 
 def _sweeps() -> list[ClockSweep]:

@@ -20,6 +20,11 @@ class Customer(TenantOwned):
     tax_id = models.CharField(_("tax id (CPF/CNPJ)"), max_length=32, blank=True)
     locale = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Set when the subscriber opted out of optional (marketing) messages; legally
+    # required notices (invoices, receipts, payment problems) still go out.
+    marketing_opted_out_at = models.DateTimeField(
+        _("opted out of marketing messages"), null=True, blank=True
+    )
     test_clock = models.ForeignKey(
         "billing.TestClock",
         null=True,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from notifications import views as notification_views
 from portal import views
 
 app_name = "portal"
@@ -20,4 +21,5 @@ urlpatterns = [
         name="payment_method_action",
     ),
     path("leave/", views.leave, name="leave"),
+    path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
 ]

@@ -172,7 +172,8 @@ INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
     _I.OPEN: frozenset({_I.PAID, _I.VOID, _I.UNCOLLECTIBLE}),
     _I.PAID: frozenset(),
     _I.VOID: frozenset(),
-    _I.UNCOLLECTIBLE: frozenset(),
+    # Written off, yet still payable: a late payment is taken (as Stripe does).
+    _I.UNCOLLECTIBLE: frozenset({_I.PAID}),
 }
 
 

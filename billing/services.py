@@ -342,6 +342,9 @@ def invoice_mark_paid(
         changes={"note": note},
         at=now,
     )
+    from dunning.services import dunning_invoice_settled
+
+    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
     if invoice.subscription_id:
         from subscriptions.services import subscription_invoice_paid
 
@@ -385,6 +388,9 @@ def _close_invoice(
         data={"invoice": invoice.public_id},
     )
     audit.record(tenant=tenant, actor=actor, action=event, target=invoice, at=now)
+    from dunning.services import dunning_invoice_settled
+
+    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
     return invoice
 
 

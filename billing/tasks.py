@@ -28,11 +28,14 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
     from tenants.context import require_tenant
 
     tenant = require_tenant()
-    clocks = dict(
-        Invoice.objects.filter(pk__in=invoice_ids, customer__test_clock__isnull=False).values_list(
-            "pk", "customer__test_clock__frozen_time"
-        )
-    )
+    # A rehearsal on a test clock charges at the moment the invoice was made
+    # (the clock's frozen time still holds the start of the advance).
+    clocks = {
+        pk: issued or frozen
+        for pk, issued, frozen in Invoice.objects.filter(
+            pk__in=invoice_ids, customer__test_clock__isnull=False
+        ).values_list("pk", "issued_at", "customer__test_clock__frozen_time")
+    }
     split = dict(
         Installment.objects.filter(invoice_id__in=invoice_ids, number=1).values_list(
             "invoice_id", "pk"
@@ -40,7 +43,6 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
     )
     for invoice_id in invoice_ids:
         try:
-            # A rehearsal on a test clock charges at the clock's time.
             now = clocks.get(invoice_id) or clock.now()
             invoice_charge(
                 tenant=tenant, invoice_id=invoice_id, now=now, installment_id=split.get(invoice_id)

@@ -1,6 +1,12 @@
 """Dashboard pages of this app, mounted at /dashboard/dunning/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dunning import views
 
 app_name = "dunning"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("policies/<str:public_id>/", views.policy_edit, name="policy_edit"),
+    path("cases/<str:public_id>/", views.case_detail, name="case_detail"),
+]

@@ -166,7 +166,20 @@ class Subscription(TenantOwned):
     term_notice_sent = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Set by dunning's suspend step (status past_due, access off); cleared when
+    # the subscription is reactivated. See ``has_access``.
+    access_suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def has_access(self) -> bool:
+        """Whether the subscriber gets the plan's entitlements now: trialing,
+        active, or past due while dunning has not suspended it (a grace period)."""
+        return (
+            self.status
+            in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+            and self.access_suspended_at is None
+        )
 
     class Meta:
         verbose_name = _("subscription")

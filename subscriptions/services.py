@@ -1118,9 +1118,11 @@ def subscription_resume(
 
 
 def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: datetime) -> None:
-    """A paid invoice brings an incomplete or past-due subscription to active."""
+    """A paid invoice brings an incomplete subscription to active. (A past-due
+    one comes back through dunning, once none of its invoices is in dunning:
+    ``subscription_reactivate``.)"""
     sub = Subscription.objects.select_for_update().filter(tenant=tenant, pk=subscription_id).first()
-    if sub is None or sub.status not in (Status.INCOMPLETE, Status.PAST_DUE):
+    if sub is None or sub.status != Status.INCOMPLETE:
         return
     if not sub.started:
         return
@@ -1135,3 +1137,100 @@ def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: date
         subject_id=sub.public_id,
         data={"subscription": sub.public_id, "previous_status": previous},
     )
+
+
+# --- dunning: past due, suspension, reactivation ----------------------------------
+
+
+@transaction.atomic
+def subscription_mark_past_due(
+    *, tenant: Tenant, subscription_id: int, now: datetime, invoice: str = ""
+) -> bool:
+    """An active subscription whose charge failed is past due; access stays on
+    (the grace period) until dunning suspends it. Returns whether it changed."""
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status != Status.ACTIVE:
+        return False
+    sub.move_to(Status.PAST_DUE)
+    sub.save(update_fields=["status"])
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.past_due",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "status": sub.status, "invoice": invoice},
+    )
+    return True
+
+
+@transaction.atomic
+def subscription_suspend(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime, invoice: str = ""
+) -> bool:
+    """Access off (status past_due) for an unpaid invoice. Returns whether it
+    changed: a subscription that is not active or past due, or already
+    suspended, is left as it is."""
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status not in (Status.ACTIVE, Status.PAST_DUE) or sub.access_suspended_at is not None:
+        return False
+    previous = sub.status
+    sub.move_to(Status.PAST_DUE)
+    sub.access_suspended_at = now
+    sub.save(update_fields=["status", "access_suspended_at"])
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.suspended",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={
+            "subscription": sub.public_id,
+            "status": sub.status,
+            "previous_status": previous,
+            "access": False,
+            "invoice": invoice,
+        },
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.suspended",
+        target=sub,
+        at=now,
+        changes={"invoice": invoice},
+    )
+    return True
+
+
+@transaction.atomic
+def subscription_reactivate(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> bool:
+    """A past-due subscription whose overdue invoices are all settled is active
+    again, with access. Its periods keep following its anchor, as the plan says:
+    the current one runs to its end and renews as usual."""
+    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status != Status.PAST_DUE:
+        return False
+    sub.move_to(Status.ACTIVE)
+    suspended = sub.access_suspended_at is not None
+    sub.access_suspended_at = None
+    sub.save(update_fields=["status", "access_suspended_at"])
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.reactivated",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={
+            "subscription": sub.public_id,
+            "status": sub.status,
+            "previous_status": Status.PAST_DUE,
+            "was_suspended": suspended,
+            "access": True,
+            "current_period_end": sub.current_period_end.isoformat(),
+        },
+    )
+    audit.record(tenant=tenant, actor=actor, action="subscription.reactivated", target=sub, at=now)
+    return True

@@ -73,6 +73,9 @@ def tenant_create(
                 tenant.save()
                 with tenant_context(tenant):
                     Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+                    from dunning.services import dunning_policies_seed
+
+                    dunning_policies_seed(tenant=tenant, now=now)
                     audit.record(
                         tenant=tenant,
                         actor=Actor.staff(owner),

@@ -52,6 +52,7 @@ def test_lifecycle_trial_converts_at_trial_end(db):
     # the same instant are written in that order)
     assert outbox == [
         ("2026-02-01 12:00", "subscription.created"),
+        ("2026-02-12 12:00", "subscription.trial_will_end"),  # three days ahead
         ("2026-02-15 12:00", "invoice.finalized"),
         ("2026-02-15 12:00", "subscription.trial_ended"),
         ("2026-03-15 12:00", "invoice.finalized"),

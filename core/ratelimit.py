@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core import clock
@@ -29,6 +30,15 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _hit(key: str, window: int) -> int | None:
     """Count one request in ``key``'s window; None if the cache cannot count."""
     try:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            # One round trip: create the window's counter if absent, then count.
+            # (Django's own incr asks whether the key exists first: two.)
+            full_key = backend.make_and_validate_key(key)
+            pipe = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
+            pipe.set(full_key, 0, ex=window + 1, nx=True)
+            pipe.incr(full_key)
+            return int(pipe.execute()[1])
         try:
             return int(cache.incr(key))
         except ValueError:  # first request of the window

@@ -74,3 +74,17 @@ def test_zero_means_no_limit(acme: TenantSetup, settings) -> None:  # type: igno
     answers = [acme.client().get("/api/v1/customers").status_code for _ in range(5)]
 
     assert answers == [200] * 5
+
+
+def test_a_windows_counter_expires_with_its_window(acme: TenantSetup, tight) -> None:  # type: ignore[no-untyped-def]
+    """The counter (SET NX EX + INCR, pipelined) holds the count and carries the
+    window's lifetime, so an idle key's budget comes back."""
+    from django.core.cache import caches
+
+    acme.client().get("/api/v1/customers")
+    backend = caches["default"]
+    client = backend._cache.get_client(write=False)
+    keys = list(client.scan_iter(match="*ratelimit*"))
+    assert keys, "the limiter stored no counter in Redis"
+    assert [int(client.get(k)) for k in keys] == [1]
+    assert all(0 < client.ttl(k) <= 61 for k in keys)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import structlog
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from tenants.context import platform_access
 from tenants.models import ApiKey, AuditEntry, Membership, Tenant
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+logger = structlog.get_logger(__name__)
 
 
 def memberships_of(user: AbstractBaseUser) -> list[Membership]:
@@ -21,12 +24,32 @@ def memberships_of(user: AbstractBaseUser) -> list[Membership]:
         )
 
 
+# A live key's identity is remembered briefly in the shared cache, so a request
+# does not cross into platform access (two round trips) plus a lookup each time.
+# Revoking a key forgets it at once (tenants.services.api_key_revoke); the
+# tenant row itself is always read fresh.
+KEY_CACHE_SECONDS = 30
+_KEY_FIELDS = ("id", "tenant_id", "name", "kind", "mode", "prefix", "last4", "read_only")
+
+
+def api_key_cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
 def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
     """The live key matching ``raw``, or None. Looked up before any tenant is known."""
+    key_hash = ApiKey.hash(raw)
+    remembered = _cache_get(api_key_cache_key(key_hash))
+    if remembered is not None and not remembered.get("revoked"):
+        tenant = Tenant.objects.filter(pk=remembered["tenant_id"]).first()
+        if tenant is not None:
+            key = ApiKey(key_hash=key_hash, **remembered)
+            key.tenant = tenant
+            return key
     with platform_access():
         key = (
             ApiKey.objects.select_related("tenant")
-            .filter(key_hash=ApiKey.hash(raw), revoked_at__isnull=True)
+            .filter(key_hash=key_hash, revoked_at__isnull=True)
             .first()
         )
         if key is not None and (
@@ -37,7 +60,33 @@ def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
                 Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - _LAST_USED_RESOLUTION)
             ).update(last_used_at=now)
             key.last_used_at = now
+    if key is not None:
+        # add, not set: a revocation's tombstone must win over this late write.
+        _cache_add(
+            api_key_cache_key(key_hash),
+            {field: getattr(key, field) for field in _KEY_FIELDS},
+        )
     return key
+
+
+def _cache_get(name: str) -> dict | None:
+    try:
+        return cache.get(name)
+    except Exception:  # the cache is down: the database answers
+        logger.warning("api_key.cache_unavailable", exc_info=True)
+        return None
+
+
+def _cache_add(name: str, value: dict) -> None:
+    try:
+        cache.add(name, value, KEY_CACHE_SECONDS)
+    except Exception:  # the cache is down: nothing to remember
+        logger.warning("api_key.cache_unavailable", exc_info=True)
+
+
+def api_key_forget(key_hash: str) -> None:
+    """Mark a revoked key in the cache (a tombstone outliving any live entry)."""
+    cache.set(api_key_cache_key(key_hash), {"revoked": True}, KEY_CACHE_SECONDS * 2)
 
 
 def api_keys_list(*, tenant: Tenant) -> QuerySet[ApiKey]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,6 +17,7 @@ from core.errors import NotFound, ValidationFailed
 from tenants.context import tenant_context
 from tenants.models import ApiKey, Membership, Tenant
 from tenants.permissions import Role
+from tenants.selectors import api_key_forget
 
 RESERVED_SLUGS = frozenset({"api", "admin", "accounts", "dashboard", "static", "media", "t"})
 TENANT_SETTINGS_FIELDS = (
@@ -200,4 +202,9 @@ def api_key_revoke(*, tenant: Tenant, key_id: int, actor: Actor, now: datetime) 
     key.revoked_at = now
     key.save(update_fields=["revoked_at"])
     audit.record(tenant=tenant, actor=actor, action="api_key.revoked", target=key, at=now)
+    # The cached identity is replaced by a tombstone now and again at commit; a
+    # request that read the key live meanwhile cannot re-cache it (it only adds).
+    forget = partial(api_key_forget, key.key_hash)
+    forget()
+    transaction.on_commit(forget)
     return key

@@ -167,3 +167,61 @@ def test_create_tenant_refuses_a_bad_email_or_taken_slug(acme: TenantSetup) -> N
         call_command("create_tenant", "initech", "--owner-email", "not-an-email")
     with pytest.raises(CommandError, match="taken"):
         call_command("create_tenant", "acme", "--owner-email", "x@example.com")
+
+
+# --- the key's cached identity ---------------------------------------------------------
+
+
+def _apikey_queries(client: APIClient, path: str) -> tuple[int, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        status = client.get(path).status_code
+    return status, [q["sql"] for q in captured.captured_queries if "tenants_apikey" in q["sql"]]
+
+
+def test_a_used_key_is_remembered_and_a_revoked_one_is_refused_at_once(
+    acme: TenantSetup,
+) -> None:
+    ana = _customer(acme)
+    path = f"/api/v1/customers/{ana.public_id}"
+    client = acme.client()
+
+    first = _apikey_queries(client, path)
+    second = _apikey_queries(client, path)
+    assert first[0] == second[0] == 200
+    assert first[1], "the first request looks the key up"
+    assert second[1] == []  # then its identity comes from the cache
+
+    with tenant_context(acme.tenant):
+        api_key_revoke(
+            tenant=acme.tenant, key_id=acme.key.key.pk, actor=Actor.system(), now=clock.now()
+        )
+    assert client.get(path).status_code == 401
+
+
+def test_a_lookup_racing_a_revocation_cannot_cache_the_key_live(acme: TenantSetup) -> None:
+    """A request that read the key just before the revocation committed tries to
+    remember it afterwards: the revocation's tombstone wins."""
+    from tenants.selectors import KEY_CACHE_SECONDS, _cache_add, api_key_cache_key
+
+    ana = _customer(acme)
+    key = acme.key.key
+    with tenant_context(acme.tenant):
+        api_key_revoke(tenant=acme.tenant, key_id=key.pk, actor=Actor.system(), now=clock.now())
+    _cache_add(
+        api_key_cache_key(key.key_hash),
+        {
+            "id": key.pk,
+            "tenant_id": acme.tenant.pk,
+            "name": key.name,
+            "kind": key.kind,
+            "mode": key.mode,
+            "prefix": key.prefix,
+            "last4": key.last4,
+            "read_only": False,
+        },
+    )
+    assert KEY_CACHE_SECONDS > 0
+    assert acme.client().get(f"/api/v1/customers/{ana.public_id}").status_code == 401

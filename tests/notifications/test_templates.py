@@ -144,7 +144,7 @@ def test_a_tenants_wording_is_used_for_its_language_only_and_escaped_in_html(
     assert "&lt;i&gt;Ana&lt;/i&gt;" in own.html
     assert "<i>Ana</i>" not in own.html
     assert '<a href="https://example.com/portal"' in own.html
-    assert other_language.subject == "Welcome to Acme"
+    assert other_language.subject == "Bun venit la Acme"  # the Romanian default
     assert other_tenant.subject == "Welcome to Globex"
 
 

@@ -35,3 +35,23 @@ class StripeAccountForm(forms.Form):
         if self.cleaned_data["publishable_key"].strip():
             data["publishable_key"] = self.cleaned_data["publishable_key"].strip()
         return data
+
+
+class LateChargesForm(forms.Form):
+    fine_percent = forms.DecimalField(
+        label=_("Late fee (multa, %)"),
+        min_value=0,
+        max_value=10,
+        decimal_places=2,
+        help_text=_("Charged once on a segunda via. Consumer contracts in Brazil: at most 2 %."),
+    )
+    monthly_interest_percent = forms.DecimalField(
+        label=_("Interest (juros, % a month)"),
+        min_value=0,
+        max_value=10,
+        decimal_places=2,
+        help_text=_("Pro rata per day late."),
+    )
+    days_to_pay = forms.IntegerField(
+        label=_("Days to pay a segunda via"), min_value=1, max_value=30
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -42,6 +43,54 @@ MAX_DAYS_AHEAD = 30
 def collection_settings(*, tenant: Tenant) -> CollectionSettings:
     found = CollectionSettings.objects.for_tenant(tenant).first()
     return found if found is not None else CollectionSettings(tenant=tenant)
+
+
+@transaction.atomic
+def collection_settings_update(
+    *,
+    tenant: Tenant,
+    fine_percent: Decimal,
+    monthly_interest_percent: Decimal,
+    days_to_pay: int,
+    actor: Actor,
+    now: datetime,
+) -> CollectionSettings:
+    """The tenant's boleto late charges. Multa is capped at 10 % and juros at
+    10 % a month here; for consumer contracts Brazilian law caps multa at 2 %
+    (CDC art. 52 §1), which is the merchant's to respect."""
+    for param, value, cap in (
+        ("fine_percent", fine_percent, Decimal("10")),
+        ("monthly_interest_percent", monthly_interest_percent, Decimal("10")),
+    ):
+        if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= cap:
+            raise ValidationFailed(f"{param} must be between 0 and {cap}.", param=param)
+        if value != value.quantize(Decimal("0.01")):
+            raise ValidationFailed(f"{param} takes at most two decimals.", param=param)
+    if (
+        not isinstance(days_to_pay, int)
+        or isinstance(days_to_pay, bool)
+        or not 1 <= days_to_pay <= 30
+    ):
+        raise ValidationFailed("days_to_pay must be from 1 to 30.", param="days_to_pay")
+    found = CollectionSettings.objects.select_for_update().filter(tenant=tenant).first()
+    found = found or CollectionSettings(tenant=tenant)
+    found.boleto_fine_percent = fine_percent
+    found.boleto_monthly_interest_percent = monthly_interest_percent
+    found.boleto_days_to_pay = days_to_pay
+    found.save()
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="collection_settings.updated",
+        target=found,
+        changes={
+            "fine_percent": str(fine_percent),
+            "monthly_interest_percent": str(monthly_interest_percent),
+            "days_to_pay": days_to_pay,
+        },
+        at=now,
+    )
+    return found
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from billing.forms import StripeAccountForm
+from billing.forms import LateChargesForm, StripeAccountForm
 from billing.models import GatewayAccount, Invoice
 from billing.payments import gateway_account_deactivate, gateway_account_set
 from billing.pdf import render_invoice_pdf
+from billing.segunda_via import collection_settings, collection_settings_update
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
@@ -46,8 +47,9 @@ def payment_settings(request: HttpRequest) -> HttpResponse:
     test mode) and its own Stripe account, whose keys are stored encrypted and
     never shown again."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    form = StripeAccountForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    stripe_post = request.method == "POST" and request.POST.get("form") != "late_charges"
+    form = StripeAccountForm(request.POST if stripe_post else None)
+    if stripe_post and form.is_valid():
         try:
             gateway_account_set(
                 tenant=tenant,
@@ -62,12 +64,37 @@ def payment_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Stripe account saved."))
             return redirect("billing:payment_settings")
+    current = collection_settings(tenant=tenant)
+    late = LateChargesForm(
+        request.POST if request.POST.get("form") == "late_charges" else None,
+        initial={
+            "fine_percent": current.boleto_fine_percent,
+            "monthly_interest_percent": current.boleto_monthly_interest_percent,
+            "days_to_pay": current.boleto_days_to_pay,
+        },
+    )
+    if late.is_bound and late.is_valid():
+        try:
+            collection_settings_update(
+                tenant=tenant,
+                fine_percent=late.cleaned_data["fine_percent"],
+                monthly_interest_percent=late.cleaned_data["monthly_interest_percent"],
+                days_to_pay=late.cleaned_data["days_to_pay"],
+                actor=Actor.staff(request.user),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            late.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Late charges saved."))
+            return redirect("billing:payment_settings")
     accounts = GatewayAccount.objects.for_tenant(tenant).filter(active=True).order_by("mode")
     return render(
         request,
         "billing/payment_settings.html",
         {
             "form": form,
+            "late_form": late,
             "accounts": [
                 {
                     "account": account,
@@ -81,7 +108,7 @@ def payment_settings(request: HttpRequest) -> HttpResponse:
                 "tenant-gateway-webhook", kwargs={"gateway": "stripe", "tenant_slug": tenant.slug}
             ),
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or late.errors else 200,
     )
 
 

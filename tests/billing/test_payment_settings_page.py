@@ -93,3 +93,48 @@ def test_only_the_owner_manages_gateway_accounts() -> None:
     assert client.post("/dashboard/billing/payments/", GOOD).status_code == 403
     with tenant_context(acme.tenant):
         assert not GatewayAccount.objects.exists()
+
+
+def test_owner_sets_the_boleto_late_charges_and_bad_values_change_nothing() -> None:
+    from decimal import Decimal
+
+    from billing.models import CollectionSettings
+
+    acme = make_tenant("acme")
+    client = _client(acme.owner)
+    page = client.get("/dashboard/billing/payments/").content.decode()
+    assert 'name="fine_percent"' in page
+    assert 'value="2.00"' in page  # the default multa
+
+    good = {
+        "form": "late_charges",
+        "fine_percent": "1.50",
+        "monthly_interest_percent": "0.99",
+        "days_to_pay": "5",
+    }
+    assert client.post("/dashboard/billing/payments/", good).status_code == 302
+    with tenant_context(acme.tenant):
+        saved = CollectionSettings.objects.get()
+        assert (saved.boleto_fine_percent, saved.boleto_monthly_interest_percent) == (
+            Decimal("1.50"),
+            Decimal("0.99"),
+        )
+        assert saved.boleto_days_to_pay == 5
+        assert AuditEntry.objects.filter(action="collection_settings.updated").count() == 1
+        # The Stripe form was not touched by this post.
+        assert not GatewayAccount.objects.exists()
+
+    for field, value in (
+        ("fine_percent", "-1"),
+        ("fine_percent", "11"),
+        ("monthly_interest_percent", "abc"),
+        ("days_to_pay", "0"),
+        ("days_to_pay", "31"),
+        ("fine_percent", "1.555"),
+    ):
+        response = client.post("/dashboard/billing/payments/", {**good, field: value})
+        assert response.status_code == 400, (field, value)
+    with tenant_context(acme.tenant):
+        saved.refresh_from_db()
+        assert saved.boleto_fine_percent == Decimal("1.50")
+        assert saved.boleto_days_to_pay == 5

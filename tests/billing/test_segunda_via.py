@@ -165,3 +165,31 @@ def test_a_slip_paid_just_before_the_reissue_is_not_replaced() -> None:
         webhook_receive(gateway_name="sandbox_boleto", body=body, headers=headers, now=LATE)
         invoice.refresh_from_db()
         assert invoice.status == "paid"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("fine_percent", 2.5),  # a float, never
+        ("fine_percent", Decimal("10.01")),
+        ("monthly_interest_percent", Decimal("-0.01")),
+        ("monthly_interest_percent", Decimal("NaN")),
+        ("days_to_pay", 0),
+        ("days_to_pay", True),
+    ],
+)
+def test_late_charge_settings_refuse_bad_values(field, value) -> None:  # type: ignore[no-untyped-def]
+    from billing.segunda_via import collection_settings_update
+
+    good = {
+        "fine_percent": Decimal("2"),
+        "monthly_interest_percent": Decimal("1"),
+        "days_to_pay": 3,
+    }
+    with world(NOW) as w:
+        with pytest.raises(ValidationFailed) as exc:
+            collection_settings_update(
+                tenant=w.tenant, actor=ACTOR, now=NOW, **{**good, field: value}
+            )
+        assert exc.value.param == field
+        assert not CollectionSettings.objects.exists()

@@ -231,6 +231,16 @@ def test_with_a_stripe_account_the_portal_uses_elements_and_saves_the_confirmed_
             assert not PaymentMethod.objects.filter(customer=ana).exists()
 
         _confirm_in_browser(fake, secret, "pm_card_mastercard")
+        # Bia cannot claim Ana's confirmed SetupIntent (tried before Ana saves it,
+        # so only the ownership check can refuse it).
+        bia_client = Client()
+        _enter(bia_client, bia)
+        bia_client.get(f"/t/{slug}/payment-methods/")
+        bia_page = bia_client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}", follow=True)
+        assert b"No such setup for this customer." in bia_page.content
+        with tenant_context(w.tenant):
+            assert not PaymentMethod.objects.filter(customer=bia).exists()
+
         response = client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}")
         assert response.status_code == 302
         with tenant_context(w.tenant):
@@ -238,14 +248,6 @@ def test_with_a_stripe_account_the_portal_uses_elements_and_saves_the_confirmed_
         assert method.gateway == "stripe"
         assert method.brand == "mastercard"
         assert method.token.startswith(f"{mirror.ref}:pm_")
-
-        # Bia cannot claim Ana's SetupIntent.
-        bia_client = Client()
-        _enter(bia_client, bia)
-        bia_client.get(f"/t/{slug}/payment-methods/")
-        bia_client.get(f"/t/{slug}/payment-methods/?setup_intent={seti}")
-        with tenant_context(w.tenant):
-            assert not PaymentMethod.objects.filter(customer=bia).exists()
 
 
 def test_gateway_account_publishable_key_is_checked() -> None:

@@ -327,24 +327,19 @@ def _attach_card(
     made (a sandbox test token, or one from the sandbox tokenizer) or as a
     confirmed Stripe SetupIntent on this customer's own Stripe mirror."""
     from billing.gateways.sandbox import SandboxGateway
-    from billing.payments import payment_method_attach
     from billing.setup import card_setup_complete
 
     if ("token" in data) == ("setup_intent" in data):
         raise ValidationFailed("A card needs either token or setup_intent.", param="token")
     token = data.get("token", "")
     if token in SANDBOX_TEST_TOKENS:
-        saved = SandboxGateway().tokenize_card(
-            number=SANDBOX_TEST_TOKENS[token], exp_month=12, exp_year=now.year + 3, cvc="123"
-        )
-        return payment_method_attach(
-            tenant=tenant,
-            customer=customer,
-            saved=saved,
-            gateway="sandbox",
-            actor=actor,
-            now=now,
-            make_default=data["make_default"],
+        # A named test card: the sandbox tokenizes it, as its page would.
+        token = (
+            SandboxGateway()
+            .tokenize_card(
+                number=SANDBOX_TEST_TOKENS[token], exp_month=12, exp_year=now.year + 3, cvc="123"
+            )
+            .token
         )
     try:
         return card_setup_complete(

@@ -27,7 +27,8 @@ if not DEBUG and SECRET_KEY == _INSECURE_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails and on the Payments page; follows PORT (as `make run` serves it) when unset.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # How long a signed portal link from an email stays valid (seconds).
 PORTAL_LINK_MAX_AGE = env.int("PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
 
@@ -112,7 +113,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # web, worker and beat share the file: WAL lets readers run beside the writer, and
+    # IMMEDIATE transactions wait (up to the timeout) instead of failing "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantMiddleware",
     "tenants.middleware.RequireMfaMiddleware",
+    "tenants.localtime.TenantTimeZoneMiddleware",
     # API only (issue 6): rate limits per key, then Idempotency-Key replays.
     "core.ratelimit.RateLimitMiddleware",
     "core.idempotency.IdempotencyMiddleware",

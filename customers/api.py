@@ -33,6 +33,7 @@ from core.errors import NotFound, ValidationFailed
 from customers import services
 from customers.models import Customer, PaymentMethod
 from customers.selectors import customer_list, payment_method_list
+from tenants.requests import TenantApiRequest
 
 _LOCALES = [("en", "en"), ("pt-br", "pt-br"), ("ro", "ro")]
 
@@ -159,6 +160,7 @@ class CustomerViewSet(ApiViewSet):
     serializer_class = CustomerSerializer
     object_name = "customer"
     list_filters = (ListFilter("email", "email__iexact", "Only customers with this email."),)
+    request: TenantApiRequest
 
     def get_queryset(self) -> QuerySet[Customer]:
         return customer_list(tenant=self.request.tenant).select_related("test_clock")

@@ -26,6 +26,7 @@ from core.errors import NotFound, ValidationFailed
 from dunning import selectors, services
 from dunning.domain import ACTIONS, CHANNELS
 from dunning.models import DunningPolicy, MethodKind
+from tenants.requests import TenantApiRequest
 
 
 class StepSerializer(serializers.Serializer):
@@ -113,13 +114,14 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     http_method_names = ["get", "patch", "head", "options"]
+    request: TenantApiRequest
 
     def get_queryset(self) -> QuerySet[DunningPolicy]:
-        return selectors.policy_list(tenant=self.request.tenant)  # type: ignore[attr-defined]
+        return selectors.policy_list(tenant=self.request.tenant)
 
     def _policy(self, public_id: str) -> DunningPolicy:
         policy = selectors.policy_get(
-            tenant=self.request.tenant,  # type: ignore[attr-defined]
+            tenant=self.request.tenant,
             public_id=public_id,
         )
         if policy is None:
@@ -140,7 +142,7 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 f"Unknown parameter: {unknown[0]}.", param=unknown[0], code="unknown_parameter"
             )
         updated = services.dunning_policy_update(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=self.request.tenant,
             policy_id=policy.pk,
             actor=Actor.api_key(request.auth),
             now=clock.now(),

@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from core import clock
 from core.actors import Actor
@@ -151,6 +152,6 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(DunningPolicySerializer(updated).data)
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     """Add this app's viewsets to the API router (see config/api.py)."""
     router.register("dunning_policies", DunningPolicyViewSet, basename="dunning_policy")

@@ -27,7 +27,7 @@ from notifications.optout import customer_for_token, customer_marketing_opt_out
 from notifications.rendering import render_message
 from tenants.access import staff_view
 from tenants.permissions import Perm
-from tenants.requests import ResolvingRequest, StaffRequest
+from tenants.requests import StaffRequest, TenantRequest
 
 _LANGUAGES = dict(settings.LANGUAGES)
 
@@ -224,7 +224,7 @@ def sms_settings(request: StaffRequest) -> HttpResponse:
 
 @csrf_exempt  # the signed token is the credential; mail clients POST it (RFC 8058)
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: ResolvingRequest, tenant_slug: str, token: str) -> HttpResponse:
+def unsubscribe(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
     """GET asks for confirmation (link scanners must not unsubscribe anyone);
     POST — the button, or a mail client's one-click — opts out."""
     tenant = request.tenant

@@ -37,7 +37,7 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # not in django-stubs
         swappable = "AUTH_USER_MODEL"
 
 

@@ -286,7 +286,7 @@ def account_bucket(api_key: str) -> TokenBucket:
         f"stripe:{digest}",
         rate=rate,
         # A quarter second's worth at once: in any one second we send at most
-        # 1.25 × rate, still under Stripe's limit with the default rates.
+        # 1.25 × rate: at most Stripe's own limit with the default rates.
         burst=max(1, int(rate // 4)),
         max_wait=settings.GATEWAY_THROTTLE_MAX_WAIT,
     )

@@ -191,3 +191,20 @@ def test_other_gateway_failures_are_not_retried_here() -> None:
     with pytest.raises(GatewayUnavailable):
         with_backoff(_flaky(failures), attempts=5, base_delay=0.1, sleep=delays.append)
     assert delays == []
+
+
+def test_a_stripe_request_whose_turn_is_too_far_is_not_sent() -> None:
+    from billing.gateways.stripe import StripeGateway
+    from tests.support.fake_stripe import running
+
+    with running() as fake:
+        bucket = TokenBucket(f"test:{time.time_ns()}", rate=1, burst=1, max_wait=0.2)
+        gateway = StripeGateway("sk_test_ciclo", "whsec_x", fake.api_base, bucket=bucket)
+        charge = {"token": "pm_card_visa", "amount_minor": 100, "currency": "BRL"}
+        gateway.charge(**charge, idempotency_key="k:1")
+
+        with pytest.raises(GatewayRateLimited):
+            gateway.charge(**charge, idempotency_key="k:2")
+
+    assert len(fake.requests) == 1
+    assert fake.payment_intents_created == 1

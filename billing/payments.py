@@ -7,7 +7,9 @@ The charge protocol (DESIGN.md invariant 5):
    both charge;
 2. the gateway is called with no transaction open and no row locked;
 3. another short transaction settles the attempt and, on success, pays the
-   invoice. If step 2 times out, the attempt stays ``pending`` and
+   invoice. A 429 or a timeout in step 2 is retried with backoff under the
+   same key (``gateways/throttle.py``, which also paces each gateway account);
+   if it still fails, the attempt stays ``pending`` and
    ``payment_attempt_reconcile`` asks the gateway under the same key, which
    never charges twice.
 """
@@ -27,6 +29,7 @@ from billing.gateways.base import (
     InvalidWebhook,
     SavedMethod,
 )
+from billing.gateways.throttle import with_backoff
 from billing.models import (
     GatewayAccount,
     InboundWebhook,
@@ -354,13 +357,17 @@ def invoice_charge(
 def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> PaymentAttempt:
     gateway = get_gateway(attempt.gateway)
     try:
-        result = gateway.charge(
-            token=attempt.payment_method.token,
-            amount_minor=attempt.amount_minor,
-            currency=attempt.currency,
-            idempotency_key=attempt.idempotency_key,
-            description=f"Invoice {attempt.invoice.number}",
-            now=now,
+        # A 429 or a lost answer is retried at once (with backoff) under the
+        # attempt's own key: the gateway replays a charge it already made.
+        result = with_backoff(
+            lambda: gateway.charge(
+                token=attempt.payment_method.token,
+                amount_minor=attempt.amount_minor,
+                currency=attempt.currency,
+                idempotency_key=attempt.idempotency_key,
+                description=f"Invoice {attempt.invoice.number}",
+                now=now,
+            )
         )
     except GatewayUnavailable:
         logger.warning("payment.gateway_unavailable", attempt=attempt.public_id)

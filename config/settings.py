@@ -233,6 +233,19 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Stripe Elements in the portal needs the matching publishable key.
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
+# Requests per second we send to one Stripe account, below what Stripe allows
+# (about 100 live, 25 test) to leave room for the dashboard and Stripe's own
+# counting; every worker shares the account's bucket (billing/gateways/throttle.py).
+STRIPE_RATE_LIMIT_LIVE = env.float("STRIPE_RATE_LIMIT_LIVE", default=80.0)
+STRIPE_RATE_LIMIT_TEST = env.float("STRIPE_RATE_LIMIT_TEST", default=20.0)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=30.0)  # seconds per request
+# A worker waits at most this long for its turn before leaving a charge pending.
+GATEWAY_THROTTLE_MAX_WAIT = env.float("GATEWAY_THROTTLE_MAX_WAIT", default=30.0)
+# A 429 or no answer is retried under the same idempotency key: tries in all,
+# then exponential backoff with full jitter from the base delay up to the cap (s).
+GATEWAY_RETRY_ATTEMPTS = env.int("GATEWAY_RETRY_ATTEMPTS", default=5)
+GATEWAY_RETRY_BASE_DELAY = env.float("GATEWAY_RETRY_BASE_DELAY", default=0.5)
+GATEWAY_RETRY_MAX_DELAY = env.float("GATEWAY_RETRY_MAX_DELAY", default=8.0)
 
 # --- Email ----------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

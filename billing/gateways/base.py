@@ -59,6 +59,16 @@ class GatewayUnavailable(Exception):
     the same idempotency key; a decline is a ChargeResult, never this."""
 
 
+class GatewayRateLimited(GatewayUnavailable):
+    """The gateway (HTTP 429), or our own token bucket for its account, asks us
+    to slow down: nothing was done; try again shortly under the same key."""
+
+
+class GatewayTimeout(GatewayUnavailable):
+    """No answer: the connection failed or timed out. The gateway may or may not
+    have done the work, so only a retry under the same idempotency key is safe."""
+
+
 class InvalidWebhook(Exception):
     """A webhook whose signature or timestamp does not verify."""
 

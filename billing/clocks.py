@@ -16,12 +16,12 @@ from django.db.models import Min
 
 from billing.models import TestClock
 from billing.run import run_batch
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
-from core.outbox import emit
 from subscriptions.models import Subscription
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 MAX_STEPS = 100_000
 

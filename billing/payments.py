@@ -36,13 +36,13 @@ from billing.models import (
     Refund,
 )
 from billing.services import credit_note_write, invoice_mark_paid
-from core import audit
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from customers.models import Customer, PaymentMethod
+from tenants import audit
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 

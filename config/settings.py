@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "tenants.middleware.RequireMfaMiddleware",
     # API only (issue 6): rate limits per key, then Idempotency-Key replays.
     "core.ratelimit.RateLimitMiddleware",
-    "core.idempotency.IdempotencyMiddleware",
+    "tenants.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -15,13 +15,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from customers.domain.taxid import normalize_tax_id
 from customers.models import Customer
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "metadata")
 _LOCALES = {code for code, _name in settings.LANGUAGES}

@@ -32,10 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Min
 
 from billing.models import Invoice, PaymentAttempt
-from core import audit
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from dunning.domain import (
     DEFAULT_STEPS,
     HISTORY_DAYS,
@@ -46,7 +44,9 @@ from dunning.domain import (
     validate_steps,
 )
 from dunning.models import DunningCase, DunningPolicy, DunningStep, DunningStepRun, MethodKind
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 

@@ -18,8 +18,7 @@ from django.utils import formats, translation
 
 from core.money import Money
 from customers.models import Customer
-from notifications.models import Event
-from tenants.models import Tenant
+from tenants.models import Event, Tenant
 
 
 class NotReady(Exception):

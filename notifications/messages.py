@@ -39,8 +39,8 @@ from notifications.message_context import (
     payment_kind_of,
     subjects_of,
 )
-from notifications.models import Event, MessageDelivery
-from tenants.models import Tenant
+from notifications.models import MessageDelivery
+from tenants.models import Event, Tenant
 
 logger = structlog.get_logger(__name__)
 

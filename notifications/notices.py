@@ -17,10 +17,10 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from core.outbox import emit
 from notifications.models import Notice
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 

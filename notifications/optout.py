@@ -16,12 +16,12 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound
-from core.outbox import emit
 from customers.models import Customer
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 SALT = "ciclo.notifications.unsubscribe"
 

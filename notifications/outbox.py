@@ -1,6 +1,6 @@
 """The outbox dispatcher: from domain events to webhooks and messages.
 
-``core.outbox`` writes ``Event`` rows in the same transaction as each change
+``tenants.outbox`` writes ``Event`` rows in the same transaction as each change
 (DESIGN.md invariant 6). This module delivers them: per tenant, it claims
 undispatched events in id order with ``SELECT … FOR UPDATE SKIP LOCKED`` (so
 several workers can run it at once without taking the same event), and in one
@@ -26,8 +26,7 @@ import structlog
 from django.db import transaction
 
 from notifications import messages, webhooks
-from notifications.models import Event
-from tenants.models import Tenant
+from tenants.models import Event, Tenant
 
 logger = structlog.get_logger(__name__)
 DEFAULT_BATCH = 1000

@@ -11,9 +11,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
+from tenants import audit
 from tenants.context import tenant_context
 from tenants.models import ApiKey, Membership, Tenant
 from tenants.permissions import Role

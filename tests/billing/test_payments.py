@@ -22,9 +22,9 @@ from billing.payments import (
 )
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import PaymentMethod
-from notifications.models import Event
 from subscriptions.models import Subscription
 from tenants.context import platform_access, tenant_context
+from tenants.models import Event
 from tests.conftest import make_tenant
 from tests.support.billing import ACTOR, utc, world
 

@@ -28,11 +28,10 @@ from billing.models import (
 from billing.services import credit_note_issue
 from core.errors import NotFound, ValidationFailed
 from customers.models import Customer
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.context import tenant_context
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.conftest import make_tenant
 from tests.scenarios.helpers_lifecycle import loc, sp
 from tests.support.billing import ACTOR, World, world

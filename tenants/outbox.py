@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.bulk import insert_rows
+from core.ids import new_public_id
+from tenants.models import Event
+
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
@@ -35,10 +39,6 @@ def emit(
 
 def emit_many(events: Iterable[PendingEvent]) -> list[str]:
     """Write the events; returns their public ids (``evt_…``), in order."""
-    from core.bulk import insert_rows
-    from core.ids import new_public_id
-    from notifications.models import Event
-
     rows = [
         {
             "tenant": e.tenant_id,

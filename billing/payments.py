@@ -678,7 +678,7 @@ def invoice_installments_create(
 ) -> list[Installment]:
     """Split an open subscription invoice into ``count`` monthly parts, up to the
     plan's maximum; the parts add up to the amount due to the centavo."""
-    from subscriptions.domain.cycles import from_local, shift, to_local
+    from core.localtime import from_local, shift, to_local
 
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
@@ -746,7 +746,7 @@ def invoice_installments_create(
 def payment_methods_expiring_notify(*, tenant: Tenant, now: datetime) -> int:
     """Tell subscribers whose card expires by the end of next month, once per card
     (the event feeds the "card expiring" notification)."""
-    from subscriptions.domain.cycles import to_local
+    from core.localtime import to_local
 
     local = to_local(now, tenant.time_zone)
     year, month = divmod(local.year * 12 + local.month, 12)  # next month

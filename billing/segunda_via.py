@@ -31,7 +31,7 @@ from billing.models import (
 )
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from subscriptions.domain.cycles import local_date, to_local
+from core.localtime import local_date, to_local
 from tenants import audit
 from tenants.models import Tenant
 from tenants.outbox import emit

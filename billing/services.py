@@ -29,9 +29,9 @@ from core.actors import Actor
 from core.bulk import bulk_set, insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
+from core.localtime import to_local
 from core.transitions import ensure_transition
 from customers.models import Customer
-from subscriptions.domain.cycles import to_local
 from tenants import audit
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent, emit, emit_many

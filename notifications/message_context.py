@@ -191,7 +191,7 @@ class _Formatter:
                 return ""
         if not isinstance(value, datetime):
             return ""
-        from subscriptions.domain.cycles import to_local
+        from core.localtime import to_local
 
         return formats.date_format(to_local(value, self.tz).date(), "DATE_FORMAT")
 

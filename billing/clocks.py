@@ -14,10 +14,10 @@ from typing import Protocol
 from django.db import transaction
 from django.db.models import Min
 
-from billing.models import TestClock
 from billing.run import run_batch
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
+from customers.models import TestClock
 from subscriptions.models import Subscription
 from tenants import audit
 from tenants.models import Tenant

@@ -7,15 +7,8 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet, Sum
 
-from billing.models import (
-    Coupon,
-    CreditNote,
-    Invoice,
-    InvoiceLine,
-    PaymentAttempt,
-    Refund,
-    TestClock,
-)
+from billing.models import Coupon, CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund
+from customers.models import TestClock
 from tenants.models import Tenant
 
 

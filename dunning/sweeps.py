@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing.models import TestClock
+from customers.models import TestClock
 from dunning.services import dunning_run_due, next_due_at
 from tenants.models import Tenant
 

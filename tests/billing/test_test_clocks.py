@@ -23,11 +23,10 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     PendingLine,
-    TestClock,
 )
 from billing.services import credit_note_issue
 from core.errors import NotFound, ValidationFailed
-from customers.models import Customer
+from customers.models import Customer, TestClock
 from subscriptions import services as subs
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.context import tenant_context

@@ -19,6 +19,7 @@ from datetime import datetime
 import structlog
 from django.db import IntegrityError, models, transaction
 
+from billing import listeners
 from billing.gateways import get_gateway
 from billing.gateways.base import (
     ChargeResult,
@@ -271,7 +272,8 @@ def _settle(
             if (attempt.gateway_ref, attempt.action_url) != (result.gateway_ref, result.action_url):
                 attempt.gateway_ref, attempt.action_url = result.gateway_ref, result.action_url
                 attempt.save(update_fields=["gateway_ref", "action_url"])
-            _dunning_hook(tenant=tenant, attempt=attempt, now=now)
+            # A failed card charge, or a slip awaiting its payer (dunning opens a case).
+            listeners.payment_unsettled(tenant=tenant, attempt=attempt, now=now)
             return attempt
         attempt.status = result.status.value
         attempt.gateway_ref = result.gateway_ref or attempt.gateway_ref
@@ -302,7 +304,8 @@ def _settle(
             },
         )
         if result.status == ChargeStatus.FAILED:
-            _dunning_hook(tenant=tenant, attempt=attempt, now=now)
+            # A failed card charge, or a slip awaiting its payer (dunning opens a case).
+            listeners.payment_unsettled(tenant=tenant, attempt=attempt, now=now)
         if result.status == ChargeStatus.SUCCEEDED and (
             attempt.late_fee_minor or attempt.late_interest_minor
         ):
@@ -326,13 +329,6 @@ def _settle(
                 note=f"Paid by {attempt.public_id}",
             )
         return attempt
-
-
-def _dunning_hook(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> None:
-    """A failed card charge, or a slip awaiting its payer, opens a dunning case."""
-    from dunning.services import dunning_payment_unsettled
-
-    dunning_payment_unsettled(tenant=tenant, attempt=attempt, now=now)
 
 
 def invoice_charge(

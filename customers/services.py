@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.domain.taxid import normalize_tax_id
-from customers.models import Customer
+from customers.models import Customer, TestClock
 from tenants import audit
 from tenants.models import Tenant
 from tenants.outbox import emit
@@ -177,3 +177,26 @@ def customer_delete(*, tenant: Tenant, customer_id: int, actor: Actor, now: date
     except ProtectedError:
         raise in_use from None
     return public_id
+
+
+# --- test clocks (billing/clocks.py advances them) -------------------------------
+
+
+@transaction.atomic
+def clock_row_create(*, tenant: Tenant, frozen_time: datetime, name: str = "") -> TestClock:
+    return TestClock.objects.create(tenant=tenant, frozen_time=frozen_time, name=name[:200])
+
+
+@transaction.atomic
+def clock_move_to(*, tenant: Tenant, clock: TestClock, to: datetime) -> TestClock:
+    """Set the clock's frozen time (billing has run everything due up to ``to``)."""
+    TestClock.objects.filter(tenant=tenant, pk=clock.pk).update(frozen_time=to)
+    clock.frozen_time = to
+    return clock
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: TestClock) -> None:
+    """Deleting a clock (``settings.TEST_CLOCK_DELETERS``, last): its customers, then itself."""
+    Customer.objects.filter(tenant=tenant, test_clock=clock).delete()
+    clock.delete()

@@ -735,3 +735,10 @@ def next_due_at(*, tenant: Tenant, clock: Any, until: datetime) -> datetime | No
         customer__test_clock=clock,
         next_run_at__lte=until,
     ).aggregate(at=Min("next_run_at"))["at"]
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: Any) -> None:
+    """Dunning's part in deleting a test clock (``settings.TEST_CLOCK_DELETERS``):
+    the cases (and their step runs) of the clock's customers."""
+    DunningCase.objects.filter(tenant=tenant, customer__test_clock=clock).delete()

@@ -1,5 +1,5 @@
 """Dunning on test clocks: the same steps the hourly beat runs, replayed at
-their exact moments while a clock advances (``billing.clocks.CLOCK_SWEEPS``)."""
+their exact moments while a clock advances (``settings.TEST_CLOCK_SWEEPS``)."""
 
 from __future__ import annotations
 

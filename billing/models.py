@@ -441,6 +441,9 @@ class PaymentAttempt(TenantOwned):
     # the amount due; once paid they are billed on a late-charges invoice.
     late_fee_minor = models.BigIntegerField(default=0)
     late_interest_minor = models.BigIntegerField(default=0)
+    # Whoever asked for this charge announces its failure in its own message (a
+    # dunning retry step with a template): notifications sends no second notice.
+    failure_announced = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 

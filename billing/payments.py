@@ -205,7 +205,12 @@ def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
 
 
 def _begin_attempt(
-    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+    *,
+    tenant: Tenant,
+    invoice_id: int,
+    now: datetime,
+    installment_id: int | None = None,
+    failure_announced: bool = False,
 ) -> PaymentAttempt:
     """Step 1: record the attempt before any gateway call."""
     with transaction.atomic():
@@ -250,6 +255,7 @@ def _begin_attempt(
                     if installment
                     else invoice.amount_due_minor,
                     currency=invoice.currency,
+                    failure_announced=failure_announced,
                     created_at=now,
                 )
         except IntegrityError:  # another worker started one first: use it
@@ -332,16 +338,26 @@ def _settle(
 
 
 def invoice_charge(
-    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+    *,
+    tenant: Tenant,
+    invoice_id: int,
+    now: datetime,
+    installment_id: int | None = None,
+    failure_announced: bool = False,
 ) -> PaymentAttempt:
     """Charge an open invoice (or one of its installments) off-session with the
-    customer's default method."""
+    customer's default method. ``failure_announced``: the caller tells the
+    subscriber about a failure itself (``PaymentAttempt.failure_announced``)."""
     if transaction.get_connection().in_atomic_block:
         # Never call a gateway from inside a transaction (row locks would be
         # held across a network call, and a rollback could not undo the charge).
         raise RuntimeError("invoice_charge must not run inside a transaction.")
     attempt = _begin_attempt(
-        tenant=tenant, invoice_id=invoice_id, now=now, installment_id=installment_id
+        tenant=tenant,
+        invoice_id=invoice_id,
+        now=now,
+        installment_id=installment_id,
+        failure_announced=failure_announced,
     )
     if attempt.status != PaymentAttempt.Status.PENDING:
         return attempt

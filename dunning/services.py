@@ -660,7 +660,13 @@ def _retry(tenant: Tenant, claim: _Claim, now: datetime) -> None:
     outcome = ""
     if claim.charge:
         try:
-            attempt = invoice_charge(tenant=tenant, invoice_id=run.case.invoice_id, now=now)
+            # A retry step with a message says "payment failed" itself (_remind below).
+            attempt = invoice_charge(
+                tenant=tenant,
+                invoice_id=run.case.invoice_id,
+                now=now,
+                failure_announced=bool(run.template),
+            )
         except (StateConflict, NotFound) as exc:
             # Paid meanwhile (the hook closed the case), or nothing to charge with.
             outcome = exc.code if exc.code != "state_conflict" else "not_chargeable"

@@ -27,7 +27,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from customers.models import Customer, PaymentMethod
-from portal.links import portal_token_read
+from customers.portal_links import portal_token_read
 from subscriptions.models import Subscription
 
 SESSION_KEY = "portal_customer"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 
 from billing import listeners
 from billing.gateways import get_gateway
@@ -40,6 +40,7 @@ from billing.services import credit_note_write, invoice_mark_paid
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import Customer, PaymentMethod
+from customers.services import payment_method_add
 from tenants import audit
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
@@ -51,7 +52,6 @@ logger = structlog.get_logger(__name__)
 # --- payment methods -------------------------------------------------------------
 
 
-@transaction.atomic
 def payment_method_attach(
     *,
     tenant: Tenant,
@@ -62,15 +62,9 @@ def payment_method_attach(
     now: datetime,
     make_default: bool = True,
 ) -> PaymentMethod:
-    if customer.tenant_id != tenant.pk:
-        raise NotFound("No such customer.", param="customer")
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise defaults
-    has_default = PaymentMethod.objects.filter(
-        customer=customer, is_default=True, detached_at__isnull=True
-    ).exists()
-    if make_default or not has_default:
-        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
-    method = PaymentMethod.objects.create(
+    """Keep the method a gateway saved (its token, never a card number) on the
+    customer, through the customers app that owns it."""
+    return payment_method_add(
         tenant=tenant,
         customer=customer,
         kind=saved.kind,
@@ -80,52 +74,10 @@ def payment_method_attach(
         last4=saved.last4,
         exp_month=saved.exp_month,
         exp_year=saved.exp_year,
-        is_default=make_default or not has_default,
+        actor=actor,
+        now=now,
+        make_default=make_default,
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_attached",
-        at=now,
-        subject_type="customer",
-        subject_id=customer.public_id,
-        data={
-            "customer": customer.public_id,
-            "payment_method": method.public_id,
-            "brand": method.brand,
-            "last4": method.last4,
-        },
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.attached", target=method, at=now
-    )
-    return method
-
-
-@transaction.atomic
-def payment_method_detach(
-    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
-) -> PaymentMethod:
-    method = (
-        PaymentMethod.objects.select_for_update()
-        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
-        .first()
-    )
-    if method is None:
-        raise NotFound("No such payment method.", param="payment_method")
-    method.detached_at, method.is_default = now, False
-    method.save(update_fields=["detached_at", "is_default"])
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_detached",
-        at=now,
-        subject_type="customer",
-        subject_id=method.customer.public_id,
-        data={"payment_method": method.public_id},
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.detached", target=method, at=now
-    )
-    return method
 
 
 @transaction.atomic
@@ -154,30 +106,6 @@ def payment_method_attach_offline(
         make_default=make_default,
         saved=SavedMethod(token=f"{kind}:{customer.public_id}", kind=kind),
     )
-
-
-@transaction.atomic
-def payment_method_set_default(
-    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
-) -> PaymentMethod:
-    method = (
-        PaymentMethod.objects.select_for_update()
-        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
-        .first()
-    )
-    if method is None:
-        raise NotFound("No such payment method.", param="payment_method")
-    if method.is_default:
-        return method
-    PaymentMethod.objects.filter(customer_id=method.customer_id, is_default=True).update(
-        is_default=False
-    )
-    method.is_default = True
-    method.save(update_fields=["is_default"])
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.made_default", target=method, at=now
-    )
-    return method
 
 
 def _method_for(invoice: Invoice) -> PaymentMethod | None:
@@ -753,47 +681,3 @@ def invoice_installments_create(
         at=now,
     )
     return parts
-
-
-def payment_methods_expiring_notify(*, tenant: Tenant, now: datetime) -> int:
-    """Tell subscribers whose card expires by the end of next month, once per card
-    (the event feeds the "card expiring" notification)."""
-    from core.localtime import to_local
-
-    local = to_local(now, tenant.time_zone)
-    year, month = divmod(local.year * 12 + local.month, 12)  # next month
-    month += 1
-    soon = (
-        PaymentMethod.objects.filter(
-            kind=PaymentMethod.Kind.CARD,
-            detached_at__isnull=True,
-            expiry_notice_at__isnull=True,
-            exp_year__isnull=False,
-        )
-        .filter(models.Q(exp_year__lt=year) | models.Q(exp_year=year, exp_month__lte=month))
-        .select_related("customer")
-    )
-    count = 0
-    for method in soon:
-        with transaction.atomic():
-            if not PaymentMethod.objects.filter(pk=method.pk, expiry_notice_at__isnull=True).update(
-                expiry_notice_at=now
-            ):
-                continue  # another sweep got it first
-            emit(
-                tenant_id=tenant.pk,
-                type="customer.payment_method_expiring",
-                at=now,
-                subject_type="customer",
-                subject_id=method.customer.public_id,
-                data={
-                    "customer": method.customer.public_id,
-                    "payment_method": method.public_id,
-                    "brand": method.brand,
-                    "last4": method.last4,
-                    "exp_month": method.exp_month,
-                    "exp_year": method.exp_year,
-                },
-            )
-            count += 1
-    return count

@@ -27,6 +27,7 @@ from django.db import transaction
 
 from notifications import messages, webhooks
 from tenants.models import Event, Tenant
+from tenants.outbox import events_mark_dispatched
 
 logger = structlog.get_logger(__name__)
 DEFAULT_BATCH = 1000
@@ -81,7 +82,7 @@ def dispatch_batch(
                     )
                     continue
                 done.append(event)
-        Event.objects.filter(tenant=tenant, pk__in=[e.pk for e in done]).update(dispatched_at=now)
+        events_mark_dispatched(tenant=tenant, event_ids=[e.pk for e in done], at=now)
         return len(events), deliveries, len(events) - len(done), events[-1].pk
 
 

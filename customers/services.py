@@ -73,7 +73,7 @@ def customer_create(
     metadata: Mapping[str, Any] | None = None,
     test_clock: Any = None,
 ) -> Customer:
-    """A new subscriber; ``test_clock`` (a ``billing.TestClock``) puts all their
+    """A new subscriber; ``test_clock`` (a ``TestClock``) puts all their
     billing on that clock's frozen time."""
     values = {
         field: _clean(field, value)

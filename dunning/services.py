@@ -82,7 +82,10 @@ def _write_steps(policy: DunningPolicy, specs: Sequence[StepSpec]) -> list[Dunni
 def dunning_policies_seed(*, tenant: Tenant, now: datetime) -> list[DunningPolicy]:
     """The default régua for each payment-method kind the tenant lacks one for
     (idempotent): card retries on D+1/3/5/7 then cancels on D+15; boleto and Pix
-    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30."""
+    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30.
+
+    Registered in ``settings.TENANT_CREATED_LISTENERS``: runs in the transaction
+    that creates the tenant, so a tenant never lacks its policies."""
     made = []
     for kind, specs in DEFAULT_STEPS.items():
         if DunningPolicy.objects.filter(tenant=tenant, payment_method_kind=kind).exists():

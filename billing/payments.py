@@ -110,12 +110,11 @@ def payment_method_attach_offline(
 
 def _method_for(invoice: Invoice) -> PaymentMethod | None:
     """The subscription's own method if it has a live one, else the default."""
-    if invoice.subscription_id:
+    sub = invoice.subscription if invoice.subscription_id else None
+    if sub is not None:
         own = (
-            PaymentMethod.objects.filter(
-                pk=invoice.subscription.payment_method_id, detached_at__isnull=True
-            ).first()
-            if invoice.subscription.payment_method_id
+            PaymentMethod.objects.filter(pk=sub.payment_method_id, detached_at__isnull=True).first()
+            if sub.payment_method_id
             else None
         )
         if own is not None:

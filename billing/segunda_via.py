@@ -194,7 +194,7 @@ def _record_replacement(
     old.settled_at = now
     old.save(update_fields=["status", "failure_code", "failure_message", "settled_at"])
     number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
-    part = f":installment:{old.installment.number}" if old.installment_id else ""
+    part = f":installment:{old.installment.number}" if old.installment is not None else ""
     charges = quote.charges
     new = PaymentAttempt.objects.create(
         tenant=tenant,

@@ -27,7 +27,8 @@ if not DEBUG and SECRET_KEY == _INSECURE_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails and on the Payments page; follows PORT (as `make run` serves it) when unset.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # How long a signed portal link from an email stays valid (seconds).
 PORTAL_LINK_MAX_AGE = env.int("PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -68,8 +70,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.TenantMiddleware",
     "tenants.middleware.RequireMfaMiddleware",
+    "tenants.localtime.TenantTimeZoneMiddleware",
     # API only (issue 6): rate limits per key, then Idempotency-Key replays.
     "core.ratelimit.RateLimitMiddleware",
     "tenants.idempotency.IdempotencyMiddleware",
@@ -112,7 +116,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # web, worker and beat share the file: WAL lets readers run beside the writer, and
+    # IMMEDIATE transactions wait (up to the timeout) instead of failing "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------
@@ -281,7 +293,13 @@ USE_TZ = True
 # --- Static ---------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (package.json, installed by `make install`), never a CDN:
+# only their built files are served, each under its own prefix.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 

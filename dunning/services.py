@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -214,7 +214,7 @@ def _case_refs(case: DunningCase) -> dict[str, Any]:
         "case": case.public_id,
         "invoice": case.invoice.public_id,
         "customer": case.customer.public_id,
-        "subscription": case.subscription.public_id if case.subscription_id else None,
+        "subscription": case.subscription.public_id if case.subscription is not None else None,
     }
 
 
@@ -347,11 +347,12 @@ def dunning_invoice_settled(*, tenant: Tenant, invoice: Invoice, now: datetime) 
     Closes its case (the steps left will not run) and, when paid, reactivates a
     past-due subscription none of whose other invoices is still in dunning.
     """
-    reason = {
+    reasons: dict[str, str] = {
         Invoice.Status.PAID: Reason.PAID,
         Invoice.Status.VOID: Reason.VOIDED,
         Invoice.Status.UNCOLLECTIBLE: Reason.UNCOLLECTIBLE,
-    }.get(invoice.status)
+    }
+    reason = reasons.get(invoice.status)
     if reason is None:
         return
     case = (
@@ -545,7 +546,7 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
 
         subscription_suspend(
             tenant=case.tenant,
-            subscription_id=case.subscription_id,
+            subscription_id=cast(int, case.subscription_id),  # _skip_reason: it has one
             actor=SYSTEM,
             now=now,
             invoice=case.invoice.public_id,
@@ -555,7 +556,10 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
         from subscriptions.services import subscription_cancel
 
         subscription_cancel(
-            tenant=case.tenant, subscription_id=case.subscription_id, actor=SYSTEM, now=now
+            tenant=case.tenant,
+            subscription_id=cast(int, case.subscription_id),  # _skip_reason: it has one
+            actor=SYSTEM,
+            now=now,
         )
         _finish(case, run, Run.EXECUTED, "canceled", now)
     elif run.action == "uncollectible":
@@ -605,10 +609,11 @@ def _step(tenant: Tenant, case_id: int, now: datetime) -> tuple[bool, _Claim | N
         invoice = case.invoice
         if invoice.status != Invoice.Status.OPEN:
             # Settled without the hook seeing it (e.g. paid before the hook existed).
-            reason = {
+            reasons: dict[str, str] = {
                 Invoice.Status.PAID: Reason.PAID,
                 Invoice.Status.VOID: Reason.VOIDED,
-            }.get(invoice.status, Reason.UNCOLLECTIBLE)
+            }
+            reason = reasons.get(invoice.status, Reason.UNCOLLECTIBLE)
             _close(case, reason, now)
             return True, None
         run = (

@@ -1,7 +1,7 @@
 import hashlib
 import secrets
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, Self, TypeVar, cast
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -40,7 +40,7 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # not in django-stubs
         swappable = "AUTH_USER_MODEL"
 
 
@@ -105,20 +105,26 @@ class Tenant(models.Model):
         return self.invoice_prefix or self.slug.replace("-", "").upper()[:12]
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
+_M = TypeVar("_M", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_M]):
+    def for_tenant(self, tenant: Tenant) -> Self:
         return self.filter(tenant=tenant)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+_TenantManagerBase = models.Manager.from_queryset(TenantQuerySet)
+
+
+class TenantManager(_TenantManagerBase[_M]):
     """Scopes every query to the current tenant; with none set, refuses to run.
 
     ``platform_access()`` is the explicit opt-out for code that must see every
     tenant. On PostgreSQL, row-level security applies the same rule again.
     """
 
-    def get_queryset(self) -> TenantQuerySet:
-        qs = super().get_queryset()
+    def get_queryset(self) -> TenantQuerySet[_M]:
+        qs = cast("TenantQuerySet[_M]", super().get_queryset())
         if platform_access_active():
             return qs
         tenant = current_tenant()
@@ -135,7 +141,7 @@ class TenantOwned(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
 
-    objects: ClassVar[TenantManager] = TenantManager()
+    objects = TenantManager()
 
     class Meta:
         abstract = True

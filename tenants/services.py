@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -16,7 +15,7 @@ from core.errors import NotFound, ValidationFailed
 from core.registry import registered
 from tenants import audit
 from tenants.context import tenant_context
-from tenants.models import ApiKey, Membership, Tenant
+from tenants.models import ApiKey, Membership, Tenant, User
 from tenants.permissions import Role
 from tenants.selectors import api_key_forget
 
@@ -48,7 +47,7 @@ def _unique_slug(base: str) -> str:
 def tenant_create(
     *,
     name: str,
-    owner: AbstractBaseUser,
+    owner: User,
     now: datetime,
     slug: str | None = None,
     default_currency: str = "BRL",
@@ -126,7 +125,7 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
 
 @transaction.atomic
 def membership_add(
-    *, tenant: Tenant, user: AbstractBaseUser, role: str, actor: Actor, now: datetime
+    *, tenant: Tenant, user: User, role: str, actor: Actor, now: datetime
 ) -> Membership:
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role: {role}", param="role")
@@ -164,7 +163,7 @@ def api_key_create(
     kind: str = ApiKey.Kind.SECRET,
     mode: str = ApiKey.Mode.TEST,
     read_only: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> IssuedApiKey:
     if kind not in ApiKey.Kind.values:
         raise ValidationFailed(f"Unknown key kind: {kind}", param="kind")

@@ -9,6 +9,7 @@ we keep the token. Every charge carries an idempotency key derived from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -73,6 +74,7 @@ class Gateway(Protocol):
         currency: str,
         idempotency_key: str,
         description: str = "",
+        now: datetime | None = None,
     ) -> ChargeResult: ...
 
     def fetch_charge(self, *, idempotency_key: str, gateway_ref: str = "") -> ChargeResult | None:

@@ -21,15 +21,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import clocks, payments
 from billing import services as billing
-from billing.models import (
-    CreditNote,
-    Invoice,
-    InvoiceLine,
-    PaymentAttempt,
-    Refund,
-    TaxRate,
-    TestClock,
-)
+from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
 from billing.selectors import (
     credit_note_list,
     invoice_list,
@@ -53,6 +45,7 @@ from core.api import (
     input_of,
 )
 from core.errors import StateConflict, ValidationFailed
+from customers.models import TestClock
 from customers.selectors import customer_list
 
 MAX_AMOUNT = 10**13

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Sum
 
+from billing import listeners
 from billing.domain.invoicing import ProposedLine, close_document, tax_lines, totals
 from billing.models import (
     INVOICE_TRANSITIONS,
@@ -25,16 +26,16 @@ from billing.models import (
     InvoiceLine,
     PendingLine,
 )
-from core import audit
 from core.actors import Actor
 from core.bulk import bulk_set, insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
-from core.outbox import PendingEvent, emit, emit_many
+from core.localtime import to_local
 from core.transitions import ensure_transition
 from customers.models import Customer
-from subscriptions.domain.cycles import to_local
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import PendingEvent, emit, emit_many
 
 
 @dataclass
@@ -342,9 +343,7 @@ def invoice_mark_paid(
         changes={"note": note},
         at=now,
     )
-    from dunning.services import dunning_invoice_settled
-
-    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
+    listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     if invoice.subscription_id:
         from subscriptions.services import subscription_invoice_paid
 
@@ -388,9 +387,7 @@ def _close_invoice(
         data={"invoice": invoice.public_id},
     )
     audit.record(tenant=tenant, actor=actor, action=event, target=invoice, at=now)
-    from dunning.services import dunning_invoice_settled
-
-    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
+    listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     return invoice
 
 

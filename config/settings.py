@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "tenants.localtime.TenantTimeZoneMiddleware",
     # API only (issue 6): rate limits per key, then Idempotency-Key replays.
     "core.ratelimit.RateLimitMiddleware",
-    "core.idempotency.IdempotencyMiddleware",
+    "tenants.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -192,6 +192,30 @@ CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
     "task": "dunning.sweep",
     "schedule": __import__("celery.schedules", fromlist=["crontab"]).crontab(minute="0"),
 }
+
+# --- What apps register for lower apps to call (core/registry.py), so that a
+# lower app tells higher ones what happened without importing them (DESIGN.md).
+# Billing's listeners (billing/listeners.py): an invoice settled, a payment unsettled.
+BILLING_LISTENERS = ["dunning.listeners.DunningListener"]
+# Called as f(tenant=…, now=…) in the transaction that creates a tenant.
+TENANT_CREATED_LISTENERS = ["dunning.services.dunning_policies_seed"]
+# The scheduled work a test clock replays (billing/clocks.py); at one moment
+# they run in this order.
+TEST_CLOCK_SWEEPS = [
+    "billing.clocks.RenewalSweep",
+    "dunning.sweeps.DunningSweep",
+    "notifications.notices.NoticeSweep",
+]
+# Deleting a test clock: each app deletes its own rows of the clock's customers,
+# called as f(tenant=…, clock=…) in this order (the ones that point at others first);
+# customers deletes the customers and the clock last.
+TEST_CLOCK_DELETERS = [
+    "notifications.notices.clock_rows_delete",
+    "dunning.services.clock_rows_delete",
+    "billing.clocks.clock_rows_delete",
+    "subscriptions.clocks.clock_rows_delete",
+    "customers.services.clock_rows_delete",
+]
 
 # --- Auth (django-allauth with MFA) ---------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -477,7 +477,7 @@ class PaymentMethodViewSet(ApiViewSet):
         return self.respond(PaymentMethodSerializer, method, status=201)
 
     def destroy(self, request: Request, customer_id: str, id: str) -> Response:
-        from billing.payments import payment_method_detach
+        from customers.services import payment_method_detach
 
         method = payment_method_detach(
             tenant=self.tenant,
@@ -489,7 +489,7 @@ class PaymentMethodViewSet(ApiViewSet):
 
     @action(detail=True, methods=["post"])
     def set_default(self, request: Request, customer_id: str, id: str) -> Response:
-        from billing.payments import payment_method_set_default
+        from customers.services import payment_method_set_default
 
         method = payment_method_set_default(
             tenant=self.tenant,

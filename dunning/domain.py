@@ -11,7 +11,7 @@ from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from core.errors import ValidationFailed
-from subscriptions.domain.cycles import to_local
+from core.localtime import to_local
 
 ACTIONS = ("remind", "retry", "suspend", "cancel", "uncollectible")
 ACTION_RANK = {name: i for i, name in enumerate(ACTIONS)}

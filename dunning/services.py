@@ -32,10 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Min
 
 from billing.models import Invoice, PaymentAttempt
-from core import audit
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from dunning.domain import (
     DEFAULT_STEPS,
     HISTORY_DAYS,
@@ -46,7 +44,9 @@ from dunning.domain import (
     validate_steps,
 )
 from dunning.models import DunningCase, DunningPolicy, DunningStep, DunningStepRun, MethodKind
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 
@@ -82,7 +82,10 @@ def _write_steps(policy: DunningPolicy, specs: Sequence[StepSpec]) -> list[Dunni
 def dunning_policies_seed(*, tenant: Tenant, now: datetime) -> list[DunningPolicy]:
     """The default régua for each payment-method kind the tenant lacks one for
     (idempotent): card retries on D+1/3/5/7 then cancels on D+15; boleto and Pix
-    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30."""
+    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30.
+
+    Registered in ``settings.TENANT_CREATED_LISTENERS``: runs in the transaction
+    that creates the tenant, so a tenant never lacks its policies."""
     made = []
     for kind, specs in DEFAULT_STEPS.items():
         if DunningPolicy.objects.filter(tenant=tenant, payment_method_kind=kind).exists():
@@ -665,7 +668,13 @@ def _retry(tenant: Tenant, claim: _Claim, now: datetime) -> None:
     outcome = ""
     if claim.charge:
         try:
-            attempt = invoice_charge(tenant=tenant, invoice_id=run.case.invoice_id, now=now)
+            # A retry step with a message says "payment failed" itself (_remind below).
+            attempt = invoice_charge(
+                tenant=tenant,
+                invoice_id=run.case.invoice_id,
+                now=now,
+                failure_announced=bool(run.template),
+            )
         except (StateConflict, NotFound) as exc:
             # Paid meanwhile (the hook closed the case), or nothing to charge with.
             outcome = exc.code if exc.code != "state_conflict" else "not_chargeable"
@@ -740,3 +749,10 @@ def next_due_at(*, tenant: Tenant, clock: Any, until: datetime) -> datetime | No
         customer__test_clock=clock,
         next_run_at__lte=until,
     ).aggregate(at=Min("next_run_at"))["at"]
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: Any) -> None:
+    """Dunning's part in deleting a test clock (``settings.TEST_CLOCK_DELETERS``):
+    the cases (and their step runs) of the clock's customers."""
+    DunningCase.objects.filter(tenant=tenant, customer__test_clock=clock).delete()

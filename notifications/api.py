@@ -32,7 +32,8 @@ from core.api import (
 )
 from core.errors import ValidationFailed
 from notifications import webhooks
-from notifications.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenants.models import Event
 
 ID_PARAM = OpenApiParameter(
     "id", str, OpenApiParameter.PATH, description="The webhook endpoint's id (we_…)."

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from customers.services import customer_marketing_opt_out
 from notifications import catalog
 from notifications.forms import MessageTemplateForm, SmsAccountForm
 from notifications.message_templates import (
@@ -23,7 +24,7 @@ from notifications.message_templates import (
     starting_text,
 )
 from notifications.models import MessageDelivery, MessageTemplate, SmsAccount
-from notifications.optout import customer_for_token, customer_marketing_opt_out
+from notifications.optout import customer_for_token
 from notifications.rendering import render_message
 from tenants.access import staff_view
 from tenants.permissions import Perm

@@ -20,14 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import Invoice, PaymentAttempt
-from billing.payments import payment_method_detach, payment_method_set_default
 from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
 from billing.setup import card_setup_begin, card_setup_complete
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from customers.models import Customer, PaymentMethod
-from portal.links import portal_token_read
+from customers.portal_links import portal_token_read
+from customers.services import payment_method_detach, payment_method_set_default
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
 

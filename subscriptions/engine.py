@@ -25,12 +25,12 @@ from billing.domain.invoicing import (
 from billing.models import CouponRedemption, Invoice, PendingLine
 from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
 from core.bulk import bulk_set
-from core.outbox import PendingEvent, emit_many
 from customers.models import Customer
 from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.terms import coupon_discount, plan_terms
 from tenants.models import Tenant
+from tenants.outbox import PendingEvent, emit_many
 
 Status = SubscriptionStatus
 SUB_FIELDS = [

@@ -27,17 +27,17 @@ from billing.models import (
     TaxRate,
 )
 from billing.services import credit_note_write
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
-from core.outbox import emit
 from customers.models import Customer
 from subscriptions import engine
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
 from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.terms import plan_terms
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 Status = SubscriptionStatus
 MAX_AMOUNT_MINOR = 10**13  # far above any real price; keeps arithmetic sane

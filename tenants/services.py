@@ -10,9 +10,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
+from core.registry import registered
+from tenants import audit
 from tenants.context import tenant_context
 from tenants.models import ApiKey, Membership, Tenant, User
 from tenants.permissions import Role
@@ -74,9 +75,10 @@ def tenant_create(
                 tenant.save()
                 with tenant_context(tenant):
                     Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
-                    from dunning.services import dunning_policies_seed
-
-                    dunning_policies_seed(tenant=tenant, now=now)
+                    # Apps that set a new tenant up (dunning seeds its policies) do it
+                    # here, in this transaction: a tenant never exists without them.
+                    for listener in registered("TENANT_CREATED_LISTENERS"):
+                        listener(tenant=tenant, now=now)
                     audit.record(
                         tenant=tenant,
                         actor=Actor.staff(owner),

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from subscriptions.domain.cycles import local_date
+from core.localtime import local_date
 
 
 class Rounding(StrEnum):

@@ -59,13 +59,7 @@ INTERFACE_DIRS = {"api", "views", "management", "templatetags"}
 # Upward edges (importer, imported) that exist today, each with the item of issue 11 that
 # removes it. Delete a line in the commit that removes its last import.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("billing", "dunning"): "issue 11 item 3: settlement reaches dunning through a listener",
-    ("core", "notifications"): "issue 11 item 4: Event moves down, core/outbox imports no app",
-    ("core", "tenants"): "issue 11 item 4: audit and idempotency writers move to tenants",
-    ("notifications", "dunning"): "issue 11 item 3: messages render from the event's data",
-    ("notifications", "portal"): "issue 11 item 3: portal links come with the event, not portal",
     ("subscriptions", "billing"): "issue 11 items 1-2: subscription commands move to billing",
-    ("tenants", "dunning"): "issue 11 item 3: dunning seeds its policies on tenant creation",
 }
 
 

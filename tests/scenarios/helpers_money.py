@@ -13,9 +13,9 @@ import pytest
 
 from billing.models import Coupon, Invoice
 from core.errors import ValidationFailed
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import Subscription
+from tenants.models import Event
 from tests.support.billing import ACTOR, World
 
 SP = "America/Sao_Paulo"

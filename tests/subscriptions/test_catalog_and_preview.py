@@ -21,10 +21,9 @@ import pytest
 
 from billing.models import CouponRedemption, Invoice, PendingLine
 from core.errors import StateConflict
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import Plan, ScheduledChange, Subscription
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import ACTOR, World, world
 

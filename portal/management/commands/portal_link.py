@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from customers.models import Customer
-from portal.links import PAGES, portal_url
+from customers.portal_links import PAGES, portal_url
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
 

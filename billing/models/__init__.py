@@ -1,0 +1,51 @@
+"""billing's models, one module per concept; every model is importable from ``billing.models``."""
+
+from billing.models.catalog import Coupon, CouponRedemption, Seller, SellerPlanCap, TaxRate
+from billing.models.documents import (
+    INVOICE_TRANSITIONS,
+    BalanceTransaction,
+    CreditNote,
+    CreditNoteLine,
+    DocumentSequence,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PendingLine,
+)
+from billing.models.payments import (
+    CollectionSettings,
+    GatewayAccount,
+    GatewayCustomer,
+    InboundWebhook,
+    PaymentAttempt,
+    Refund,
+    SandboxCard,
+    SandboxCharge,
+)
+
+__all__ = [
+    "INVOICE_TRANSITIONS",
+    "BalanceTransaction",
+    "CollectionSettings",
+    "Coupon",
+    "CouponRedemption",
+    "CreditNote",
+    "CreditNoteLine",
+    "DocumentSequence",
+    "GatewayAccount",
+    "GatewayCustomer",
+    "InboundWebhook",
+    "Installment",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "PaymentAttempt",
+    "PendingLine",
+    "Refund",
+    "SandboxCard",
+    "SandboxCharge",
+    "Seller",
+    "SellerPlanCap",
+    "TaxRate",
+]

@@ -29,8 +29,8 @@ from customers.models import TestClock
 from customers.services import clock_move_to, clock_row_create
 from subscriptions.models import Subscription
 from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
-from tenants.outbox import emit
 
 MAX_STEPS = 100_000
 
@@ -98,20 +98,15 @@ def clock_advance(
         raise RuntimeError("The test clock did not settle.")
     with transaction.atomic():
         clock_move_to(tenant=tenant, clock=clock, to=to)
-        emit(
-            tenant_id=tenant.pk,
-            type="test_clock.advanced",
+        record_change(
+            tenant=tenant,
+            actor=actor,
             at=now,
+            event="test_clock.advanced",
             subject_type="test_clock",
             subject_id=clock.public_id,
             data={"frozen_time": to.isoformat()},
-        )
-        audit.record(
-            tenant=tenant,
-            actor=actor,
-            action="test_clock.advanced",
             target=clock,
-            at=now,
             changes={"frozen_time": to.isoformat()},
         )
     return clock

@@ -45,6 +45,7 @@ from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import Customer, PaymentMethod
 from customers.services import payment_method_add
 from tenants import audit
+from tenants.changes import record_change
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
 from tenants.outbox import emit
@@ -663,10 +664,11 @@ def invoice_installments_create(
             for n in range(count)
         ]
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="invoice.installments_created",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="invoice.installments_created",
         subject_type="invoice",
         subject_id=invoice.public_id,
         data={
@@ -677,13 +679,7 @@ def invoice_installments_create(
                 for p in parts
             ],
         },
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="invoice.installments_created",
         target=invoice,
         changes={"count": count},
-        at=now,
     )
     return parts

@@ -33,6 +33,7 @@ from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.localtime import local_date, to_local
 from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
@@ -222,16 +223,17 @@ def _record_replacement(
         "total": charges.total_minor,
         "currency": new.currency,
     }
-    emit(
-        tenant_id=tenant.pk,
-        type="payment.boleto_reissued",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="payment.boleto_reissued",
         subject_type="payment",
         subject_id=new.public_id,
         data=data,
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="boleto.reissued", target=new, changes=data, at=now
+        target=new,
+        action="boleto.reissued",
+        changes=data,
     )
     return new
 

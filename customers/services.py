@@ -22,6 +22,7 @@ from core.localtime import to_local
 from customers.domain.taxid import normalize_tax_id
 from customers.models import Customer, PaymentMethod, TestClock
 from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
@@ -89,15 +90,16 @@ def customer_create(
     if test_clock is not None and test_clock.tenant_id != tenant.pk:
         raise NotFound("No such test clock.", param="test_clock")
     customer = Customer.objects.create(tenant=tenant, test_clock=test_clock, **values)
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.created",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.created",
         subject_type="customer",
         subject_id=customer.public_id,
         data={"customer": customer.public_id, "name": customer.name, "email": customer.email},
+        target=customer,
     )
-    audit.record(tenant=tenant, actor=actor, action="customer.created", target=customer, at=now)
     return customer
 
 
@@ -126,21 +128,16 @@ def customer_update(
     if not diff:
         return customer
     customer.save(update_fields=list(diff))
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.updated",
+    # Values may be personal data: the log keeps which fields changed.
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.updated",
         subject_type="customer",
         subject_id=customer.public_id,
         data={"customer": customer.public_id, "changed": sorted(diff)},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="customer.updated",
         target=customer,
-        at=now,
-        # Values may be personal data: the log keeps which fields changed.
         changes=dict.fromkeys(diff, "changed"),
     )
     return customer
@@ -164,14 +161,15 @@ def customer_delete(*, tenant: Tenant, customer_id: int, actor: Actor, now: date
     ):
         raise in_use
     public_id = customer.public_id
-    audit.record(tenant=tenant, actor=actor, action="customer.deleted", target=customer, at=now)
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.deleted",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.deleted",
         subject_type="customer",
         subject_id=public_id,
         data={"customer": public_id},
+        target=customer,
     )
     try:
         with transaction.atomic():
@@ -194,20 +192,16 @@ def customer_marketing_opt_out(
         return customer
     customer.marketing_opted_out_at = now if opted_out else None
     customer.save(update_fields=["marketing_opted_out_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.updated",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.updated",
         subject_type="customer",
         subject_id=customer.public_id,
         data={"customer": customer.public_id, "marketing_opt_out": opted_out},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="customer.marketing_opted_out" if opted_out else "customer.marketing_opted_in",
         target=customer,
-        at=now,
+        action="customer.marketing_opted_out" if opted_out else "customer.marketing_opted_in",
         changes={"marketing_opt_out": opted_out},
     )
     return customer
@@ -253,10 +247,11 @@ def payment_method_add(
         exp_year=exp_year,
         is_default=make_default or not has_default,
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_attached",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.payment_method_attached",
         subject_type="customer",
         subject_id=customer.public_id,
         data={
@@ -265,9 +260,8 @@ def payment_method_add(
             "brand": method.brand,
             "last4": method.last4,
         },
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.attached", target=method, at=now
+        target=method,
+        action="payment_method.attached",
     )
     return method
 
@@ -285,16 +279,16 @@ def payment_method_detach(
         raise NotFound("No such payment method.", param="payment_method")
     method.detached_at, method.is_default = now, False
     method.save(update_fields=["detached_at", "is_default"])
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_detached",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="customer.payment_method_detached",
         subject_type="customer",
         subject_id=method.customer.public_id,
         data={"payment_method": method.public_id},
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.detached", target=method, at=now
+        target=method,
+        action="payment_method.detached",
     )
     return method
 

@@ -44,7 +44,7 @@ from dunning.domain import (
     validate_steps,
 )
 from dunning.models import DunningCase, DunningPolicy, DunningStep, DunningStepRun, MethodKind
-from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
@@ -175,21 +175,17 @@ def dunning_policy_update(
     policy = DunningPolicy.objects.prefetch_related("steps").get(pk=policy.pk)
     after = _policy_data(policy)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    emit(
-        tenant_id=tenant.pk,
-        type="dunning.policy_updated",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="dunning.policy_updated",
         subject_type="dunning_policy",
         subject_id=policy.public_id,
         data=after,
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="dunning_policy.updated",
         target=policy,
+        action="dunning_policy.updated",
         changes=changes,
-        at=now,
     )
     return policy
 

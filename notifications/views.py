@@ -24,7 +24,7 @@ from notifications.message_templates import (
 )
 from notifications.models import MessageDelivery, MessageTemplate, SmsAccount
 from notifications.optout import customer_for_token, customer_marketing_opt_out
-from notifications.rendering import render_message
+from notifications.rendering import TemplateError, render_message
 from tenants.access import staff_view
 from tenants.permissions import Perm
 
@@ -89,7 +89,7 @@ def _preview(
     channel: str,
     language: str,
     form: MessageTemplateForm,
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     tenant = request.tenant  # type: ignore[attr-defined]
     draft = MessageTemplate(
         key=kind.key,
@@ -101,14 +101,18 @@ def _preview(
     context = dict(catalog.sample_context(tenant.name, tenant.support_email))
     if kind.required:
         context["unsubscribe_url"] = ""
-    rendered = render_message(
-        tenant=tenant,
-        key=kind.key,
-        channel=channel,
-        language=language,
-        context=context,
-        override=draft,
-    )
+    try:
+        rendered = render_message(
+            tenant=tenant,
+            key=kind.key,
+            channel=channel,
+            language=language,
+            context=context,
+            override=draft,
+        )
+    except TemplateError as exc:  # too large or too slow: the form says why
+        form.add_error("body", str(exc))
+        return None
     return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
 
 
@@ -174,7 +178,11 @@ def template_preview(request: HttpRequest, key: str, channel: str, language: str
     if not form.is_valid():
         errors = {field or "__all__": [str(e) for e in errs] for field, errs in form.errors.items()}
         return JsonResponse({"errors": errors}, status=400)
-    return JsonResponse(_preview(request, kind, channel, language, form))
+    preview = _preview(request, kind, channel, language, form)
+    if preview is None:
+        errors = {field or "__all__": [str(e) for e in errs] for field, errs in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse(preview)
 
 
 @staff_view(Perm.TENANT_MANAGE)

@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "portal",
     "dashboard",
     "reports",
-    "django.contrib.admin",
+    "config.admin_apps.AdminConfig",  # Django's admin behind allauth + MFA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -209,6 +209,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="20/15m/ip,5/15m/key"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Django's admin (every tenant's rows): off in production unless asked for, and
+# then behind allauth's login and a second factor (config/admin_site.py).
+ADMIN_ENABLED = env.bool("ADMIN_ENABLED", default=DEBUG)
 MFA_TOTP_ISSUER = "Ciclo"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Ciclo] "
 

@@ -18,7 +18,6 @@ urlpatterns = [
         name="tenant-gateway-webhook",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_router.urls)),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
@@ -35,6 +34,8 @@ urlpatterns = [
     path("dashboard/dunning/", include("dunning.urls")),
     path("", include("dashboard.urls")),
 ]
+if settings.ADMIN_ENABLED:
+    urlpatterns.insert(0, path("admin/", admin.site.urls))
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

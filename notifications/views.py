@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import clock
+from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
 from notifications import catalog
@@ -120,6 +120,10 @@ def _preview(
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, key: str, channel: str, language: str) -> HttpResponse:
     kind = _target(key, channel, language)
+    # The email preview is a srcdoc frame, which inherits this page's policy:
+    # the email's own inline styles must apply there (its scripts never do:
+    # the frame is sandboxed and script-src keeps its nonce).
+    csp.allow(request, "style-src", [csp.UNSAFE_INLINE])
     tenant = request.tenant  # type: ignore[attr-defined]
     existing = MessageTemplate.objects.filter(
         tenant=tenant, key=key, channel=channel, language=language

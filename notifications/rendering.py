@@ -116,8 +116,10 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget = _budget.get() or _Budget()
         budget.check_time()
         if name in ("center", "ljust", "rjust") and args:
+            width = 0
             with contextlib.suppress(TypeError, ValueError):  # Django answers a bad width
-                budget.check_size(int(args[0]))
+                width = int(args[0])
+            budget.check_size(width)  # before the filter allocates it
         if name == "join" and args:
             size = len(value) if hasattr(value, "__len__") else 0
             budget.check_size(size * (len(str(args[0])) + 1))

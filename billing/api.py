@@ -227,7 +227,7 @@ _IN = _id_param("invoice", "in")
         responses={201: InvoiceSerializer},
     ),
     destroy=extend_schema(
-        summary="Delete a draft invoice", parameters=[_IN], responses=DeletedSerializer
+        summary="Delete a draft invoice", parameters=[_IN], responses={200: DeletedSerializer}
     ),
     add_line=extend_schema(
         summary="Add a line to a draft invoice",
@@ -723,7 +723,7 @@ _CLOCK = _id_param("test clock", "clock")
     destroy=extend_schema(
         summary="Delete a test clock, with its customers and their billing",
         parameters=[_CLOCK],
-        responses=DeletedSerializer,
+        responses={200: DeletedSerializer},
     ),
     advance=extend_schema(
         summary="Advance a test clock",

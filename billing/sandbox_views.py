@@ -2,8 +2,6 @@
 boleto or a Pix QR would be for a real gateway. They act on the sandbox's books
 and send the signed webhook to Ciclo, as the real thing would."""
 
-import json
-
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -15,7 +13,7 @@ from billing.domain.pix import pix_qr_svg
 from billing.gateways.sandbox import SandboxGateway, SandboxPixGateway
 from billing.models import PaymentAttempt, SandboxCharge
 from billing.payments import webhook_receive
-from core import clock
+from core import clock, safejson
 from core.errors import DomainError
 from tenants.context import platform_access
 
@@ -95,7 +93,7 @@ def tokens(request: HttpRequest) -> JsonResponse:
     """Tokenize a test card, as a gateway's browser library would: the card
     number stops here, in the sandbox, and the caller gets a token back."""
     try:
-        body = json.loads(request.body or b"{}")
+        body = safejson.loads(request.body or b"{}")  # nesting-limited
         if not isinstance(body, dict):
             raise ValueError
         saved = SandboxGateway().tokenize_card(

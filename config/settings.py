@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "portal",
     "dashboard",
     "reports",
-    "django.contrib.admin",
+    "config.admin_apps.AdminConfig",  # Django's admin behind allauth + MFA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (offline)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
     "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -245,6 +247,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="20/15m/ip,5/15m/key"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Django's admin (every tenant's rows): off in production unless asked for, and
+# then behind allauth's login and a second factor (config/admin_site.py).
+ADMIN_ENABLED = env.bool("ADMIN_ENABLED", default=DEBUG)
 MFA_TOTP_ISSUER = "Ciclo"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Ciclo] "
 
@@ -325,7 +330,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
     # JSON in and out: one body format, described exactly by the schema.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # with a nesting limit
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -341,6 +346,12 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN; no
+    # validator badge (an outside image the CSP would refuse anyway).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema_postprocess",

@@ -358,13 +358,15 @@ CREATED_FILTERS = (
     ListFilter(
         "created[gte]",
         "created_at__gte",
-        "Only objects created at or after this time (ISO 8601).",
+        "Only objects created at or after this time: ISO 8601 with a time zone "
+        "(2026-03-01T00:00:00Z) or a Unix timestamp in seconds (1772323200).",
         "datetime",
     ),
     ListFilter(
         "created[lte]",
         "created_at__lte",
-        "Only objects created at or before this time (ISO 8601).",
+        "Only objects created at or before this time: ISO 8601 with a time zone "
+        "(2026-03-01T00:00:00Z) or a Unix timestamp in seconds (1772323200).",
         "datetime",
     ),
 )
@@ -498,7 +500,13 @@ class ApiSchema(AutoSchema):
         if getattr(view, "action", None) == "list" and isinstance(view, ApiViewSet):
             for spec in (*view.list_filters, *CREATED_FILTERS):
                 schema_type: Any = {
-                    "datetime": OpenApiTypes.DATETIME,
+                    # Both forms _parse_time takes (issue 12: the schema said one).
+                    "datetime": {
+                        "anyOf": [
+                            {"type": "string", "format": "date-time"},
+                            {"type": "string", "pattern": "^[0-9]{1,11}$"},
+                        ]
+                    },
                     "boolean": OpenApiTypes.BOOL,
                 }.get(spec.kind, OpenApiTypes.STR)
                 params.append(
@@ -563,17 +571,36 @@ def schema_postprocess(result: dict[str, Any], generator: Any, **kwargs: Any) ->
                     code, {"description": description, "content": error_ref}
                 )
             if method == "post":
-                operation.setdefault("parameters", []).append(
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": "Any string up to 255 characters: the same key and "
-                        "body within 24 hours replays the first response.",
-                        "schema": {"type": "string", "maxLength": 255},
-                    }
-                )
+                operation.setdefault("parameters", []).append(_idempotency_key_parameter())
     return result
+
+
+def _idempotency_key_parameter() -> dict[str, Any]:
+    """The rules tenants/idempotency.py enforces, stated where integrators read them."""
+    from django.conf import settings
+
+    hours = settings.IDEMPOTENCY_KEY_TTL // 3600
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": (
+            "1 to 255 printable characters (no control characters), unique per request "
+            "you mean once, scoped to the API key; a UUID is a good choice. Within "
+            f"{hours} hours a retry with the same key, method, path and JSON body gets "
+            "the first response again, with `Idempotent-Replayed: true`, and acts only "
+            "once. The same key with another method, path or body answers 409 "
+            "`idempotency_key_reused`; while the first request still runs, 409 "
+            "`idempotency_key_in_use`; a malformed key, 400 `idempotency_key_invalid`. "
+            "A 5xx or 429 is not kept: retrying with the same key runs afresh."
+        ),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": "^[^\\x00-\\x1f\\x7f]+$",
+        },
+    }
 
 
 def api_not_found(request: Any, exception: Exception | None = None) -> Any:

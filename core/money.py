@@ -1,14 +1,19 @@
 """Money: integer minor units with an ISO 4217 currency, never a float.
 
-The exponent of each currency (BRL 2, JPY 0, KWD 3) comes from Babel's CLDR
-data, not a hard-coded 100.
+Money is only what circulates: ``CURRENCIES`` is the one table of the codes
+Ciclo takes, each with its minor units (BRL 2, JPY 0, KWD 3), built from
+Babel's CLDR data, not a hard-coded 100. ISO 4217's other codes (XXX "no
+currency", XTS "testing", the metals XAU/XAG/XPT/XPD, the funds and units of
+account such as XDR, XSU, CLF) and withdrawn currencies are not money here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
+from types import MappingProxyType
 
 from babel.core import get_global
 from babel.numbers import format_currency, get_currency_precision
@@ -20,18 +25,27 @@ class CurrencyMismatch(ValueError):
 
 
 @cache
-def _currencies() -> frozenset[str]:
-    return frozenset(get_global("all_currencies"))
+def circulating_currencies() -> Mapping[str, int]:
+    """Currency -> minor units, for every currency that is legal tender in some
+    territory with no end date (CLDR's territory currencies)."""
+    codes = {
+        code
+        for spans in get_global("territory_currencies").values()
+        for code, _start, end, tender in spans
+        if tender and end is None
+    }
+    return MappingProxyType({code: int(get_currency_precision(code)) for code in sorted(codes)})
 
 
 def is_known_currency(code: str) -> bool:
-    return code in _currencies()
+    """A circulating currency (issue 12, finding 5): XXX, XTS, XAU … are not."""
+    return isinstance(code, str) and code in circulating_currencies()
 
 
 def currency_exponent(code: str) -> int:
     if not is_known_currency(code):
         raise ValueError(f"Unknown currency: {code}")
-    return int(get_currency_precision(code))
+    return circulating_currencies()[code]
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,7 +151,7 @@ _ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The custom
     destroy=extend_schema(
         summary="Delete a customer with no subscriptions, invoices or balance",
         parameters=[_ID],
-        responses=DeletedSerializer,
+        responses={200: DeletedSerializer},
     ),
     entitlements=extend_schema(
         summary="What the customer may use now", parameters=[_ID], responses=EntitlementsSerializer
@@ -393,7 +393,7 @@ class CardSetupSerializer(serializers.Serializer):
     destroy=extend_schema(
         summary="Detach a payment method",
         parameters=[_CUSTOMER, _PM],
-        responses=PaymentMethodSerializer,
+        responses={200: PaymentMethodSerializer},
     ),
     setup=extend_schema(
         summary="Start saving a card (Stripe Elements or the sandbox tokenizer)",

@@ -19,6 +19,7 @@ from django.db.models import ProtectedError
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.localtime import to_local
+from customers.domain.phone import normalize_phone, phone_region
 from customers.domain.taxid import normalize_tax_id
 from customers.models import Customer, PaymentMethod, TestClock
 from tenants import audit
@@ -30,8 +31,9 @@ UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "metadata")
 _LOCALES = {code for code, _name in settings.LANGUAGES}
 
 
-def _clean(field: str, value: Any) -> Any:
-    """One field's value, checked and normalized, or ``ValidationFailed``."""
+def _clean(field: str, value: Any, *, region: str | None = None) -> Any:
+    """One field's value, checked and normalized, or ``ValidationFailed``;
+    ``region`` reads phone numbers typed without a country code."""
     if field == "metadata":
         if not isinstance(value, dict):
             raise ValidationFailed("metadata must be an object.", param="metadata")
@@ -53,6 +55,8 @@ def _clean(field: str, value: Any) -> Any:
             raise ValidationFailed("That email address is too long.", param=field)
     elif field == "phone" and len(value) > 40:
         raise ValidationFailed("A phone number has at most 40 characters.", param=field)
+    elif field == "phone" and value:
+        value = normalize_phone(value, region=region, param=field)
     elif field == "tax_id" and value:
         value = normalize_tax_id(value).value
     elif field == "locale" and value and value not in _LOCALES:
@@ -77,7 +81,7 @@ def customer_create(
     """A new subscriber; ``test_clock`` (a ``TestClock``) puts all their
     billing on that clock's frozen time."""
     values = {
-        field: _clean(field, value)
+        field: _clean(field, value, region=phone_region(tenant))
         for field, value in (
             ("name", name),
             ("email", email),
@@ -121,7 +125,7 @@ def customer_update(
         raise ValidationFailed(f"{unknown[0]} cannot be changed.", param=unknown[0])
     diff: dict[str, list[Any]] = {}
     for field, raw in changes.items():
-        value = _clean(field, raw)
+        value = _clean(field, raw, region=phone_region(tenant))
         if getattr(customer, field) != value:
             diff[field] = [getattr(customer, field), value]
             setattr(customer, field, value)

@@ -142,6 +142,15 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise ValidationFailed(
                 f"Unknown parameter: {unknown[0]}.", param=unknown[0], code="unknown_parameter"
             )
+        # The service reads None as "not given": an explicit null would answer
+        # 200 and change nothing (issue 12). Leave a field out to keep it.
+        nulls = [k for k in _UPDATABLE if k in body and body[k] is None]
+        if nulls:
+            raise ValidationFailed(
+                f"{nulls[0]} cannot be null; leave it out to keep it.",
+                param=nulls[0],
+                code="invalid_type",
+            )
         updated = services.dunning_policy_update(
             tenant=self.request.tenant,
             policy_id=policy.pk,

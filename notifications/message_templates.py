@@ -6,12 +6,18 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.template import Context
 
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
 from notifications import catalog
 from notifications.models import MessageTemplate
-from notifications.rendering import TemplateError, compile_tenant_template, render_text
+from notifications.rendering import (
+    TemplateError,
+    TemplateLimitExceeded,
+    compile_tenant_template,
+    render_text,
+)
 from tenants import audit
 from tenants.models import Tenant
 
@@ -43,11 +49,20 @@ def validate_source(*, channel: str, subject: str, body: str) -> None:
         raise ValidationFailed("The subject holds at most 200 characters.", param="subject")
     if len(body) > 10_000:
         raise ValidationFailed("The text holds at most 10,000 characters.", param="body")
+    sample = dict.fromkeys(catalog.VARIABLES, "") | dict(
+        catalog.sample_context("Merchant", "support@example.com")
+    )
     for field, source in (("subject", subject), ("body", body)):
         try:
-            compile_tenant_template(source)
+            compiled = compile_tenant_template(source)
         except TemplateError as exc:
             raise ValidationFailed(str(exc), param=field, code="template_syntax_error") from exc
+        try:
+            # A trial render with sample values: a template built to explode
+            # (loops over long text, doubling filters) is refused when saved.
+            compiled.render(Context(sample, autoescape=False))
+        except TemplateLimitExceeded as exc:
+            raise ValidationFailed(str(exc), param=field, code="template_too_large") from exc
 
 
 @transaction.atomic

@@ -5,21 +5,30 @@ with ``{% translate %}`` / ``{% blocktranslate %}`` and rendered under the
 message's language. A tenant's ``MessageTemplate`` is rendered by a sandboxed
 engine: no loaders (no ``include``/``extends``), no ``load``, no ``debug``,
 only the tags and filters registered below, and a context of plain strings, so
-it can reach nothing but the values it is given. Both produce plain text; the
+it can reach nothing but the values it is given. It is also bounded (issue 12):
+no loop inside a loop, no filter result or output beyond ``MAX_OUTPUT_CHARS``
+and no render longer than ``MAX_RENDER_SECONDS``, so a template built to
+multiply cannot pin a worker. Both produce plain text; the
 email's HTML part is that text escaped, in paragraphs, inside the tenant's
 branded layout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django import template
 from django.conf import settings
 from django.template import defaultfilters, defaulttags
+from django.template.base import Node, NodeList
+from django.template.defaulttags import ForNode, IfNode
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks
@@ -56,10 +65,134 @@ _FILTERS = (
     "wordwrap",
     "yesno",
 )
+# The bounds: far beyond any real message (an SMS holds 1,600 characters).
+MAX_OUTPUT_CHARS = 100_000
+MAX_RENDER_SECONDS = 0.5
+MAX_LOOP_DEPTH = 1
+
+
+class TemplateError(ValueError):
+    """A merchant's template that does not compile or render; the message says why."""
+
+
+class TemplateLimitExceeded(TemplateError):
+    """A template that renders too much or for too long (checked while rendering)."""
+
+
+class _Budget:
+    """What one render may still spend: characters and time."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimitExceeded(
+                f"The template takes longer than {MAX_RENDER_SECONDS:g} s to render "
+                "(a loop over too much text?)."
+            )
+
+    def check_size(self, length: int) -> None:
+        if length > MAX_OUTPUT_CHARS:
+            raise TemplateLimitExceeded(
+                f"The template's text would exceed {MAX_OUTPUT_CHARS:,} characters."
+            )
+
+    def spend(self, length: int) -> None:
+        self.chars += length
+        self.check_size(self.chars)
+        self.check_time()
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("tenant_template_budget", default=None)
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, refusing arguments or results that would blow past the bounds."""
+
+    @functools.wraps(func)  # keeps is_safe / needs_autoescape
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        budget = _budget.get() or _Budget()
+        budget.check_time()
+        if name in ("center", "ljust", "rjust") and args:
+            width = 0
+            with contextlib.suppress(TypeError, ValueError):  # Django answers a bad width
+                width = int(args[0])
+            budget.check_size(width)  # before the filter allocates it
+        if name == "join" and args:
+            size = len(value) if hasattr(value, "__len__") else 0
+            budget.check_size(size * (len(str(args[0])) + 1))
+        result = func(value, *args, **kwargs)
+        if hasattr(result, "__len__"):
+            budget.check_size(len(result))
+        return result
+
+    return bounded
+
+
 for _name in _TAGS:
     register.tags[_name] = defaulttags.register.tags[_name]
 for _name in _FILTERS:
-    register.filters[_name] = defaultfilters.register.filters[_name]
+    register.filters[_name] = _bounded_filter(_name, defaultfilters.register.filters[_name])
+
+
+class _Metered(Node):
+    """A plain node (text, variable, firstof) whose output counts against the budget.
+
+    Loops render their body node by node, so the count sits on the nodes."""
+
+    def __init__(self, inner: Node):
+        self.inner = inner
+        self.token = inner.token
+        self.origin = inner.origin
+
+    def render(self, context: template.Context) -> str:
+        bit = self.inner.render_annotated(context)
+        budget = _budget.get()
+        if budget is not None:
+            budget.spend(len(bit))
+        return bit
+
+
+def _children(node: Node) -> list[tuple[Any, str | int]]:
+    """(holder, attribute or index) of every node list a node renders."""
+    if isinstance(node, IfNode):
+        return [(node.conditions_nodelists, i) for i in range(len(node.conditions_nodelists))]
+    return [(node, name) for name in node.child_nodelists if getattr(node, name, None)]
+
+
+def _bound(nodelist: NodeList, depth: int = 0) -> NodeList:
+    """The compiled tree with every plain node metered; a loop inside a loop refused."""
+    bounded = NodeList()
+    for node in nodelist:
+        inner = depth + 1 if isinstance(node, ForNode) else depth
+        if inner > MAX_LOOP_DEPTH:
+            raise TemplateError("A loop inside another loop is not allowed in a message template.")
+        children = _children(node)
+        for holder, key in children:
+            if isinstance(holder, list):
+                condition, child = holder[key]  # type: ignore[index]
+                holder[key] = (condition, _bound(child, inner))  # type: ignore[index]
+            else:
+                setattr(holder, key, _bound(getattr(holder, key), inner))  # type: ignore[arg-type]
+        bounded.append(node if children else _Metered(node))
+    bounded.contains_nontext = nodelist.contains_nontext
+    return bounded
+
+
+class _TenantTemplate(template.Template):
+    """A merchant's template: compiled bounded, rendered within a budget."""
+
+    def compile_nodelist(self) -> NodeList:
+        return _bound(super().compile_nodelist())
+
+    def render(self, context: template.Context) -> str:  # type: ignore[override]
+        token = _budget.set(_Budget())
+        try:
+            return super().render(context)
+        finally:
+            _budget.reset(token)
 
 
 class _SandboxEngine(template.Engine):
@@ -77,13 +210,9 @@ def sandbox() -> _SandboxEngine:
     return _sandbox
 
 
-class TemplateError(ValueError):
-    """A merchant's template that does not compile; the message says where."""
-
-
 def compile_tenant_template(source: str) -> template.Template:
     try:
-        return sandbox().from_string(source)
+        return _TenantTemplate(source, engine=sandbox())
     except template.TemplateSyntaxError as exc:
         raise TemplateError(str(exc)) from exc
 

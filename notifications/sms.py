@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import phonenumbers
 import structlog
 from django.conf import settings
 from django.db import transaction
 
 from core.actors import Actor
 from core.errors import ValidationFailed
+from customers.domain import phone
 from tenants import audit
 from tenants.models import Tenant
 
@@ -49,21 +49,13 @@ class SmsProvider(Protocol):
 def to_e164(raw: str, *, default_region: str | None = None) -> str | None:
     """``raw`` as an E.164 number, or None when it is not a valid phone number.
     Numbers without a country code are read in ``default_region``."""
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone.to_e164(raw, region=default_region)
 
 
 def default_region(tenant: Tenant) -> str | None:
-    """Where a subscriber's number without a country code is read: Brazil for
-    merchants billing in reais (Ciclo's home market), else none (must be +…)."""
-    return "BR" if tenant.default_currency == "BRL" or tenant.locale == "pt-br" else None
+    """Where a subscriber's number without a country code is read (one rule,
+    shared with the customer services that store it)."""
+    return phone.phone_region(tenant)
 
 
 class ConsoleSmsProvider:

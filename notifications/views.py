@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import clock
+from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
 from customers.services import customer_marketing_opt_out
@@ -25,7 +25,7 @@ from notifications.message_templates import (
 )
 from notifications.models import MessageDelivery, MessageTemplate, SmsAccount
 from notifications.optout import customer_for_token
-from notifications.rendering import render_message
+from notifications.rendering import TemplateError, render_message
 from tenants.access import staff_view
 from tenants.permissions import Perm
 from tenants.requests import StaffRequest, TenantRequest
@@ -91,7 +91,7 @@ def _preview(
     channel: str,
     language: str,
     form: MessageTemplateForm,
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     tenant = request.tenant
     draft = MessageTemplate(
         key=kind.key,
@@ -103,14 +103,18 @@ def _preview(
     context = dict(catalog.sample_context(tenant.name, tenant.support_email))
     if kind.required:
         context["unsubscribe_url"] = ""
-    rendered = render_message(
-        tenant=tenant,
-        key=kind.key,
-        channel=channel,
-        language=language,
-        context=context,
-        override=draft,
-    )
+    try:
+        rendered = render_message(
+            tenant=tenant,
+            key=kind.key,
+            channel=channel,
+            language=language,
+            context=context,
+            override=draft,
+        )
+    except TemplateError as exc:  # too large or too slow: the form says why
+        form.add_error("body", str(exc))
+        return None
     return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
 
 
@@ -118,6 +122,10 @@ def _preview(
 @require_http_methods(["GET", "POST"])
 def template_edit(request: StaffRequest, key: str, channel: str, language: str) -> HttpResponse:
     kind = _target(key, channel, language)
+    # The email preview is a srcdoc frame, which inherits this page's policy:
+    # the email's own inline styles must apply there (its scripts never do:
+    # the frame is sandboxed and script-src keeps its nonce).
+    csp.allow(request, "style-src", [csp.UNSAFE_INLINE])
     tenant = request.tenant
     existing = MessageTemplate.objects.filter(
         tenant=tenant, key=key, channel=channel, language=language
@@ -176,7 +184,11 @@ def template_preview(request: StaffRequest, key: str, channel: str, language: st
     if not form.is_valid():
         errors = {field or "__all__": [str(e) for e in errs] for field, errs in form.errors.items()}
         return JsonResponse({"errors": errors}, status=400)
-    return JsonResponse(_preview(request, kind, channel, language, form))
+    preview = _preview(request, kind, channel, language, form)
+    if preview is None:
+        errors = {field or "__all__": [str(e) for e in errs] for field, errs in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse(preview)
 
 
 @staff_view(Perm.TENANT_MANAGE)

@@ -132,9 +132,39 @@ def sign(*, secrets_: Sequence[str], msg_id: str, timestamp: datetime, body: str
 # --- validation ----------------------------------------------------------------------
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits and reach it:
+# NAT64 (well-known and local-use prefixes) and SIIT's IPv4-translated form.
+_NAT64 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+)
+_ISATAP_IDS = (b"\x00\x00\x5e\xfe", b"\x02\x00\x5e\xfe")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries (issue 12, finding 3): a
+    gateway or the host's own stack may deliver to it, so it is judged as IPv4."""
+    found: list[ipaddress.IPv4Address] = []
+    last32 = ipaddress.IPv4Address(ip.packed[-4:])
+    if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d
+        found.append(ip.ipv4_mapped)
+    if ip.packed[:12] == bytes(12) and int(ip) > 1:  # IPv4-compatible ::a.b.c.d
+        found.append(last32)
+    if any(ip in net for net in _NAT64):
+        found.append(last32)
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:  # 2001:0::/32: (server, client)
+        found.extend(ip.teredo)
+    if ip.packed[8:12] in _ISATAP_IDS:  # ISATAP interface id ::5efe:a.b.c.d
+        found.append(last32)
+    return found
+
+
 def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, local: bool) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(ip)):
+        return all(_address_allowed(v4, local=local) for v4 in embedded)
     if ip.is_loopback:
         return local
     return ip.is_global and not ip.is_multicast

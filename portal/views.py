@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.models import Invoice, PaymentAttempt
 from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
 from billing.setup import card_setup_begin, card_setup_complete
-from core import clock
+from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
 from customers.models import Customer, PaymentMethod
@@ -235,6 +235,11 @@ def payment_methods(request: PortalRequest, tenant_slug: str) -> HttpResponse:
     except DomainError as exc:
         setup = None
         messages.error(request, str(exc))
+    if setup is not None and setup.gateway == "stripe":
+        # Stripe.js and its Elements frames (the card never touches Ciclo).
+        csp.allow(request, "script-src", ["https://js.stripe.com"])
+        csp.allow(request, "frame-src", ["https://js.stripe.com", "https://hooks.stripe.com"])
+        csp.allow(request, "connect-src", ["https://api.stripe.com"])
     return render(
         request,
         "portal/payment_methods.html",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core import clock
+from core import safejson as json  # nesting-limited loads (issue 12)
 from core.api import error_body
 from tenants.context import platform_access
 from tenants.models import IdempotencyKey

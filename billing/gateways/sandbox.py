@@ -40,7 +40,7 @@ from billing.gateways.base import (
     SavedMethod,
     WebhookEvent,
 )
-from core import clock
+from core import clock, safejson
 from core.errors import ValidationFailed
 
 CARDS = {
@@ -220,7 +220,7 @@ class SandboxGateway:
         if not hmac.compare_digest(expected, parts.get("v1", "")):
             raise InvalidWebhook("Bad signature.")
         try:
-            payload = json.loads(body)
+            payload = safejson.loads(body)  # nesting-limited (issue 12)
             return WebhookEvent(
                 id=str(payload["id"]), type=str(payload["type"]), data=dict(payload.get("data", {}))
             )

@@ -45,6 +45,7 @@ from billing.gateways.base import (
     WebhookEvent,
 )
 from billing.gateways.throttle import TokenBucket
+from core import safejson
 from core.errors import ValidationFailed
 
 METADATA_KEY = "ciclo_idempotency_key"
@@ -248,6 +249,8 @@ class StripeGateway:
         signature = next(
             (v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None
         )
+        if safejson.exceeds_depth(body):  # the SDK's json.loads would recurse
+            raise InvalidWebhook("Malformed webhook body.")
         try:
             event = self._client.construct_event(body, signature, self._webhook_secret)
         except stripe.SignatureVerificationError as exc:

@@ -40,7 +40,7 @@ def test_create_retrieve_update_list_and_delete_a_customer(acme: TenantSetup) ->
     assert fetched == created
 
     updated = acme.client().patch(
-        f"/api/v1/customers/{created['id']}", {"name": "Ana Souza", "phone": "+55 11 9999-0000"}
+        f"/api/v1/customers/{created['id']}", {"name": "Ana Souza", "phone": "+55 11 99999-0000"}
     )
     assert updated.status_code == 200
     assert updated.json()["name"] == "Ana Souza"

@@ -60,11 +60,20 @@ def context(browser: Browser, live_server) -> Iterator[BrowserContext]:  # type:
 
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page whose final state is saved as test-artifacts/e2e/<test-name>.png."""
+    """A page whose final state is saved as test-artifacts/e2e/<test-name>.png.
+
+    Every page must work under the Content Security Policy (issue 12): a
+    script, handler or style the policy refused fails the test."""
     page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    assert refused == [], "refused by the Content Security Policy"
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

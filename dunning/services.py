@@ -549,7 +549,7 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
         )
         _finish(case, run, Run.EXECUTED, "suspended", now)
     elif run.action == "cancel":
-        from subscriptions.services import subscription_cancel
+        from billing.subscriptions import subscription_cancel
 
         subscription_cancel(
             tenant=case.tenant, subscription_id=case.subscription_id, actor=SYSTEM, now=now

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from billing.domain.invoicing import ProposedLine, Totals, close_document, tax_lines, totals
+from billing.locks import lock_invoice
 from billing.models import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -370,7 +371,9 @@ def invoices_write(
 
 
 def _locked_invoice(*, tenant: Tenant, invoice_id: int) -> Invoice:
-    invoice = Invoice.objects.select_for_update().filter(tenant=tenant, pk=invoice_id).first()
+    # Its subscription first (billing/locks.py): paying or closing an invoice
+    # may move the subscription too.
+    invoice = lock_invoice(tenant=tenant, invoice_id=invoice_id)
     if invoice is None:
         raise NotFound("No such invoice.", param="invoice")
     return invoice

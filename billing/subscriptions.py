@@ -21,6 +21,7 @@ from billing import pricing
 from billing.coupons import coupon_redeem
 from billing.domain.amounts import prorate, remaining_fraction, round_minor
 from billing.domain.invoicing import PRORATION, ProposedLine, price
+from billing.locks import lock_invoices
 from billing.models import Invoice, InvoiceLine, PendingLine
 from billing.services import credit_note_write
 from billing.terms import plan_terms
@@ -285,9 +286,12 @@ def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int
         )
         share = Decimal(line.total_minor) * fraction.part / fraction.whole
         shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share
+    # All of them locked at once, in ascending order (billing/locks.py), before
+    # numbering any credit note.
+    invoices = lock_invoices(ids=shares)
     total = 0
     for invoice_id, share in shares.items():
-        locked = Invoice.objects.select_for_update().get(pk=invoice_id)
+        locked = invoices[invoice_id]
         amount = min(
             round_minor(share, tenant.rounding_mode), locked.total_minor - locked.credited_minor
         )

@@ -17,18 +17,11 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from billing import clocks, payments
 from billing import services as billing
-from billing.models import (
-    CreditNote,
-    Invoice,
-    InvoiceLine,
-    PaymentAttempt,
-    Refund,
-    TaxRate,
-    TestClock,
-)
+from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
 from billing.selectors import (
     credit_note_list,
     invoice_list,
@@ -52,6 +45,7 @@ from core.api import (
     input_of,
 )
 from core.errors import StateConflict, ValidationFailed
+from customers.models import TestClock
 from customers.selectors import customer_list
 
 MAX_AMOUNT = 10**13
@@ -192,7 +186,7 @@ class ManualLineSerializer(StrictSerializer):
 class InvoiceCreateSerializer(StrictSerializer):
     customer = Ref(queryset=lambda t: customer_list(tenant=t), what="customer", help_text="cus_…")
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 currency, e.g. BRL.")
-    lines = ManualLineSerializer(
+    lines = ManualLineSerializer(  # type: ignore[call-arg]  # many=True: max_length is the list's
         many=True, required=False, max_length=500, help_text="The draft's first lines."
     )
 
@@ -781,7 +775,7 @@ class TestClockViewSet(ApiViewSet):
         return self.respond(TestClockSerializer, advanced)
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     router.register("invoices", InvoiceViewSet, basename="invoice")
     router.register("credit_notes", CreditNoteViewSet, basename="credit_note")
     router.register("payments", PaymentViewSet, basename="payment")

@@ -8,20 +8,29 @@ moment itself as ``now``: invoices carry the dates they would have in real life.
 from __future__ import annotations
 
 from datetime import datetime
-from importlib import import_module
 from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Min
 
-from billing.models import TestClock
+from billing.models import (
+    BalanceTransaction,
+    CouponRedemption,
+    CreditNote,
+    GatewayCustomer,
+    Invoice,
+    PendingLine,
+)
 from billing.run import run_batch
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
-from core.outbox import emit
+from core.registry import registered
+from customers.models import TestClock
+from customers.services import clock_move_to, clock_row_create
 from subscriptions.models import Subscription
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 MAX_STEPS = 100_000
 
@@ -49,28 +58,16 @@ class RenewalSweep:
             pass
 
 
-# Each app that schedules work adds its sweep here ("module:Class"); at one
-# moment they run in this order.
-CLOCK_SWEEPS: tuple[str, ...] = (
-    "billing.clocks:RenewalSweep",
-    "dunning.sweeps:DunningSweep",
-    "notifications.notices:NoticeSweep",
-)
-
-
 def _sweeps() -> list[ClockSweep]:
-    found = []
-    for dotted in CLOCK_SWEEPS:
-        module, name = dotted.split(":")
-        found.append(getattr(import_module(module), name)())
-    return found
+    """The sweeps apps register in ``settings.TEST_CLOCK_SWEEPS``, in order."""
+    return [sweep() for sweep in registered("TEST_CLOCK_SWEEPS")]
 
 
 @transaction.atomic
 def clock_create(
     *, tenant: Tenant, frozen_time: datetime, actor: Actor, now: datetime, name: str = ""
 ) -> TestClock:
-    clock = TestClock.objects.create(tenant=tenant, frozen_time=frozen_time, name=name[:200])
+    clock = clock_row_create(tenant=tenant, frozen_time=frozen_time, name=name)
     audit.record(tenant=tenant, actor=actor, action="test_clock.created", target=clock, at=now)
     return clock
 
@@ -100,8 +97,7 @@ def clock_advance(
     else:  # pragma: no cover - a bug, not a business case
         raise RuntimeError("The test clock did not settle.")
     with transaction.atomic():
-        TestClock.objects.filter(pk=clock.pk).update(frozen_time=to)
-        clock.frozen_time = to
+        clock_move_to(tenant=tenant, clock=clock, to=to)
         emit(
             tenant_id=tenant.pk,
             type="test_clock.advanced",
@@ -124,28 +120,24 @@ def clock_advance(
 @transaction.atomic
 def clock_delete(*, tenant: Tenant, clock_id: int, actor: Actor, now: datetime) -> None:
     """Deleting a clock deletes what is attached to it: its customers and their
-    subscriptions, invoices, credit notes and balances."""
-    from billing.models import (
-        BalanceTransaction,
-        CouponRedemption,
-        CreditNote,
-        Invoice,
-        PendingLine,
-    )
-    from customers.models import Customer
-    from subscriptions.models import ScheduledChange
-
+    subscriptions, invoices, credit notes and balances. Each app deletes its own
+    rows (``settings.TEST_CLOCK_DELETERS``, billing's below)."""
     clock = TestClock.objects.filter(tenant=tenant, pk=clock_id).first()
     if clock is None:
         raise NotFound("No such test clock.", param="test_clock")
-    customers = Customer.objects.filter(test_clock=clock)
-    BalanceTransaction.objects.filter(customer__in=customers).delete()
-    CreditNote.objects.filter(customer__in=customers).delete()
-    PendingLine.objects.filter(subscription__customer__in=customers).delete()
-    Invoice.objects.filter(customer__in=customers).delete()
-    CouponRedemption.objects.filter(customer__in=customers).delete()
-    ScheduledChange.objects.filter(subscription__customer__in=customers).delete()
-    Subscription.objects.filter(customer__in=customers).delete()
-    customers.delete()
     audit.record(tenant=tenant, actor=actor, action="test_clock.deleted", target=clock, at=now)
-    clock.delete()
+    for delete_rows in registered("TEST_CLOCK_DELETERS"):
+        delete_rows(tenant=tenant, clock=clock)
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: TestClock) -> None:
+    """Billing's part in deleting a test clock: the balances, credit notes, pending
+    lines, invoices, redemptions and gateway mirrors of the clock's customers."""
+    of_clock = {"tenant": tenant, "customer__test_clock": clock}
+    BalanceTransaction.objects.filter(**of_clock).delete()
+    CreditNote.objects.filter(**of_clock).delete()
+    PendingLine.objects.filter(tenant=tenant, subscription__customer__test_clock=clock).delete()
+    Invoice.objects.filter(**of_clock).delete()
+    CouponRedemption.objects.filter(**of_clock).delete()
+    GatewayCustomer.objects.filter(**of_clock).delete()

@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.db.models import F, Q
 
 from billing.models import Coupon, CouponRedemption, Invoice, SellerPlanCap
 from billing.terms import plan_terms
-from core import audit
 from core.actors import Actor
 from core.errors import StateConflict, ValidationFailed
 from core.money import is_known_currency
 from customers.models import Customer
 from subscriptions.models import Plan, Subscription
 from subscriptions.services import check_amount, is_whole
+from tenants import audit
 from tenants.models import Tenant
 
 
@@ -59,7 +60,9 @@ def coupon_create(
             or not Decimal(pct).is_finite()
         ):
             raise ValidationFailed(f"{param} must be a decimal number.", param=param)
-        if not (Decimal(0) < Decimal(pct) <= Decimal(100)) or Decimal(pct).as_tuple().exponent < -2:
+        # Finite (checked above), so its exponent is a number.
+        exponent = cast(int, Decimal(pct).as_tuple().exponent)
+        if not (Decimal(0) < Decimal(pct) <= Decimal(100)) or exponent < -2:
             raise ValidationFailed(
                 f"{param} must be above 0 and at most 100, to two decimals.", param=param
             )
@@ -108,7 +111,8 @@ def coupon_create(
 
 def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
     """A seller's coupon may not discount any fee of the plan beyond their cap."""
-    cap = SellerPlanCap.objects.filter(seller_id=coupon.seller_id, plan_code=plan.code).first()
+    seller_id = cast(int, coupon.seller_id)  # called for a seller's coupon only
+    cap = SellerPlanCap.objects.filter(seller_id=seller_id, plan_code=plan.code).first()
     terms = plan_terms(plan)
     percents = []
     targets = {

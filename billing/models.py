@@ -9,7 +9,7 @@ from core.ids import new_public_id
 from tenants.models import TenantOwned
 
 
-def _pid(prefix: str):  # type: ignore[no-untyped-def]
+def _pid(prefix: str) -> "models.CharField[str, str]":
     return models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, prefix)
     )
@@ -141,21 +141,6 @@ class CouponRedemption(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.coupon_id} → {self.subscription_id}"
-
-
-class TestClock(TenantOwned):
-    """Frozen time for the customers attached to it; advancing it runs every due
-    renewal, trial end, scheduled change and notice in time order."""
-
-    __test__ = False  # not a pytest test class
-
-    public_id = _pid("clock")
-    name = models.CharField(max_length=200, blank=True)
-    frozen_time = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.name or self.public_id} @ {self.frozen_time:%Y-%m-%d %H:%M}"
 
 
 class InvoiceStatus(models.TextChoices):
@@ -456,6 +441,9 @@ class PaymentAttempt(TenantOwned):
     # the amount due; once paid they are billed on a late-charges invoice.
     late_fee_minor = models.BigIntegerField(default=0)
     late_interest_minor = models.BigIntegerField(default=0)
+    # Whoever asked for this charge announces its failure in its own message (a
+    # dunning retry step with a template): notifications sends no second notice.
+    failure_announced = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 

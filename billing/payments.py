@@ -7,7 +7,9 @@ The charge protocol (DESIGN.md invariant 5):
    both charge;
 2. the gateway is called with no transaction open and no row locked;
 3. another short transaction settles the attempt and, on success, pays the
-   invoice. If step 2 times out, the attempt stays ``pending`` and
+   invoice. A 429 or a timeout in step 2 is retried with backoff under the
+   same key (``gateways/throttle.py``, which also paces each gateway account);
+   if it still fails, the attempt stays ``pending`` and
    ``payment_attempt_reconcile`` asks the gateway under the same key, which
    never charges twice.
 """
@@ -17,8 +19,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 
+from billing import listeners
 from billing.gateways import get_gateway
 from billing.gateways.base import (
     ChargeResult,
@@ -27,6 +30,7 @@ from billing.gateways.base import (
     InvalidWebhook,
     SavedMethod,
 )
+from billing.gateways.throttle import with_backoff
 from billing.locks import lock_attempt, lock_invoice
 from billing.models import (
     GatewayAccount,
@@ -37,13 +41,14 @@ from billing.models import (
     Refund,
 )
 from billing.services import credit_note_write, invoice_mark_paid
-from core import audit
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from customers.models import Customer, PaymentMethod
+from customers.services import payment_method_add
+from tenants import audit
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 
@@ -51,7 +56,6 @@ logger = structlog.get_logger(__name__)
 # --- payment methods -------------------------------------------------------------
 
 
-@transaction.atomic
 def payment_method_attach(
     *,
     tenant: Tenant,
@@ -62,15 +66,9 @@ def payment_method_attach(
     now: datetime,
     make_default: bool = True,
 ) -> PaymentMethod:
-    if customer.tenant_id != tenant.pk:
-        raise NotFound("No such customer.", param="customer")
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise defaults
-    has_default = PaymentMethod.objects.filter(
-        customer=customer, is_default=True, detached_at__isnull=True
-    ).exists()
-    if make_default or not has_default:
-        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
-    method = PaymentMethod.objects.create(
+    """Keep the method a gateway saved (its token, never a card number) on the
+    customer, through the customers app that owns it."""
+    return payment_method_add(
         tenant=tenant,
         customer=customer,
         kind=saved.kind,
@@ -80,52 +78,10 @@ def payment_method_attach(
         last4=saved.last4,
         exp_month=saved.exp_month,
         exp_year=saved.exp_year,
-        is_default=make_default or not has_default,
+        actor=actor,
+        now=now,
+        make_default=make_default,
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_attached",
-        at=now,
-        subject_type="customer",
-        subject_id=customer.public_id,
-        data={
-            "customer": customer.public_id,
-            "payment_method": method.public_id,
-            "brand": method.brand,
-            "last4": method.last4,
-        },
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.attached", target=method, at=now
-    )
-    return method
-
-
-@transaction.atomic
-def payment_method_detach(
-    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
-) -> PaymentMethod:
-    method = (
-        PaymentMethod.objects.select_for_update()
-        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
-        .first()
-    )
-    if method is None:
-        raise NotFound("No such payment method.", param="payment_method")
-    method.detached_at, method.is_default = now, False
-    method.save(update_fields=["detached_at", "is_default"])
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.payment_method_detached",
-        at=now,
-        subject_type="customer",
-        subject_id=method.customer.public_id,
-        data={"payment_method": method.public_id},
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.detached", target=method, at=now
-    )
-    return method
 
 
 @transaction.atomic
@@ -156,38 +112,13 @@ def payment_method_attach_offline(
     )
 
 
-@transaction.atomic
-def payment_method_set_default(
-    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
-) -> PaymentMethod:
-    method = (
-        PaymentMethod.objects.select_for_update()
-        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
-        .first()
-    )
-    if method is None:
-        raise NotFound("No such payment method.", param="payment_method")
-    if method.is_default:
-        return method
-    PaymentMethod.objects.filter(customer_id=method.customer_id, is_default=True).update(
-        is_default=False
-    )
-    method.is_default = True
-    method.save(update_fields=["is_default"])
-    audit.record(
-        tenant=tenant, actor=actor, action="payment_method.made_default", target=method, at=now
-    )
-    return method
-
-
 def _method_for(invoice: Invoice) -> PaymentMethod | None:
     """The subscription's own method if it has a live one, else the default."""
-    if invoice.subscription_id:
+    sub = invoice.subscription if invoice.subscription_id else None
+    if sub is not None:
         own = (
-            PaymentMethod.objects.filter(
-                pk=invoice.subscription.payment_method_id, detached_at__isnull=True
-            ).first()
-            if invoice.subscription.payment_method_id
+            PaymentMethod.objects.filter(pk=sub.payment_method_id, detached_at__isnull=True).first()
+            if sub.payment_method_id
             else None
         )
         if own is not None:
@@ -205,7 +136,12 @@ def default_payment_method(*, customer_id: int) -> PaymentMethod | None:
 
 
 def _begin_attempt(
-    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+    *,
+    tenant: Tenant,
+    invoice_id: int,
+    now: datetime,
+    installment_id: int | None = None,
+    failure_announced: bool = False,
 ) -> PaymentAttempt:
     """Step 1: record the attempt before any gateway call."""
     with transaction.atomic():
@@ -250,6 +186,7 @@ def _begin_attempt(
                     if installment
                     else invoice.amount_due_minor,
                     currency=invoice.currency,
+                    failure_announced=failure_announced,
                     created_at=now,
                 )
         except IntegrityError:  # another worker started one first: use it
@@ -274,7 +211,8 @@ def _settle(
             if (attempt.gateway_ref, attempt.action_url) != (result.gateway_ref, result.action_url):
                 attempt.gateway_ref, attempt.action_url = result.gateway_ref, result.action_url
                 attempt.save(update_fields=["gateway_ref", "action_url"])
-            _dunning_hook(tenant=tenant, attempt=attempt, now=now)
+            # A failed card charge, or a slip awaiting its payer (dunning opens a case).
+            listeners.payment_unsettled(tenant=tenant, attempt=attempt, now=now)
             return attempt
         attempt.status = result.status.value
         attempt.gateway_ref = result.gateway_ref or attempt.gateway_ref
@@ -305,7 +243,8 @@ def _settle(
             },
         )
         if result.status == ChargeStatus.FAILED:
-            _dunning_hook(tenant=tenant, attempt=attempt, now=now)
+            # A failed card charge, or a slip awaiting its payer (dunning opens a case).
+            listeners.payment_unsettled(tenant=tenant, attempt=attempt, now=now)
         if result.status == ChargeStatus.SUCCEEDED and (
             attempt.late_fee_minor or attempt.late_interest_minor
         ):
@@ -331,24 +270,27 @@ def _settle(
         return attempt
 
 
-def _dunning_hook(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> None:
-    """A failed card charge, or a slip awaiting its payer, opens a dunning case."""
-    from dunning.services import dunning_payment_unsettled
-
-    dunning_payment_unsettled(tenant=tenant, attempt=attempt, now=now)
-
-
 def invoice_charge(
-    *, tenant: Tenant, invoice_id: int, now: datetime, installment_id: int | None = None
+    *,
+    tenant: Tenant,
+    invoice_id: int,
+    now: datetime,
+    installment_id: int | None = None,
+    failure_announced: bool = False,
 ) -> PaymentAttempt:
     """Charge an open invoice (or one of its installments) off-session with the
-    customer's default method."""
+    customer's default method. ``failure_announced``: the caller tells the
+    subscriber about a failure itself (``PaymentAttempt.failure_announced``)."""
     if transaction.get_connection().in_atomic_block:
         # Never call a gateway from inside a transaction (row locks would be
         # held across a network call, and a rollback could not undo the charge).
         raise RuntimeError("invoice_charge must not run inside a transaction.")
     attempt = _begin_attempt(
-        tenant=tenant, invoice_id=invoice_id, now=now, installment_id=installment_id
+        tenant=tenant,
+        invoice_id=invoice_id,
+        now=now,
+        installment_id=installment_id,
+        failure_announced=failure_announced,
     )
     if attempt.status != PaymentAttempt.Status.PENDING:
         return attempt
@@ -358,13 +300,17 @@ def invoice_charge(
 def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> PaymentAttempt:
     gateway = get_gateway(attempt.gateway)
     try:
-        result = gateway.charge(
-            token=attempt.payment_method.token,
-            amount_minor=attempt.amount_minor,
-            currency=attempt.currency,
-            idempotency_key=attempt.idempotency_key,
-            description=f"Invoice {attempt.invoice.number}",
-            now=now,
+        # A 429 or a lost answer is retried at once (with backoff) under the
+        # attempt's own key: the gateway replays a charge it already made.
+        result = with_backoff(
+            lambda: gateway.charge(
+                token=attempt.payment_method.token,
+                amount_minor=attempt.amount_minor,
+                currency=attempt.currency,
+                idempotency_key=attempt.idempotency_key,
+                description=f"Invoice {attempt.invoice.number}",
+                now=now,
+            )
         )
     except GatewayUnavailable:
         logger.warning("payment.gateway_unavailable", attempt=attempt.public_id)
@@ -524,7 +470,8 @@ def payment_refund(
         return refund  # stays pending; asking again under the same key is safe
     with transaction.atomic():
         # Invoice before refund (billing/locks.py): the credit note locks the invoice.
-        invoice = lock_invoice(tenant=tenant, invoice_id=attempt.invoice_id)
+        locked = lock_invoice(tenant=tenant, invoice_id=attempt.invoice_id)
+        assert locked is not None  # an attempt's invoice is never deleted (PROTECT)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.status != Refund.Status.PENDING:
             return refund
@@ -539,7 +486,7 @@ def payment_refund(
             return refund
         refund.credit_note = credit_note_write(
             tenant=tenant,
-            invoice=invoice,
+            invoice=locked,
             amount_minor=amount_minor,
             reason=f"Refund: {refund.reason}",
             now=now,
@@ -682,7 +629,7 @@ def invoice_installments_create(
 ) -> list[Installment]:
     """Split an open subscription invoice into ``count`` monthly parts, up to the
     plan's maximum; the parts add up to the amount due to the centavo."""
-    from subscriptions.domain.cycles import from_local, shift, to_local
+    from core.localtime import from_local, shift, to_local
 
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
@@ -745,47 +692,3 @@ def invoice_installments_create(
         at=now,
     )
     return parts
-
-
-def payment_methods_expiring_notify(*, tenant: Tenant, now: datetime) -> int:
-    """Tell subscribers whose card expires by the end of next month, once per card
-    (the event feeds the "card expiring" notification)."""
-    from subscriptions.domain.cycles import to_local
-
-    local = to_local(now, tenant.time_zone)
-    year, month = divmod(local.year * 12 + local.month, 12)  # next month
-    month += 1
-    soon = (
-        PaymentMethod.objects.filter(
-            kind=PaymentMethod.Kind.CARD,
-            detached_at__isnull=True,
-            expiry_notice_at__isnull=True,
-            exp_year__isnull=False,
-        )
-        .filter(models.Q(exp_year__lt=year) | models.Q(exp_year=year, exp_month__lte=month))
-        .select_related("customer")
-    )
-    count = 0
-    for method in soon:
-        with transaction.atomic():
-            if not PaymentMethod.objects.filter(pk=method.pk, expiry_notice_at__isnull=True).update(
-                expiry_notice_at=now
-            ):
-                continue  # another sweep got it first
-            emit(
-                tenant_id=tenant.pk,
-                type="customer.payment_method_expiring",
-                at=now,
-                subject_type="customer",
-                subject_id=method.customer.public_id,
-                data={
-                    "customer": method.customer.public_id,
-                    "payment_method": method.public_id,
-                    "brand": method.brand,
-                    "last4": method.last4,
-                    "exp_month": method.exp_month,
-                    "exp_year": method.exp_year,
-                },
-            )
-            count += 1
-    return count

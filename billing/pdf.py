@@ -22,7 +22,9 @@ from django.utils import translation
 
 from billing.labels import line_label
 from billing.models import Invoice, InvoiceLine
+from core.errors import ValidationFailed
 from core.money import Money
+from customers.domain.taxid import format_tax_id
 from tenants.models import Tenant
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -114,7 +116,11 @@ def _context(invoice: Invoice, language: str) -> dict[str, Any]:
             money(-invoice.credit_applied_minor) if invoice.credit_applied_minor else ""
         ),
         "amount_paid": money(invoice.amount_paid_minor) if invoice.amount_paid_minor else "",
-        "amount_due": money(invoice.amount_due_minor),
+        # What is still to pay: nothing on a paid or void invoice (the old "amount due" of a
+        # paid invoice read as a demand for payment).
+        "settled": invoice.status in (Invoice.Status.PAID, Invoice.Status.VOID),
+        "amount_due": money(max(0, invoice.amount_due_minor - invoice.amount_paid_minor)),
+        "tax_id": _tax_id(customer.tax_id),
         "installments": [
             {
                 "number": part.number,
@@ -127,6 +133,14 @@ def _context(invoice: Invoice, language: str) -> dict[str, Any]:
         "has_discounts": any(line.discount_minor for line in lines),
         "has_taxes": any(line.tax_minor for line in lines),
     }
+
+
+def _tax_id(raw: str) -> str:
+    """CPF/CNPJ with their mask (123.456.789-09); anything else as the customer gave it."""
+    try:
+        return format_tax_id(raw) if raw else ""
+    except ValidationFailed:
+        return raw
 
 
 def _tax_label(line: InvoiceLine, money: Any) -> str:

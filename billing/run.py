@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from billing import pricing
-from billing.models import TestClock
+from customers.models import TestClock
 from subscriptions import engine
 from subscriptions.models import Subscription
 from tenants.context import tenant_context

@@ -29,12 +29,12 @@ from billing.models import (
     InvoiceLine,
     PaymentAttempt,
 )
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
-from subscriptions.domain.cycles import local_date, to_local
+from core.localtime import local_date, to_local
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 BOLETO_GATEWAYS = ("sandbox_boleto",)
 MAX_DAYS_AHEAD = 30
@@ -194,7 +194,7 @@ def _record_replacement(
     old.settled_at = now
     old.save(update_fields=["status", "failure_code", "failure_message", "settled_at"])
     number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
-    part = f":installment:{old.installment.number}" if old.installment_id else ""
+    part = f":installment:{old.installment.number}" if old.installment is not None else ""
     charges = quote.charges
     new = PaymentAttempt.objects.create(
         tenant=tenant,

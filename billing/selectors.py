@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,9 @@ from billing.models import (
     InvoiceLine,
     PaymentAttempt,
     Refund,
-    TestClock,
+    SandboxCharge,
 )
+from customers.models import TestClock
 from tenants.models import Tenant
 
 
@@ -79,3 +81,35 @@ def test_clock_list(*, tenant: Tenant) -> QuerySet[TestClock]:
 
 
 test_clock_list.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """What the payer of an issued, unpaid boleto or Pix charge needs."""
+
+    action_url: str
+    boleto_line: str = ""  # the linha digitável
+    pix_code: str = ""  # the copy-paste BR Code
+
+
+def invoice_payment_instructions(*, invoice: Invoice) -> PaymentInstructions | None:
+    """From the invoice's issued, unpaid charge; None until the charge is issued."""
+    attempt = (
+        PaymentAttempt.objects.filter(
+            tenant_id=invoice.tenant_id, invoice=invoice, status=PaymentAttempt.Status.PENDING
+        )
+        .exclude(gateway_ref="")
+        .order_by("-number")
+        .first()
+    )
+    if attempt is None:
+        return None
+    # The sandbox keeps what the payer needs on its own books (a real boleto or
+    # Pix gateway returns the same fields with the charge).
+    charge = SandboxCharge.objects.filter(ref=attempt.gateway_ref).first()
+    extra = charge.details if charge is not None and isinstance(charge.details, dict) else {}
+    return PaymentInstructions(
+        action_url=attempt.action_url,
+        boleto_line=str(extra.get("linha_digitavel") or ""),
+        pix_code=str(extra.get("payload") or ""),
+    )

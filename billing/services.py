@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Sum
 
+from billing import listeners
 from billing.domain.invoicing import ProposedLine, Totals, close_document, tax_lines, totals
 from billing.locks import lock_invoice
 from billing.models import (
@@ -27,16 +28,16 @@ from billing.models import (
     InvoiceLine,
     PendingLine,
 )
-from core import audit
 from core.actors import Actor
 from core.bulk import bulk_set, insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
-from core.outbox import PendingEvent, emit, emit_many
+from core.localtime import to_local
 from core.transitions import ensure_transition
 from customers.models import Customer
-from subscriptions.domain.cycles import to_local
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import PendingEvent, emit, emit_many
 
 
 @dataclass
@@ -289,7 +290,8 @@ def invoices_write(
     if not drafts:
         return []
     finalized = _finalize(tenant=tenant, drafts=drafts)
-    rows, summaries = [], []
+    rows: list[dict[str, Any]] = []
+    summaries: list[WrittenInvoice] = []
     for draft, fin in zip(drafts, finalized, strict=True):
         t = fin.totals
         rows.append(
@@ -321,7 +323,10 @@ def invoices_write(
             }
         )
     ids = insert_rows(Invoice, rows, _INVOICE_FIELDS, returning=True)
-    lines, ledger, events, pending = [], [], [], []
+    lines: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    events: list[PendingEvent] = []
+    pending: list[tuple[int, int]] = []
     for invoice_id, row, draft, fin in zip(ids, rows, drafts, finalized, strict=True):
         summaries.append(
             WrittenInvoice(
@@ -418,9 +423,7 @@ def invoice_mark_paid(
         changes={"note": note},
         at=now,
     )
-    from dunning.services import dunning_invoice_settled
-
-    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
+    listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     if invoice.subscription_id:
         from subscriptions.services import subscription_invoice_paid
 
@@ -468,9 +471,7 @@ def _close_invoice(
         data={"invoice": invoice.public_id},
     )
     audit.record(tenant=tenant, actor=actor, action=event, target=invoice, at=now)
-    from dunning.services import dunning_invoice_settled
-
-    dunning_invoice_settled(tenant=tenant, invoice=invoice, now=now)
+    listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     return invoice
 
 

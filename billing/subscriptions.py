@@ -25,7 +25,6 @@ from billing.locks import lock_invoices
 from billing.models import Invoice, InvoiceLine, PendingLine
 from billing.services import credit_note_write
 from billing.terms import plan_terms
-from core import audit
 from core.actors import Actor
 from core.errors import ValidationFailed
 from customers.models import Customer
@@ -33,6 +32,7 @@ from subscriptions import engine
 from subscriptions import services as lifecycle
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import ProrationBehavior
+from tenants import audit
 from tenants.models import Tenant
 
 Status = SubscriptionStatus
@@ -277,6 +277,9 @@ def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int
     ).order_by("invoice_id", "position")
     shares: dict[int, Decimal] = {}
     for line in lines:
+        # Both bounds are set: the query above asks for them.
+        assert line.period_start is not None
+        assert line.period_end is not None
         fraction = remaining_fraction(
             period_start=line.period_start,
             period_end=line.period_end,

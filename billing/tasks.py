@@ -101,7 +101,7 @@ def charge_due_installments_task() -> None:
 @shared_task(name="billing.cards_expiring", acks_late=True, ignore_result=True)
 def cards_expiring_task() -> None:
     """Daily: warn subscribers whose card is about to expire, once per card."""
-    from billing.payments import payment_methods_expiring_notify
+    from customers.services import payment_methods_expiring_notify
     from tenants.context import tenant_context
     from tenants.models import Tenant
 

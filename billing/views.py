@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,11 +20,12 @@ from core.actors import Actor
 from core.errors import DomainError
 from tenants.access import staff_view
 from tenants.permissions import Perm
+from tenants.requests import StaffRequest
 
 
 @staff_view(Perm.BILLING_VIEW)
-def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def invoice_pdf(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    tenant = request.tenant
     invoice = (
         Invoice.objects.filter(tenant=tenant, pk=invoice_id)
         .select_related("tenant", "customer")
@@ -42,11 +43,11 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 @staff_view(Perm.TENANT_MANAGE)
-def payment_settings(request: HttpRequest) -> HttpResponse:
+def payment_settings(request: StaffRequest) -> HttpResponse:
     """The gateways the account collects with: the sandbox (always there, for
     test mode) and its own Stripe account, whose keys are stored encrypted and
     never shown again."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     stripe_post = request.method == "POST" and request.POST.get("form") != "late_charges"
     form = StripeAccountForm(request.POST if stripe_post else None)
     if stripe_post and form.is_valid():
@@ -114,10 +115,10 @@ def payment_settings(request: HttpRequest) -> HttpResponse:
 
 @staff_view(Perm.TENANT_MANAGE)
 @require_POST
-def payment_account_deactivate(request: HttpRequest, mode: str) -> HttpResponse:
+def payment_account_deactivate(request: StaffRequest, mode: str) -> HttpResponse:
     try:
         gateway_account_deactivate(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             gateway="stripe",
             mode=mode,
             actor=Actor.staff(request.user),

@@ -27,7 +27,8 @@ if not DEBUG and SECRET_KEY == _INSECURE_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails and on the Payments page; follows PORT (as `make run` serves it) when unset.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # How long a signed portal link from an email stays valid (seconds).
 PORTAL_LINK_MAX_AGE = env.int("PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -68,11 +70,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.TenantMiddleware",
     "tenants.middleware.RequireMfaMiddleware",
+    "tenants.localtime.TenantTimeZoneMiddleware",
     # API only (issue 6): rate limits per key, then Idempotency-Key replays.
     "core.ratelimit.RateLimitMiddleware",
-    "core.idempotency.IdempotencyMiddleware",
+    "tenants.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,7 +116,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # web, worker and beat share the file: WAL lets readers run beside the writer, and
+    # IMMEDIATE transactions wait (up to the timeout) instead of failing "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------
@@ -181,6 +193,30 @@ CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
     "schedule": __import__("celery.schedules", fromlist=["crontab"]).crontab(minute="0"),
 }
 
+# --- What apps register for lower apps to call (core/registry.py), so that a
+# lower app tells higher ones what happened without importing them (DESIGN.md).
+# Billing's listeners (billing/listeners.py): an invoice settled, a payment unsettled.
+BILLING_LISTENERS = ["dunning.listeners.DunningListener"]
+# Called as f(tenant=…, now=…) in the transaction that creates a tenant.
+TENANT_CREATED_LISTENERS = ["dunning.services.dunning_policies_seed"]
+# The scheduled work a test clock replays (billing/clocks.py); at one moment
+# they run in this order.
+TEST_CLOCK_SWEEPS = [
+    "billing.clocks.RenewalSweep",
+    "dunning.sweeps.DunningSweep",
+    "notifications.notices.NoticeSweep",
+]
+# Deleting a test clock: each app deletes its own rows of the clock's customers,
+# called as f(tenant=…, clock=…) in this order (the ones that point at others first);
+# customers deletes the customers and the clock last.
+TEST_CLOCK_DELETERS = [
+    "notifications.notices.clock_rows_delete",
+    "dunning.services.clock_rows_delete",
+    "billing.clocks.clock_rows_delete",
+    "subscriptions.clocks.clock_rows_delete",
+    "customers.services.clock_rows_delete",
+]
+
 # --- Auth (django-allauth with MFA) ---------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -221,6 +257,19 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Stripe Elements in the portal needs the matching publishable key.
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
+# Requests per second we send to one Stripe account, below what Stripe allows
+# (about 100 live, 25 test) to leave room for the dashboard and Stripe's own
+# counting; every worker shares the account's bucket (billing/gateways/throttle.py).
+STRIPE_RATE_LIMIT_LIVE = env.float("STRIPE_RATE_LIMIT_LIVE", default=80.0)
+STRIPE_RATE_LIMIT_TEST = env.float("STRIPE_RATE_LIMIT_TEST", default=20.0)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=30.0)  # seconds per request
+# A worker waits at most this long for its turn before leaving a charge pending.
+GATEWAY_THROTTLE_MAX_WAIT = env.float("GATEWAY_THROTTLE_MAX_WAIT", default=30.0)
+# A 429 or no answer is retried under the same idempotency key: tries in all,
+# then exponential backoff with full jitter from the base delay up to the cap (s).
+GATEWAY_RETRY_ATTEMPTS = env.int("GATEWAY_RETRY_ATTEMPTS", default=5)
+GATEWAY_RETRY_BASE_DELAY = env.float("GATEWAY_RETRY_BASE_DELAY", default=0.5)
+GATEWAY_RETRY_MAX_DELAY = env.float("GATEWAY_RETRY_MAX_DELAY", default=8.0)
 
 # --- Email ----------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -257,7 +306,13 @@ USE_TZ = True
 # --- Static ---------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (package.json, installed by `make install`), never a CDN:
+# only their built files are served, each under its own prefix.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 

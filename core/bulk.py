@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models
 
 
-def _array_type(field: models.Field) -> str:
+def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
+    """The named columns (``get_field`` is typed to return a relation's reverse side too)."""
+    return [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in names]
+
+
+def _array_type(field: models.Field[Any, Any]) -> str:
     db_type = field.db_type(connection) or "text"
     return {"bigserial": "bigint", "serial": "integer"}.get(db_type, db_type)
 
@@ -33,7 +38,7 @@ def _execute_binary(sql: str, params: Sequence[Any], *, fetch: bool = False) -> 
         return [row[0] for row in raw.fetchall()] if fetch else []
 
 
-def _column(field: models.Field, values: Sequence[Any]) -> list[Any]:
+def _column(field: models.Field[Any, Any], values: Sequence[Any]) -> list[Any]:
     """One column's values for PostgreSQL. psycopg adapts int, str, bool, Decimal
     and aware datetimes itself (Django's per-value preparation costs more than
     the INSERT); JSON is the one type serialised here."""
@@ -59,7 +64,7 @@ def insert_rows(
         return []
     meta = model._meta
     qn = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
+    columns = _fields(model, fields)
     if connection.vendor != "postgresql":
         objs = model._base_manager.bulk_create(
             [model(**{f.attname: row[f.name] for f in columns}) for row in rows]
@@ -67,7 +72,10 @@ def insert_rows(
         return [obj.pk for obj in objs] if returning else []
     # A column with one value for the whole batch (the tenant, the currency, a
     # status) is sent once, not once a row.
-    selects, params, unnest_casts, unnest_params = [], [], [], []
+    selects: list[str] = []
+    params: list[Any] = []
+    unnest_casts: list[str] = []
+    unnest_params: list[list[Any]] = []
     for f in columns:
         values = _column(f, [row[f.name] for row in rows])
         pg_type = "text" if isinstance(f, models.JSONField) else _array_type(f)
@@ -102,7 +110,7 @@ def bulk_set(
         return
     meta = model._meta
     qn = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
+    columns = _fields(model, fields)
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)

@@ -13,8 +13,10 @@ logger = structlog.get_logger(__name__)
 def _client_ip(request: HttpRequest) -> str | None:
     # X-Forwarded-For is only believed for the number of proxies the deployment
     # says sit in front of us (NUM_PROXIES); otherwise anyone could forge it.
-    proxies = settings.NUM_PROXIES
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    proxies: int = settings.NUM_PROXIES
+    forwarded: list[str] = [
+        p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    ]
     forwarded = [p for p in forwarded if p]
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]

@@ -35,7 +35,8 @@ def _hit(key: str, window: int) -> int | None:
             # One round trip: create the window's counter if absent, then count.
             # (Django's own incr asks whether the key exists first: two.)
             full_key = backend.make_and_validate_key(key)
-            pipe = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
+            client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+            pipe = client.pipeline(transaction=False)
             pipe.set(full_key, 0, ex=window + 1, nx=True)
             pipe.incr(full_key)
             return int(pipe.execute()[1])

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from core import clock
 from core.api import (
@@ -33,6 +34,7 @@ from core.errors import NotFound, ValidationFailed
 from customers import services
 from customers.models import Customer, PaymentMethod
 from customers.selectors import customer_list, payment_method_list
+from tenants.requests import TenantApiRequest
 
 _LOCALES = [("en", "en"), ("pt-br", "pt-br"), ("ro", "ro")]
 
@@ -159,6 +161,7 @@ class CustomerViewSet(ApiViewSet):
     serializer_class = CustomerSerializer
     object_name = "customer"
     list_filters = (ListFilter("email", "email__iexact", "Only customers with this email."),)
+    request: TenantApiRequest
 
     def get_queryset(self) -> QuerySet[Customer]:
         return customer_list(tenant=self.request.tenant).select_related("test_clock")
@@ -427,7 +430,9 @@ class PaymentMethodViewSet(ApiViewSet):
         return self.respond(PaymentMethodSerializer, self.get_object())
 
     @action(detail=False, methods=["post"])
-    def setup(self, request: Request, customer_id: str) -> Response:
+    # An action (POST …/payment_methods/setup), not Django's View.setup: DRF's viewsets
+    # never call that one.
+    def setup(self, request: Request, customer_id: str) -> Response:  # type: ignore[override]
         """Who collects the card and, for Stripe, a SetupIntent on the customer's
         Stripe mirror for Elements (checkout transparente)."""
         from billing.setup import card_setup_begin
@@ -472,7 +477,7 @@ class PaymentMethodViewSet(ApiViewSet):
         return self.respond(PaymentMethodSerializer, method, status=201)
 
     def destroy(self, request: Request, customer_id: str, id: str) -> Response:
-        from billing.payments import payment_method_detach
+        from customers.services import payment_method_detach
 
         method = payment_method_detach(
             tenant=self.tenant,
@@ -484,7 +489,7 @@ class PaymentMethodViewSet(ApiViewSet):
 
     @action(detail=True, methods=["post"])
     def set_default(self, request: Request, customer_id: str, id: str) -> Response:
-        from billing.payments import payment_method_set_default
+        from customers.services import payment_method_set_default
 
         method = payment_method_set_default(
             tenant=self.tenant,
@@ -495,7 +500,7 @@ class PaymentMethodViewSet(ApiViewSet):
         return self.respond(PaymentMethodSerializer, method)
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     router.register("customers", CustomerViewSet, basename="customer")
     router.register(
         r"customers/(?P<customer_id>[^/.]+)/payment_methods",

@@ -8,6 +8,27 @@ from core.ids import new_public_id
 from tenants.models import TenantOwned
 
 
+class TestClock(TenantOwned):
+    """Frozen time for the customers attached to it; advancing it runs every due
+    renewal, trial end, scheduled change and notice in time order."""
+
+    __test__ = False  # not a pytest test class
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "clock")
+    )
+    name = models.CharField(max_length=200, blank=True)
+    frozen_time = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The table it had in billing (moved with state-only migrations).
+        db_table = "billing_testclock"
+
+    def __str__(self) -> str:
+        return f"{self.name or self.public_id} @ {self.frozen_time:%Y-%m-%d %H:%M}"
+
+
 class Customer(TenantOwned):
     """A merchant's subscriber."""
 
@@ -26,7 +47,7 @@ class Customer(TenantOwned):
         _("opted out of marketing messages"), null=True, blank=True
     )
     test_clock = models.ForeignKey(
-        "billing.TestClock",
+        TestClock,
         null=True,
         blank=True,
         on_delete=models.CASCADE,

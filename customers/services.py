@@ -1,6 +1,7 @@
 """Writes for customers: create, update, delete (if nothing refers to them).
 
-Payment methods are written by ``billing.payments`` (they go through a gateway).
+Payment methods are tokenized by a gateway (``billing.payments``, ``billing.setup``)
+and their rows written here.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
+from core.localtime import to_local
 from customers.domain.taxid import normalize_tax_id
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod, TestClock
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "metadata")
 _LOCALES = {code for code, _name in settings.LANGUAGES}
@@ -71,7 +73,7 @@ def customer_create(
     metadata: Mapping[str, Any] | None = None,
     test_clock: Any = None,
 ) -> Customer:
-    """A new subscriber; ``test_clock`` (a ``billing.TestClock``) puts all their
+    """A new subscriber; ``test_clock`` (a ``TestClock``) puts all their
     billing on that clock's frozen time."""
     values = {
         field: _clean(field, value)
@@ -177,3 +179,210 @@ def customer_delete(*, tenant: Tenant, customer_id: int, actor: Actor, now: date
     except ProtectedError:
         raise in_use from None
     return public_id
+
+
+@transaction.atomic
+def customer_marketing_opt_out(
+    *, tenant: Tenant, customer_id: int, actor: Actor, now: datetime, opted_out: bool = True
+) -> Customer:
+    """Opt the customer out of (or back into) optional messages. Idempotent:
+    opting out twice keeps the first time."""
+    customer = Customer.objects.select_for_update().filter(tenant=tenant, pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", param="customer")
+    if (customer.marketing_opted_out_at is not None) == opted_out:
+        return customer
+    customer.marketing_opted_out_at = now if opted_out else None
+    customer.save(update_fields=["marketing_opted_out_at"])
+    emit(
+        tenant_id=tenant.pk,
+        type="customer.updated",
+        at=now,
+        subject_type="customer",
+        subject_id=customer.public_id,
+        data={"customer": customer.public_id, "marketing_opt_out": opted_out},
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="customer.marketing_opted_out" if opted_out else "customer.marketing_opted_in",
+        target=customer,
+        at=now,
+        changes={"marketing_opt_out": opted_out},
+    )
+    return customer
+
+
+# --- payment methods (billing's gateways tokenize them; the rows are written here)
+
+
+@transaction.atomic
+def payment_method_add(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    kind: str,
+    gateway: str,
+    token: str,
+    actor: Actor,
+    now: datetime,
+    brand: str = "",
+    last4: str = "",
+    exp_month: int | None = None,
+    exp_year: int | None = None,
+    make_default: bool = True,
+) -> PaymentMethod:
+    """Save a method a gateway tokenized (billing calls the gateway first)."""
+    if customer.tenant_id != tenant.pk:
+        raise NotFound("No such customer.", param="customer")
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise defaults
+    has_default = PaymentMethod.objects.filter(
+        customer=customer, is_default=True, detached_at__isnull=True
+    ).exists()
+    if make_default or not has_default:
+        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    method = PaymentMethod.objects.create(
+        tenant=tenant,
+        customer=customer,
+        kind=kind,
+        gateway=gateway,
+        token=token,
+        brand=brand,
+        last4=last4,
+        exp_month=exp_month,
+        exp_year=exp_year,
+        is_default=make_default or not has_default,
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="customer.payment_method_attached",
+        at=now,
+        subject_type="customer",
+        subject_id=customer.public_id,
+        data={
+            "customer": customer.public_id,
+            "payment_method": method.public_id,
+            "brand": method.brand,
+            "last4": method.last4,
+        },
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.attached", target=method, at=now
+    )
+    return method
+
+
+@transaction.atomic
+def payment_method_detach(
+    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
+) -> PaymentMethod:
+    method = (
+        PaymentMethod.objects.select_for_update()
+        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
+        .first()
+    )
+    if method is None:
+        raise NotFound("No such payment method.", param="payment_method")
+    method.detached_at, method.is_default = now, False
+    method.save(update_fields=["detached_at", "is_default"])
+    emit(
+        tenant_id=tenant.pk,
+        type="customer.payment_method_detached",
+        at=now,
+        subject_type="customer",
+        subject_id=method.customer.public_id,
+        data={"payment_method": method.public_id},
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.detached", target=method, at=now
+    )
+    return method
+
+
+@transaction.atomic
+def payment_method_set_default(
+    *, tenant: Tenant, payment_method_id: int, actor: Actor, now: datetime
+) -> PaymentMethod:
+    method = (
+        PaymentMethod.objects.select_for_update()
+        .filter(tenant=tenant, pk=payment_method_id, detached_at__isnull=True)
+        .first()
+    )
+    if method is None:
+        raise NotFound("No such payment method.", param="payment_method")
+    if method.is_default:
+        return method
+    PaymentMethod.objects.filter(customer_id=method.customer_id, is_default=True).update(
+        is_default=False
+    )
+    method.is_default = True
+    method.save(update_fields=["is_default"])
+    audit.record(
+        tenant=tenant, actor=actor, action="payment_method.made_default", target=method, at=now
+    )
+    return method
+
+
+def payment_methods_expiring_notify(*, tenant: Tenant, now: datetime) -> int:
+    """Tell subscribers whose card expires by the end of next month, once per card
+    (the event feeds the "card expiring" notification)."""
+    local = to_local(now, tenant.time_zone)
+    year, month = divmod(local.year * 12 + local.month, 12)  # next month
+    month += 1
+    soon = (
+        PaymentMethod.objects.filter(
+            kind=PaymentMethod.Kind.CARD,
+            detached_at__isnull=True,
+            expiry_notice_at__isnull=True,
+            exp_year__isnull=False,
+        )
+        .filter(models.Q(exp_year__lt=year) | models.Q(exp_year=year, exp_month__lte=month))
+        .select_related("customer")
+    )
+    count = 0
+    for method in soon:
+        with transaction.atomic():
+            if not PaymentMethod.objects.filter(pk=method.pk, expiry_notice_at__isnull=True).update(
+                expiry_notice_at=now
+            ):
+                continue  # another sweep got it first
+            emit(
+                tenant_id=tenant.pk,
+                type="customer.payment_method_expiring",
+                at=now,
+                subject_type="customer",
+                subject_id=method.customer.public_id,
+                data={
+                    "customer": method.customer.public_id,
+                    "payment_method": method.public_id,
+                    "brand": method.brand,
+                    "last4": method.last4,
+                    "exp_month": method.exp_month,
+                    "exp_year": method.exp_year,
+                },
+            )
+            count += 1
+    return count
+
+
+# --- test clocks (billing/clocks.py advances them) -------------------------------
+
+
+@transaction.atomic
+def clock_row_create(*, tenant: Tenant, frozen_time: datetime, name: str = "") -> TestClock:
+    return TestClock.objects.create(tenant=tenant, frozen_time=frozen_time, name=name[:200])
+
+
+@transaction.atomic
+def clock_move_to(*, tenant: Tenant, clock: TestClock, to: datetime) -> TestClock:
+    """Set the clock's frozen time (billing has run everything due up to ``to``)."""
+    TestClock.objects.filter(tenant=tenant, pk=clock.pk).update(frozen_time=to)
+    clock.frozen_time = to
+    return clock
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: TestClock) -> None:
+    """Deleting a clock (``settings.TEST_CLOCK_DELETERS``, last): its customers, then itself."""
+    Customer.objects.filter(tenant=tenant, test_clock=clock).delete()
+    clock.delete()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,12 +20,13 @@ from tenants.forms import ApiKeyCreateForm, TenantSettingsForm
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.models import Tenant
 from tenants.permissions import Perm
+from tenants.requests import ResolvingRequest, StaffRequest
 from tenants.selectors import api_keys_list, audit_entries_list
 
 
 @staff_view()
-def home(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def home(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
     customers = customer_list(tenant=tenant)
     return render(
         request,
@@ -36,9 +37,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_tenant(request: HttpRequest) -> HttpResponse:
+def switch_tenant(request: ResolvingRequest) -> HttpResponse:
     wanted = request.POST.get("tenant_id", "")
-    seats = {m.tenant_id: m for m in request.memberships}  # type: ignore[attr-defined]
+    seats = {m.tenant_id: m for m in request.memberships}
     if not wanted.isdigit() or int(wanted) not in seats:
         messages.error(request, _("You are not a member of that account."))
         return redirect("dashboard:home")
@@ -51,8 +52,8 @@ _ISSUED_KEY_SESSION = "ciclo_issued_api_key"
 
 
 @staff_view(Perm.API_KEYS_MANAGE)
-def api_keys(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def api_keys(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = services.api_key_create(
@@ -80,10 +81,10 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @staff_view(Perm.API_KEYS_MANAGE)
 @require_POST
-def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+def api_key_revoke(request: StaffRequest, key_id: int) -> HttpResponse:
     try:
         key = services.api_key_revoke(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             key_id=key_id,
             actor=Actor.staff(request.user),
             now=clock.now(),
@@ -96,8 +97,8 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @staff_view(Perm.TENANT_MANAGE)
-def tenant_settings(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def tenant_settings(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
     # A copy: a form that fails validation must not alter the request's tenant.
     form = TenantSettingsForm(request.POST or None, instance=Tenant.objects.get(pk=tenant.pk))
     if request.method == "POST" and form.is_valid():
@@ -115,7 +116,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(Perm.AUDIT_VIEW)
-def audit_log(request: HttpRequest) -> HttpResponse:
-    entries = audit_entries_list(tenant=request.tenant)  # type: ignore[attr-defined]
+def audit_log(request: StaffRequest) -> HttpResponse:
+    entries = audit_entries_list(tenant=request.tenant)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "dashboard/audit.html", {"page": page})

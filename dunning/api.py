@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from core import clock
 from core.actors import Actor
@@ -26,6 +27,7 @@ from core.errors import NotFound, ValidationFailed
 from dunning import selectors, services
 from dunning.domain import ACTIONS, CHANNELS
 from dunning.models import DunningPolicy, MethodKind
+from tenants.requests import TenantApiRequest
 
 
 class StepSerializer(serializers.Serializer):
@@ -113,13 +115,14 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     http_method_names = ["get", "patch", "head", "options"]
+    request: TenantApiRequest
 
     def get_queryset(self) -> QuerySet[DunningPolicy]:
-        return selectors.policy_list(tenant=self.request.tenant)  # type: ignore[attr-defined]
+        return selectors.policy_list(tenant=self.request.tenant)
 
     def _policy(self, public_id: str) -> DunningPolicy:
         policy = selectors.policy_get(
-            tenant=self.request.tenant,  # type: ignore[attr-defined]
+            tenant=self.request.tenant,
             public_id=public_id,
         )
         if policy is None:
@@ -140,7 +143,7 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 f"Unknown parameter: {unknown[0]}.", param=unknown[0], code="unknown_parameter"
             )
         updated = services.dunning_policy_update(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=self.request.tenant,
             policy_id=policy.pk,
             actor=Actor.api_key(request.auth),
             now=clock.now(),
@@ -149,6 +152,6 @@ class DunningPolicyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(DunningPolicySerializer(updated).data)
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     """Add this app's viewsets to the API router (see config/api.py)."""
     router.register("dunning_policies", DunningPolicyViewSet, basename="dunning_policy")

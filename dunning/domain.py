@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from core.errors import ValidationFailed
-from subscriptions.domain.cycles import to_local
+from core.localtime import to_local
 
 ACTIONS = ("remind", "retry", "suspend", "cancel", "uncollectible")
 ACTION_RANK = {name: i for i, name in enumerate(ACTIONS)}
@@ -65,7 +65,7 @@ DEFAULT_STEPS: Mapping[str, tuple[StepSpec, ...]] = {
 }
 
 
-def _whole(value: Any, low: int, high: int) -> bool:
+def _whole(value: Any, low: int, high: int) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 

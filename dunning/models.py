@@ -19,7 +19,7 @@ from dunning.domain import ACTION_RANK  # steps on one day: tell, try, then act
 from tenants.models import TenantOwned
 
 
-def _pid(prefix: str):  # type: ignore[no-untyped-def]
+def _pid(prefix: str) -> "models.CharField[str, str]":
     return models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, prefix)
     )

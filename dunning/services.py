@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -33,10 +33,8 @@ from django.db.models import Min
 
 from billing.locks import lock_invoice
 from billing.models import Invoice, PaymentAttempt
-from core import audit
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from dunning.domain import (
     DEFAULT_STEPS,
     HISTORY_DAYS,
@@ -47,7 +45,9 @@ from dunning.domain import (
     validate_steps,
 )
 from dunning.models import DunningCase, DunningPolicy, DunningStep, DunningStepRun, MethodKind
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 
@@ -83,7 +83,10 @@ def _write_steps(policy: DunningPolicy, specs: Sequence[StepSpec]) -> list[Dunni
 def dunning_policies_seed(*, tenant: Tenant, now: datetime) -> list[DunningPolicy]:
     """The default régua for each payment-method kind the tenant lacks one for
     (idempotent): card retries on D+1/3/5/7 then cancels on D+15; boleto and Pix
-    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30."""
+    remind on D-5/-1/0/+1/+3/+7, suspend on D+10, cancel on D+30.
+
+    Registered in ``settings.TENANT_CREATED_LISTENERS``: runs in the transaction
+    that creates the tenant, so a tenant never lacks its policies."""
     made = []
     for kind, specs in DEFAULT_STEPS.items():
         if DunningPolicy.objects.filter(tenant=tenant, payment_method_kind=kind).exists():
@@ -212,7 +215,7 @@ def _case_refs(case: DunningCase) -> dict[str, Any]:
         "case": case.public_id,
         "invoice": case.invoice.public_id,
         "customer": case.customer.public_id,
-        "subscription": case.subscription.public_id if case.subscription_id else None,
+        "subscription": case.subscription.public_id if case.subscription is not None else None,
     }
 
 
@@ -345,11 +348,12 @@ def dunning_invoice_settled(*, tenant: Tenant, invoice: Invoice, now: datetime) 
     Closes its case (the steps left will not run) and, when paid, reactivates a
     past-due subscription none of whose other invoices is still in dunning.
     """
-    reason = {
+    reasons: dict[str, str] = {
         Invoice.Status.PAID: Reason.PAID,
         Invoice.Status.VOID: Reason.VOIDED,
         Invoice.Status.UNCOLLECTIBLE: Reason.UNCOLLECTIBLE,
-    }.get(invoice.status)
+    }
+    reason = reasons.get(invoice.status)
     if reason is None:
         return
     case = (
@@ -543,7 +547,7 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
 
         subscription_suspend(
             tenant=case.tenant,
-            subscription_id=case.subscription_id,
+            subscription_id=cast(int, case.subscription_id),  # _skip_reason: it has one
             actor=SYSTEM,
             now=now,
             invoice=case.invoice.public_id,
@@ -553,7 +557,10 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
         from billing.subscriptions import subscription_cancel
 
         subscription_cancel(
-            tenant=case.tenant, subscription_id=case.subscription_id, actor=SYSTEM, now=now
+            tenant=case.tenant,
+            subscription_id=cast(int, case.subscription_id),  # _skip_reason: it has one
+            actor=SYSTEM,
+            now=now,
         )
         _finish(case, run, Run.EXECUTED, "canceled", now)
     elif run.action == "uncollectible":
@@ -605,10 +612,11 @@ def _step(tenant: Tenant, case_id: int, now: datetime) -> tuple[bool, _Claim | N
         invoice = case.invoice
         if invoice.status != Invoice.Status.OPEN:
             # Settled without the hook seeing it (e.g. paid before the hook existed).
-            reason = {
+            reasons: dict[str, str] = {
                 Invoice.Status.PAID: Reason.PAID,
                 Invoice.Status.VOID: Reason.VOIDED,
-            }.get(invoice.status, Reason.UNCOLLECTIBLE)
+            }
+            reason = reasons.get(invoice.status, Reason.UNCOLLECTIBLE)
             _close(case, reason, now)
             return True, None
         run = (
@@ -663,7 +671,13 @@ def _retry(tenant: Tenant, claim: _Claim, now: datetime) -> None:
     outcome = ""
     if claim.charge:
         try:
-            attempt = invoice_charge(tenant=tenant, invoice_id=run.case.invoice_id, now=now)
+            # A retry step with a message says "payment failed" itself (_remind below).
+            attempt = invoice_charge(
+                tenant=tenant,
+                invoice_id=run.case.invoice_id,
+                now=now,
+                failure_announced=bool(run.template),
+            )
         except (StateConflict, NotFound) as exc:
             # Paid meanwhile (the hook closed the case), or nothing to charge with.
             outcome = exc.code if exc.code != "state_conflict" else "not_chargeable"
@@ -738,3 +752,10 @@ def next_due_at(*, tenant: Tenant, clock: Any, until: datetime) -> datetime | No
         customer__test_clock=clock,
         next_run_at__lte=until,
     ).aggregate(at=Min("next_run_at"))["at"]
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: Any) -> None:
+    """Dunning's part in deleting a test clock (``settings.TEST_CLOCK_DELETERS``):
+    the cases (and their step runs) of the clock's customers."""
+    DunningCase.objects.filter(tenant=tenant, customer__test_clock=clock).delete()

@@ -1,11 +1,11 @@
 """Dunning on test clocks: the same steps the hourly beat runs, replayed at
-their exact moments while a clock advances (``billing.clocks.CLOCK_SWEEPS``)."""
+their exact moments while a clock advances (``settings.TEST_CLOCK_SWEEPS``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from billing.models import TestClock
+from customers.models import TestClock
 from dunning.services import dunning_run_due, next_due_at
 from tenants.models import Tenant
 

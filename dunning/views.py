@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -14,12 +14,13 @@ from dunning import selectors, services
 from dunning.forms import PolicyForm, StepFormSet, step_initial
 from tenants.access import staff_view
 from tenants.permissions import Perm
+from tenants.requests import StaffRequest
 
 
 @staff_view(Perm.BILLING_VIEW)
-def index(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    membership = request.membership  # type: ignore[attr-defined]
+def index(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
+    membership = request.membership
     return render(
         request,
         "dunning/index.html",
@@ -32,8 +33,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(Perm.BILLING_MANAGE)
-def policy_edit(request: HttpRequest, public_id: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def policy_edit(request: StaffRequest, public_id: str) -> HttpResponse:
+    tenant = request.tenant
     policy = selectors.policy_get(tenant=tenant, public_id=public_id)
     if policy is None:
         raise Http404("No such dunning policy.")
@@ -76,9 +77,9 @@ def policy_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @staff_view(Perm.BILLING_VIEW)
-def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def case_detail(request: StaffRequest, public_id: str) -> HttpResponse:
     case = selectors.case_get(
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=request.tenant,
         public_id=public_id,
     )
     if case is None:

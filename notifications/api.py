@@ -16,6 +16,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from core import clock
 from core.api import (
@@ -31,7 +32,8 @@ from core.api import (
 )
 from core.errors import ValidationFailed
 from notifications import webhooks
-from notifications.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenants.models import Event
 
 ID_PARAM = OpenApiParameter(
     "id", str, OpenApiParameter.PATH, description="The webhook endpoint's id (we_…)."
@@ -428,7 +430,8 @@ class EventSerializer(serializers.ModelSerializer):
     object = ObjectField("event")
     type = serializers.CharField(read_only=True, help_text="What happened, e.g. invoice.paid.")
     created = serializers.SerializerMethodField(help_text="When it happened (ISO 8601, UTC).")
-    data = serializers.SerializerMethodField(
+    # A field named "data" (the webhook payload's), not the serializer's .data property.
+    data = serializers.SerializerMethodField(  # type: ignore[assignment]
         help_text="The object it is about (object, id) and the event's details; the same "
         "as the webhook payload's data."
     )
@@ -493,7 +496,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         return queryset
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     """Add this app's viewsets to the API router (see config/api.py)."""
     router.register("webhook_endpoints", WebhookEndpointViewSet, basename="webhook_endpoint")
     router.register("events", EventViewSet, basename="event")

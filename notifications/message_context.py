@@ -16,10 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import formats, translation
 
+from billing.selectors import invoice_payment_instructions
 from core.money import Money
 from customers.models import Customer
-from notifications.models import Event
-from tenants.models import Tenant
+from customers.portal_links import payment_method_update_url, portal_url
+from tenants.models import Event, Tenant
 
 
 class NotReady(Exception):
@@ -114,26 +115,15 @@ def payment_details(invoice: Any) -> dict[str, str] | None:
     """What the payer needs for a boleto or Pix invoice (linha digitável and slip
     link, or the copy-paste code), from its issued, unpaid charge; None until
     the charge is issued."""
-    from billing.models import PaymentAttempt, SandboxCharge
-
-    attempt = (
-        PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING)
-        .exclude(gateway_ref="")
-        .order_by("-number")
-        .first()
-    )
-    if attempt is None:
+    instructions = invoice_payment_instructions(invoice=invoice)
+    if instructions is None:
         return None
-    details: dict[str, str] = {"pay_url": _absolute(attempt.action_url)}
-    # The sandbox keeps what the payer needs on its own books (a real boleto or
-    # Pix gateway returns the same fields with the charge).
-    charge = SandboxCharge.objects.filter(ref=attempt.gateway_ref).first()
-    extra = charge.details if charge is not None and isinstance(charge.details, dict) else {}
-    if extra.get("linha_digitavel"):
-        details["boleto_line"] = str(extra["linha_digitavel"])
+    details: dict[str, str] = {"pay_url": _absolute(instructions.action_url)}
+    if instructions.boleto_line:
+        details["boleto_line"] = instructions.boleto_line
         details["boleto_url"] = details["pay_url"]
-    if extra.get("payload"):
-        details["pix_code"] = str(extra["payload"])
+    if instructions.pix_code:
+        details["pix_code"] = instructions.pix_code
     return details
 
 
@@ -192,7 +182,7 @@ class _Formatter:
                 return ""
         if not isinstance(value, datetime):
             return ""
-        from subscriptions.domain.cycles import to_local
+        from core.localtime import to_local
 
         return formats.date_format(to_local(value, self.tz).date(), "DATE_FORMAT")
 
@@ -217,7 +207,6 @@ def build_context(
 ) -> dict[str, str]:
     """The plain values a message is rendered with."""
     from billing.models import Invoice
-    from portal.links import payment_method_update_url, portal_url
 
     data = event.data if isinstance(event.data, dict) else {}
     subjects = subjects_of(event)

@@ -7,12 +7,12 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
 from notifications import catalog
 from notifications.models import MessageTemplate
 from notifications.rendering import TemplateError, compile_tenant_template, render_text
+from tenants import audit
 from tenants.models import Tenant
 
 SMS_MAX = 1600  # Twilio's limit for one message body

@@ -39,8 +39,8 @@ from notifications.message_context import (
     payment_kind_of,
     subjects_of,
 )
-from notifications.models import Event, MessageDelivery
-from tenants.models import Tenant
+from notifications.models import MessageDelivery
+from tenants.models import Event, Tenant
 
 logger = structlog.get_logger(__name__)
 
@@ -118,7 +118,13 @@ def plan_messages(event: Event, *, now: datetime) -> None:
     if not wanted:
         return
     subjects = subjects_of(event)
-    if event.type == "payment.failed" and _announced_by_dunning(subjects.payment):
+    if (
+        event.type == "payment.failed"
+        and subjects.payment is not None
+        and subjects.payment.failure_announced
+    ):
+        # Whoever charged announces the failure in its own message (a dunning retry
+        # step: "payment failed, update your card"); one email per failure, not two.
         wanted = [(kind, ch) for kind, ch in wanted if kind.key != "payment_failed"]
         if not wanted:
             return
@@ -164,24 +170,6 @@ def plan_messages(event: Event, *, now: datetime) -> None:
     if ids:
         tenant_id = event.tenant_id
         transaction.on_commit(lambda: _enqueue(tenant_id, ids))
-
-
-def _announced_by_dunning(payment: object | None) -> bool:
-    """A dunning retry that failed is announced by the policy's own message
-    ("payment failed, update your card"); one email per failure, not two."""
-    from dunning.models import DunningStepRun
-
-    if payment is None:
-        return False
-    return (
-        DunningStepRun.objects.filter(
-            case__invoice_id=payment.invoice_id,  # type: ignore[attr-defined]
-            action="retry",
-            attempts_before=payment.number - 1,  # type: ignore[attr-defined]
-        )
-        .exclude(template="")
-        .exists()
-    )
 
 
 def _enqueue(tenant_id: int, ids: list[int]) -> None:

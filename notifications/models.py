@@ -6,45 +6,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.ids import new_public_id
-from tenants.models import TenantOwned
 
+# Event lives in tenants (the outbox writer sits low, in tenants/outbox.py); it is
+# re-exported here for the apps and tests that read events through notifications.
+from tenants.models import Event, TenantOwned
 
-class Event(TenantOwned):
-    """A domain event, written in the same transaction as the change (the outbox).
-
-    Delivery (email, SMS, webhooks) reads from here at least once and
-    deduplicates by ``public_id``.
-    """
-
-    public_id = models.CharField(
-        max_length=32, unique=True, editable=False, default=partial(new_public_id, "evt")
-    )
-    type = models.CharField(max_length=64)
-    at = models.DateTimeField()
-    subject_type = models.CharField(max_length=32, blank=True)
-    subject_id = models.CharField(max_length=32, blank=True)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # Set, in the same transaction, when the outbox dispatcher has planned this
-    # event's webhooks and messages (notifications/outbox.py).
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["tenant", "at", "id"], name="event_tenant_at"),
-            models.Index(fields=["tenant", "subject_id"], name="event_tenant_subject"),
-            # The API lists newest first by (created_at, id).
-            models.Index(fields=["tenant", "created_at", "id"], name="event_tenant_created"),
-            # The dispatcher's queue: small, since rows leave it as they are dispatched.
-            models.Index(
-                fields=["tenant", "id"],
-                condition=Q(dispatched_at__isnull=True),
-                name="event_undispatched",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.subject_id}"
+__all__ = ["Event"]
 
 
 # --- Outbound webhooks (notifications/webhooks.py) ---------------------------

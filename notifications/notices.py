@@ -4,7 +4,7 @@ The sweep emits ``subscription.trial_will_end`` and ``invoice.upcoming`` (whose
 messages the catalog sends) exactly once per subscription period: a ``Notice``
 row, unique per (subscription, kind, announced moment), is written in the same
 transaction as the event. Beat runs it hourly for live customers; test clocks
-replay it through ``NoticeSweep`` (``billing.clocks.CLOCK_SWEEPS``) with the
+replay it through ``NoticeSweep`` (``settings.TEST_CLOCK_SWEEPS``) with the
 clock's time as ``now``.
 """
 
@@ -17,10 +17,10 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from core.outbox import emit
-from notifications.models import Notice
+from notifications.models import MessageDelivery, Notice
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 logger = structlog.get_logger(__name__)
 
@@ -175,3 +175,12 @@ class NoticeSweep:
 
     def run(self, *, tenant: Tenant, clock: object, now: datetime) -> None:
         notices_run(tenant=tenant, now=now, clock=clock, floor=clock.frozen_time)  # type: ignore[attr-defined]
+
+
+@transaction.atomic
+def clock_rows_delete(*, tenant: Tenant, clock: object) -> None:
+    """Notifications' part in deleting a test clock (``settings.TEST_CLOCK_DELETERS``):
+    the notices of its customers' subscriptions go; their messages stay, without
+    the customer (as the foreign key's SET_NULL would leave them)."""
+    Notice.objects.filter(tenant=tenant, subscription__customer__test_clock=clock).delete()
+    MessageDelivery.objects.filter(tenant=tenant, customer__test_clock=clock).update(customer=None)

@@ -4,22 +4,16 @@
 Every optional email carries a signed one-click unsubscribe link
 (``/t/<tenant>/unsubscribe/<token>/``) and the ``List-Unsubscribe`` headers.
 The token names one customer of one tenant; it does not expire, as mail
-clients may use it long after the message arrived.
+clients may use it long after the message arrived. The opt-out itself is
+written by ``customers.services.customer_marketing_opt_out``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.urls import reverse
 
-from core import audit
-from core.actors import Actor
-from core.errors import NotFound
-from core.outbox import emit
 from customers.models import Customer
 from tenants.models import Tenant
 
@@ -50,35 +44,3 @@ def customer_for_token(*, tenant: Tenant, token: str) -> Customer | None:
     if not isinstance(public_id, str):
         return None
     return Customer.objects.filter(tenant=tenant, public_id=public_id).first()
-
-
-@transaction.atomic
-def customer_marketing_opt_out(
-    *, tenant: Tenant, customer_id: int, actor: Actor, now: datetime, opted_out: bool = True
-) -> Customer:
-    """Opt the customer out of (or back into) optional messages. Idempotent:
-    opting out twice keeps the first time."""
-    customer = Customer.objects.select_for_update().filter(tenant=tenant, pk=customer_id).first()
-    if customer is None:
-        raise NotFound("No such customer.", param="customer")
-    if (customer.marketing_opted_out_at is not None) == opted_out:
-        return customer
-    customer.marketing_opted_out_at = now if opted_out else None
-    customer.save(update_fields=["marketing_opted_out_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="customer.updated",
-        at=now,
-        subject_type="customer",
-        subject_id=customer.public_id,
-        data={"customer": customer.public_id, "marketing_opt_out": opted_out},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="customer.marketing_opted_out" if opted_out else "customer.marketing_opted_in",
-        target=customer,
-        at=now,
-        changes={"marketing_opt_out": opted_out},
-    )
-    return customer

@@ -1,6 +1,6 @@
 """The outbox dispatcher: from domain events to webhooks and messages.
 
-``core.outbox`` writes ``Event`` rows in the same transaction as each change
+``tenants.outbox`` writes ``Event`` rows in the same transaction as each change
 (DESIGN.md invariant 6). This module delivers them: per tenant, it claims
 undispatched events in id order with ``SELECT … FOR UPDATE SKIP LOCKED`` (so
 several workers can run it at once without taking the same event), and in one
@@ -26,8 +26,8 @@ import structlog
 from django.db import transaction
 
 from notifications import messages, webhooks
-from notifications.models import Event
-from tenants.models import Tenant
+from tenants.models import Event, Tenant
+from tenants.outbox import events_mark_dispatched
 
 logger = structlog.get_logger(__name__)
 DEFAULT_BATCH = 1000
@@ -82,7 +82,7 @@ def dispatch_batch(
                     )
                     continue
                 done.append(event)
-        Event.objects.filter(tenant=tenant, pk__in=[e.pk for e in done]).update(dispatched_at=now)
+        events_mark_dispatched(tenant=tenant, event_ids=[e.pk for e in done], at=now)
         return len(events), deliveries, len(events) - len(done), events[-1].pk
 
 

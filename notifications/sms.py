@@ -21,9 +21,9 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
-from core import audit
 from core.actors import Actor
 from core.errors import ValidationFailed
+from tenants import audit
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)

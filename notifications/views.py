@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from customers.services import customer_marketing_opt_out
 from notifications import catalog
 from notifications.forms import MessageTemplateForm, SmsAccountForm
 from notifications.message_templates import (
@@ -23,10 +24,11 @@ from notifications.message_templates import (
     starting_text,
 )
 from notifications.models import MessageDelivery, MessageTemplate, SmsAccount
-from notifications.optout import customer_for_token, customer_marketing_opt_out
+from notifications.optout import customer_for_token
 from notifications.rendering import render_message
 from tenants.access import staff_view
 from tenants.permissions import Perm
+from tenants.requests import StaffRequest, TenantRequest
 
 _LANGUAGES = dict(settings.LANGUAGES)
 
@@ -39,8 +41,8 @@ def _target(key: str, channel: str, language: str) -> catalog.MessageKind:
 
 
 @staff_view(Perm.CUSTOMERS_VIEW)
-def home(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def home(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
     overridden = set(
         MessageTemplate.objects.filter(tenant=tenant).values_list("key", "channel", "language")
     )
@@ -70,7 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = Paginator(recent, 50).get_page(request.GET.get("page"))
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     return render(
         request,
         "notifications/dashboard/home.html",
@@ -84,13 +86,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _preview(
-    request: HttpRequest,
+    request: StaffRequest,
     kind: catalog.MessageKind,
     channel: str,
     language: str,
     form: MessageTemplateForm,
 ) -> dict[str, str]:
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     draft = MessageTemplate(
         key=kind.key,
         channel=channel,
@@ -114,9 +116,9 @@ def _preview(
 
 @staff_view(Perm.TENANT_MANAGE)
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, key: str, channel: str, language: str) -> HttpResponse:
+def template_edit(request: StaffRequest, key: str, channel: str, language: str) -> HttpResponse:
     kind = _target(key, channel, language)
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     existing = MessageTemplate.objects.filter(
         tenant=tenant, key=key, channel=channel, language=language
     ).first()
@@ -167,7 +169,7 @@ def template_edit(request: HttpRequest, key: str, channel: str, language: str) -
 
 @staff_view(Perm.TENANT_MANAGE)
 @require_POST
-def template_preview(request: HttpRequest, key: str, channel: str, language: str) -> JsonResponse:
+def template_preview(request: StaffRequest, key: str, channel: str, language: str) -> JsonResponse:
     """The live preview: the posted draft rendered with sample data, or its errors."""
     kind = _target(key, channel, language)
     form = MessageTemplateForm(request.POST, channel=channel)
@@ -179,10 +181,10 @@ def template_preview(request: HttpRequest, key: str, channel: str, language: str
 
 @staff_view(Perm.TENANT_MANAGE)
 @require_POST
-def template_reset(request: HttpRequest, key: str, channel: str, language: str) -> HttpResponse:
+def template_reset(request: StaffRequest, key: str, channel: str, language: str) -> HttpResponse:
     _target(key, channel, language)
     message_template_reset(
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=request.tenant,
         key=key,
         channel=channel,
         language=language,
@@ -195,10 +197,10 @@ def template_reset(request: HttpRequest, key: str, channel: str, language: str) 
 
 @staff_view(Perm.TENANT_MANAGE)
 @require_http_methods(["GET", "POST"])
-def sms_settings(request: HttpRequest) -> HttpResponse:
+def sms_settings(request: StaffRequest) -> HttpResponse:
     from notifications.sms import sms_account_set
 
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     form = SmsAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -223,10 +225,10 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # the signed token is the credential; mail clients POST it (RFC 8058)
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
+def unsubscribe(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
     """GET asks for confirmation (link scanners must not unsubscribe anyone);
     POST — the button, or a mail client's one-click — opts out."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     customer = customer_for_token(tenant=tenant, token=token) if tenant is not None else None
     if customer is None:
         return render(

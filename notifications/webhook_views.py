@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +25,7 @@ from notifications import webhooks
 from notifications.models import WebhookAttempt, WebhookEndpoint
 from tenants.access import staff_view
 from tenants.permissions import Perm
+from tenants.requests import StaffRequest
 
 # The raw secret rides in the session for exactly one page view.
 _SECRET_SESSION = "ciclo_webhook_secret"  # noqa: S105 (a session key, not a secret)
@@ -52,7 +53,7 @@ class EndpointForm(forms.Form):
         return [part for part in raw.replace(",", " ").split() if part]
 
 
-def _actor(request: HttpRequest) -> Actor:
+def _actor(request: StaffRequest) -> Actor:
     return Actor.staff(request.user)
 
 
@@ -62,8 +63,8 @@ def _form_error(form: forms.Form, exc: DomainError) -> None:
 
 
 @staff_view(PERM)
-def endpoints(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def endpoints(request: StaffRequest) -> HttpResponse:
+    tenant = request.tenant
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -84,10 +85,10 @@ def endpoints(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
+def _endpoint(request: StaffRequest, endpoint_id: str) -> WebhookEndpoint:
     try:
         return webhooks.endpoint_get(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             endpoint_id=endpoint_id,
         )
     except NotFound as exc:
@@ -95,8 +96,8 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
 
 
 @staff_view(PERM)
-def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def endpoint_detail(request: StaffRequest, endpoint_id: str) -> HttpResponse:
+    tenant = request.tenant
     endpoint = _endpoint(request, endpoint_id)
     initial: dict[str, Any] = {
         "url": endpoint.url,
@@ -135,11 +136,11 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     )
 
 
-def _post_action(request: HttpRequest, endpoint_id: str, run: Any, done: str) -> HttpResponse:
+def _post_action(request: StaffRequest, endpoint_id: str, run: Any, done: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     try:
         result = run(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             actor=_actor(request),
             now=clock.now(),
             endpoint_id=endpoint.public_id,
@@ -155,7 +156,7 @@ def _post_action(request: HttpRequest, endpoint_id: str, run: Any, done: str) ->
 
 @staff_view(PERM)
 @require_POST
-def endpoint_disable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def endpoint_disable(request: StaffRequest, endpoint_id: str) -> HttpResponse:
     return _post_action(
         request, endpoint_id, webhooks.webhook_endpoint_disable, _("Endpoint disabled.")
     )
@@ -163,7 +164,7 @@ def endpoint_disable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @staff_view(PERM)
 @require_POST
-def endpoint_enable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def endpoint_enable(request: StaffRequest, endpoint_id: str) -> HttpResponse:
     return _post_action(
         request, endpoint_id, webhooks.webhook_endpoint_enable, _("Endpoint enabled.")
     )
@@ -171,7 +172,7 @@ def endpoint_enable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @staff_view(PERM)
 @require_POST
-def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def endpoint_rotate(request: StaffRequest, endpoint_id: str) -> HttpResponse:
     return _post_action(
         request,
         endpoint_id,
@@ -182,10 +183,10 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @staff_view(PERM)
 @require_POST
-def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def endpoint_delete(request: StaffRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     webhooks.webhook_endpoint_delete(
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=request.tenant,
         actor=_actor(request),
         now=clock.now(),
         endpoint_id=endpoint.public_id,
@@ -196,11 +197,11 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @staff_view(PERM)
 @require_POST
-def delivery_replay(request: HttpRequest, endpoint_id: str, delivery_id: str) -> HttpResponse:
+def delivery_replay(request: StaffRequest, endpoint_id: str, delivery_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     try:
         webhooks.webhook_delivery_replay(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             actor=_actor(request),
             now=clock.now(),
             endpoint_id=endpoint.public_id,

@@ -50,15 +50,16 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
-from core import audit, clock
+from core import clock
 from core.actors import Actor
 from core.bulk import bulk_set, insert_rows
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.ids import new_public_id
-from core.outbox import emit
 from core.secrets import decrypt_json, encrypt_json
-from notifications.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tenants.models import Membership, Tenant
+from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenants import audit
+from tenants.models import Event, Membership, Tenant
+from tenants.outbox import emit
 from tenants.permissions import Role
 
 logger = structlog.get_logger(__name__)

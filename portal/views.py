@@ -13,27 +13,34 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import Invoice, PaymentAttempt
-from billing.payments import payment_method_detach, payment_method_set_default
 from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
 from billing.setup import card_setup_begin, card_setup_complete
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from customers.models import Customer, PaymentMethod
-from portal.links import portal_token_read
+from customers.portal_links import portal_token_read
+from customers.services import payment_method_detach, payment_method_set_default
 from subscriptions.models import Subscription
+from tenants.requests import TenantRequest
 
 SESSION_KEY = "portal_customer"
 
 
-def home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+class PortalRequest(TenantRequest):
+    """A request that passed ``subscriber_required``: the signed-in subscriber is known."""
+
+    customer: Customer
+
+
+def home(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     """The merchant's branded landing; with a portal session, the customer's account."""
     customer = _session_customer(request)
     if customer is None:
@@ -54,7 +61,7 @@ def home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     )
 
 
-def enter(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
+def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
     """Open a portal session from a signed link (email or API portal session)."""
     payload = portal_token_read(token)
     tenant = request.tenant
@@ -78,7 +85,7 @@ def enter(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-def _session_customer(request: HttpRequest) -> Customer | None:
+def _session_customer(request: TenantRequest) -> Customer | None:
     held = request.session.get(SESSION_KEY)
     tenant = getattr(request, "tenant", None)
     if not held or tenant is None or held.get("tenant") != tenant.id:
@@ -88,7 +95,9 @@ def _session_customer(request: HttpRequest) -> Customer | None:
 
 def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
-    def wrapper(request: HttpRequest, tenant_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(
+        request: PortalRequest, tenant_slug: str, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         customer = _session_customer(request)
         if customer is None:
             return render(
@@ -97,13 +106,13 @@ def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
                 {"message": _("Open the link from your latest email to see your account.")},
                 status=403,
             )
-        request.customer = customer  # type: ignore[attr-defined]
+        request.customer = customer
         return view(request, tenant_slug, *args, **kwargs)
 
     return wrapper
 
 
-def _invoices(request: HttpRequest, customer: Customer) -> Any:
+def _invoices(request: TenantRequest, customer: Customer) -> Any:
     return (
         Invoice.objects.filter(tenant=request.tenant, customer=customer)
         .exclude(status=Invoice.Status.DRAFT)
@@ -111,15 +120,15 @@ def _invoices(request: HttpRequest, customer: Customer) -> Any:
     )
 
 
-def _methods(request: HttpRequest, customer: Customer) -> Any:
+def _methods(request: TenantRequest, customer: Customer) -> Any:
     return PaymentMethod.objects.filter(
         tenant=request.tenant, customer=customer, detached_at__isnull=True
     ).order_by("-is_default", "-created_at")
 
 
 @subscriber_required
-def invoices(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    customer = request.customer  # type: ignore[attr-defined]
+def invoices(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    customer = request.customer
     listed = list(_invoices(request, customer)[:100])
     # How to pay what is open: the slip, code or authentication page of the
     # attempt awaiting the payer, and a segunda via when a boleto is overdue.
@@ -146,8 +155,8 @@ def invoices(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @subscriber_required
 @require_POST
-def invoice_segunda_via(request: HttpRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
-    customer: Customer = request.customer  # type: ignore[attr-defined]
+def invoice_segunda_via(request: PortalRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
+    customer: Customer = request.customer
     invoice = _invoices(request, customer).filter(public_id=invoice_id).first()
     if invoice is None:
         raise Http404
@@ -168,10 +177,10 @@ def invoice_segunda_via(request: HttpRequest, tenant_slug: str, invoice_id: str)
 
 
 @subscriber_required
-def invoice_pdf(request: HttpRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
+def invoice_pdf(request: PortalRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
     from billing.pdf import render_invoice_pdf
 
-    customer = request.customer  # type: ignore[attr-defined]
+    customer = request.customer
     invoice = (
         _invoices(request, customer)
         .filter(public_id=invoice_id)
@@ -191,10 +200,10 @@ def invoice_pdf(request: HttpRequest, tenant_slug: str, invoice_id: str) -> Http
 
 @subscriber_required
 @require_http_methods(["GET", "POST"])
-def payment_methods(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+def payment_methods(request: PortalRequest, tenant_slug: str) -> HttpResponse:
     """List the saved methods and add a card: the browser gives the card to the
     gateway (sandbox tokenizer or Stripe Elements); we receive only its answer."""
-    customer: Customer = request.customer  # type: ignore[attr-defined]
+    customer: Customer = request.customer
     tenant = request.tenant
     actor = Actor.subscriber(customer)
     here = reverse("portal:payment_methods", kwargs={"tenant_slug": tenant.slug})
@@ -241,9 +250,9 @@ def payment_methods(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @subscriber_required
 @require_POST
 def payment_method_action(
-    request: HttpRequest, tenant_slug: str, method_id: str, action: str
+    request: PortalRequest, tenant_slug: str, method_id: str, action: str
 ) -> HttpResponse:
-    customer: Customer = request.customer  # type: ignore[attr-defined]
+    customer: Customer = request.customer
     method = _methods(request, customer).filter(public_id=method_id).first()
     if method is None:
         raise Http404
@@ -268,6 +277,6 @@ def payment_method_action(
 
 
 @require_POST
-def leave(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+def leave(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)
     return redirect("portal:home", tenant_slug=tenant_slug)

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from billing import coupons as billing_coupons
 from billing import subscriptions as billing_subs
@@ -191,7 +192,7 @@ class PlanSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _entitlements(value: Any) -> dict[str, Any]:
+def _entitlements(value: Any) -> None:
     if not isinstance(value, dict) or len(value) > 100:
         raise serializers.ValidationError("entitlements is an object of at most 100 keys.")
     for key, item in value.items():
@@ -208,7 +209,6 @@ def _entitlements(value: Any) -> dict[str, Any]:
                 f"Entitlement {key}: a flag (true/false), a whole-number limit, null "
                 "(unlimited) or a short string."
             )
-    return value
 
 
 class PlanCreateSerializer(StrictSerializer):
@@ -784,7 +784,9 @@ class SubscriptionViewSet(ApiViewSet):
             tenant=self.tenant, subscription=sub, now=self._now(sub), **data
         )
         plan_ids = {line.plan_id for line in preview.lines if line.plan_id}
-        public = dict(Plan.objects.filter(pk__in=plan_ids).values_list("pk", "public_id"))
+        public: dict[int | None, str] = dict(
+            Plan.objects.filter(pk__in=plan_ids).values_list("pk", "public_id")
+        )
         lines = [
             {
                 "kind": line.kind,
@@ -865,7 +867,7 @@ class SubscriptionViewSet(ApiViewSet):
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 
 
-def register(router) -> None:  # type: ignore[no-untyped-def]
+def register(router: SimpleRouter) -> None:
     router.register("products", ProductViewSet, basename="product")
     router.register("plans", PlanViewSet, basename="plan")
     router.register("coupons", CouponViewSet, basename="coupon")

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.bulk import bulk_set
-from core.outbox import PendingEvent, emit_many
 from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
 from tenants.models import Tenant
+from tenants.outbox import PendingEvent, emit_many
 
 Status = SubscriptionStatus
 SUB_FIELDS = [

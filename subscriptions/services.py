@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F, Model
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
-from core.outbox import emit
 from customers.models import Customer
 from subscriptions import engine
 from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
 from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
+from tenants import audit
 from tenants.models import Tenant
+from tenants.outbox import emit
 
 Status = SubscriptionStatus
 MAX_AMOUNT_MINOR = 10**13  # far above any real price; keeps arithmetic sane
@@ -151,7 +151,7 @@ def plan_create(
     max_pause_cycles: int = 0,
     max_installments: int = 1,
     entitlements: dict[str, Any] | None = None,
-    tax_rate: Model | None = None,  # a billing.TaxRate
+    tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -251,9 +251,13 @@ def _billed_at_plan_relations() -> list[Any]:
         if rel.one_to_many
         and rel.auto_created
         and not rel.concrete
-        and rel.related_model._meta.app_label != Plan._meta.app_label
+        and _model(rel)._meta.app_label != Plan._meta.app_label
     ]
-    return sorted(relations, key=lambda rel: (rel.related_model._meta.label, rel.field.name))
+    return sorted(relations, key=lambda rel: (_model(rel)._meta.label, rel.field.name))
+
+
+def _model(rel: Any) -> type[Model]:
+    return cast(type[Model], rel.related_model)
 
 
 @transaction.atomic
@@ -346,9 +350,10 @@ def subscription_open(
     if customer.tenant_id != tenant.pk:
         raise NotFound("No such customer.", param="customer")
     # Read again: the caller's copy may predate a new price version.
-    plan = Plan.objects.select_related("tax_rate").filter(tenant=tenant, pk=plan.pk).first()
-    if plan is None:
+    fresh = Plan.objects.select_related("tax_rate").filter(tenant=tenant, pk=plan.pk).first()
+    if fresh is None:
         raise NotFound("No such plan.", param="plan")
+    plan = fresh
     if not plan.active:
         raise StateConflict("This plan is not sold any more.", code="plan_inactive")
     if (

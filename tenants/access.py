@@ -6,9 +6,11 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from tenants.requests import ResolvingRequest
 
 View = Callable[..., HttpResponse]
 
@@ -19,8 +21,8 @@ def staff_view(perm: str | None = None) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            membership = request.membership  # type: ignore[attr-defined]
+        def wrapper(request: ResolvingRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = request.membership
             if membership is None:
                 return render(request, "dashboard/no_tenant.html", status=403)
             if perm is not None and not membership.has_perm(perm):

@@ -2,12 +2,13 @@
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+
+from tenants.models import User as StaffUser
 
 
 @transaction.atomic
-def staff_user_ensure(*, email: str, password: str | None = None) -> AbstractBaseUser:
+def staff_user_ensure(*, email: str, password: str | None = None) -> StaffUser:
     """The staff user with ``email``, created with a verified address if missing."""
     User = get_user_model()
     email = User.objects.normalize_email(email).lower()

@@ -24,6 +24,8 @@ from django.db import connections
 from core.errors import TenantNotSet
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from tenants.models import Tenant
 
 _tenant: ContextVar[Tenant | None] = ContextVar("ciclo_tenant", default=None)
@@ -65,7 +67,7 @@ def sync_connections() -> None:
             apply_to_connection(conn)
 
 
-def apply_to_connection(conn) -> None:  # type: ignore[no-untyped-def]
+def apply_to_connection(conn: BaseDatabaseWrapper) -> None:
     from psycopg import pq
 
     if conn.connection.info.transaction_status == pq.TransactionStatus.INERROR:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import cast
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,7 +19,8 @@ from django.urls import reverse
 
 from core import clock
 from tenants.context import platform_access, tenant_context
-from tenants.models import Tenant
+from tenants.models import Tenant, User
+from tenants.requests import ResolvingRequest
 from tenants.selectors import api_key_authenticate, memberships_of
 
 SESSION_TENANT_KEY = "ciclo_tenant_id"
@@ -30,12 +32,12 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
-        request.membership = None  # type: ignore[attr-defined]
-        request.memberships = []  # type: ignore[attr-defined]
-        request.api_key = None  # type: ignore[attr-defined]
-        request.api_key_error = None  # type: ignore[attr-defined]
+    def __call__(self, request: ResolvingRequest) -> HttpResponse:
+        request.tenant = None
+        request.membership = None
+        request.memberships = []
+        request.api_key = None
+        request.api_key_error = None
         with ExitStack() as stack:
             if request.path.startswith("/api/"):
                 self._from_api_key(request)
@@ -43,45 +45,44 @@ class TenantMiddleware:
                 tenant = Tenant.objects.filter(slug=match["slug"]).first()
                 if tenant is None:
                     raise Http404("No such merchant.")
-                request.tenant = tenant  # type: ignore[attr-defined]
+                request.tenant = tenant
             elif request.path.startswith("/admin/") and request.user.is_superuser:
                 stack.enter_context(platform_access())
             elif request.user.is_authenticated:
                 self._from_session(request)
-            stack.enter_context(tenant_context(request.tenant))  # type: ignore[attr-defined]
+            stack.enter_context(tenant_context(request.tenant))
             return self.get_response(request)
 
     @staticmethod
-    def _from_api_key(request: HttpRequest) -> None:
+    def _from_api_key(request: ResolvingRequest) -> None:
         header = request.headers.get("Authorization", "")
         if not header:
             return
         scheme, _, raw = header.partition(" ")
         raw = raw.strip()
         if scheme.lower() != "bearer" or not _KEY_SHAPE.match(raw):
-            request.api_key_error = (  # type: ignore[attr-defined]
-                "Malformed API key: expected 'Authorization: Bearer sk_test_…'."
-            )
+            request.api_key_error = "Malformed API key: expected 'Authorization: Bearer sk_test_…'."
             return
         key = api_key_authenticate(raw, now=clock.now())
         if key is None:
-            request.api_key_error = "Invalid or revoked API key."  # type: ignore[attr-defined]
+            request.api_key_error = "Invalid or revoked API key."
             return
-        request.api_key = key  # type: ignore[attr-defined]
-        request.tenant = key.tenant  # type: ignore[attr-defined]
+        request.api_key = key
+        request.tenant = key.tenant
 
     @staticmethod
-    def _from_session(request: HttpRequest) -> None:
-        memberships = memberships_of(request.user)
-        request.memberships = memberships  # type: ignore[attr-defined]
+    def _from_session(request: ResolvingRequest) -> None:
+        # Called only for a signed-in user, so not the AnonymousUser.
+        memberships = memberships_of(cast(User, request.user))
+        request.memberships = memberships
         if not memberships:
             return
         wanted = request.session.get(SESSION_TENANT_KEY)
         chosen = next((m for m in memberships if m.tenant_id == wanted), memberships[0])
         if wanted != chosen.tenant_id:
             request.session[SESSION_TENANT_KEY] = chosen.tenant_id
-        request.membership = chosen  # type: ignore[attr-defined]
-        request.tenant = chosen.tenant  # type: ignore[attr-defined]
+        request.membership = chosen
+        request.tenant = chosen.tenant
 
 
 class RequireMfaMiddleware:

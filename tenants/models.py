@@ -1,6 +1,7 @@
 import hashlib
 import secrets
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, Self, TypeVar, cast
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -8,9 +9,11 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import TenantNotSet
+from core.ids import new_public_id
 from tenants.context import current_tenant, platform_access_active
 from tenants.permissions import Role, role_has_permission
 
@@ -37,7 +40,7 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # not in django-stubs
         swappable = "AUTH_USER_MODEL"
 
 
@@ -102,20 +105,26 @@ class Tenant(models.Model):
         return self.invoice_prefix or self.slug.replace("-", "").upper()[:12]
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
+_M = TypeVar("_M", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_M]):
+    def for_tenant(self, tenant: Tenant) -> Self:
         return self.filter(tenant=tenant)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+_TenantManagerBase = models.Manager.from_queryset(TenantQuerySet)
+
+
+class TenantManager(_TenantManagerBase[_M]):
     """Scopes every query to the current tenant; with none set, refuses to run.
 
     ``platform_access()`` is the explicit opt-out for code that must see every
     tenant. On PostgreSQL, row-level security applies the same rule again.
     """
 
-    def get_queryset(self) -> TenantQuerySet:
-        qs = super().get_queryset()
+    def get_queryset(self) -> TenantQuerySet[_M]:
+        qs = cast("TenantQuerySet[_M]", super().get_queryset())
         if platform_access_active():
             return qs
         tenant = current_tenant()
@@ -132,7 +141,7 @@ class TenantOwned(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
 
-    objects: ClassVar[TenantManager] = TenantManager()
+    objects = TenantManager()
 
     class Meta:
         abstract = True
@@ -288,3 +297,43 @@ class IdempotencyKey(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.api_key_id}:{self.key}"
+
+
+class Event(TenantOwned):
+    """A domain event, written in the same transaction as the change (the outbox).
+
+    Delivery (email, SMS, webhooks) reads from here at least once and
+    deduplicates by ``public_id``.
+    """
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "evt")
+    )
+    type = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    subject_type = models.CharField(max_length=32, blank=True)
+    subject_id = models.CharField(max_length=32, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set, in the same transaction, when the outbox dispatcher has planned this
+    # event's webhooks and messages (notifications/outbox.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table it had in notifications (moved with state-only migrations).
+        db_table = "notifications_event"
+        indexes = [
+            models.Index(fields=["tenant", "at", "id"], name="event_tenant_at"),
+            models.Index(fields=["tenant", "subject_id"], name="event_tenant_subject"),
+            # The API lists newest first by (created_at, id).
+            models.Index(fields=["tenant", "created_at", "id"], name="event_tenant_created"),
+            # The dispatcher's queue: small, since rows leave it as they are dispatched.
+            models.Index(
+                fields=["tenant", "id"],
+                condition=Q(dispatched_at__isnull=True),
+                name="event_undispatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject_id}"

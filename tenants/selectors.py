@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import structlog
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from tenants.context import platform_access
-from tenants.models import ApiKey, AuditEntry, Membership, Tenant
+from tenants.models import ApiKey, AuditEntry, Membership, Tenant, User
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 logger = structlog.get_logger(__name__)
 
 
-def memberships_of(user: AbstractBaseUser) -> list[Membership]:
+def memberships_of(user: User) -> list[Membership]:
     """Every tenant seat of a staff user: crosses tenants, so opts in explicitly."""
     with platform_access():
         return list(
@@ -43,9 +43,9 @@ def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
     if remembered is not None and not remembered.get("revoked"):
         tenant = Tenant.objects.filter(pk=remembered["tenant_id"]).first()
         if tenant is not None:
-            key = ApiKey(key_hash=key_hash, **remembered)
-            key.tenant = tenant
-            return key
+            cached = ApiKey(key_hash=key_hash, **remembered)
+            cached.tenant = tenant
+            return cached
     with platform_access():
         key = (
             ApiKey.objects.select_related("tenant")
@@ -69,15 +69,15 @@ def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
     return key
 
 
-def _cache_get(name: str) -> dict | None:
+def _cache_get(name: str) -> dict[str, Any] | None:
     try:
-        return cache.get(name)
+        return cast("dict[str, Any] | None", cache.get(name))
     except Exception:  # the cache is down: the database answers
         logger.warning("api_key.cache_unavailable", exc_info=True)
         return None
 
 
-def _cache_add(name: str, value: dict) -> None:
+def _cache_add(name: str, value: dict[str, Any]) -> None:
     try:
         cache.add(name, value, KEY_CACHE_SECONDS)
     except Exception:  # the cache is down: nothing to remember

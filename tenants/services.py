@@ -7,15 +7,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core import audit
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
+from core.registry import registered
+from tenants import audit
 from tenants.context import tenant_context
-from tenants.models import ApiKey, Membership, Tenant
+from tenants.models import ApiKey, Membership, Tenant, User
 from tenants.permissions import Role
 from tenants.selectors import api_key_forget
 
@@ -47,7 +47,7 @@ def _unique_slug(base: str) -> str:
 def tenant_create(
     *,
     name: str,
-    owner: AbstractBaseUser,
+    owner: User,
     now: datetime,
     slug: str | None = None,
     default_currency: str = "BRL",
@@ -75,9 +75,10 @@ def tenant_create(
                 tenant.save()
                 with tenant_context(tenant):
                     Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
-                    from dunning.services import dunning_policies_seed
-
-                    dunning_policies_seed(tenant=tenant, now=now)
+                    # Apps that set a new tenant up (dunning seeds its policies) do it
+                    # here, in this transaction: a tenant never exists without them.
+                    for listener in registered("TENANT_CREATED_LISTENERS"):
+                        listener(tenant=tenant, now=now)
                     audit.record(
                         tenant=tenant,
                         actor=Actor.staff(owner),
@@ -124,7 +125,7 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
 
 @transaction.atomic
 def membership_add(
-    *, tenant: Tenant, user: AbstractBaseUser, role: str, actor: Actor, now: datetime
+    *, tenant: Tenant, user: User, role: str, actor: Actor, now: datetime
 ) -> Membership:
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role: {role}", param="role")
@@ -162,7 +163,7 @@ def api_key_create(
     kind: str = ApiKey.Kind.SECRET,
     mode: str = ApiKey.Mode.TEST,
     read_only: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> IssuedApiKey:
     if kind not in ApiKey.Kind.values:
         raise ValidationFailed(f"Unknown key kind: {kind}", param="kind")

@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from core.localtime import local_date
 from subscriptions.domain.catalog import PricingModel, Tier, recurring_amount
-from subscriptions.domain.cycles import local_date
 
 __all__ = [
     "Fraction",

@@ -31,7 +31,10 @@ def get_gateway(name: str) -> Gateway:
             if account is not None:
                 creds = account.credentials
                 return StripeGateway(
-                    creds["api_key"], creds["webhook_secret"], settings.STRIPE_API_BASE
+                    creds["api_key"],
+                    creds["webhook_secret"],
+                    settings.STRIPE_API_BASE,
+                    timeout=settings.STRIPE_TIMEOUT,
                 )
         return StripeGateway.from_settings()
     raise LookupError(f"Unknown gateway: {name}")

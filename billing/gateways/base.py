@@ -9,6 +9,7 @@ we keep the token. Every charge carries an idempotency key derived from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -58,6 +59,16 @@ class GatewayUnavailable(Exception):
     the same idempotency key; a decline is a ChargeResult, never this."""
 
 
+class GatewayRateLimited(GatewayUnavailable):
+    """The gateway (HTTP 429), or our own token bucket for its account, asks us
+    to slow down: nothing was done; try again shortly under the same key."""
+
+
+class GatewayTimeout(GatewayUnavailable):
+    """No answer: the connection failed or timed out. The gateway may or may not
+    have done the work, so only a retry under the same idempotency key is safe."""
+
+
 class InvalidWebhook(Exception):
     """A webhook whose signature or timestamp does not verify."""
 
@@ -73,6 +84,7 @@ class Gateway(Protocol):
         currency: str,
         idempotency_key: str,
         description: str = "",
+        now: datetime | None = None,
     ) -> ChargeResult: ...
 
     def fetch_charge(self, *, idempotency_key: str, gateway_ref: str = "") -> ChargeResult | None:

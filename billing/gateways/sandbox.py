@@ -83,7 +83,9 @@ class SandboxGateway:
 
     # -- the gateway's side: tokenization (the card number stays here) ---------
 
-    def tokenize_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> SavedMethod:
+    def tokenize_card(
+        self, *, number: str, exp_month: object, exp_year: object, cvc: str
+    ) -> SavedMethod:
         digits = "".join(ch for ch in number if ch.isdigit())
         if not 12 <= len(digits) <= 19 or not _luhn_ok(digits):
             raise ValidationFailed(

@@ -15,10 +15,16 @@ first result (keys live for 24 hours) — never by charging twice.
 Every instance owns its ``StripeClient``: nothing goes through the SDK's
 module-level globals (``stripe.api_key``/``stripe.api_base``), so two tenants'
 gateways can never share a key.
+
+Every request to an account waits for its turn in that account's token bucket
+(``throttle.py``, shared by all workers), so a billing run stays under Stripe's
+rate limit; a 429 or a lost answer is ``GatewayRateLimited`` or
+``GatewayTimeout``, which the charge protocol retries under the same key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,12 +36,15 @@ from django.core.exceptions import ImproperlyConfigured
 from billing.gateways.base import (
     ChargeResult,
     ChargeStatus,
+    GatewayRateLimited,
+    GatewayTimeout,
     GatewayUnavailable,
     InvalidWebhook,
     RefundResult,
     SavedMethod,
     WebhookEvent,
 )
+from billing.gateways.throttle import TokenBucket
 from core.errors import ValidationFailed
 
 METADATA_KEY = "ciclo_idempotency_key"
@@ -62,17 +71,19 @@ class StripeGateway:
         api_base: str | None = None,
         *,
         timeout: float = 30.0,
+        bucket: TokenBucket | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("A Stripe secret key is required.")
         self._webhook_secret = webhook_secret
+        self.bucket = bucket or account_bucket(api_key)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
-            # Retrying is the charge protocol's job (reconciliation under the
-            # same key); the SDK must not hide a failure behind its own retries.
+            # Retrying is the charge protocol's job (backoff, then reconciliation,
+            # under the same key); the SDK must not hide a failure behind its own.
             max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=_PacedClient(self.bucket, timeout=timeout),
         )
 
     @classmethod
@@ -83,7 +94,12 @@ class StripeGateway:
         secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
         if not api_key or not secret:
             raise StripeNotConfigured("STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET must be set.")
-        return cls(api_key, secret, getattr(settings, "STRIPE_API_BASE", None) or None)
+        return cls(
+            api_key,
+            secret,
+            getattr(settings, "STRIPE_API_BASE", None) or None,
+            timeout=settings.STRIPE_TIMEOUT,
+        )
 
     # -- setting up a payment method --------------------------------------------
 
@@ -255,6 +271,44 @@ class StripeGateway:
         )
 
 
+# -- pacing -----------------------------------------------------------------------
+
+
+def account_bucket(api_key: str) -> TokenBucket:
+    """The account's bucket, named by a digest of its key (the key itself never
+    leaves this process), at the rate its mode allows."""
+    from django.conf import settings
+
+    live = "_live_" in api_key
+    rate = settings.STRIPE_RATE_LIMIT_LIVE if live else settings.STRIPE_RATE_LIMIT_TEST
+    digest = hashlib.sha256(api_key.encode()).hexdigest()[:24]
+    return TokenBucket(
+        f"stripe:{digest}",
+        rate=rate,
+        # A quarter second's worth at once: in any one second we send at most
+        # 1.25 × rate: at most Stripe's own limit with the default rates.
+        burst=max(1, int(rate // 4)),
+        max_wait=settings.GATEWAY_THROTTLE_MAX_WAIT,
+    )
+
+
+class _PacedClient(stripe.RequestsClient):
+    """The SDK's HTTP client, taking a turn in the account's bucket before each
+    request (searches and reads count against Stripe's limit too)."""
+
+    def __init__(self, bucket: TokenBucket, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._bucket = bucket
+
+    def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
+        self._bucket.take()
+        return super().request(method, url, headers, post_data)
+
+    def request_stream(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
+        self._bucket.take()
+        return super().request_stream(method, url, headers, post_data)
+
+
 # -- helpers ----------------------------------------------------------------------
 
 
@@ -262,6 +316,10 @@ class StripeGateway:
 def _errors() -> Iterator[None]:
     try:
         yield
+    except stripe.RateLimitError as exc:
+        raise GatewayRateLimited(f"Stripe is rate limiting: {exc.user_message or exc}") from exc
+    except stripe.APIConnectionError as exc:
+        raise GatewayTimeout(f"Stripe did not answer: {exc.user_message or exc}") from exc
     except _TRANSIENT as exc:
         raise GatewayUnavailable(f"Stripe did not answer: {exc.user_message or exc}") from exc
     except stripe.IdempotencyError as exc:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from customers.models import Customer, PaymentMethod
-from notifications.models import Event
 from subscriptions.models import Subscription
 from tenants.context import tenant_context
+from tenants.models import Event
 from tests.api.helpers import audit_actions, counts, error, read_only_client
 from tests.conftest import TenantSetup
 

@@ -10,12 +10,11 @@ import pytest
 from django.db import connection, connections, transaction
 
 from core import clock
-from core.idempotency import idempotency_keys_purge
 from customers.models import Customer, PaymentMethod
-from notifications.models import Event
 from subscriptions.models import Product
 from tenants.context import platform_access, tenant_context
-from tenants.models import AuditEntry, IdempotencyKey
+from tenants.idempotency import idempotency_keys_purge
+from tenants.models import AuditEntry, Event, IdempotencyKey
 from tests.api.helpers import client_for, counts, error
 from tests.conftest import TenantSetup
 
@@ -125,7 +124,7 @@ def test_a_key_older_than_24_hours_is_forgotten_and_purged(acme: TenantSetup) ->
 
 
 def test_the_purge_runs_as_a_beat_task(acme: TenantSetup, settings) -> None:  # type: ignore[no-untyped-def]
-    from core.tasks import idempotency_keys_purge_task
+    from tenants.tasks import idempotency_keys_purge_task
 
     _post(acme, "/api/v1/customers", {"name": "Ana"}, "old")
     with tenant_context(acme.tenant):

@@ -6,15 +6,8 @@ from typing import Any
 
 import pytest
 
-from billing.models import (
-    BalanceTransaction,
-    CreditNote,
-    Invoice,
-    PaymentAttempt,
-    Refund,
-    TestClock,
-)
-from customers.models import Customer
+from billing.models import BalanceTransaction, CreditNote, Invoice, PaymentAttempt, Refund
+from customers.models import Customer, TestClock
 from tenants.context import tenant_context
 from tests.api.helpers import audit_actions, counts, error
 from tests.conftest import TenantSetup

@@ -21,12 +21,11 @@ from billing.models import DocumentSequence, Invoice, InvoiceLine
 from billing.run import RunStats, billing_run, run_batch
 from core.actors import Actor
 from customers.models import Customer
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, Subscription
 from tenants.context import tenant_context
-from tenants.models import Tenant
+from tenants.models import Event, Tenant
 from tests.conftest import make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -24,10 +24,9 @@ from billing.services import (
 )
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import Customer
-from notifications.models import Event
 from subscriptions.models import Subscription
 from tenants.context import tenant_context
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.conftest import make_tenant
 from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import ACTOR, World, world

@@ -12,8 +12,8 @@ from billing.services import (
 )
 from core.errors import StateConflict, ValidationFailed
 from core.transitions import IllegalTransition
-from notifications.models import Event
 from subscriptions.models import Subscription
+from tenants.models import Event
 from tests.support.billing import ACTOR, utc, world
 
 NOW = utc(2026, 5, 4, 15)

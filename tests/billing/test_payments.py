@@ -17,14 +17,13 @@ from billing.payments import (
     invoice_charge,
     payment_attempt_reconcile,
     payment_method_attach,
-    payment_method_detach,
-    payment_method_set_default,
 )
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import PaymentMethod
-from notifications.models import Event
+from customers.services import payment_method_detach, payment_method_set_default
 from subscriptions.models import Subscription
 from tenants.context import platform_access, tenant_context
+from tenants.models import Event
 from tests.conftest import make_tenant
 from tests.support.billing import ACTOR, utc, world
 
@@ -350,7 +349,7 @@ def test_a_subscription_can_be_charged_with_its_own_method() -> None:
 
 
 def test_a_card_about_to_expire_is_announced_once() -> None:
-    from billing.payments import payment_methods_expiring_notify
+    from customers.services import payment_methods_expiring_notify
 
     with world(utc(2026, 6, 10, 15)) as w:
         customer = w.customer()

@@ -13,7 +13,7 @@ from billing.models import (
 )
 from billing.payments import payment_method_attach, payment_refund
 from core.errors import StateConflict, ValidationFailed
-from notifications.models import Event
+from tenants.models import Event
 from tests.support.billing import ACTOR, utc, world
 
 pytestmark = pytest.mark.django_db(transaction=True)

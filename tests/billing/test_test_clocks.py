@@ -25,15 +25,13 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     PendingLine,
-    TestClock,
 )
 from billing.services import credit_note_issue
 from core.errors import NotFound, ValidationFailed
-from customers.models import Customer
-from notifications.models import Event
+from customers.models import Customer, TestClock
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.context import tenant_context
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.conftest import make_tenant
 from tests.scenarios.helpers_lifecycle import loc, sp
 from tests.support.billing import ACTOR, World, world
@@ -323,3 +321,23 @@ def test_another_tenants_clock_is_not_found(db):
         )
     assert (advance_err.value.param, delete_err.value.param) == ("test_clock", "test_clock")
     assert got == ("2026-01-01 12:00", 1, ["2026-01-01 12:00"], "incomplete")
+
+
+asked: list[tuple[str, int, bool]] = []
+
+
+def _record_deleter(*, tenant: Any, clock: TestClock) -> None:
+    asked.append((tenant.slug, clock.pk, TestClock.objects.filter(pk=clock.pk).exists()))
+
+
+def test_delete_asks_each_registered_app_to_delete_its_own_rows(db, settings):
+    # Given an app registered first among the deleters
+    settings.TEST_CLOCK_DELETERS = [f"{__name__}._record_deleter", *settings.TEST_CLOCK_DELETERS]
+    asked.clear()
+    with world(START) as w:
+        # When a clock is deleted
+        clock_delete(tenant=w.tenant, clock_id=w.clock.pk, actor=ACTOR, now=START)
+        gone = not TestClock.objects.filter(pk=w.clock.pk).exists()
+    # Then it was asked, with the clock still there, and the clock went after it
+    assert asked == [("acme", w.clock.pk, True)]
+    assert gone

@@ -10,7 +10,7 @@ from billing.gateways.sandbox import SandboxBoletoGateway, SandboxGateway
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_method_attach_offline, webhook_receive
 from customers.models import Customer, PaymentMethod
-from notifications.models import Event
+from tenants.models import Event
 from tests.scenarios.helpers_lifecycle import loc
 from tests.support.billing import ACTOR, World
 

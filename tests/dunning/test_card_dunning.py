@@ -12,7 +12,7 @@ import pytest
 
 from billing.models import Invoice, PaymentAttempt
 from dunning.models import DunningCase, DunningStepRun
-from notifications.models import Event
+from tenants.models import Event
 from tests.dunning.helpers import DECLINED_CARD, GOOD_CARD, attach_card, timeline
 from tests.scenarios.helpers_lifecycle import loc, sp
 from tests.support.billing import world

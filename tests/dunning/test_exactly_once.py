@@ -15,9 +15,8 @@ from billing.models import PaymentAttempt
 from billing.payments import invoice_charge
 from dunning.models import DunningCase, DunningStepRun
 from dunning.services import dunning_run_due
-from notifications.models import Event
 from tenants.context import tenant_context
-from tenants.models import Tenant
+from tenants.models import Event, Tenant
 from tests.dunning.helpers import DECLINED_CARD, attach_card, boleto_customer
 from tests.scenarios.helpers_lifecycle import loc, sp
 from tests.support.billing import World, world

@@ -13,8 +13,9 @@ from django.core import mail
 from billing.models import Invoice
 from core.actors import Actor
 from notifications import webhooks
-from notifications.models import Event, MessageDelivery
+from notifications.models import MessageDelivery
 from notifications.outbox import dispatch_pending
+from tenants.models import Event
 from tests.dunning.helpers import DECLINED_CARD, GOOD_CARD, attach_card, boleto_customer, pay_slip
 from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import World, world

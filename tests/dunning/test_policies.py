@@ -10,9 +10,8 @@ import pytest
 from core.errors import NotFound, ValidationFailed
 from dunning.models import DunningPolicy, DunningStep
 from dunning.services import dunning_policies_seed, dunning_policy_update
-from notifications.models import Event
 from tenants.context import tenant_context
-from tenants.models import AuditEntry, Tenant
+from tenants.models import AuditEntry, Event, Tenant
 from tests.conftest import TenantSetup, make_tenant
 from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import ACTOR

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from customers.models import Customer, PaymentMethod
-from portal.links import portal_url
+from customers.portal_links import portal_url
 from tenants.context import tenant_context
 from tests.conftest import make_tenant
 

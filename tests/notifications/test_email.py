@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.outbox import emit
 from customers.models import Customer
 from notifications.messages import deliver
-from notifications.models import Event, MessageDelivery
+from notifications.models import MessageDelivery
 from tenants.context import tenant_context
+from tenants.models import Event
+from tenants.outbox import emit
 from tests.conftest import make_tenant
 from tests.support.billing import utc
 from tests.support.smtp import smtp_server

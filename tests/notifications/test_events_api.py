@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.outbox import PendingEvent, emit_many
 from tenants.context import tenant_context
+from tenants.outbox import PendingEvent, emit_many
 from tests.conftest import TenantSetup
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,13 @@ from django.db import IntegrityError, transaction
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, PaymentAttempt, SandboxCharge
 from billing.payments import payment_method_attach, payment_method_attach_offline
-from core.outbox import emit
 from customers.models import Customer
 from notifications import messages
 from notifications.messages import deliver, plan_messages, send_due
-from notifications.models import Event, MessageDelivery
+from notifications.models import MessageDelivery
 from notifications.outbox import dispatch_pending
+from tenants.models import Event
+from tenants.outbox import emit
 from tests.support.billing import ACTOR, utc, world
 
 pytestmark = pytest.mark.django_db(transaction=True)

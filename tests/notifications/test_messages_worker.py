@@ -13,12 +13,13 @@ from datetime import timedelta
 import pytest
 
 from core import clock
-from core.outbox import emit
 from customers.models import Customer
 from notifications.messages import send_due
-from notifications.models import Event, MessageDelivery
+from notifications.models import MessageDelivery
 from notifications.tasks import send_messages_task
 from tenants.context import tenant_context
+from tenants.models import Event
+from tenants.outbox import emit
 from tests.conftest import make_tenant
 from tests.support.smtp import smtp_server
 from tests.support.workers import celery_worker

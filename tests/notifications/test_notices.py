@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from billing.subscriptions import subscription_cancel
 from core import clock
 from customers.models import Customer
-from notifications.models import Event, Notice
+from notifications.models import Notice
 from notifications.notices import notices_sweep
+from tenants.models import Event
 from tests.support.billing import ACTOR, utc, world
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,13 +7,13 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from core.outbox import emit
 from customers.models import Customer
 from notifications.models import MessageDelivery
 from notifications.optout import unsubscribe_token, unsubscribe_url
 from notifications.outbox import dispatch_pending
 from tenants.context import tenant_context
 from tenants.models import AuditEntry
+from tenants.outbox import emit
 from tests.conftest import make_tenant
 from tests.support.billing import utc
 

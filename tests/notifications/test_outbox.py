@@ -14,12 +14,13 @@ from django.db import connections
 
 from core import clock
 from core.actors import Actor
-from core.outbox import PendingEvent, emit_many
 from notifications import messages, webhooks
-from notifications.models import Event, WebhookAttempt, WebhookDelivery
+from notifications.models import WebhookAttempt, WebhookDelivery
 from notifications.outbox import dispatch_pending
 from notifications.tasks import dispatch_outbox_task, webhooks_send_due_task
 from tenants.context import tenant_context
+from tenants.models import Event
+from tenants.outbox import PendingEvent, emit_many
 from tests.conftest import TenantSetup, make_tenant
 from tests.support.webhook_receiver import Receiver
 from tests.support.workers import celery_worker

@@ -10,10 +10,9 @@ import pytest
 
 from core.actors import Actor
 from core.errors import ValidationFailed
-from core.outbox import emit
 from customers.models import Customer
 from notifications.messages import deliver
-from notifications.models import Event, MessageDelivery, SmsAccount
+from notifications.models import MessageDelivery, SmsAccount
 from notifications.sms import (
     SmsSendError,
     TwilioSmsProvider,
@@ -22,6 +21,8 @@ from notifications.sms import (
     to_e164,
 )
 from tenants.context import tenant_context
+from tenants.models import Event
+from tenants.outbox import emit
 from tests.conftest import make_tenant
 from tests.support import fake_twilio
 from tests.support.billing import utc

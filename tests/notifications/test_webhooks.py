@@ -21,11 +21,12 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.outbox import emit
 from notifications import webhooks
-from notifications.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from notifications.outbox import dispatch_pending
 from tenants.context import tenant_context
+from tenants.models import Event
+from tenants.outbox import emit
 from tests.conftest import TenantSetup
 from tests.support.webhook_receiver import Receiver
 

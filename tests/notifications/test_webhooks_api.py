@@ -9,12 +9,12 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from core import clock
-from core.outbox import emit
 from notifications import webhooks
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.outbox import dispatch_pending
 from tenants.context import tenant_context
 from tenants.models import AuditEntry
+from tenants.outbox import emit
 from tests.conftest import TenantSetup
 from tests.support.webhook_receiver import Receiver
 

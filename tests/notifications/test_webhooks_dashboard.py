@@ -10,11 +10,11 @@ from django.test import Client
 
 from core import clock
 from core.actors import Actor
-from core.outbox import emit
 from notifications import webhooks
 from notifications.models import WebhookAttempt, WebhookEndpoint
 from notifications.outbox import dispatch_pending
 from tenants.context import tenant_context
+from tenants.outbox import emit
 from tenants.services import membership_add
 from tests.conftest import TenantSetup
 from tests.support.webhook_receiver import Receiver

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from billing.models import GatewayCustomer
 from billing.payments import gateway_account_set
 from customers.models import Customer, PaymentMethod
-from portal.links import portal_token, portal_url
+from customers.portal_links import portal_token, portal_url
 from tenants.context import tenant_context
 from tenants.models import AuditEntry
 from tests.support.billing import ACTOR, utc, world

@@ -12,9 +12,9 @@ from billing import subscriptions as billing_subs
 from billing.models import CreditNote, Invoice
 from billing.services import customer_balance, invoice_mark_paid
 from customers.models import Customer
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import ScheduledChange, Subscription
+from tenants.models import Event
 from tests.support.billing import ACTOR, World
 
 TZ = "America/Sao_Paulo"

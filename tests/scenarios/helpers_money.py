@@ -15,8 +15,8 @@ from billing import coupons as billing_coupons
 from billing import subscriptions as billing_subs
 from billing.models import Coupon, Invoice
 from core.errors import ValidationFailed
-from notifications.models import Event
 from subscriptions.models import Subscription
+from tenants.models import Event
 from tests.support.billing import ACTOR, World
 
 SP = "America/Sao_Paulo"

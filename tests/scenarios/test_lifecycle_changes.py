@@ -9,7 +9,7 @@ as remaining; by second, exact. Period [Jan 15 12:00, Feb 15 12:00) is 31 days
 = 2,678,400 s.
 """
 
-from notifications.models import Event
+from tenants.models import Event
 from tests.scenarios.helpers_lifecycle import (
     balance,
     change,

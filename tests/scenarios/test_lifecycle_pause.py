@@ -4,8 +4,8 @@ prorated remainder, and the plan's limits (max_pauses, max_pause_cycles)."""
 import pytest
 
 from core.errors import ValidationFailed
-from notifications.models import Event
 from subscriptions.models import ScheduledChange
+from tenants.models import Event
 from tests.scenarios.helpers_lifecycle import (
     doc,
     events,

@@ -22,11 +22,10 @@ from billing import subscriptions as billing_subs
 from billing.models import Coupon, CouponRedemption, Invoice, PendingLine
 from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from customers.models import Customer
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import Plan, Product, ScheduledChange, Subscription
 from tenants.context import tenant_context
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.conftest import make_tenant
 from tests.support.billing import ACTOR, World, utc, world
 

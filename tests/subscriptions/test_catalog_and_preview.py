@@ -23,10 +23,9 @@ from billing import coupons as billing_coupons
 from billing import subscriptions as billing_subs
 from billing.models import CouponRedemption, Invoice, PendingLine
 from core.errors import StateConflict
-from notifications.models import Event
 from subscriptions import services as subs
 from subscriptions.models import Plan, ScheduledChange, Subscription
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Event
 from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import ACTOR, World, world
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from billing import subscriptions as billing_subs
 from billing.clocks import clock_advance, clock_create
-from billing.models import Invoice, TaxRate, TestClock
+from billing.models import Invoice, TaxRate
 from core.actors import Actor
-from customers.models import Customer
+from customers.models import Customer, TestClock
 from subscriptions import services as subs
 from subscriptions.models import Plan, Product, Subscription
 from tenants.context import tenant_context

@@ -25,17 +25,22 @@ pm_card_authenticationRequired               needs 3-D Secure on every payment: 
 Faults: ``fail_next(status)`` answers the next request with an error, before
 (default) or after doing the work; ``drop_next()`` closes the connection with no
 answer, by default after doing the work (the money moved, the answer is lost).
+``chaos(seed=…)`` draws such faults at random (seeded) on every request from
+then on: 429s, connections dropped before or after the work, and answers
+slower than the client's timeout. ``faults_served`` counts what was served.
 ``search_hides_everything`` imitates the Search API's indexing lag.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import secrets
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -137,9 +142,18 @@ def _missing(kind: str, ident: str, param: str) -> StripeFailure:
 
 @dataclass
 class _Fault:
-    kind: str  # "status" or "drop"
+    kind: str  # "status", "drop" or "slow" (answers after ``delay`` seconds)
     status: int
     after_processing: bool
+    path: str | None
+    delay: float = 0.0
+
+
+@dataclass
+class _Chaos:
+    rng: random.Random
+    weights: list[tuple[str, float]]  # fault name → probability per request
+    delay: float
     path: str | None
 
 
@@ -157,6 +171,8 @@ class FakeStripe:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.search_hides_everything = False
         self._faults: list[_Fault] = []
+        self._chaos: _Chaos | None = None
+        self.faults_served: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -201,12 +217,52 @@ class FakeStripe:
         """Close the next request's connection without an answer."""
         self._faults.append(_Fault("drop", 0, after_processing, path))
 
+    def chaos(
+        self,
+        *,
+        seed: int,
+        rate_limited: float = 0.0,
+        dropped_before: float = 0.0,
+        dropped_after: float = 0.0,
+        slow: float = 0.0,
+        delay: float = 1.0,
+        path: str | None = None,
+    ) -> None:
+        """From now on, each request (to ``path``) draws a fault with these
+        probabilities: a 429 (nothing done), a connection closed before the work
+        or after it (the answer lost), or an answer ``delay`` seconds late, after
+        the work (longer than the client waits). ``chaos(seed=…)`` alone stops."""
+        weights = [
+            ("rate_limited", rate_limited),
+            ("dropped_before", dropped_before),
+            ("dropped_after", dropped_after),
+            ("slow", slow),
+        ]
+        with self.lock:
+            self._chaos = _Chaos(random.Random(seed), weights, delay, path)
+            if not any(p for _name, p in weights):
+                self._chaos = None
+
     def _take_fault(self, path: str) -> _Fault | None:
         with self.lock:
             for fault in self._faults:
                 if fault.path is None or fault.path == path:
                     self._faults.remove(fault)
                     return fault
+            chaos = self._chaos
+            if chaos is None or chaos.path not in (None, path):
+                return None
+            draw, edge = chaos.rng.random(), 0.0
+            for name, probability in chaos.weights:
+                edge += probability
+                if draw < edge:
+                    self.faults_served[name] += 1
+                    return {
+                        "rate_limited": _Fault("status", 429, False, path),
+                        "dropped_before": _Fault("drop", 0, False, path),
+                        "dropped_after": _Fault("drop", 0, True, path),
+                        "slow": _Fault("slow", 0, True, path, chaos.delay),
+                    }[name]
         return None
 
     # -- what a browser (Stripe.js) or Stripe itself would do ----------------------
@@ -658,6 +714,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:  # the work is done, but the answer goes wrong
             if fault.kind == "status":
                 status, body, store = fault.status, _fault_body(fault.status), True
+            elif fault.kind == "slow":
+                if key and store:
+                    with fake.lock:
+                        fake.idempotent.setdefault((auth, key), (fingerprint, status, body))
+                time.sleep(fault.delay)  # the client has given up by now
+                with suppress(OSError):
+                    self._send(status, body)
+                return None
             elif key:
                 with fake.lock:
                     fake.idempotent.setdefault((auth, key), (fingerprint, status, body))

@@ -3,6 +3,10 @@
 A link names one customer of one tenant and is signed with the project's
 secret; it expires (``PORTAL_LINK_MAX_AGE``). Opening it starts a portal
 session for that customer only.
+
+It lives with the customer it names, below the apps that send links
+(notifications' messages, the API's portal sessions) and the portal that reads
+them, so none of them imports another.
 """
 
 from __future__ import annotations

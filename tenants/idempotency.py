@@ -30,6 +30,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core import clock
 from core.api import error_body
+from tenants.context import platform_access
+from tenants.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -110,8 +112,6 @@ class IdempotencyMiddleware:
 def _claim(
     *, api_key: Any, key: str, fingerprint: str, request: HttpRequest, now: datetime
 ) -> tuple[str, Any]:
-    from tenants.models import IdempotencyKey
-
     expired_before = now - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
     stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT)
     fresh = {
@@ -166,8 +166,6 @@ def _claim(
 
 
 def _release(row: Any) -> None:
-    from tenants.models import IdempotencyKey
-
     IdempotencyKey.objects.filter(
         pk=row.pk, status_code__isnull=True, locked_at=row.locked_at
     ).delete()
@@ -175,8 +173,6 @@ def _release(row: Any) -> None:
 
 def _finish(row: Any, response: HttpResponse) -> None:
     """Store the answer for replays; a server error or a 429 is not an answer."""
-    from tenants.models import IdempotencyKey
-
     if response.status_code >= 500 or response.status_code == 429 or response.streaming:
         _release(row)
         return
@@ -197,9 +193,6 @@ def _finish(row: Any, response: HttpResponse) -> None:
 
 def idempotency_keys_purge(*, now: datetime) -> int:
     """Delete every tenant's keys past their lifetime; returns how many."""
-    from tenants.context import platform_access
-    from tenants.models import IdempotencyKey
-
     before = now - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
     with platform_access():
         deleted, _ = IdempotencyKey.objects.filter(created_at__lte=before).delete()

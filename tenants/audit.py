@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 
 from core.actors import Actor
 from core.request_context import current_origin
-
-if TYPE_CHECKING:
-    from tenants.models import AuditEntry, Tenant
+from tenants.models import AuditEntry, Tenant
 
 
 def _jsonable(value: Any) -> Any:
@@ -38,8 +36,6 @@ def record(
 
     ``changes`` maps a field to ``[old, new]`` (or to a value for creations).
     """
-    from tenants.models import AuditEntry
-
     origin = current_origin()
     return AuditEntry.objects.create(
         tenant=tenant,

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.bulk import insert_rows
+from core.ids import new_public_id
+from tenants.models import Event, Tenant
+
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
@@ -35,10 +39,6 @@ def emit(
 
 def emit_many(events: Iterable[PendingEvent]) -> list[str]:
     """Write the events; returns their public ids (``evt_…``), in order."""
-    from core.bulk import insert_rows
-    from core.ids import new_public_id
-    from notifications.models import Event
-
     rows = [
         {
             "tenant": e.tenant_id,
@@ -58,3 +58,9 @@ def emit_many(events: Iterable[PendingEvent]) -> list[str]:
         ["tenant", "public_id", "type", "at", "subject_type", "subject_id", "data", "created_at"],
     )
     return [row["public_id"] for row in rows]
+
+
+def events_mark_dispatched(*, tenant: Tenant, event_ids: Iterable[int], at: datetime) -> int:
+    """The outbox dispatcher (notifications/outbox.py) planned these events'
+    webhooks and messages; they leave its queue."""
+    return Event.objects.filter(tenant=tenant, pk__in=list(event_ids)).update(dispatched_at=at)

@@ -81,11 +81,12 @@ def seed(n_customers: int, n_hot: int) -> Seeded:
     from tqdm import tqdm
 
     from billing.clocks import clock_advance, clock_create
+    from billing.subscriptions import subscription_create
     from config.celery import app
     from core.actors import Actor
     from customers.models import Customer
     from subscriptions.models import Plan
-    from subscriptions.services import plan_create, product_create, subscription_create
+    from subscriptions.services import plan_create, product_create
     from tenants.accounts import staff_user_ensure
     from tenants.context import tenant_context
     from tenants.db.postgresql.base import owner_mode

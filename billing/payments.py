@@ -31,6 +31,7 @@ from billing.gateways.base import (
     SavedMethod,
 )
 from billing.gateways.throttle import with_backoff
+from billing.locks import lock_attempt, lock_invoice
 from billing.models import (
     GatewayAccount,
     InboundWebhook,
@@ -200,7 +201,9 @@ def _settle(
 ) -> PaymentAttempt:
     """Step 3: record the gateway's answer once, and pay the invoice on success."""
     with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().get(tenant=tenant, pk=attempt_id)
+        # Subscription → invoice → attempt (billing/locks.py): paying the
+        # invoice moves its subscription, which a cancellation may hold.
+        attempt = lock_attempt(tenant=tenant, attempt_id=attempt_id)
         if attempt.status in (PaymentAttempt.Status.SUCCEEDED, PaymentAttempt.Status.FAILED):
             return attempt  # already settled (a webhook or another worker was first)
         if result.status == ChargeStatus.PENDING:
@@ -467,6 +470,9 @@ def payment_refund(
     except GatewayUnavailable:
         return refund  # stays pending; asking again under the same key is safe
     with transaction.atomic():
+        # Invoice before refund (billing/locks.py): the credit note locks the invoice.
+        locked = lock_invoice(tenant=tenant, invoice_id=attempt.invoice_id)
+        assert locked is not None  # an attempt's invoice is never deleted (PROTECT)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.status != Refund.Status.PENDING:
             return refund
@@ -479,10 +485,9 @@ def payment_refund(
             )
             refund.save()
             return refund
-        invoice = Invoice.objects.select_for_update().get(pk=attempt.invoice_id)
         refund.credit_note = credit_note_write(
             tenant=tenant,
-            invoice=invoice,
+            invoice=locked,
             amount_minor=amount_minor,
             reason=f"Refund: {refund.reason}",
             now=now,

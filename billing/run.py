@@ -19,6 +19,7 @@ import structlog
 from django.db import transaction
 from django.db.models import QuerySet
 
+from billing import pricing
 from customers.models import TestClock
 from subscriptions import engine
 from subscriptions.models import Subscription
@@ -64,9 +65,11 @@ def run_batch(
         )
         if not subs:
             return 0, 0, after_id
-        batch = engine.load(tenant, subs)
-        engine.Engine(batch).advance_all(now)
-        invoices = engine.write(batch, now)
+        # Subscriptions advance (entitlement); billing prices what they owe and
+        # writes it all, in this one transaction.
+        batch = pricing.load(tenant, subs)
+        engine.Engine(batch.lifecycle).advance_all(now)
+        invoices = pricing.write(batch, now)
         return len(subs), len(invoices), subs[-1].pk
 
 

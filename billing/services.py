@@ -10,12 +10,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Sum
 
 from billing import listeners
-from billing.domain.invoicing import ProposedLine, close_document, tax_lines, totals
+from billing.domain.invoicing import ProposedLine, Totals, close_document, tax_lines, totals
+from billing.locks import lock_invoice
 from billing.models import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -151,6 +153,132 @@ _LEDGER_FIELDS = [
 ]
 
 
+def _ledger_row(
+    *,
+    tenant: Tenant,
+    customer_id: int,
+    currency: str,
+    amount_minor: int,
+    description: str,
+    at: datetime,
+    invoice_id: int | None = None,
+    credit_note_id: int | None = None,
+) -> dict[str, Any]:
+    """One row of the customer's balance ledger (``BalanceTransaction``), as
+    plain values: positive adds credit, negative uses it. Every balance move is
+    built here."""
+    return {
+        "tenant": tenant.pk,
+        "customer": customer_id,
+        "currency": currency,
+        "amount_minor": amount_minor,
+        "description": description,
+        "invoice": invoice_id,
+        "credit_note": credit_note_id,
+        "at": at,
+    }
+
+
+def _ledger_write(rows: Sequence[dict[str, Any]]) -> None:
+    """Write ledger rows: one statement, however many."""
+    insert_rows(BalanceTransaction, rows, _LEDGER_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Finalized:
+    """What finalizing decides for one invoice: its number, totals, the credit
+    balance it uses, what is left due, and so its status."""
+
+    number: str
+    status: str
+    totals: Totals
+    credit_applied_minor: int
+    amount_due_minor: int
+    issued_at: datetime
+    due_at: datetime
+    paid_at: datetime | None
+
+
+def _finalize(*, tenant: Tenant, drafts: Sequence[InvoiceDraft]) -> list[_Finalized]:
+    """Number a batch of invoices gaplessly (per year of issue) and apply the
+    customers' credit balances to them, in order: the one finalization rule,
+    for the billing run's batches and a merchant's one-off invoice alike."""
+    balances = balances_of(customer_ids=sorted({d.customer_id for d in drafts}))
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for i, draft in enumerate(drafts):
+        by_year[to_local(draft.issued_at, tenant.time_zone).year].append(i)
+    numbers: dict[int, str] = {}
+    for year in sorted(by_year):
+        indexes = by_year[year]
+        allocated = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=len(indexes))
+        numbers.update(zip(indexes, allocated, strict=True))
+    finalized = []
+    for i, draft in enumerate(drafts):
+        t = totals(draft.lines)
+        key = (draft.customer_id, draft.currency)
+        available = balances.get(key, 0) + draft.credit_carried_minor
+        applied = max(0, min(available, t.total_minor))
+        balances[key] = available - applied
+        due = t.total_minor - applied
+        finalized.append(
+            _Finalized(
+                number=numbers[i],
+                status=Invoice.Status.PAID if due == 0 else Invoice.Status.OPEN,
+                totals=t,
+                credit_applied_minor=applied,
+                amount_due_minor=due,
+                issued_at=draft.issued_at,
+                due_at=draft.issued_at + timedelta(days=tenant.net_terms_days),
+                paid_at=draft.issued_at if due == 0 else None,
+            )
+        )
+    return finalized
+
+
+def _finalized_ledger(
+    *, tenant: Tenant, draft: InvoiceDraft, invoice_id: int, fin: _Finalized
+) -> list[dict[str, Any]]:
+    """The balance moves of a finalized invoice: the credit it carries to the
+    customer's balance, then the balance it uses."""
+    return [
+        _ledger_row(
+            tenant=tenant,
+            customer_id=draft.customer_id,
+            currency=draft.currency,
+            amount_minor=amount,
+            description=description,
+            at=draft.issued_at,
+            invoice_id=invoice_id,
+        )
+        for amount, description in (
+            (draft.credit_carried_minor, f"Credit from {fin.number}"),
+            (-fin.credit_applied_minor, f"Applied to {fin.number}"),
+        )
+        if amount
+    ]
+
+
+def _finalized_events(
+    *, tenant: Tenant, draft: InvoiceDraft, public_id: str, fin: _Finalized
+) -> list[PendingEvent]:
+    data: dict[str, Any] = {"invoice": public_id, "number": fin.number}
+    if draft.subscription_public_id:
+        data["subscription"] = draft.subscription_public_id
+    data |= {
+        "total": fin.totals.total_minor,
+        "amount_due": fin.amount_due_minor,
+        "currency": draft.currency,
+    }
+    events = [
+        PendingEvent(tenant.pk, "invoice.finalized", draft.issued_at, "invoice", public_id, data)
+    ]
+    if fin.status == Invoice.Status.PAID:
+        events.append(
+            PendingEvent(tenant.pk, "invoice.paid", draft.issued_at, "invoice", public_id, data)
+        )
+    return events
+
+
 def invoices_write(
     *, tenant: Tenant, drafts: Sequence[InvoiceDraft], now: datetime
 ) -> list[WrittenInvoice]:
@@ -161,31 +289,19 @@ def invoices_write(
     """
     if not drafts:
         return []
-    balances = balances_of(customer_ids=sorted({d.customer_id for d in drafts}))
-    by_year: dict[int, list[int]] = defaultdict(list)
-    for i, draft in enumerate(drafts):
-        by_year[to_local(draft.issued_at, tenant.time_zone).year].append(i)
-    numbers: dict[int, str] = {}
-    for year in sorted(by_year):
-        indexes = by_year[year]
-        allocated = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=len(indexes))
-        numbers.update(zip(indexes, allocated, strict=True))
-    rows, summaries = [], []
-    for i, draft in enumerate(drafts):
-        t = totals(draft.lines)
-        key = (draft.customer_id, draft.currency)
-        available = balances.get(key, 0) + draft.credit_carried_minor
-        applied = max(0, min(available, t.total_minor))
-        balances[key] = available - applied
-        due = t.total_minor - applied
+    finalized = _finalize(tenant=tenant, drafts=drafts)
+    rows: list[dict[str, Any]] = []
+    summaries: list[WrittenInvoice] = []
+    for draft, fin in zip(drafts, finalized, strict=True):
+        t = fin.totals
         rows.append(
             {
                 "tenant": tenant.pk,
                 "public_id": new_public_id("in"),
                 "customer": draft.customer_id,
                 "subscription": draft.subscription_id,
-                "number": numbers[i],
-                "status": Invoice.Status.PAID if due == 0 else Invoice.Status.OPEN,
+                "number": fin.number,
+                "status": fin.status,
                 "billing_reason": draft.reason,
                 "currency": draft.currency,
                 "period_start": draft.period_start,
@@ -194,21 +310,24 @@ def invoices_write(
                 "discount_minor": t.discount_minor,
                 "tax_minor": t.tax_minor,
                 "total_minor": t.total_minor,
-                "credit_applied_minor": applied,
-                "amount_due_minor": due,
+                "credit_applied_minor": fin.credit_applied_minor,
+                "amount_due_minor": fin.amount_due_minor,
                 "amount_paid_minor": 0,
                 "credited_minor": 0,
-                "issued_at": draft.issued_at,
-                "due_at": draft.issued_at + timedelta(days=tenant.net_terms_days),
-                "paid_at": draft.issued_at if due == 0 else None,
+                "issued_at": fin.issued_at,
+                "due_at": fin.due_at,
+                "paid_at": fin.paid_at,
                 "voided_at": None,
                 "locale": draft.locale,
                 "created_at": now,
             }
         )
     ids = insert_rows(Invoice, rows, _INVOICE_FIELDS, returning=True)
-    lines, ledger, events, pending = [], [], [], []
-    for invoice_id, row, draft in zip(ids, rows, drafts, strict=True):
+    lines: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    events: list[PendingEvent] = []
+    pending: list[tuple[int, int]] = []
+    for invoice_id, row, draft, fin in zip(ids, rows, drafts, finalized, strict=True):
         summaries.append(
             WrittenInvoice(
                 id=invoice_id,
@@ -242,52 +361,11 @@ def invoices_write(
                     "coupon": line.coupon_id,
                 }
             )
-        base = {
-            "tenant": tenant.pk,
-            "customer": draft.customer_id,
-            "currency": draft.currency,
-            "invoice": invoice_id,
-            "credit_note": None,
-            "at": draft.issued_at,
-        }
-        if draft.credit_carried_minor:
-            ledger.append(
-                {
-                    **base,
-                    "amount_minor": draft.credit_carried_minor,
-                    "description": f"Credit from {row['number']}",
-                }
-            )
-        if row["credit_applied_minor"]:
-            ledger.append(
-                {
-                    **base,
-                    "amount_minor": -row["credit_applied_minor"],
-                    "description": f"Applied to {row['number']}",
-                }
-            )
+        ledger += _finalized_ledger(tenant=tenant, draft=draft, invoice_id=invoice_id, fin=fin)
         pending.extend((invoice_id, line_id) for line_id in draft.pending_line_ids)
-        data = {
-            "invoice": row["public_id"],
-            "number": row["number"],
-            "subscription": draft.subscription_public_id,
-            "total": row["total_minor"],
-            "amount_due": row["amount_due_minor"],
-            "currency": draft.currency,
-        }
-        events.append(
-            PendingEvent(
-                tenant.pk, "invoice.finalized", draft.issued_at, "invoice", row["public_id"], data
-            )
-        )
-        if row["status"] == Invoice.Status.PAID:
-            events.append(
-                PendingEvent(
-                    tenant.pk, "invoice.paid", draft.issued_at, "invoice", row["public_id"], data
-                )
-            )
+        events += _finalized_events(tenant=tenant, draft=draft, public_id=row["public_id"], fin=fin)
     insert_rows(InvoiceLine, lines, _LINE_FIELDS)
-    insert_rows(BalanceTransaction, ledger, _LEDGER_FIELDS)
+    _ledger_write(ledger)
     # The lines were read under their subscription's row lock, so they are
     # still unbilled: one statement marks them all, not one per line.
     bulk_set(
@@ -298,7 +376,9 @@ def invoices_write(
 
 
 def _locked_invoice(*, tenant: Tenant, invoice_id: int) -> Invoice:
-    invoice = Invoice.objects.select_for_update().filter(tenant=tenant, pk=invoice_id).first()
+    # Its subscription first (billing/locks.py): paying or closing an invoice
+    # may move the subscription too.
+    invoice = lock_invoice(tenant=tenant, invoice_id=invoice_id)
     if invoice is None:
         raise NotFound("No such invoice.", param="invoice")
     return invoice
@@ -367,14 +447,18 @@ def _close_invoice(
         fields.append("voided_at")
         if invoice.credit_applied_minor:
             # Give back the credit balance the invoice had consumed.
-            BalanceTransaction.objects.create(
-                tenant=tenant,
-                customer_id=invoice.customer_id,
-                currency=invoice.currency,
-                amount_minor=invoice.credit_applied_minor,
-                invoice=invoice,
-                at=now,
-                description=f"Returned from voided {invoice.number}",
+            _ledger_write(
+                [
+                    _ledger_row(
+                        tenant=tenant,
+                        customer_id=invoice.customer_id,
+                        currency=invoice.currency,
+                        amount_minor=invoice.credit_applied_minor,
+                        description=f"Returned from voided {invoice.number}",
+                        at=now,
+                        invoice_id=invoice.pk,
+                    )
+                ]
             )
     invoice.save(update_fields=fields)
     event = "invoice.voided" if to == Invoice.Status.VOID else "invoice.marked_uncollectible"
@@ -454,15 +538,19 @@ def credit_note_write(
     Invoice.objects.filter(pk=invoice.pk).update(credited_minor=F("credited_minor") + amount_minor)
     invoice.credited_minor += amount_minor
     if to_balance:
-        BalanceTransaction.objects.create(
-            tenant=tenant,
-            customer_id=invoice.customer_id,
-            currency=invoice.currency,
-            amount_minor=amount_minor,
-            credit_note=note,
-            invoice=invoice,
-            at=now,
-            description=f"Credit note {number}",
+        _ledger_write(
+            [
+                _ledger_row(
+                    tenant=tenant,
+                    customer_id=invoice.customer_id,
+                    currency=invoice.currency,
+                    amount_minor=amount_minor,
+                    description=f"Credit note {number}",
+                    at=now,
+                    invoice_id=invoice.pk,
+                    credit_note_id=note.pk,
+                )
+            ]
         )
     emit(
         tenant_id=tenant.pk,
@@ -674,65 +762,35 @@ def invoice_finalize(*, tenant: Tenant, invoice_id: int, actor: Actor, now: date
             amount_minor=carried,
             total_minor=carried,
         )
-    t = totals(closed)
-    balance = customer_balance(customer=invoice.customer, currency=invoice.currency) + carried
-    applied = max(0, min(balance, t.total_minor))
-    year = to_local(now, tenant.time_zone).year
-    [number] = _allocate_numbers(tenant=tenant, kind="invoice", year=year, count=1)
-    due = t.total_minor - applied
-    to = Invoice.Status.PAID if due == 0 else Invoice.Status.OPEN
-    ensure_transition(INVOICE_TRANSITIONS, invoice.status, to, what="invoice")
-    invoice.number, invoice.status = number, to
+    # The same finalization as a billing run's invoices, for this one draft.
+    draft = InvoiceDraft(
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        reason=invoice.billing_reason,
+        lines=closed,
+        issued_at=now,
+        subscription_id=invoice.subscription_id,
+        credit_carried_minor=carried,
+        locale=invoice.locale,
+    )
+    [fin] = _finalize(tenant=tenant, drafts=[draft])
+    ensure_transition(INVOICE_TRANSITIONS, invoice.status, fin.status, what="invoice")
+    t = fin.totals
+    invoice.number, invoice.status = fin.number, fin.status
     invoice.subtotal_minor, invoice.discount_minor = t.subtotal_minor, t.discount_minor
     invoice.tax_minor, invoice.total_minor = t.tax_minor, t.total_minor
-    invoice.credit_applied_minor, invoice.amount_due_minor = applied, due
-    invoice.issued_at, invoice.due_at = now, now + timedelta(days=tenant.net_terms_days)
-    invoice.paid_at = now if due == 0 else None
+    invoice.credit_applied_minor = fin.credit_applied_minor
+    invoice.amount_due_minor = fin.amount_due_minor
+    invoice.issued_at, invoice.due_at, invoice.paid_at = fin.issued_at, fin.due_at, fin.paid_at
     invoice.save()
-    for amount, description in (
-        (carried, f"Credit from {number}"),
-        (-applied, f"Applied to {number}"),
-    ):
-        if amount:
-            BalanceTransaction.objects.create(
-                tenant=tenant,
-                customer_id=invoice.customer_id,
-                currency=invoice.currency,
-                amount_minor=amount,
-                invoice=invoice,
-                at=now,
-                description=description,
-            )
-    data = {
-        "invoice": invoice.public_id,
-        "number": number,
-        "total": t.total_minor,
-        "amount_due": due,
-        "currency": invoice.currency,
-    }
-    emit(
-        tenant_id=tenant.pk,
-        type="invoice.finalized",
-        at=now,
-        subject_type="invoice",
-        subject_id=invoice.public_id,
-        data=data,
-    )
-    if to == Invoice.Status.PAID:
-        emit(
-            tenant_id=tenant.pk,
-            type="invoice.paid",
-            at=now,
-            subject_type="invoice",
-            subject_id=invoice.public_id,
-            data=data,
-        )
+    _ledger_write(_finalized_ledger(tenant=tenant, draft=draft, invoice_id=invoice.pk, fin=fin))
+    emit_many(_finalized_events(tenant=tenant, draft=draft, public_id=invoice.public_id, fin=fin))
     audit.record(
         tenant=tenant,
         actor=actor,
         action="invoice.finalized",
         target=invoice,
         at=now,
-        changes={"number": number, "total": t.total_minor},
+        changes={"number": fin.number, "total": t.total_minor},
     )
     return invoice

@@ -31,6 +31,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Min
 
+from billing.locks import lock_invoice
 from billing.models import Invoice, PaymentAttempt
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
@@ -549,7 +550,7 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
         )
         _finish(case, run, Run.EXECUTED, "suspended", now)
     elif run.action == "cancel":
-        from subscriptions.services import subscription_cancel
+        from billing.subscriptions import subscription_cancel
 
         subscription_cancel(
             tenant=case.tenant,
@@ -571,8 +572,10 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
 
 
 def _lock_case(tenant: Tenant, case_id: int, *, skip_locked: bool) -> DunningCase | None:
-    """Lock the invoice, then its case: the order every writer takes (a payment
-    locks the invoice, then its hook the case), so they never deadlock."""
+    """Lock the invoice's subscription, the invoice, then its case: the order
+    every writer takes (billing/locks.py: a payment locks the invoice, then its
+    hook the case; a step may suspend or cancel the subscription), so they never
+    deadlock."""
     invoice_id = (
         DunningCase.objects.filter(tenant=tenant, pk=case_id)
         .values_list("invoice_id", flat=True)
@@ -580,7 +583,7 @@ def _lock_case(tenant: Tenant, case_id: int, *, skip_locked: bool) -> DunningCas
     )
     if invoice_id is None:
         return None
-    Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+    lock_invoice(tenant=tenant, invoice_id=invoice_id)  # its subscription, then it
     return (
         DunningCase.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related("tenant", "invoice", "customer", "subscription")

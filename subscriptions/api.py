@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from billing import coupons as billing_coupons
+from billing import subscriptions as billing_subs
 from billing.models import Coupon, TaxRate
 from billing.selectors import coupon_list, now_for
 from core import clock
@@ -459,7 +461,7 @@ class CouponViewSet(ApiViewSet):
 
     def create(self, request: Request) -> Response:
         data = input_of(CouponCreateSerializer, request)
-        coupon = services.coupon_create(
+        coupon = billing_coupons.coupon_create(
             tenant=self.tenant, actor=self.actor, now=clock.now(), **data
         )
         return self.respond(CouponSerializer, coupon, status=201)
@@ -765,7 +767,7 @@ class SubscriptionViewSet(ApiViewSet):
     def create(self, request: Request) -> Response:
         data = input_of(SubscriptionCreateSerializer, request)
         customer = data.pop("customer")
-        sub = services.subscription_create(
+        sub = billing_subs.subscription_create(
             tenant=self.tenant,
             customer=customer,
             actor=self.actor,
@@ -778,7 +780,7 @@ class SubscriptionViewSet(ApiViewSet):
     def preview_change(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         data = input_of(ChangeSerializer, request)
-        preview = services.subscription_preview_change(
+        preview = billing_subs.subscription_preview_change(
             tenant=self.tenant, subscription=sub, now=self._now(sub), **data
         )
         plan_ids = {line.plan_id for line in preview.lines if line.plan_id}
@@ -818,7 +820,7 @@ class SubscriptionViewSet(ApiViewSet):
         data = input_of(ChangeSerializer, request)
         if "plan" not in data and "quantity" not in data:
             raise ValidationFailed("Give a new plan, a new quantity, or both.", param="plan")
-        services.subscription_change(
+        billing_subs.subscription_change(
             tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
@@ -836,7 +838,7 @@ class SubscriptionViewSet(ApiViewSet):
     def resume(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         input_of(EmptySerializer, request)
-        services.subscription_resume(
+        billing_subs.subscription_resume(
             tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub)
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
@@ -845,7 +847,7 @@ class SubscriptionViewSet(ApiViewSet):
     def cancel(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         data = input_of(CancelSerializer, request)
-        services.subscription_cancel(
+        billing_subs.subscription_cancel(
             tenant=self.tenant,
             subscription_id=sub.pk,
             actor=self.actor,

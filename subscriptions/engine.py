@@ -1,34 +1,26 @@
 """The renewal engine: everything due on a subscription, up to ``now``, in order.
 
 Used by the billing run (batches of due subscriptions), by test clocks (the
-same code with the clock's frozen time) and by ``subscription_create``. A batch
-is loaded in a fixed number of queries, advanced in memory, and written in bulk.
+same code with the clock's frozen time) and by the commands that start, change,
+resume or stop a subscription. A batch is loaded in a fixed number of queries
+and advanced in memory. The engine prices nothing and writes no invoice: it
+says what is owed (``ToInvoice``: a period of the plan, a setup fee, a stop
+that bills the prorations waiting; ``PlanChange``: a change with its proration
+window) and billing prices that and writes the invoices (``billing.pricing``)
+in the same transaction; ``write`` then saves the batch in bulk.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from django.db import transaction
-
-from billing.domain.amounts import prorate, remaining_fraction
-from billing.domain.invoicing import (
-    RECURRING,
-    SETUP_FEE,
-    Discount,
-    ProposedLine,
-    price,
-)
-from billing.models import CouponRedemption, Invoice, PendingLine
-from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
 from core.bulk import bulk_set
-from customers.models import Customer
 from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
-from subscriptions.terms import coupon_discount, plan_terms
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent, emit_many
 
@@ -49,18 +41,80 @@ SUB_FIELDS = [
 ]
 
 
+class InvoiceReason(StrEnum):
+    """Why a subscription is invoiced (billing maps these to its invoice reasons)."""
+
+    CREATE = "subscription_create"
+    CYCLE = "subscription_cycle"
+    UPDATE = "subscription_update"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPeriod:
+    """The plan's fee for ``quantity`` over ``[start, end)``; when that is only
+    part of the nominal period ``[nominal_start, nominal_end)`` (a short first
+    period, a resumption mid-period) the fee is prorated against it."""
+
+    plan: Plan
+    quantity: int
+    start: datetime
+    end: datetime
+    nominal_start: datetime
+    nominal_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SetupFee:
+    """The plan's one-off setup fee."""
+
+    plan: Plan
+
+
+Charge = PlanPeriod | SetupFee
+
+
+@dataclass(frozen=True, slots=True)
+class ToInvoice:
+    """One invoice a subscription owes at ``at``: its ``charges`` plus the
+    prorations waiting for it. A stop (cancellation, end of term) has no charge
+    of its own: it bills the prorations waiting, if any. ``first`` marks the
+    subscription's first invoice (a coupon may discount its setup fee)."""
+
+    subscription: Subscription
+    at: datetime
+    reason: InvoiceReason
+    currency: str
+    charges: tuple[Charge, ...] = ()
+    period: tuple[datetime, datetime] | None = None
+    first: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """A change of plan and/or quantity taking effect at ``at``, mid-period.
+
+    ``window`` is the nominal period the old and new fees are prorated over
+    (None in a trial: nothing was charged, nothing to prorate); the unused part
+    runs from ``at`` to ``end``, the current period's end."""
+
+    subscription: Subscription
+    at: datetime
+    old_plan: Plan
+    old_quantity: int
+    new_plan: Plan
+    new_quantity: int
+    window: tuple[datetime, datetime] | None
+    end: datetime
+
+
 @dataclass
 class Batch:
     tenant: Tenant
     subs: list[Subscription]
     changes: dict[int, list[ScheduledChange]] = field(default_factory=dict)
-    pending: dict[int, list[PendingLine]] = field(default_factory=dict)
-    redemptions: dict[int, CouponRedemption] = field(default_factory=dict)
-    locales: dict[int, str] = field(default_factory=dict)
-    drafts: list[InvoiceDraft] = field(default_factory=list)
+    to_invoice: list[ToInvoice] = field(default_factory=list)
     events: list[PendingEvent] = field(default_factory=list)
     touched_changes: list[ScheduledChange] = field(default_factory=list)
-    touched_redemptions: list[CouponRedemption] = field(default_factory=list)
 
 
 def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
@@ -72,9 +126,6 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
     for sub in subs:
         if not Subscription.plan.is_cached(sub):
             sub.plan = plans[sub.plan_id]
-    batch.locales = dict(
-        Customer.objects.filter(pk__in={s.customer_id for s in subs}).values_list("id", "locale")
-    )
     changes: dict[int, list[ScheduledChange]] = defaultdict(list)
     for change in (
         ScheduledChange.objects.filter(subscription_id__in=ids, status="pending")
@@ -82,16 +133,7 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
         .order_by("effective_at", "id")
     ):
         changes[change.subscription_id].append(change)
-    pending: dict[int, list[PendingLine]] = defaultdict(list)
-    for line in PendingLine.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by(
-        "created_at", "id"
-    ):
-        pending[line.subscription_id].append(line)
-    batch.changes, batch.pending = changes, pending
-    batch.redemptions = {
-        r.subscription_id: r
-        for r in CouponRedemption.objects.filter(subscription_id__in=ids).select_related("coupon")
-    }
+    batch.changes = changes
     return batch
 
 
@@ -105,60 +147,6 @@ def period_bounds(sub: Subscription, index: int, tz: str) -> tuple[datetime, dat
             sub.billing_anchor, plan.interval, plan.interval_count, index + 1, tz, sub.billing_day
         ),
     )
-
-
-def recurring_line(
-    *,
-    tenant: Tenant,
-    plan: Plan,
-    quantity: int,
-    start: datetime,
-    end: datetime,
-    nominal_start: datetime,
-    nominal_end: datetime,
-) -> ProposedLine:
-    """The plan's charge for ``[start, end)``; a short first period is prorated
-    against the full period it is part of."""
-    terms = plan_terms(plan)
-    full = terms.period_amount(quantity)
-    amount = full
-    if (start, end) != (nominal_start, nominal_end):
-        fraction = remaining_fraction(
-            period_start=nominal_start,
-            period_end=nominal_end,
-            at=start,
-            precision=tenant.proration_precision,
-            tz=tenant.time_zone,
-        )
-        amount = prorate(full, fraction, tenant.rounding_mode)
-    return ProposedLine(
-        kind=RECURRING,
-        description=plan.name,
-        quantity=quantity,
-        amount_minor=amount,
-        tax_percent=terms.tax_percent,
-        tax_inclusive=terms.tax_inclusive,
-        period_start=start,
-        period_end=end,
-        plan_id=plan.pk,
-    )
-
-
-def pending_as_lines(lines: Sequence[PendingLine]) -> list[ProposedLine]:
-    return [
-        ProposedLine(
-            kind=p.kind,
-            description=p.description,
-            quantity=p.quantity,
-            amount_minor=p.amount_minor,
-            period_start=p.period_start,
-            period_end=p.period_end,
-            plan_id=p.plan_id,
-            tax_percent=p.tax_percent,
-            tax_inclusive=p.tax_inclusive,
-        )
-        for p in lines
-    ]
 
 
 class Engine:
@@ -181,93 +169,39 @@ class Engine:
             )
         )
 
-    def active_discount(
-        self, sub: Subscription, *, first: bool
-    ) -> tuple[Discount | None, CouponRedemption | None]:
-        redemption = self.b.redemptions.get(sub.pk)
-        if redemption is None:
-            return None, None
-        recurring = redemption.cycles_left is None or redemption.cycles_left > 0
-        setup = first and not redemption.setup_applied
-        if not recurring and not setup:
-            return None, None
-        discount = coupon_discount(redemption.coupon, recurring=recurring)
-        if not setup:
-            discount = _without_setup(discount)
-        if (
-            discount.amount_off_minor is not None
-            and redemption.recurring_uses == 0
-            and redemption.setup_discount_minor
-        ):
-            # The first cycle's pool was partly spent on the setup fee already.
-            discount = replace(
-                discount,
-                amount_off_minor=max(
-                    0, discount.amount_off_minor - redemption.setup_discount_minor
-                ),
-            )
-        return discount, redemption
-
-    def bill(
+    def invoice(
         self,
         sub: Subscription,
         *,
         at: datetime,
-        reason: str,
-        lines: list[ProposedLine],
-        period: tuple[datetime, datetime] | None,
+        reason: InvoiceReason,
+        charges: tuple[Charge, ...] = (),
+        period: tuple[datetime, datetime] | None = None,
         first: bool = False,
     ) -> None:
-        pending = self.b.pending.pop(sub.pk, [])
-        all_lines = lines + pending_as_lines(pending)
-        if not all_lines:
-            return
-        discount, redemption = self.active_discount(sub, first=first)
-        priced, carried = price(all_lines, discount=discount, rounding=self.tenant.rounding_mode)
-        if redemption is not None and discount is not None:
-            used_recurring = any(line.coupon_id and line.kind == RECURRING for line in priced)
-            setup_off = sum(line.discount_minor for line in priced if line.kind == SETUP_FEE)
-            used_setup = (
-                first and discount.on_setup and any(line.kind == SETUP_FEE for line in priced)
-            )
-            if used_recurring:
-                redemption.recurring_uses += 1
-                if redemption.cycles_left is not None:
-                    redemption.cycles_left -= 1
-            if used_setup:
-                redemption.setup_applied = True
-                redemption.setup_discount_minor = setup_off
-            if used_recurring or used_setup:
-                self.b.touched_redemptions.append(redemption)
-        self.b.drafts.append(
-            InvoiceDraft(
-                customer_id=sub.customer_id,
-                currency=sub.plan.currency,
+        self.b.to_invoice.append(
+            ToInvoice(
+                subscription=sub,
+                at=at,
                 reason=reason,
-                lines=priced,
-                issued_at=at,
-                subscription_id=sub.pk,
-                subscription_public_id=sub.public_id,
-                period_start=period[0] if period else None,
-                period_end=period[1] if period else None,
-                credit_carried_minor=carried,
-                locale=self.b.locales.get(sub.customer_id, ""),
-                pending_line_ids=[p.pk for p in pending],
+                currency=sub.plan.currency,
+                charges=charges,
+                period=period,
+                first=first,
             )
         )
 
-    def final_invoice(self, sub: Subscription, at: datetime) -> None:
+    def stop(self, sub: Subscription, at: datetime) -> None:
         """Prorations still waiting when a subscription stops are billed now."""
-        if self.b.pending.get(sub.pk):
-            self.bill(sub, at=at, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=[], period=None)
+        self.invoice(sub, at=at, reason=InvoiceReason.UPDATE)
 
     # -- the lifecycle ---------------------------------------------------------
 
     def begin(self, sub: Subscription, at: datetime) -> None:
         """Start a subscription at ``at``: its trial, or its first (maybe short) period."""
         # Until it starts, a subscription's placeholder period begins when it was
-        # created: a start later than that is news (subscription_create
-        # announces the subscription itself).
+        # created: a start later than that is news (``created`` announces the
+        # subscription itself).
         later = sub.start_at > sub.current_period_start
         sub.started = True
         plan = sub.plan
@@ -276,32 +210,21 @@ class Engine:
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, sub.trial_end
             if plan.setup_fee_minor:
-                self.bill(
+                self.invoice(
                     sub,
                     at=at,
-                    reason=Invoice.Reason.SUBSCRIPTION_CREATE,
-                    lines=[self.setup_line(plan)],
+                    reason=InvoiceReason.CREATE,
+                    charges=(SetupFee(plan),),
                     period=(at, sub.trial_end),
                     first=True,
                 )
         else:
-            self.start_first_period(sub, at, reason=Invoice.Reason.SUBSCRIPTION_CREATE, first=True)
+            self.start_first_period(sub, at, reason=InvoiceReason.CREATE, first=True)
         if later:
             self.event(sub, "subscription.started", at)
 
-    def setup_line(self, plan: Plan) -> ProposedLine:
-        terms = plan_terms(plan)
-        return ProposedLine(
-            kind=SETUP_FEE,
-            description=plan.name,
-            amount_minor=plan.setup_fee_minor,
-            tax_percent=terms.tax_percent,
-            tax_inclusive=terms.tax_inclusive,
-            plan_id=plan.pk,
-        )
-
     def start_first_period(
-        self, sub: Subscription, at: datetime, *, reason: str, first: bool
+        self, sub: Subscription, at: datetime, *, reason: InvoiceReason, first: bool
     ) -> None:
         if sub.billing_anchor == at:
             index, (start, end) = 0, period_bounds(sub, 0, self.tz)
@@ -310,24 +233,23 @@ class Engine:
         nominal = period_bounds(sub, index, self.tz)
         sub.period_index = index
         sub.current_period_start, sub.current_period_end = start, end
-        lines = [
-            recurring_line(
-                tenant=self.tenant,
+        charges: tuple[Charge, ...] = (
+            PlanPeriod(
                 plan=sub.plan,
                 quantity=sub.quantity,
                 start=start,
                 end=end,
                 nominal_start=nominal[0],
                 nominal_end=nominal[1],
-            )
-        ]
+            ),
+        )
         if first and sub.plan.setup_fee_minor:
-            lines.append(self.setup_line(sub.plan))
+            charges += (SetupFee(sub.plan),)
         if index >= 0:
             sub.paid_cycles += 1
         charge_now = sub.collection_method == "charge_automatically"
         sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
-        self.bill(sub, at=at, reason=reason, lines=lines, period=(start, end), first=first)
+        self.invoice(sub, at=at, reason=reason, charges=charges, period=(start, end), first=first)
 
     def apply_changes(self, sub: Subscription, at: datetime) -> bool:
         """Apply the changes due at ``at``; False when the subscription stopped."""
@@ -343,7 +265,7 @@ class Engine:
                 sub.move_to(Status.CANCELED)
                 sub.ended_at = at
                 sub.canceled_at = sub.canceled_at or at
-                self.final_invoice(sub, at)
+                self.stop(sub, at)
                 self.event(sub, "subscription.canceled", at)
                 return False
             if change.kind == ScheduledChange.Kind.CHANGE:
@@ -391,13 +313,13 @@ class Engine:
             return
         if sub.status == Status.TRIALING:
             self.event(sub, "subscription.trial_ended", at)
-            self.start_first_period(sub, at, reason=Invoice.Reason.SUBSCRIPTION_CYCLE, first=False)
+            self.start_first_period(sub, at, reason=InvoiceReason.CYCLE, first=False)
             return
         cycles = sub.plan.term_cycles
         if cycles and sub.paid_cycles >= cycles and sub.status != Status.PAUSED:
             sub.move_to(Status.ENDED)
             sub.ended_at = at
-            self.final_invoice(sub, at)
+            self.stop(sub, at)
             self.event(sub, "subscription.ended", at)
             return
         sub.period_index += 1
@@ -410,8 +332,7 @@ class Engine:
             sub.move_to(Status.ACTIVE)
             self.event(sub, "subscription.resumed", at)
         sub.paid_cycles += 1
-        line = recurring_line(
-            tenant=self.tenant,
+        charge = PlanPeriod(
             plan=sub.plan,
             quantity=sub.quantity,
             start=start,
@@ -419,9 +340,7 @@ class Engine:
             nominal_start=start,
             nominal_end=end,
         )
-        self.bill(
-            sub, at=at, reason=Invoice.Reason.SUBSCRIPTION_CYCLE, lines=[line], period=(start, end)
-        )
+        self.invoice(sub, at=at, reason=InvoiceReason.CYCLE, charges=(charge,), period=(start, end))
 
     def advance(self, sub: Subscription, now: datetime) -> None:
         guard = 0
@@ -448,53 +367,77 @@ class Engine:
         for sub in self.b.subs:
             self.advance(sub, now)
 
+    # -- moves the commands make now (billing prices what they owe) -------------
 
-def _without_setup(discount: Discount) -> Discount:
-    return replace(discount, on_setup=False)
+    def created(self, sub: Subscription, at: datetime) -> None:
+        """Announce a new subscription (after ``advance`` started it, if due)."""
+        self.event(
+            sub,
+            "subscription.created",
+            at,
+            plan=sub.plan.public_id,
+            quantity=sub.quantity,
+            start_at=sub.start_at.isoformat(),
+            trial_end=sub.trial_end.isoformat() if sub.trial_end else None,
+        )
+
+    def change_now(self, change: PlanChange) -> None:
+        """The new plan and quantity from ``change.at``; billing prorates the window."""
+        sub = change.subscription
+        sub.plan, sub.quantity = change.new_plan, change.new_quantity
+        self.event(
+            sub,
+            "subscription.updated",
+            change.at,
+            previous_plan=change.old_plan.public_id,
+            previous_quantity=change.old_quantity,
+            plan=change.new_plan.public_id,
+            quantity=change.new_quantity,
+        )
+        sub.next_event_at = self.next_event(sub)
+
+    def resume(self, sub: Subscription, at: datetime) -> None:
+        """End a running pause at ``at``: the rest of the current period is owed,
+        prorated against the full period."""
+        nominal = period_bounds(sub, sub.period_index, self.tz)
+        sub.move_to(Status.ACTIVE)
+        sub.pause_cycles_left = 0
+        charge = PlanPeriod(
+            plan=sub.plan,
+            quantity=sub.quantity,
+            start=at,
+            end=sub.current_period_end,
+            nominal_start=nominal[0],
+            nominal_end=nominal[1],
+        )
+        self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,))
+        self.event(sub, "subscription.resumed", at)
+        sub.next_event_at = self.next_event(sub)
 
 
-def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
-    """Write what the engine decided: a few bulk statements for the whole batch."""
-    invoices = invoices_write(tenant=batch.tenant, drafts=batch.drafts, now=now)
-    subs = {s.pk: s for s in batch.subs}
-    for invoice in invoices:
-        sub = subs.get(invoice.subscription_id or 0)
-        if (
-            sub is not None
-            and invoice.status == Invoice.Status.PAID
-            and sub.status == Status.INCOMPLETE
-            and invoice.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE
-        ):
+def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: str) -> PlanChange:
+    """What changing ``sub`` to ``plan`` × ``quantity`` at ``at`` replaces (reads only)."""
+    window = None if sub.status == Status.TRIALING else period_bounds(sub, sub.period_index, tz)
+    return PlanChange(
+        subscription=sub,
+        at=at,
+        old_plan=sub.plan,
+        old_quantity=sub.quantity,
+        new_plan=plan,
+        new_quantity=quantity,
+        window=window,
+        end=sub.current_period_end,
+    )
+
+
+def write(batch: Batch, now: datetime, *, first_invoice_paid: Collection[int] = ()) -> None:
+    """Save what the engine decided: a few bulk statements for the whole batch.
+
+    ``first_invoice_paid``: the subscriptions whose first invoice billing found
+    already settled (nothing due), which start active rather than incomplete."""
+    for sub in batch.subs:
+        if sub.pk in first_invoice_paid and sub.status == Status.INCOMPLETE:
             sub.move_to(Status.ACTIVE)
     bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
     bulk_set(ScheduledChange, batch.touched_changes, ["status"])
-    bulk_set(
-        CouponRedemption,
-        list({r.pk: r for r in batch.touched_redemptions}.values()),
-        ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
-    )
     emit_many(batch.events)
-    auto = {s.pk for s in batch.subs if s.collection_method == "charge_automatically"}
-    _charge_after_commit(
-        batch.tenant,
-        [
-            i.id
-            for i in invoices
-            if i.status == Invoice.Status.OPEN
-            and i.amount_due_minor > 0
-            and i.subscription_id in auto
-        ],
-    )
-    return invoices
-
-
-def _charge_after_commit(tenant: Tenant, invoice_ids: list[int]) -> None:
-    """One charging task for the batch's new invoices, sent once the batch commits
-    (a task sent inside the transaction could run before the rows exist)."""
-    if not invoice_ids:
-        return
-    from billing.tasks import charge_invoices_task
-
-    transaction.on_commit(
-        lambda: charge_invoices_task.delay(tenant_id=tenant.pk, invoice_ids=invoice_ids)
-    )

@@ -2,39 +2,30 @@
 
 Every service takes ``now`` (DESIGN.md invariant 3); for a customer on a test
 clock the entry point passes the clock's frozen time.
+
+Nothing here has a price beyond the catalog's list price: the commands that
+must invoice at once (subscribe, change now, cancel now, resume) are billing's
+(``billing.subscriptions``); they call the lifecycle moves below, which run in
+their transaction on a subscription they locked (``lock_subscription``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Model
 
-from billing.domain.amounts import PricingModel, prorate, remaining_fraction, round_minor
-from billing.domain.invoicing import PRORATION, ProposedLine, price
-from billing.models import (
-    Coupon,
-    CouponRedemption,
-    Invoice,
-    InvoiceLine,
-    PendingLine,
-    SellerPlanCap,
-    TaxRate,
-)
-from billing.services import credit_note_write
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
 from customers.models import Customer
 from subscriptions import engine
+from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
 from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
-from subscriptions.terms import plan_terms
 from tenants import audit
 from tenants.models import Tenant
 from tenants.outbox import emit
@@ -107,13 +98,19 @@ def _validate_tiers(tiers: Sequence[dict[str, Any]], model: str) -> list[dict[st
     return clean
 
 
-def _whole(value: Any, low: int, high: int) -> bool:
+def is_whole(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _check_period_amount(plan: Plan, quantity: int) -> None:
     """Price × seats must stay a sane amount of money, not overflow a column."""
-    if plan_terms(plan).period_amount(quantity) > MAX_AMOUNT_MINOR:
+    amount = recurring_amount(
+        model=plan.pricing_model,
+        unit_amount_minor=plan.amount_minor,
+        quantity=quantity,
+        tiers=tiers_of(plan.tiers),
+    )
+    if amount > MAX_AMOUNT_MINOR:
         raise ValidationFailed(
             "This quantity makes a period cost more than Ciclo can bill.",
             param="quantity",
@@ -121,7 +118,7 @@ def _check_period_amount(plan: Plan, quantity: int) -> None:
         )
 
 
-def _check_amount(value: Any, param: str) -> int:
+def check_amount(value: Any, param: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationFailed(f"{param} must be an integer of minor units.", param=param)
     if value < 0:
@@ -154,7 +151,7 @@ def plan_create(
     max_pause_cycles: int = 0,
     max_installments: int = 1,
     entitlements: dict[str, Any] | None = None,
-    tax_rate: TaxRate | None = None,
+    tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -162,8 +159,8 @@ def plan_create(
         raise ValidationFailed("A plan needs a code.", param="code")
     if not isinstance(currency, str) or not is_known_currency(currency):
         raise ValidationFailed(f"Unknown currency: {currency}", param="currency")
-    _check_amount(amount_minor, "amount_minor")
-    _check_amount(setup_fee_minor, "setup_fee_minor")
+    check_amount(amount_minor, "amount_minor")
+    check_amount(setup_fee_minor, "setup_fee_minor")
     if interval not in Interval.__members__.values():
         raise ValidationFailed(f"Unknown interval: {interval}", param="interval")
     for param, value, low, high in (
@@ -178,7 +175,7 @@ def plan_create(
             raise ValidationFailed(
                 f"{param} must be a whole number from {low} to {high}.", param=param
             )
-    if term_cycles is not None and not _whole(term_cycles, 1, 1200):
+    if term_cycles is not None and not is_whole(term_cycles, 1, 1200):
         raise ValidationFailed(
             "term_cycles must be a whole number from 1 to 1200.", param="term_cycles"
         )
@@ -230,13 +227,37 @@ def plan_create(
 
 
 def _plan_in_use(plan: Plan) -> bool:
-    """Anything that bills or will bill at this version's price pins it."""
-    return (
+    """Anything that bills or will bill at this version's price pins it: its
+    subscriptions, the changes scheduled to it, and any row of the apps above
+    that carries it (invoice lines, prorations waiting) — found through the
+    foreign keys that point at plans, without importing those apps."""
+    if (
         Subscription.objects.filter(plan=plan).exists()
         or ScheduledChange.objects.filter(plan=plan, status="pending").exists()
-        or PendingLine.objects.filter(plan=plan).exists()
-        or InvoiceLine.objects.filter(plan=plan).exists()
+    ):
+        return True
+    return any(
+        rel.related_model._default_manager.filter(**{rel.field.name: plan}).exists()
+        for rel in _billed_at_plan_relations()
     )
+
+
+def _billed_at_plan_relations() -> list[Any]:
+    """The foreign keys to ``Plan`` from other apps' models (billing's invoice
+    lines and pending prorations), in a stable order."""
+    relations = [
+        rel
+        for rel in Plan._meta.get_fields(include_hidden=True)
+        if rel.one_to_many
+        and rel.auto_created
+        and not rel.concrete
+        and _model(rel)._meta.app_label != Plan._meta.app_label
+    ]
+    return sorted(relations, key=lambda rel: (_model(rel)._meta.label, rel.field.name))
+
+
+def _model(rel: Any) -> type[Model]:
+    return cast(type[Model], rel.related_model)
 
 
 @transaction.atomic
@@ -251,9 +272,9 @@ def plan_change_price(
 ) -> Plan:
     """A used plan keeps its price: the change makes the next version, which new
     subscriptions get; existing subscribers keep theirs until migrated."""
-    _check_amount(amount_minor, "amount_minor")
+    check_amount(amount_minor, "amount_minor")
     if setup_fee_minor is not None:
-        _check_amount(setup_fee_minor, "setup_fee_minor")
+        check_amount(setup_fee_minor, "setup_fee_minor")
     plan = Plan.objects.select_for_update().filter(tenant=tenant, pk=plan_id).first()
     if plan is None:
         raise NotFound("No such plan.", param="plan")
@@ -294,164 +315,6 @@ def plan_change_price(
     return new
 
 
-# --- coupons -----------------------------------------------------------------
-
-
-@transaction.atomic
-def coupon_create(
-    *,
-    tenant: Tenant,
-    code: str,
-    actor: Actor,
-    now: datetime,
-    percent_off: Decimal | None = None,
-    amount_off_minor: int | None = None,
-    currency: str = "",
-    duration: str = "once",
-    duration_cycles: int | None = None,
-    applies_to: str = "recurring",
-    setup_percent_off: Decimal | None = None,
-    max_redemptions: int | None = None,
-    redeem_by: datetime | None = None,
-    plan_codes: Sequence[str] = (),
-    first_purchase_only: bool = False,
-    seller_id: int | None = None,
-    name: str = "",
-) -> Coupon:
-    if not isinstance(code, str) or not code.strip() or len(code) > 64:
-        raise ValidationFailed("A coupon needs a code of at most 64 characters.", param="code")
-    if (percent_off is None) == (amount_off_minor is None):
-        raise ValidationFailed("Give either percent_off or amount_off_minor.", param="percent_off")
-    for param, pct in (("percent_off", percent_off), ("setup_percent_off", setup_percent_off)):
-        if pct is None:
-            continue
-        if (
-            not isinstance(pct, Decimal | int)
-            or isinstance(pct, bool)
-            or not Decimal(pct).is_finite()
-        ):
-            raise ValidationFailed(f"{param} must be a decimal number.", param=param)
-        if not (Decimal(0) < Decimal(pct) <= Decimal(100)) or Decimal(pct).as_tuple().exponent < -2:
-            raise ValidationFailed(
-                f"{param} must be above 0 and at most 100, to two decimals.", param=param
-            )
-    if amount_off_minor is not None:
-        _check_amount(amount_off_minor, "amount_off_minor")
-        if amount_off_minor == 0:
-            raise ValidationFailed("amount_off_minor must be positive.", param="amount_off_minor")
-        if not isinstance(currency, str) or not is_known_currency(currency):
-            raise ValidationFailed("An amount-off coupon needs its currency.", param="currency")
-    if duration not in Coupon.Duration.values:
-        raise ValidationFailed(f"Unknown duration: {duration}", param="duration")
-    if duration == Coupon.Duration.REPEATING and not _whole(duration_cycles, 1, 120):
-        raise ValidationFailed(
-            "A repeating coupon needs duration_cycles, a whole number from 1 to 120.",
-            param="duration_cycles",
-        )
-    if applies_to not in Coupon.AppliesTo.values:
-        raise ValidationFailed(f"Unknown target: {applies_to}", param="applies_to")
-    if max_redemptions is not None and not _whole(max_redemptions, 1, 10**9):
-        raise ValidationFailed(
-            "max_redemptions must be a whole number from 1 to 1,000,000,000.",
-            param="max_redemptions",
-        )
-    if Coupon.objects.filter(tenant=tenant, code=code).exists():
-        raise StateConflict(f"The coupon code '{code}' exists.", code="coupon_code_taken")
-    coupon = Coupon.objects.create(
-        tenant=tenant,
-        code=code,
-        name=name,
-        percent_off=percent_off,
-        setup_percent_off=setup_percent_off,
-        amount_off_minor=amount_off_minor,
-        currency=currency if amount_off_minor is not None else "",
-        duration=duration,
-        duration_cycles=duration_cycles if duration == Coupon.Duration.REPEATING else None,
-        applies_to=applies_to,
-        max_redemptions=max_redemptions,
-        redeem_by=redeem_by,
-        plan_codes=list(plan_codes),
-        first_purchase_only=first_purchase_only,
-        seller_id=seller_id,
-    )
-    audit.record(tenant=tenant, actor=actor, action="coupon.created", target=coupon, at=now)
-    return coupon
-
-
-def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
-    """A seller's coupon may not discount any fee of the plan beyond their cap."""
-    cap = SellerPlanCap.objects.filter(seller_id=coupon.seller_id, plan_code=plan.code).first()
-    terms = plan_terms(plan)
-    percents = []
-    targets = {
-        "recurring": (terms.period_amount(quantity), coupon.percent_off),
-        "setup": (plan.setup_fee_minor, coupon.setup_percent_off or coupon.percent_off),
-    }
-    wanted = {"recurring": ["recurring"], "setup": ["setup"], "both": ["recurring", "setup"]}
-    for target in wanted[coupon.applies_to]:
-        fee, percent = targets[target]
-        if coupon.amount_off_minor is not None:
-            if fee:
-                percents.append(Decimal(min(coupon.amount_off_minor, fee)) * 100 / fee)
-        elif percent is not None:
-            percents.append(Decimal(percent))
-    if cap is None or any(p > cap.max_percent for p in percents):
-        raise ValidationFailed(
-            f"The seller's coupon {coupon.code} exceeds their maximum discount for this plan.",
-            param="coupon",
-            code="coupon_over_seller_cap",
-        )
-
-
-def _redeem(
-    *, tenant: Tenant, code: str, customer: Customer, plan: Plan, sub: Subscription, now: datetime
-) -> CouponRedemption:
-    coupon = Coupon.objects.select_related("seller").filter(tenant=tenant, code=code).first()
-    if coupon is None or not coupon.active:
-        raise ValidationFailed(f"No such coupon: {code}", param="coupon", code="coupon_invalid")
-    if coupon.redeem_by is not None and now >= coupon.redeem_by:
-        raise ValidationFailed(f"The coupon {code} expired.", param="coupon", code="coupon_expired")
-    if coupon.plan_codes and plan.code not in coupon.plan_codes:
-        raise ValidationFailed(
-            f"The coupon {code} does not apply to this plan.",
-            param="coupon",
-            code="coupon_not_applicable",
-        )
-    if coupon.amount_off_minor is not None and coupon.currency != plan.currency:
-        raise ValidationFailed(
-            f"The coupon {code} is in {coupon.currency}.",
-            param="coupon",
-            code="coupon_not_applicable",
-        )
-    if coupon.first_purchase_only and Invoice.objects.filter(customer=customer).exists():
-        raise ValidationFailed(
-            f"The coupon {code} is for a first purchase only.",
-            param="coupon",
-            code="coupon_not_applicable",
-        )
-    if coupon.seller_id is not None:
-        _check_seller_cap(coupon, plan, sub.quantity)
-    # Conditional UPDATE: two checkouts cannot both take the last redemption.
-    taken = (
-        Coupon.objects.filter(pk=coupon.pk)
-        .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
-        .update(times_redeemed=F("times_redeemed") + 1)
-    )
-    if not taken:
-        raise ValidationFailed(
-            f"The coupon {code} was fully redeemed.", param="coupon", code="coupon_exhausted"
-        )
-    cycles = {"once": 1, "repeating": coupon.duration_cycles, "forever": None}[coupon.duration]
-    return CouponRedemption.objects.create(
-        tenant=tenant,
-        coupon=coupon,
-        customer=customer,
-        subscription=sub,
-        redeemed_at=now,
-        cycles_left=cycles,
-    )
-
-
 # --- subscriptions -------------------------------------------------------------
 
 
@@ -465,32 +328,32 @@ def _calendar_anchor(first: datetime, interval: str, tz: str) -> datetime:
     return from_local(midnight.replace(year=local.year + 1), tz)
 
 
-@transaction.atomic
-def subscription_create(
+def subscription_open(
     *,
     tenant: Tenant,
     customer: Customer,
     plan: Plan,
-    actor: Actor,
     now: datetime,
     quantity: int = 1,
     trial_days: int | None = None,
     start_at: datetime | None = None,
     anchor_day: int | None = None,
     calendar_billing: bool = False,
-    coupon: str | None = None,
     collection_method: str = "charge_automatically",
-    installments: int | None = None,
     payment_method: Any = None,
 ) -> Subscription:
-    """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
-    anchored on the start, a day of the month, or the calendar."""
+    """A new subscription of ``customer`` to ``plan``, not started yet: now or
+    later, with or without a trial, anchored on the start, a day of the month, or
+    the calendar. Runs in the caller's transaction: billing's
+    ``subscription_create`` starts it (``engine.Engine.advance``) and invoices
+    what it owes at once."""
     if customer.tenant_id != tenant.pk:
         raise NotFound("No such customer.", param="customer")
     # Read again: the caller's copy may predate a new price version.
-    plan = Plan.objects.select_related("tax_rate").filter(tenant=tenant, pk=plan.pk).first()
-    if plan is None:
+    fresh = Plan.objects.select_related("tax_rate").filter(tenant=tenant, pk=plan.pk).first()
+    if fresh is None:
         raise NotFound("No such plan.", param="plan")
+    plan = fresh
     if not plan.active:
         raise StateConflict("This plan is not sold any more.", code="plan_inactive")
     if (
@@ -526,7 +389,7 @@ def subscription_create(
                 "billing to monthly or yearly ones.",
                 param="anchor_day",
             )
-        if anchor_day is not None and not _whole(anchor_day, 1, 31):
+        if anchor_day is not None and not is_whole(anchor_day, 1, 31):
             raise ValidationFailed("anchor_day must be from 1 to 31.", param="anchor_day")
         anchor = (
             _calendar_anchor(first_billing, plan.interval, tz)
@@ -540,7 +403,7 @@ def subscription_create(
         payment_method.customer_id != customer.pk or payment_method.detached_at is not None
     ):
         raise NotFound("No such payment method for this customer.", param="payment_method")
-    sub = Subscription.objects.create(
+    return Subscription.objects.create(
         tenant=tenant,
         payment_method=payment_method,
         customer=customer,
@@ -559,48 +422,9 @@ def subscription_create(
         trial_end=trial_end,
         next_event_at=start,
     )
-    if coupon:
-        _redeem(tenant=tenant, code=coupon, customer=customer, plan=plan, sub=sub, now=now)
-    batch = engine.load(tenant, [sub])
-    eng = engine.Engine(batch)
-    eng.advance(sub, now)
-    eng.event(
-        sub,
-        "subscription.created",
-        now,
-        plan=plan.public_id,
-        quantity=quantity,
-        start_at=start.isoformat(),
-        trial_end=trial_end.isoformat() if trial_end else None,
-    )
-    invoices = engine.write(batch, now)
-    if installments is not None:
-        # Chosen at checkout, in the same transaction, so the first charge
-        # (sent after commit) already takes only the first part.
-        from billing.payments import invoice_installments_create
-
-        first = [i for i in invoices if i.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE]
-        if not first or first[0].status != Invoice.Status.OPEN:
-            raise ValidationFailed(
-                "Nothing is due now to pay in installments.",
-                param="installments",
-                code="installments_not_allowed",
-            )
-        invoice_installments_create(
-            tenant=tenant, invoice_id=first[0].id, count=installments, actor=actor, now=now
-        )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="subscription.created",
-        target=sub,
-        at=now,
-        changes={"plan": plan.code, "quantity": quantity, "coupon": coupon or ""},
-    )
-    return sub
 
 
-def _locked_subscription(*, tenant: Tenant, subscription_id: int) -> Subscription:
+def lock_subscription(*, tenant: Tenant, subscription_id: int) -> Subscription:
     sub = (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "plan__tax_rate", "customer")
@@ -612,64 +436,7 @@ def _locked_subscription(*, tenant: Tenant, subscription_id: int) -> Subscriptio
     return sub
 
 
-@dataclass(frozen=True, slots=True)
-class ChangePreview:
-    lines: list[ProposedLine]
-    effective_at: datetime
-    total_minor: int
-
-
-def _change_lines(
-    tenant: Tenant, sub: Subscription, plan: Plan, quantity: int, at: datetime
-) -> list[ProposedLine]:
-    """Credit for the unused part of the old price, charge for the rest of the new one."""
-    if sub.status == Status.TRIALING:
-        return []
-    nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
-    fraction = remaining_fraction(
-        period_start=nominal[0],
-        period_end=nominal[1],
-        at=at,
-        precision=tenant.proration_precision,
-        tz=tenant.time_zone,
-    )
-    old_terms, new_terms = plan_terms(sub.plan), plan_terms(plan)
-    end = sub.current_period_end
-    lines = []
-    credit = prorate(old_terms.period_amount(sub.quantity), fraction, tenant.rounding_mode)
-    if credit:
-        lines.append(
-            ProposedLine(
-                kind=PRORATION,
-                description=sub.plan.name,
-                amount_minor=-credit,
-                quantity=sub.quantity,
-                period_start=at,
-                period_end=end,
-                plan_id=sub.plan_id,
-                tax_percent=old_terms.tax_percent,
-                tax_inclusive=old_terms.tax_inclusive,
-            )
-        )
-    charge = prorate(new_terms.period_amount(quantity), fraction, tenant.rounding_mode)
-    if charge:
-        lines.append(
-            ProposedLine(
-                kind=PRORATION,
-                description=plan.name,
-                amount_minor=charge,
-                quantity=quantity,
-                period_start=at,
-                period_end=end,
-                plan_id=plan.pk,
-                tax_percent=new_terms.tax_percent,
-                tax_inclusive=new_terms.tax_inclusive,
-            )
-        )
-    return lines
-
-
-def _validate_change(
+def change_validate(
     tenant: Tenant,
     sub: Subscription,
     plan: Plan | None,
@@ -713,238 +480,96 @@ def _validate_change(
     return new_plan, new_qty
 
 
-def subscription_preview_change(
-    *,
-    tenant: Tenant,
-    subscription: Subscription,
-    now: datetime,
-    plan: Plan | None = None,
-    quantity: int | None = None,
-    when: str = "now",
-    proration: str = ProrationBehavior.NEXT_INVOICE,
-) -> ChangePreview:
-    """The exact lines the change would produce, priced, without saving anything."""
-    new_plan, new_qty = _validate_change(tenant, subscription, plan, quantity, when, proration)
-    if when == "period_end" or proration == ProrationBehavior.NONE:
-        return ChangePreview(
-            [], subscription.current_period_end if when == "period_end" else now, 0
-        )
-    # The same pricing the change itself goes through, with the coupon that
-    # applies today; reading it changes nothing.
-    batch = engine.load(tenant, [subscription])
-    discount, _redemption = engine.Engine(batch).active_discount(subscription, first=False)
-    lines = _change_lines(tenant, subscription, new_plan, new_qty, now)
-    if proration == ProrationBehavior.INVOICE_NOW:
-        # Invoicing now also bills the prorations already waiting.
-        lines += engine.pending_as_lines(batch.pending.get(subscription.pk, []))
-    lines, _carried = price(lines, discount=discount, rounding=tenant.rounding_mode)
-    if proration == ProrationBehavior.NEXT_INVOICE:
-        lines = [line for line in lines if line.kind == PRORATION]
-    return ChangePreview(lines, now, sum(line.total_minor for line in lines))
-
-
-@transaction.atomic
-def subscription_change(
-    *,
-    tenant: Tenant,
-    subscription_id: int,
-    actor: Actor,
-    now: datetime,
-    plan: Plan | None = None,
-    quantity: int | None = None,
-    when: str = "now",
-    proration: str = ProrationBehavior.NEXT_INVOICE,
-) -> Subscription:
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
-    new_plan, new_qty = _validate_change(tenant, sub, plan, quantity, when, proration)
-    old = {
-        "plan": sub.plan.code,
-        "plan_id": sub.plan.public_id,
-        "plan_version": sub.plan.version,
-        "quantity": sub.quantity,
-    }
-    if when == "period_end":
-        ScheduledChange.objects.filter(subscription=sub, kind="change", status="pending").update(
-            status=ScheduledChange.Status.CANCELED
-        )
-        ScheduledChange.objects.create(
-            tenant=tenant,
-            subscription=sub,
-            kind=ScheduledChange.Kind.CHANGE,
-            effective_at=sub.current_period_end,
-            plan=new_plan,
-            quantity=new_qty,
-        )
-        emit(
-            tenant_id=tenant.pk,
-            type="subscription.change_scheduled",
-            at=now,
-            subject_type="subscription",
-            subject_id=sub.public_id,
-            data={
-                "subscription": sub.public_id,
-                "plan": new_plan.public_id,
-                "quantity": new_qty,
-                "effective_at": sub.current_period_end.isoformat(),
-            },
-        )
-    else:
-        lines = (
-            []
-            if proration == ProrationBehavior.NONE
-            else _change_lines(tenant, sub, new_plan, new_qty, now)
-        )
-        if proration == ProrationBehavior.NEXT_INVOICE:
-            PendingLine.objects.bulk_create(
-                [
-                    PendingLine(
-                        tenant=tenant,
-                        subscription=sub,
-                        kind=line.kind,
-                        description=line.description,
-                        quantity=line.quantity,
-                        amount_minor=line.amount_minor,
-                        currency=sub.plan.currency,
-                        period_start=line.period_start,
-                        period_end=line.period_end,
-                        plan_id=line.plan_id,
-                        tax_percent=line.tax_percent,
-                        tax_inclusive=line.tax_inclusive,
-                        created_at=now,
-                    )
-                    for line in lines
-                ]
-            )
-        sub.plan, sub.quantity = new_plan, new_qty
-        batch = engine.load(tenant, [sub])
-        eng = engine.Engine(batch)
-        if proration == ProrationBehavior.INVOICE_NOW and lines:
-            eng.bill(
-                sub, at=now, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=lines, period=None
-            )
-        eng.event(
-            sub,
-            "subscription.updated",
-            now,
-            previous_plan=old["plan_id"],
-            previous_quantity=old["quantity"],
-            plan=new_plan.public_id,
-            quantity=new_qty,
-        )
-        sub.next_event_at = eng.next_event(sub)
-        engine.write(batch, now)
-    audit.record(
+def change_schedule(
+    *, tenant: Tenant, sub: Subscription, plan: Plan, quantity: int, now: datetime
+) -> None:
+    """Change plan and/or quantity at the period end (replacing a change already
+    scheduled). ``sub`` is locked and the change validated (``change_validate``)
+    by the caller, in its transaction."""
+    ScheduledChange.objects.filter(subscription=sub, kind="change", status="pending").update(
+        status=ScheduledChange.Status.CANCELED
+    )
+    ScheduledChange.objects.create(
         tenant=tenant,
-        actor=actor,
-        action="subscription.changed",
-        target=sub,
+        subscription=sub,
+        kind=ScheduledChange.Kind.CHANGE,
+        effective_at=sub.current_period_end,
+        plan=plan,
+        quantity=quantity,
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.change_scheduled",
         at=now,
-        changes={
-            "plan": [old["plan"], new_plan.code],
-            "quantity": [old["quantity"], new_qty],
-            "when": when,
-            "proration": proration,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={
+            "subscription": sub.public_id,
+            "plan": plan.public_id,
+            "quantity": quantity,
+            "effective_at": sub.current_period_end.isoformat(),
         },
     )
-    return sub
 
 
-def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int:
-    """Credit notes for the unused share of everything charged for the current
-    period (its renewal, and any mid-period changes or resumption), one per
-    invoice, each rounded once. Returns the total credited."""
-    lines = InvoiceLine.objects.filter(
-        invoice__subscription=sub,
-        invoice__status__in=[Invoice.Status.OPEN, Invoice.Status.PAID],
-        kind__in=[InvoiceLine.Kind.RECURRING, InvoiceLine.Kind.PRORATION],
-        period_end=sub.current_period_end,
-        period_start__isnull=False,
-    ).order_by("invoice_id", "position")
-    shares: dict[int, Decimal] = {}
-    for line in lines:
-        fraction = remaining_fraction(
-            period_start=line.period_start,
-            period_end=line.period_end,
-            at=now,
-            precision=tenant.proration_precision,
-            tz=tenant.time_zone,
-        )
-        share = Decimal(line.total_minor) * fraction.part / fraction.whole
-        shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share
-    total = 0
-    for invoice_id, share in shares.items():
-        locked = Invoice.objects.select_for_update().get(pk=invoice_id)
-        amount = min(
-            round_minor(share, tenant.rounding_mode), locked.total_minor - locked.credited_minor
-        )
-        if amount > 0:
-            credit_note_write(
-                tenant=tenant,
-                invoice=locked,
-                amount_minor=amount,
-                reason="Unused time after cancellation",
-                now=now,
-                period_start=now,
-                period_end=sub.current_period_end,
-            )
-            total += amount
-    return total
-
-
-@transaction.atomic
-def subscription_cancel(
-    *,
-    tenant: Tenant,
-    subscription_id: int,
-    actor: Actor,
-    now: datetime,
-    at_period_end: bool = False,
-    prorate_credit: bool = False,
-) -> Subscription:
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+def _check_cancelable(sub: Subscription) -> None:
     if sub.status in (Status.CANCELED, Status.ENDED):
         raise StateConflict(
             f"The subscription is already {sub.status}.", code="subscription_not_changeable"
         )
-    if at_period_end:
-        if prorate_credit:
-            raise ValidationFailed(
-                "A cancellation at period end leaves nothing to credit.", param="prorate_credit"
-            )
-        if not sub.started:
-            raise StateConflict(
-                "A subscription that has not started is cancelled now.",
-                code="subscription_not_started",
-            )
-        ScheduledChange.objects.get_or_create(
-            tenant=tenant,
-            subscription=sub,
-            kind=ScheduledChange.Kind.CANCEL,
-            status=ScheduledChange.Status.PENDING,
-            defaults={"effective_at": sub.current_period_end},
+
+
+def cancel_at_period_end(
+    *, tenant: Tenant, sub: Subscription, actor: Actor, now: datetime, prorate_credit: bool
+) -> Subscription:
+    """Schedule the cancellation for the end of the current period. ``sub`` is
+    locked by the caller, in its transaction."""
+    _check_cancelable(sub)
+    if prorate_credit:
+        raise ValidationFailed(
+            "A cancellation at period end leaves nothing to credit.", param="prorate_credit"
         )
-        emit(
-            tenant_id=tenant.pk,
-            type="subscription.cancel_scheduled",
-            at=now,
-            subject_type="subscription",
-            subject_id=sub.public_id,
-            data={"subscription": sub.public_id, "cancel_at": sub.current_period_end.isoformat()},
+    if not sub.started:
+        raise StateConflict(
+            "A subscription that has not started is cancelled now.",
+            code="subscription_not_started",
         )
-        audit.record(
-            tenant=tenant, actor=actor, action="subscription.cancel_scheduled", target=sub, at=now
-        )
-        return sub
+    ScheduledChange.objects.get_or_create(
+        tenant=tenant,
+        subscription=sub,
+        kind=ScheduledChange.Kind.CANCEL,
+        status=ScheduledChange.Status.PENDING,
+        defaults={"effective_at": sub.current_period_end},
+    )
+    emit(
+        tenant_id=tenant.pk,
+        type="subscription.cancel_scheduled",
+        at=now,
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "cancel_at": sub.current_period_end.isoformat()},
+    )
+    audit.record(
+        tenant=tenant, actor=actor, action="subscription.cancel_scheduled", target=sub, at=now
+    )
+    return sub
+
+
+def cancel_now_begin(*, sub: Subscription) -> None:
+    """The first half of a cancellation now: nothing scheduled happens any more.
+    Billing then bills the prorations waiting (``engine.Engine.stop``) and
+    credits the unused time before ``cancel_now_finish``."""
+    _check_cancelable(sub)
     ScheduledChange.objects.filter(subscription=sub, status="pending").update(
         status=ScheduledChange.Status.CANCELED
     )
-    # Prorations still waiting are billed first, so the credit below covers them.
-    batch = engine.load(tenant, [sub])
-    engine.Engine(batch).final_invoice(sub, now)
-    engine.write(batch, now)
-    credit = 0
-    if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
-        credit = _credit_unused_time(tenant, sub, now)
+
+
+def cancel_now_finish(
+    *, tenant: Tenant, sub: Subscription, actor: Actor, now: datetime, credit: int
+) -> Subscription:
+    """The subscription ends now; ``credit`` is what billing credited for the
+    unused time (told in the event and the audit)."""
     sub.move_to(Status.CANCELED)
     sub.canceled_at, sub.ended_at, sub.next_event_at = now, now, None
     sub.save(update_fields=["status", "canceled_at", "ended_at", "next_event_at"])
@@ -971,7 +596,7 @@ def subscription_cancel(
 def subscription_cancel_undo(
     *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
 ) -> Subscription:
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
     undone = ScheduledChange.objects.filter(
         subscription=sub, kind="cancel", status="pending"
     ).update(status=ScheduledChange.Status.CANCELED)
@@ -1002,7 +627,7 @@ def subscription_pause(
     until: datetime | None = None,
 ) -> Subscription:
     """Skip billing for ``cycles`` periods (or until ``until``) from the period end."""
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
     plan = sub.plan
     if sub.status != Status.ACTIVE:
         raise StateConflict(
@@ -1070,13 +695,11 @@ def subscription_pause(
     return sub
 
 
-@transaction.atomic
-def subscription_resume(
-    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
-) -> Subscription:
-    """Resume early: a scheduled pause is called off; a running one ends now and
-    the rest of the current period is billed, prorated."""
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+def pause_call_off(*, tenant: Tenant, sub: Subscription, actor: Actor, now: datetime) -> bool:
+    """The first half of a resumption: a scheduled pause is called off (True);
+    otherwise the subscription must be paused (False), and billing resumes it
+    now (``engine.Engine.resume``), invoicing the rest of the period. ``sub`` is
+    locked by the caller, in its transaction."""
     scheduled = ScheduledChange.objects.filter(subscription=sub, kind="pause", status="pending")
     if scheduled.update(status=ScheduledChange.Status.CANCELED):
         Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") - 1)
@@ -1092,29 +715,10 @@ def subscription_resume(
         audit.record(
             tenant=tenant, actor=actor, action="subscription.pause_canceled", target=sub, at=now
         )
-        return sub
+        return True
     if sub.status != Status.PAUSED:
         raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
-    nominal = engine.period_bounds(sub, sub.period_index, tenant.time_zone)
-    sub.move_to(Status.ACTIVE)
-    sub.pause_cycles_left = 0
-    batch = engine.load(tenant, [sub])
-    eng = engine.Engine(batch)
-    line = engine.recurring_line(
-        tenant=tenant,
-        plan=sub.plan,
-        quantity=sub.quantity,
-        start=now,
-        end=sub.current_period_end,
-        nominal_start=nominal[0],
-        nominal_end=nominal[1],
-    )
-    eng.bill(sub, at=now, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=[line], period=None)
-    eng.event(sub, "subscription.resumed", now)
-    sub.next_event_at = eng.next_event(sub)
-    engine.write(batch, now)
-    audit.record(tenant=tenant, actor=actor, action="subscription.resumed", target=sub, at=now)
-    return sub
+    return False
 
 
 def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: datetime) -> None:
@@ -1148,7 +752,7 @@ def subscription_mark_past_due(
 ) -> bool:
     """An active subscription whose charge failed is past due; access stays on
     (the grace period) until dunning suspends it. Returns whether it changed."""
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
     if sub.status != Status.ACTIVE:
         return False
     sub.move_to(Status.PAST_DUE)
@@ -1171,7 +775,7 @@ def subscription_suspend(
     """Access off (status past_due) for an unpaid invoice. Returns whether it
     changed: a subscription that is not active or past due, or already
     suspended, is left as it is."""
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
     if sub.status not in (Status.ACTIVE, Status.PAST_DUE) or sub.access_suspended_at is not None:
         return False
     previous = sub.status
@@ -1210,7 +814,7 @@ def subscription_reactivate(
     """A past-due subscription whose overdue invoices are all settled is active
     again, with access. Its periods keep following its anchor, as the plan says:
     the current one runs to its end and renews as usual."""
-    sub = _locked_subscription(tenant=tenant, subscription_id=subscription_id)
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
     if sub.status != Status.PAST_DUE:
         return False
     sub.move_to(Status.ACTIVE)

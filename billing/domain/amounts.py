@@ -1,18 +1,34 @@
-"""Pure money arithmetic for invoices: proration, tiers, discounts, taxes.
+"""Pure money arithmetic for invoices: proration, discounts, taxes.
 
 Everything is integer minor units in and out; fractions are computed in
 ``Decimal`` and rounded once, with the tenant's rounding mode, at the line.
+A plan's list price for a quantity (flat, per seat, tiers) is the catalog's:
+``subscriptions.domain.catalog``, re-exported here for pricing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from core.localtime import local_date
+from subscriptions.domain.catalog import PricingModel, Tier, recurring_amount
+
+__all__ = [
+    "Fraction",
+    "Precision",
+    "PricingModel",
+    "Rounding",
+    "Tier",
+    "percent_of",
+    "prorate",
+    "recurring_amount",
+    "remaining_fraction",
+    "round_minor",
+    "tax_for",
+]
 
 
 class Rounding(StrEnum):
@@ -74,51 +90,6 @@ def prorate(amount_minor: int, fraction: Fraction, rounding: str) -> int:
     if fraction.part == fraction.whole:
         return amount_minor
     return round_minor(Decimal(amount_minor) * fraction.part / fraction.whole, rounding)
-
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    up_to: int | None  # inclusive upper bound of units; None = infinity
-    unit_amount_minor: int
-    flat_amount_minor: int = 0
-
-
-class PricingModel(StrEnum):
-    FLAT = "flat"
-    PER_SEAT = "per_seat"
-    GRADUATED = "graduated"
-    VOLUME = "volume"
-
-
-def recurring_amount(
-    *, model: str, unit_amount_minor: int, quantity: int, tiers: Sequence[Tier] = ()
-) -> int:
-    """The price of one full period for ``quantity`` seats."""
-    if quantity < 0:
-        raise ValueError("Quantity cannot be negative.")
-    if model == PricingModel.FLAT:
-        return unit_amount_minor
-    if model == PricingModel.PER_SEAT:
-        return unit_amount_minor * quantity
-    if not tiers:
-        raise ValueError("Tiered pricing needs tiers.")
-    if model == PricingModel.VOLUME:
-        for tier in tiers:
-            if tier.up_to is None or quantity <= tier.up_to:
-                return tier.unit_amount_minor * quantity + tier.flat_amount_minor
-        raise ValueError("No tier covers this quantity.")
-    if model == PricingModel.GRADUATED:
-        total, below = 0, 0
-        for tier in tiers:
-            top = quantity if tier.up_to is None else min(quantity, tier.up_to)
-            units = max(0, top - below)
-            if units:
-                total += units * tier.unit_amount_minor + tier.flat_amount_minor
-            if tier.up_to is None or quantity <= tier.up_to:
-                return total
-            below = tier.up_to
-        raise ValueError("No tier covers this quantity.")
-    raise ValueError(f"Unknown pricing model: {model}")
 
 
 def percent_of(amount_minor: int, percent: Decimal, rounding: str) -> int:

@@ -14,12 +14,12 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
+from billing import coupons as billing_coupons
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
 from billing.services import ManualLine, invoice_draft_create
 from notifications.webhooks import webhook_endpoint_create
-from subscriptions import services as subs
 from tenants.context import tenant_context
 from tenants.models import Tenant, TenantOwned
 from tenants.services import api_key_create
@@ -47,7 +47,7 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
         plan = w.plan(code="basic", amount=10_000)
         w.plan(code="pro", amount=20_000)
         w.plan(code="trial", amount=5_000, trial_days=14)
-        coupon = subs.coupon_create(
+        coupon = billing_coupons.coupon_create(
             tenant=w.tenant, code="WELCOME10", percent_off=Decimal(10), actor=ACTOR, now=now
         )
         customer = w.customer("Ana")

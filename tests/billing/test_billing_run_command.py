@@ -14,7 +14,7 @@ from tests.support.billing import ACTOR, utc, world
 
 
 def _live_subscription(w, start):  # type: ignore[no-untyped-def]
-    from subscriptions.services import subscription_create
+    from billing.subscriptions import subscription_create
 
     customer = Customer.objects.create(tenant=w.tenant, name="Live")
     plan = w.plan(amount=5_000)

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connections
 
+from billing import pricing
+from billing import subscriptions as billing_subs
 from billing.models import DocumentSequence, Invoice, InvoiceLine
 from billing.run import RunStats, billing_run, run_batch
 from core.actors import Actor
 from customers.models import Customer
-from subscriptions import engine
 from subscriptions import services as subs
 from subscriptions.domain.cycles import boundary
 from subscriptions.models import Plan, Subscription
@@ -58,7 +59,7 @@ def seed(slug: str, count: int) -> Tenant:
             [Customer(tenant=tenant, name=f"Customer {i}") for i in range(count)]
         )
         for i, customer in enumerate(customers):
-            subs.subscription_create(
+            billing_subs.subscription_create(
                 tenant=tenant,
                 customer=customer,
                 plan=plans[i % 2],
@@ -215,19 +216,19 @@ def test_an_interrupted_run_resumes_to_the_same_result(monkeypatch: pytest.Monke
         assert run_batch(tenant=interrupted, now=RUN_AT, size=25)[0] == 25
     # Then a run killed in the middle of its second batch, after the invoices
     # were written (numbers allocated) but before the commit.
-    real_write, calls = engine.write, []
+    real_write, calls = pricing.write, []
 
-    def dying_write(batch: engine.Batch, now: datetime) -> list[Invoice]:
+    def dying_write(batch: pricing.Batch, now: datetime) -> list[Invoice]:
         invoices = real_write(batch, now)
         calls.append(len(invoices))
         if len(calls) == 2:
             raise RuntimeError("worker killed")
         return invoices
 
-    monkeypatch.setattr(engine, "write", dying_write)
+    monkeypatch.setattr(pricing, "write", dying_write)
     with pytest.raises(RuntimeError, match="worker killed"):
         billing_run(now=RUN_AT, tenant=interrupted, batch_size=25)
-    monkeypatch.setattr(engine, "write", real_write)
+    monkeypatch.setattr(pricing, "write", real_write)
     assert len(calls) == 2
     assert calls[1] > 0  # the lost batch had allocated invoice numbers
     with tenant_context(interrupted):

@@ -18,10 +18,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from billing import coupons as billing_coupons
 from billing.models import Invoice
 from billing.pdf import render_invoice_pdf
 from core.money import Money
-from subscriptions import services as subs
 from tenants.models import Tenant
 from tests.conftest import make_tenant
 from tests.support.billing import ACTOR, World, utc, world
@@ -132,7 +132,7 @@ def test_a_yen_invoice_has_no_decimals(db: None) -> None:
 
 def test_discount_tax_and_setup_fee_rows_and_totals(db: None) -> None:
     with world(START, support_email="help@acme.example", support_phone="+55 11 4000-0000") as w:
-        subs.coupon_create(
+        billing_coupons.coupon_create(
             tenant=w.tenant, code="WELCOME10", percent_off=Decimal(10), actor=ACTOR, now=w.now
         )
         plan = w.plan(

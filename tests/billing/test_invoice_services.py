@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from billing import subscriptions as billing_subs
 from billing.models import BalanceTransaction, CreditNote, DocumentSequence, Invoice
 from billing.services import (
     credit_note_issue,
@@ -23,7 +24,6 @@ from billing.services import (
 )
 from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import Customer
-from subscriptions import services as subs
 from subscriptions.models import Subscription
 from tenants.context import tenant_context
 from tenants.models import AuditEntry, Event
@@ -277,7 +277,7 @@ def test_voided_invoice_returns_credit_from_a_downgrade(db):
         pro = w.plan("pro", amount=30_000)
         sub = w.subscribe(pro, collection_method="send_invoice")
         w.advance(sp(2026, 2, 1, 12))
-        subs.subscription_change(
+        billing_subs.subscription_change(
             tenant=w.tenant,
             subscription_id=sub.pk,
             actor=ACTOR,
@@ -532,7 +532,7 @@ def test_invoice_numbers_stay_gapless_after_voids_and_credit_notes(db):
         with pytest.raises(ValidationFailed):
             credit(w, first_invoice(w, b), 9_001)
         # one customer upgrades with an immediate invoice and all renew twice
-        subs.subscription_change(
+        billing_subs.subscription_change(
             tenant=w.tenant,
             subscription_id=c.pk,
             actor=ACTOR,

@@ -228,7 +228,7 @@ def test_a_change_and_its_immediate_reversal_net_to_zero(
     precision: str,
     rounding: str,
 ) -> None:
-    """subscriptions.services._change_lines at one instant: credit the unused old
+    """billing.subscriptions.change_lines at one instant: credit the unused old
     price, charge the new; then back: credit the new, charge the old."""
     start, end, tz = period
     at = start + timedelta(seconds=int((end - start).total_seconds() * position))

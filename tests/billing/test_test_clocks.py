@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from billing import coupons as billing_coupons
+from billing import subscriptions as billing_subs
 from billing.clocks import clock_advance, clock_create, clock_delete
 from billing.models import (
     BalanceTransaction,
@@ -27,7 +29,6 @@ from billing.models import (
 from billing.services import credit_note_issue
 from core.errors import NotFound, ValidationFailed
 from customers.models import Customer, TestClock
-from subscriptions import services as subs
 from subscriptions.models import ScheduledChange, Subscription
 from tenants.context import tenant_context
 from tenants.models import AuditEntry, Event
@@ -52,7 +53,7 @@ def customer_on(w: World, clock: TestClock | None, name: str) -> Customer:
 
 
 def subscribe_at(w: World, customer: Customer, plan: Any, now: datetime, **kw: Any) -> Subscription:
-    return subs.subscription_create(
+    return billing_subs.subscription_create(
         tenant=w.tenant, customer=customer, plan=plan, actor=ACTOR, now=now, **kw
     )
 
@@ -224,7 +225,7 @@ def _rich_history(w: World, clock: TestClock | None, name: str, plans: dict[str,
     credit_note_issue(
         tenant=w.tenant, invoice_id=first.pk, amount_minor=1_000, reason="x", actor=ACTOR, now=now
     )
-    subs.subscription_change(
+    billing_subs.subscription_change(
         tenant=w.tenant,
         subscription_id=sub.pk,
         actor=ACTOR,
@@ -232,7 +233,7 @@ def _rich_history(w: World, clock: TestClock | None, name: str, plans: dict[str,
         plan=plans["pro"],
         proration="next_invoice",
     )
-    subs.subscription_cancel(
+    billing_subs.subscription_cancel(
         tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=now, at_period_end=True
     )
 
@@ -259,7 +260,7 @@ def test_delete_removes_the_clocks_customers_and_everything_they_own(db):
     # Given two customers with full histories on clock one, one on clock two and a live one
     with world(START) as w:
         plans = {"basic": w.plan("basic", amount=10_000), "pro": w.plan("pro", amount=20_000)}
-        subs.coupon_create(
+        billing_coupons.coupon_create(
             tenant=w.tenant, code="TEN", actor=ACTOR, now=START, percent_off=Decimal("10")
         )
         other = clock_create(tenant=w.tenant, frozen_time=START, actor=ACTOR, now=START)

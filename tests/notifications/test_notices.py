@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
+from billing.subscriptions import subscription_cancel
 from core import clock
 from customers.models import Customer
 from notifications.models import Notice
 from notifications.notices import notices_sweep
-from subscriptions.services import subscription_cancel
 from tenants.models import Event
 from tests.support.billing import ACTOR, utc, world
 

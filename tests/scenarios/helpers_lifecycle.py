@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from billing import subscriptions as billing_subs
 from billing.models import CreditNote, Invoice
 from billing.services import customer_balance, invoice_mark_paid
 from customers.models import Customer
@@ -112,13 +113,13 @@ def pending_changes(sub: Subscription) -> list[tuple[str, str | None]]:
 
 
 def change(w: World, sub: Subscription, **kw: Any) -> Subscription:
-    return subs.subscription_change(
+    return billing_subs.subscription_change(
         tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now, **kw
     )
 
 
 def cancel(w: World, sub: Subscription, **kw: Any) -> Subscription:
-    return subs.subscription_cancel(
+    return billing_subs.subscription_cancel(
         tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now, **kw
     )
 
@@ -136,7 +137,9 @@ def pause(w: World, sub: Subscription, **kw: Any) -> Subscription:
 
 
 def resume(w: World, sub: Subscription) -> Subscription:
-    return subs.subscription_resume(tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now)
+    return billing_subs.subscription_resume(
+        tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now
+    )
 
 
 def pay(w: World, inv: Invoice) -> Invoice:

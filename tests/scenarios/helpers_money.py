@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from billing import coupons as billing_coupons
+from billing import subscriptions as billing_subs
 from billing.models import Coupon, Invoice
 from core.errors import ValidationFailed
-from subscriptions import services as subs
 from subscriptions.models import Subscription
 from tenants.models import Event
 from tests.support.billing import ACTOR, World
@@ -22,7 +23,7 @@ SP = "America/Sao_Paulo"
 
 
 def coupon(w: World, code: str, **kw: Any) -> Coupon:
-    return subs.coupon_create(tenant=w.tenant, code=code, actor=ACTOR, now=w.now, **kw)
+    return billing_coupons.coupon_create(tenant=w.tenant, code=code, actor=ACTOR, now=w.now, **kw)
 
 
 def amounts(invoice: Invoice) -> tuple[int, int, int, int, int, int]:
@@ -60,6 +61,6 @@ def events(sub: Subscription, type: str) -> list[tuple[datetime, dict[str, Any]]
 
 
 def change(w: World, sub: Subscription, **kw: Any) -> Subscription:
-    return subs.subscription_change(
+    return billing_subs.subscription_change(
         tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now, **kw
     )

@@ -9,7 +9,7 @@ above each expectation shows the arithmetic. Times are São Paulo wall-clock
 
 from decimal import Decimal
 
-from subscriptions import services as subs
+from billing import coupons as billing_coupons
 from tests.scenarios.helpers_lifecycle import doc, lines, loc, pay, sp, spans, state
 from tests.support.billing import ACTOR, world
 
@@ -167,7 +167,7 @@ def test_lifecycle_repeating_coupon_setup_fee_and_tax(db):
     with world(sp(2026, 1, 15, 12)) as w:
         tax = w.tax("5")
         plan = w.plan(amount=10_000, setup_fee_minor=5_000, tax_rate=tax)
-        subs.coupon_create(
+        billing_coupons.coupon_create(
             tenant=w.tenant,
             code="WELCOME20",
             actor=ACTOR,

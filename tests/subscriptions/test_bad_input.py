@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from billing import coupons as billing_coupons
+from billing import subscriptions as billing_subs
 from billing.models import Coupon, CouponRedemption, Invoice, PendingLine
 from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from customers.models import Customer
@@ -67,7 +69,7 @@ def scene(db: None) -> Iterator[Scene]:
             now=START,
         )
         foreign_customer = Customer.objects.create(tenant=other, name="Theirs")
-        foreign_sub = subs.subscription_create(
+        foreign_sub = billing_subs.subscription_create(
             tenant=other,
             customer=foreign_customer,
             plan=foreign_plan,
@@ -75,7 +77,7 @@ def scene(db: None) -> Iterator[Scene]:
             now=START,
             collection_method="send_invoice",
         )
-        subs.coupon_create(
+        billing_coupons.coupon_create(
             tenant=other, code="THEIRS", percent_off=Decimal(50), actor=ACTOR, now=START
         )
     with world(START) as w:
@@ -87,7 +89,7 @@ def scene(db: None) -> Iterator[Scene]:
         yearly = w.plan("yearly", amount=20_000, interval="year", pricing_model="per_seat")
         active = w.subscribe(seats, quantity=2, collection_method="send_invoice")
         canceled = w.subscribe(seats, collection_method="send_invoice")
-        subs.subscription_cancel(
+        billing_subs.subscription_cancel(
             tenant=w.tenant, subscription_id=canceled.pk, actor=ACTOR, now=START
         )
         yield Scene(
@@ -360,7 +362,7 @@ def test_coupon_create_refuses_bad_input(scene: Scene) -> None:
                 "validation_failed",
                 param,
                 partial(
-                    subs.coupon_create,
+                    billing_coupons.coupon_create,
                     tenant=scene.w.tenant,
                     actor=ACTOR,
                     now=scene.now,
@@ -383,7 +385,7 @@ def _subscribe(s: Scene, customer: Customer, **kw: Any) -> Subscription:
         "actor": ACTOR,
         "now": s.now,
     }
-    return subs.subscription_create(**(args | kw))
+    return billing_subs.subscription_create(**(args | kw))
 
 
 SUBSCRIBE_CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -471,7 +473,9 @@ def test_a_period_amount_beyond_the_money_limit_is_refused(scene: Scene) -> None
 
 def _coupon(s: Scene, code: str, **kw: Any) -> Coupon:
     args: dict[str, Any] = {"percent_off": Decimal(20)}
-    return subs.coupon_create(tenant=s.w.tenant, code=code, actor=ACTOR, now=START, **(args | kw))
+    return billing_coupons.coupon_create(
+        tenant=s.w.tenant, code=code, actor=ACTOR, now=START, **(args | kw)
+    )
 
 
 def test_a_coupon_past_redeem_by_is_refused(scene: Scene) -> None:
@@ -621,7 +625,7 @@ def test_pausing_more_often_than_the_plan_allows_is_refused(scene: Scene) -> Non
 
 def _change(s: Scene, sub: Subscription, **kw: Any) -> Callable[[], object]:
     return partial(
-        subs.subscription_change,
+        billing_subs.subscription_change,
         tenant=s.w.tenant,
         subscription_id=sub.pk,
         actor=ACTOR,
@@ -632,7 +636,11 @@ def _change(s: Scene, sub: Subscription, **kw: Any) -> Callable[[], object]:
 
 def _preview(s: Scene, sub: Subscription, **kw: Any) -> Callable[[], object]:
     return partial(
-        subs.subscription_preview_change, tenant=s.w.tenant, subscription=sub, now=s.now, **kw
+        billing_subs.subscription_preview_change,
+        tenant=s.w.tenant,
+        subscription=sub,
+        now=s.now,
+        **kw,
     )
 
 
@@ -694,7 +702,7 @@ def test_a_bad_change_is_refused(scene: Scene) -> None:
 def test_a_bad_cancellation_is_refused(scene: Scene) -> None:
     def cancel(sub: Subscription, **kw: Any) -> Callable[[], object]:
         return partial(
-            subs.subscription_cancel,
+            billing_subs.subscription_cancel,
             tenant=scene.w.tenant,
             subscription_id=sub.pk,
             actor=ACTOR,

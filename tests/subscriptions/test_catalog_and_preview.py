@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from billing import coupons as billing_coupons
+from billing import subscriptions as billing_subs
 from billing.models import CouponRedemption, Invoice, PendingLine
 from core.errors import StateConflict
 from subscriptions import services as subs
@@ -170,7 +172,7 @@ def test_change_price_of_a_plan_with_a_scheduled_change_makes_a_new_version(db):
         basic = w.plan("basic", amount=10_000)
         pro = w.plan("pro", amount=20_000)
         ana = w.subscribe(basic, collection_method="send_invoice")
-        subs.subscription_change(
+        billing_subs.subscription_change(
             tenant=w.tenant,
             subscription_id=ana.pk,
             actor=ACTOR,
@@ -195,7 +197,7 @@ def _taxed_world_with_coupon(w: World) -> tuple[Plan, Plan, Subscription]:
     tax = w.tax("10")
     basic = w.plan("basic", amount=10_000, tax_rate=tax)
     pro = w.plan("pro", amount=25_000, tax_rate=tax)
-    subs.coupon_create(
+    billing_coupons.coupon_create(
         tenant=w.tenant,
         code="PCT20",
         actor=ACTOR,
@@ -217,14 +219,14 @@ UPGRADE = [
 ]
 
 
-def preview(w: World, sub: Subscription, **kw: Any) -> subs.ChangePreview:
-    return subs.subscription_preview_change(
+def preview(w: World, sub: Subscription, **kw: Any) -> billing_subs.ChangePreview:
+    return billing_subs.subscription_preview_change(
         tenant=w.tenant, subscription=w.refresh(sub), now=w.now, **kw
     )
 
 
 def change(w: World, sub: Subscription, **kw: Any) -> Subscription:
-    return subs.subscription_change(
+    return billing_subs.subscription_change(
         tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now, **kw
     )
 
@@ -332,7 +334,7 @@ def test_previewing_changes_nothing(db):
         tax = w.tax("10")
         basic = w.plan("basic", amount=10_000, tax_rate=tax)
         pro = w.plan("pro", amount=25_000, tax_rate=tax)
-        subs.coupon_create(
+        billing_coupons.coupon_create(
             tenant=w.tenant,
             code="TRI20",
             actor=ACTOR,

@@ -1,7 +1,7 @@
 """Prorations added "to the next invoice" are billed on that invoice, and only there."""
 
 from billing.models import InvoiceLine, PendingLine
-from subscriptions.services import subscription_change
+from billing.subscriptions import subscription_change
 from tests.support.billing import ACTOR, utc, world
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from billing import subscriptions as billing_subs
 from billing.clocks import clock_advance, clock_create
 from billing.models import Invoice, TaxRate
 from core.actors import Actor
@@ -63,7 +64,7 @@ class World:
         return Customer.objects.create(tenant=self.tenant, name=name, test_clock=self.clock)
 
     def subscribe(self, plan: Plan, customer: Customer | None = None, **kw: Any) -> Subscription:
-        return subs.subscription_create(
+        return billing_subs.subscription_create(
             tenant=self.tenant,
             customer=customer or self.customer(),
             plan=plan,

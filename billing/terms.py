@@ -1,10 +1,10 @@
-"""Snapshots of catalog rows as the pricing domain sees them."""
+"""Snapshots of catalog rows (plan versions, coupons) as the pricing domain sees them."""
 
 from decimal import Decimal
 
-from billing.domain.amounts import Tier
 from billing.domain.invoicing import Discount, PlanTerms
 from billing.models import Coupon
+from subscriptions.domain.catalog import tiers_of
 from subscriptions.models import Plan
 
 
@@ -26,14 +26,7 @@ def _terms(plan: Plan) -> PlanTerms:
         currency=plan.currency,
         amount_minor=plan.amount_minor,
         pricing_model=plan.pricing_model,
-        tiers=tuple(
-            Tier(
-                up_to=t.get("up_to"),
-                unit_amount_minor=int(t.get("unit_amount_minor", 0)),
-                flat_amount_minor=int(t.get("flat_amount_minor", 0)),
-            )
-            for t in plan.tiers or []
-        ),
+        tiers=tiers_of(plan.tiers),
         setup_fee_minor=plan.setup_fee_minor,
         interval=plan.interval,
         interval_count=plan.interval_count,

@@ -1,0 +1,184 @@
+"""Coupons: creation, the seller's cap, redemption on a subscription.
+
+A coupon's discount is priced with each invoice (``billing.pricing``); here it
+is created and redeemed, one redemption per subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import cast
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from billing.models import Coupon, CouponRedemption, Invoice, SellerPlanCap
+from billing.terms import plan_terms
+from core.actors import Actor
+from core.errors import StateConflict, ValidationFailed
+from core.money import is_known_currency
+from customers.models import Customer
+from subscriptions.models import Plan, Subscription
+from subscriptions.services import check_amount, is_whole
+from tenants import audit
+from tenants.models import Tenant
+
+
+@transaction.atomic
+def coupon_create(
+    *,
+    tenant: Tenant,
+    code: str,
+    actor: Actor,
+    now: datetime,
+    percent_off: Decimal | None = None,
+    amount_off_minor: int | None = None,
+    currency: str = "",
+    duration: str = "once",
+    duration_cycles: int | None = None,
+    applies_to: str = "recurring",
+    setup_percent_off: Decimal | None = None,
+    max_redemptions: int | None = None,
+    redeem_by: datetime | None = None,
+    plan_codes: Sequence[str] = (),
+    first_purchase_only: bool = False,
+    seller_id: int | None = None,
+    name: str = "",
+) -> Coupon:
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise ValidationFailed("A coupon needs a code of at most 64 characters.", param="code")
+    if (percent_off is None) == (amount_off_minor is None):
+        raise ValidationFailed("Give either percent_off or amount_off_minor.", param="percent_off")
+    for param, pct in (("percent_off", percent_off), ("setup_percent_off", setup_percent_off)):
+        if pct is None:
+            continue
+        if (
+            not isinstance(pct, Decimal | int)
+            or isinstance(pct, bool)
+            or not Decimal(pct).is_finite()
+        ):
+            raise ValidationFailed(f"{param} must be a decimal number.", param=param)
+        # Finite (checked above), so its exponent is a number.
+        exponent = cast(int, Decimal(pct).as_tuple().exponent)
+        if not (Decimal(0) < Decimal(pct) <= Decimal(100)) or exponent < -2:
+            raise ValidationFailed(
+                f"{param} must be above 0 and at most 100, to two decimals.", param=param
+            )
+    if amount_off_minor is not None:
+        check_amount(amount_off_minor, "amount_off_minor")
+        if amount_off_minor == 0:
+            raise ValidationFailed("amount_off_minor must be positive.", param="amount_off_minor")
+        if not isinstance(currency, str) or not is_known_currency(currency):
+            raise ValidationFailed("An amount-off coupon needs its currency.", param="currency")
+    if duration not in Coupon.Duration.values:
+        raise ValidationFailed(f"Unknown duration: {duration}", param="duration")
+    if duration == Coupon.Duration.REPEATING and not is_whole(duration_cycles, 1, 120):
+        raise ValidationFailed(
+            "A repeating coupon needs duration_cycles, a whole number from 1 to 120.",
+            param="duration_cycles",
+        )
+    if applies_to not in Coupon.AppliesTo.values:
+        raise ValidationFailed(f"Unknown target: {applies_to}", param="applies_to")
+    if max_redemptions is not None and not is_whole(max_redemptions, 1, 10**9):
+        raise ValidationFailed(
+            "max_redemptions must be a whole number from 1 to 1,000,000,000.",
+            param="max_redemptions",
+        )
+    if Coupon.objects.filter(tenant=tenant, code=code).exists():
+        raise StateConflict(f"The coupon code '{code}' exists.", code="coupon_code_taken")
+    coupon = Coupon.objects.create(
+        tenant=tenant,
+        code=code,
+        name=name,
+        percent_off=percent_off,
+        setup_percent_off=setup_percent_off,
+        amount_off_minor=amount_off_minor,
+        currency=currency if amount_off_minor is not None else "",
+        duration=duration,
+        duration_cycles=duration_cycles if duration == Coupon.Duration.REPEATING else None,
+        applies_to=applies_to,
+        max_redemptions=max_redemptions,
+        redeem_by=redeem_by,
+        plan_codes=list(plan_codes),
+        first_purchase_only=first_purchase_only,
+        seller_id=seller_id,
+    )
+    audit.record(tenant=tenant, actor=actor, action="coupon.created", target=coupon, at=now)
+    return coupon
+
+
+def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
+    """A seller's coupon may not discount any fee of the plan beyond their cap."""
+    seller_id = cast(int, coupon.seller_id)  # called for a seller's coupon only
+    cap = SellerPlanCap.objects.filter(seller_id=seller_id, plan_code=plan.code).first()
+    terms = plan_terms(plan)
+    percents = []
+    targets = {
+        "recurring": (terms.period_amount(quantity), coupon.percent_off),
+        "setup": (plan.setup_fee_minor, coupon.setup_percent_off or coupon.percent_off),
+    }
+    wanted = {"recurring": ["recurring"], "setup": ["setup"], "both": ["recurring", "setup"]}
+    for target in wanted[coupon.applies_to]:
+        fee, percent = targets[target]
+        if coupon.amount_off_minor is not None:
+            if fee:
+                percents.append(Decimal(min(coupon.amount_off_minor, fee)) * 100 / fee)
+        elif percent is not None:
+            percents.append(Decimal(percent))
+    if cap is None or any(p > cap.max_percent for p in percents):
+        raise ValidationFailed(
+            f"The seller's coupon {coupon.code} exceeds their maximum discount for this plan.",
+            param="coupon",
+            code="coupon_over_seller_cap",
+        )
+
+
+def coupon_redeem(
+    *, tenant: Tenant, code: str, customer: Customer, plan: Plan, sub: Subscription, now: datetime
+) -> CouponRedemption:
+    coupon = Coupon.objects.select_related("seller").filter(tenant=tenant, code=code).first()
+    if coupon is None or not coupon.active:
+        raise ValidationFailed(f"No such coupon: {code}", param="coupon", code="coupon_invalid")
+    if coupon.redeem_by is not None and now >= coupon.redeem_by:
+        raise ValidationFailed(f"The coupon {code} expired.", param="coupon", code="coupon_expired")
+    if coupon.plan_codes and plan.code not in coupon.plan_codes:
+        raise ValidationFailed(
+            f"The coupon {code} does not apply to this plan.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.amount_off_minor is not None and coupon.currency != plan.currency:
+        raise ValidationFailed(
+            f"The coupon {code} is in {coupon.currency}.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.first_purchase_only and Invoice.objects.filter(customer=customer).exists():
+        raise ValidationFailed(
+            f"The coupon {code} is for a first purchase only.",
+            param="coupon",
+            code="coupon_not_applicable",
+        )
+    if coupon.seller_id is not None:
+        _check_seller_cap(coupon, plan, sub.quantity)
+    # Conditional UPDATE: two checkouts cannot both take the last redemption.
+    taken = (
+        Coupon.objects.filter(pk=coupon.pk)
+        .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+        .update(times_redeemed=F("times_redeemed") + 1)
+    )
+    if not taken:
+        raise ValidationFailed(
+            f"The coupon {code} was fully redeemed.", param="coupon", code="coupon_exhausted"
+        )
+    cycles = {"once": 1, "repeating": coupon.duration_cycles, "forever": None}[coupon.duration]
+    return CouponRedemption.objects.create(
+        tenant=tenant,
+        coupon=coupon,
+        customer=customer,
+        subscription=sub,
+        redeemed_at=now,
+        cycles_left=cycles,
+    )

@@ -1,0 +1,307 @@
+"""Price what the subscription engine decided and write the invoices.
+
+The engine (``subscriptions.engine``) advances a batch of subscriptions and says
+what they owe (``ToInvoice``) without pricing anything; here each is priced —
+the plan's fee (prorated when it covers part of a period), the setup fee, the
+prorations waiting, the coupon that applies — and the batch's invoices are
+written with the subscriptions, in the caller's transaction. Used by the
+billing run, test clocks and the subscription commands (``billing.subscriptions``).
+A batch costs a fixed number of queries, whatever its size: one statement per
+table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from django.db import transaction
+
+from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.invoicing import (
+    RECURRING,
+    SETUP_FEE,
+    Discount,
+    ProposedLine,
+    price,
+)
+from billing.models import CouponRedemption, Invoice, PendingLine
+from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
+from billing.terms import coupon_discount, plan_terms
+from core.bulk import bulk_set
+from customers.models import Customer
+from subscriptions import engine
+from subscriptions.models import Plan, Subscription
+from tenants.models import Tenant
+
+REASONS = {
+    engine.InvoiceReason.CREATE: Invoice.Reason.SUBSCRIPTION_CREATE,
+    engine.InvoiceReason.CYCLE: Invoice.Reason.SUBSCRIPTION_CYCLE,
+    engine.InvoiceReason.UPDATE: Invoice.Reason.SUBSCRIPTION_UPDATE,
+}
+
+
+@dataclass
+class Batch:
+    """A batch of subscriptions (the engine's) and what pricing reads beside it."""
+
+    lifecycle: engine.Batch
+    pending: dict[int, list[PendingLine]] = field(default_factory=dict)
+    redemptions: dict[int, CouponRedemption] = field(default_factory=dict)
+    locales: dict[int, str] = field(default_factory=dict)
+    drafts: list[InvoiceDraft] = field(default_factory=list)
+    touched_redemptions: list[CouponRedemption] = field(default_factory=list)
+    priced: int = 0  # how many of the engine's ``to_invoice`` are drafts already
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.lifecycle.tenant
+
+
+def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
+    """The engine's rows, then pricing's: a fixed number of queries a batch."""
+    batch = Batch(lifecycle=engine.load(tenant, subs))
+    ids = [s.pk for s in subs]
+    batch.locales = dict(
+        Customer.objects.filter(pk__in={s.customer_id for s in subs}).values_list("id", "locale")
+    )
+    pending: dict[int, list[PendingLine]] = defaultdict(list)
+    for line in PendingLine.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by(
+        "created_at", "id"
+    ):
+        pending[line.subscription_id].append(line)
+    batch.pending = pending
+    batch.redemptions = {
+        r.subscription_id: r
+        for r in CouponRedemption.objects.filter(subscription_id__in=ids).select_related("coupon")
+    }
+    return batch
+
+
+def recurring_line(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    quantity: int,
+    start: datetime,
+    end: datetime,
+    nominal_start: datetime,
+    nominal_end: datetime,
+) -> ProposedLine:
+    """The plan's charge for ``[start, end)``; a short first period is prorated
+    against the full period it is part of."""
+    terms = plan_terms(plan)
+    full = terms.period_amount(quantity)
+    amount = full
+    if (start, end) != (nominal_start, nominal_end):
+        fraction = remaining_fraction(
+            period_start=nominal_start,
+            period_end=nominal_end,
+            at=start,
+            precision=tenant.proration_precision,
+            tz=tenant.time_zone,
+        )
+        amount = prorate(full, fraction, tenant.rounding_mode)
+    return ProposedLine(
+        kind=RECURRING,
+        description=plan.name,
+        quantity=quantity,
+        amount_minor=amount,
+        tax_percent=terms.tax_percent,
+        tax_inclusive=terms.tax_inclusive,
+        period_start=start,
+        period_end=end,
+        plan_id=plan.pk,
+    )
+
+
+def setup_line(plan: Plan) -> ProposedLine:
+    terms = plan_terms(plan)
+    return ProposedLine(
+        kind=SETUP_FEE,
+        description=plan.name,
+        amount_minor=plan.setup_fee_minor,
+        tax_percent=terms.tax_percent,
+        tax_inclusive=terms.tax_inclusive,
+        plan_id=plan.pk,
+    )
+
+
+def charge_line(tenant: Tenant, charge: engine.Charge) -> ProposedLine:
+    if isinstance(charge, engine.SetupFee):
+        return setup_line(charge.plan)
+    return recurring_line(
+        tenant=tenant,
+        plan=charge.plan,
+        quantity=charge.quantity,
+        start=charge.start,
+        end=charge.end,
+        nominal_start=charge.nominal_start,
+        nominal_end=charge.nominal_end,
+    )
+
+
+def pending_as_lines(lines: Sequence[PendingLine]) -> list[ProposedLine]:
+    return [
+        ProposedLine(
+            kind=p.kind,
+            description=p.description,
+            quantity=p.quantity,
+            amount_minor=p.amount_minor,
+            period_start=p.period_start,
+            period_end=p.period_end,
+            plan_id=p.plan_id,
+            tax_percent=p.tax_percent,
+            tax_inclusive=p.tax_inclusive,
+        )
+        for p in lines
+    ]
+
+
+def active_discount(
+    batch: Batch, sub: Subscription, *, first: bool
+) -> tuple[Discount | None, CouponRedemption | None]:
+    redemption = batch.redemptions.get(sub.pk)
+    if redemption is None:
+        return None, None
+    recurring = redemption.cycles_left is None or redemption.cycles_left > 0
+    setup = first and not redemption.setup_applied
+    if not recurring and not setup:
+        return None, None
+    discount = coupon_discount(redemption.coupon, recurring=recurring)
+    if not setup:
+        discount = _without_setup(discount)
+    if (
+        discount.amount_off_minor is not None
+        and redemption.recurring_uses == 0
+        and redemption.setup_discount_minor
+    ):
+        # The first cycle's pool was partly spent on the setup fee already.
+        discount = replace(
+            discount,
+            amount_off_minor=max(0, discount.amount_off_minor - redemption.setup_discount_minor),
+        )
+    return discount, redemption
+
+
+def _without_setup(discount: Discount) -> Discount:
+    return replace(discount, on_setup=False)
+
+
+def bill(
+    batch: Batch,
+    sub: Subscription,
+    *,
+    at: datetime,
+    reason: str,
+    lines: list[ProposedLine],
+    period: tuple[datetime, datetime] | None,
+    first: bool = False,
+    currency: str | None = None,
+) -> None:
+    """One invoice draft: ``lines``, the prorations waiting, the coupon."""
+    price_owed(batch)  # what the engine decided earlier is billed first, in order
+    tenant = batch.tenant
+    pending = batch.pending.pop(sub.pk, [])
+    all_lines = lines + pending_as_lines(pending)
+    if not all_lines:
+        return
+    discount, redemption = active_discount(batch, sub, first=first)
+    priced, carried = price(all_lines, discount=discount, rounding=tenant.rounding_mode)
+    if redemption is not None and discount is not None:
+        used_recurring = any(line.coupon_id and line.kind == RECURRING for line in priced)
+        setup_off = sum(line.discount_minor for line in priced if line.kind == SETUP_FEE)
+        used_setup = first and discount.on_setup and any(line.kind == SETUP_FEE for line in priced)
+        if used_recurring:
+            redemption.recurring_uses += 1
+            if redemption.cycles_left is not None:
+                redemption.cycles_left -= 1
+        if used_setup:
+            redemption.setup_applied = True
+            redemption.setup_discount_minor = setup_off
+        if used_recurring or used_setup:
+            batch.touched_redemptions.append(redemption)
+    batch.drafts.append(
+        InvoiceDraft(
+            customer_id=sub.customer_id,
+            currency=currency or sub.plan.currency,
+            reason=reason,
+            lines=priced,
+            issued_at=at,
+            subscription_id=sub.pk,
+            subscription_public_id=sub.public_id,
+            period_start=period[0] if period else None,
+            period_end=period[1] if period else None,
+            credit_carried_minor=carried,
+            locale=batch.locales.get(sub.customer_id, ""),
+            pending_line_ids=[p.pk for p in pending],
+        )
+    )
+
+
+def price_owed(batch: Batch) -> None:
+    """Draft what the engine said is owed since the last call, in its order."""
+    owed = batch.lifecycle.to_invoice
+    while batch.priced < len(owed):
+        item = owed[batch.priced]
+        batch.priced += 1
+        bill(
+            batch,
+            item.subscription,
+            at=item.at,
+            reason=REASONS[item.reason],
+            lines=[charge_line(batch.tenant, c) for c in item.charges],
+            period=item.period,
+            first=item.first,
+            currency=item.currency,
+        )
+
+
+def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
+    """Write the invoices and what the engine decided: a few bulk statements for
+    the whole batch; the new invoices due by card are charged after commit."""
+    price_owed(batch)
+    lifecycle = batch.lifecycle
+    invoices = invoices_write(tenant=batch.tenant, drafts=batch.drafts, now=now)
+    engine.write(
+        lifecycle,
+        now,
+        first_invoice_paid={
+            i.subscription_id
+            for i in invoices
+            if i.subscription_id is not None
+            and i.status == Invoice.Status.PAID
+            and i.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE
+        },
+    )
+    bulk_set(
+        CouponRedemption,
+        list({r.pk: r for r in batch.touched_redemptions}.values()),
+        ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
+    )
+    auto = {s.pk for s in lifecycle.subs if s.collection_method == "charge_automatically"}
+    _charge_after_commit(
+        batch.tenant,
+        [
+            i.id
+            for i in invoices
+            if i.status == Invoice.Status.OPEN
+            and i.amount_due_minor > 0
+            and i.subscription_id in auto
+        ],
+    )
+    return invoices
+
+
+def _charge_after_commit(tenant: Tenant, invoice_ids: list[int]) -> None:
+    """One charging task for the batch's new invoices, sent once the batch commits
+    (a task sent inside the transaction could run before the rows exist)."""
+    if not invoice_ids:
+        return
+    from billing.tasks import charge_invoices_task
+
+    transaction.on_commit(
+        lambda: charge_invoices_task.delay(tenant_id=tenant.pk, invoice_ids=invoice_ids)
+    )

@@ -1,0 +1,356 @@
+"""The subscription commands that invoice at once: subscribe, change now (and
+its preview), cancel now (with credit for the unused time), resume.
+
+Each one is a billing service: it locks the subscription, lets the lifecycle
+(``subscriptions.services`` and ``subscriptions.engine``) make its move, prices
+what that move owes and writes the invoice, credit notes and subscription in
+one transaction. The moves that owe nothing (pause, scheduled changes, undoing a
+cancellation) are the lifecycle's own services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from billing import pricing
+from billing.coupons import coupon_redeem
+from billing.domain.amounts import prorate, remaining_fraction, round_minor
+from billing.domain.invoicing import PRORATION, ProposedLine, price
+from billing.locks import lock_invoices
+from billing.models import Invoice, InvoiceLine, PendingLine
+from billing.services import credit_note_write
+from billing.terms import plan_terms
+from core.actors import Actor
+from core.errors import ValidationFailed
+from customers.models import Customer
+from subscriptions import engine
+from subscriptions import services as lifecycle
+from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.services import ProrationBehavior
+from tenants import audit
+from tenants.models import Tenant
+
+Status = SubscriptionStatus
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    plan: Plan,
+    actor: Actor,
+    now: datetime,
+    quantity: int = 1,
+    trial_days: int | None = None,
+    start_at: datetime | None = None,
+    anchor_day: int | None = None,
+    calendar_billing: bool = False,
+    coupon: str | None = None,
+    collection_method: str = "charge_automatically",
+    installments: int | None = None,
+    payment_method: Any = None,
+) -> Subscription:
+    """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
+    anchored on the start, a day of the month, or the calendar; what is due at
+    the start is invoiced now."""
+    sub = lifecycle.subscription_open(
+        tenant=tenant,
+        customer=customer,
+        plan=plan,
+        now=now,
+        quantity=quantity,
+        trial_days=trial_days,
+        start_at=start_at,
+        anchor_day=anchor_day,
+        calendar_billing=calendar_billing,
+        collection_method=collection_method,
+        payment_method=payment_method,
+    )
+    plan = sub.plan  # the version subscribed (the caller's copy may predate it)
+    if coupon:
+        coupon_redeem(tenant=tenant, code=coupon, customer=customer, plan=plan, sub=sub, now=now)
+    batch = pricing.load(tenant, [sub])
+    eng = engine.Engine(batch.lifecycle)
+    eng.advance(sub, now)
+    eng.created(sub, now)
+    invoices = pricing.write(batch, now)
+    if installments is not None:
+        # Chosen at checkout, in the same transaction, so the first charge
+        # (sent after commit) already takes only the first part.
+        from billing.payments import invoice_installments_create
+
+        first = [i for i in invoices if i.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE]
+        if not first or first[0].status != Invoice.Status.OPEN:
+            raise ValidationFailed(
+                "Nothing is due now to pay in installments.",
+                param="installments",
+                code="installments_not_allowed",
+            )
+        invoice_installments_create(
+            tenant=tenant, invoice_id=first[0].id, count=installments, actor=actor, now=now
+        )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.created",
+        target=sub,
+        at=now,
+        changes={"plan": plan.code, "quantity": quantity, "coupon": coupon or ""},
+    )
+    return sub
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePreview:
+    lines: list[ProposedLine]
+    effective_at: datetime
+    total_minor: int
+
+
+def change_lines(tenant: Tenant, change: engine.PlanChange) -> list[ProposedLine]:
+    """Credit for the unused part of the old price, charge for the rest of the new one."""
+    if change.window is None:
+        return []
+    fraction = remaining_fraction(
+        period_start=change.window[0],
+        period_end=change.window[1],
+        at=change.at,
+        precision=tenant.proration_precision,
+        tz=tenant.time_zone,
+    )
+    old_terms, new_terms = plan_terms(change.old_plan), plan_terms(change.new_plan)
+    end = change.end
+    lines = []
+    credit = prorate(old_terms.period_amount(change.old_quantity), fraction, tenant.rounding_mode)
+    if credit:
+        lines.append(
+            ProposedLine(
+                kind=PRORATION,
+                description=change.old_plan.name,
+                amount_minor=-credit,
+                quantity=change.old_quantity,
+                period_start=change.at,
+                period_end=end,
+                plan_id=change.old_plan.pk,
+                tax_percent=old_terms.tax_percent,
+                tax_inclusive=old_terms.tax_inclusive,
+            )
+        )
+    charge = prorate(new_terms.period_amount(change.new_quantity), fraction, tenant.rounding_mode)
+    if charge:
+        lines.append(
+            ProposedLine(
+                kind=PRORATION,
+                description=change.new_plan.name,
+                amount_minor=charge,
+                quantity=change.new_quantity,
+                period_start=change.at,
+                period_end=end,
+                plan_id=change.new_plan.pk,
+                tax_percent=new_terms.tax_percent,
+                tax_inclusive=new_terms.tax_inclusive,
+            )
+        )
+    return lines
+
+
+def subscription_preview_change(
+    *,
+    tenant: Tenant,
+    subscription: Subscription,
+    now: datetime,
+    plan: Plan | None = None,
+    quantity: int | None = None,
+    when: str = "now",
+    proration: str = ProrationBehavior.NEXT_INVOICE,
+) -> ChangePreview:
+    """The exact lines the change would produce, priced, without saving anything."""
+    new_plan, new_qty = lifecycle.change_validate(
+        tenant, subscription, plan, quantity, when, proration
+    )
+    if when == "period_end" or proration == ProrationBehavior.NONE:
+        return ChangePreview(
+            [], subscription.current_period_end if when == "period_end" else now, 0
+        )
+    # The same pricing the change itself goes through, with the coupon that
+    # applies today; reading it changes nothing.
+    batch = pricing.load(tenant, [subscription])
+    discount, _redemption = pricing.active_discount(batch, subscription, first=False)
+    change = engine.plan_change(subscription, new_plan, new_qty, now, tenant.time_zone)
+    lines = change_lines(tenant, change)
+    if proration == ProrationBehavior.INVOICE_NOW:
+        # Invoicing now also bills the prorations already waiting.
+        lines += pricing.pending_as_lines(batch.pending.get(subscription.pk, []))
+    lines, _carried = price(lines, discount=discount, rounding=tenant.rounding_mode)
+    if proration == ProrationBehavior.NEXT_INVOICE:
+        lines = [line for line in lines if line.kind == PRORATION]
+    return ChangePreview(lines, now, sum(line.total_minor for line in lines))
+
+
+@transaction.atomic
+def subscription_change(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    plan: Plan | None = None,
+    quantity: int | None = None,
+    when: str = "now",
+    proration: str = ProrationBehavior.NEXT_INVOICE,
+) -> Subscription:
+    """Change plan and/or quantity now (prorated as ``proration`` says: on the
+    next invoice, invoiced now, or not at all) or at the period end."""
+    sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    new_plan, new_qty = lifecycle.change_validate(tenant, sub, plan, quantity, when, proration)
+    old = {"plan": sub.plan.code, "quantity": sub.quantity}
+    if when == "period_end":
+        lifecycle.change_schedule(tenant=tenant, sub=sub, plan=new_plan, quantity=new_qty, now=now)
+    else:
+        change = engine.plan_change(sub, new_plan, new_qty, now, tenant.time_zone)
+        lines = [] if proration == ProrationBehavior.NONE else change_lines(tenant, change)
+        if proration == ProrationBehavior.NEXT_INVOICE:
+            PendingLine.objects.bulk_create(
+                [
+                    PendingLine(
+                        tenant=tenant,
+                        subscription=sub,
+                        kind=line.kind,
+                        description=line.description,
+                        quantity=line.quantity,
+                        amount_minor=line.amount_minor,
+                        currency=sub.plan.currency,
+                        period_start=line.period_start,
+                        period_end=line.period_end,
+                        plan_id=line.plan_id,
+                        tax_percent=line.tax_percent,
+                        tax_inclusive=line.tax_inclusive,
+                        created_at=now,
+                    )
+                    for line in lines
+                ]
+            )
+        batch = pricing.load(tenant, [sub])
+        engine.Engine(batch.lifecycle).change_now(change)
+        if proration == ProrationBehavior.INVOICE_NOW and lines:
+            pricing.bill(
+                batch,
+                sub,
+                at=now,
+                reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
+                lines=lines,
+                period=None,
+            )
+        pricing.write(batch, now)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.changed",
+        target=sub,
+        at=now,
+        changes={
+            "plan": [old["plan"], new_plan.code],
+            "quantity": [old["quantity"], new_qty],
+            "when": when,
+            "proration": proration,
+        },
+    )
+    return sub
+
+
+def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int:
+    """Credit notes for the unused share of everything charged for the current
+    period (its renewal, and any mid-period changes or resumption), one per
+    invoice, each rounded once. Returns the total credited."""
+    lines = InvoiceLine.objects.filter(
+        invoice__subscription=sub,
+        invoice__status__in=[Invoice.Status.OPEN, Invoice.Status.PAID],
+        kind__in=[InvoiceLine.Kind.RECURRING, InvoiceLine.Kind.PRORATION],
+        period_end=sub.current_period_end,
+        period_start__isnull=False,
+    ).order_by("invoice_id", "position")
+    shares: dict[int, Decimal] = {}
+    for line in lines:
+        # Both bounds are set: the query above asks for them.
+        assert line.period_start is not None
+        assert line.period_end is not None
+        fraction = remaining_fraction(
+            period_start=line.period_start,
+            period_end=line.period_end,
+            at=now,
+            precision=tenant.proration_precision,
+            tz=tenant.time_zone,
+        )
+        share = Decimal(line.total_minor) * fraction.part / fraction.whole
+        shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share
+    # All of them locked at once, in ascending order (billing/locks.py), before
+    # numbering any credit note.
+    invoices = lock_invoices(ids=shares)
+    total = 0
+    for invoice_id, share in shares.items():
+        locked = invoices[invoice_id]
+        amount = min(
+            round_minor(share, tenant.rounding_mode), locked.total_minor - locked.credited_minor
+        )
+        if amount > 0:
+            credit_note_write(
+                tenant=tenant,
+                invoice=locked,
+                amount_minor=amount,
+                reason="Unused time after cancellation",
+                now=now,
+                period_start=now,
+                period_end=sub.current_period_end,
+            )
+            total += amount
+    return total
+
+
+@transaction.atomic
+def subscription_cancel(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    at_period_end: bool = False,
+    prorate_credit: bool = False,
+) -> Subscription:
+    """Cancel at the period end, or now: the prorations waiting are invoiced and,
+    with ``prorate_credit``, the unused time is credited to the customer."""
+    sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    if at_period_end:
+        return lifecycle.cancel_at_period_end(
+            tenant=tenant, sub=sub, actor=actor, now=now, prorate_credit=prorate_credit
+        )
+    lifecycle.cancel_now_begin(sub=sub)
+    # Prorations still waiting are billed first, so the credit below covers them.
+    batch = pricing.load(tenant, [sub])
+    engine.Engine(batch.lifecycle).stop(sub, now)
+    pricing.write(batch, now)
+    credit = 0
+    if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
+        credit = _credit_unused_time(tenant, sub, now)
+    return lifecycle.cancel_now_finish(tenant=tenant, sub=sub, actor=actor, now=now, credit=credit)
+
+
+@transaction.atomic
+def subscription_resume(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> Subscription:
+    """Resume early: a scheduled pause is called off; a running one ends now and
+    the rest of the current period is billed, prorated."""
+    sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    if lifecycle.pause_call_off(tenant=tenant, sub=sub, actor=actor, now=now):
+        return sub
+    batch = pricing.load(tenant, [sub])
+    engine.Engine(batch.lifecycle).resume(sub, now)
+    pricing.write(batch, now)
+    audit.record(tenant=tenant, actor=actor, action="subscription.resumed", target=sub, at=now)
+    return sub

@@ -36,6 +36,7 @@ from core.localtime import to_local
 from core.transitions import ensure_transition
 from customers.models import Customer
 from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent, emit, emit_many
 
@@ -407,21 +408,16 @@ def invoice_mark_paid(
     invoice.amount_paid_minor = invoice.amount_due_minor
     invoice.paid_at = now
     invoice.save(update_fields=["status", "amount_paid_minor", "paid_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="invoice.paid",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="invoice.paid",
         subject_type="invoice",
         subject_id=invoice.public_id,
         data={"invoice": invoice.public_id, "note": note},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="invoice.paid",
         target=invoice,
         changes={"note": note},
-        at=now,
     )
     listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     if invoice.subscription_id:
@@ -462,15 +458,16 @@ def _close_invoice(
             )
     invoice.save(update_fields=fields)
     event = "invoice.voided" if to == Invoice.Status.VOID else "invoice.marked_uncollectible"
-    emit(
-        tenant_id=tenant.pk,
-        type=event,
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event=event,
         subject_type="invoice",
         subject_id=invoice.public_id,
         data={"invoice": invoice.public_id},
+        target=invoice,
     )
-    audit.record(tenant=tenant, actor=actor, action=event, target=invoice, at=now)
     listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     return invoice
 
@@ -694,15 +691,17 @@ def invoice_draft_create(
     )
     for position, line in enumerate(lines):
         _manual_line(tenant, invoice, line, position)
-    emit(
-        tenant_id=tenant.pk,
-        type="invoice.created",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="invoice.created",
         subject_type="invoice",
         subject_id=invoice.public_id,
         data={"invoice": invoice.public_id},
+        target=invoice,
+        action="invoice.draft_created",
     )
-    audit.record(tenant=tenant, actor=actor, action="invoice.draft_created", target=invoice, at=now)
     return invoice
 
 

@@ -26,7 +26,7 @@ from subscriptions import engine
 from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
 from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
-from tenants import audit
+from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
@@ -54,15 +54,16 @@ def product_create(
     product = Product.objects.create(
         tenant=tenant, name=name.strip()[:200], description=description
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="product.created",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="product.created",
         subject_type="product",
         subject_id=product.public_id,
         data={"product": product.public_id, "name": product.name},
+        target=product,
     )
-    audit.record(tenant=tenant, actor=actor, action="product.created", target=product, at=now)
     return product
 
 
@@ -207,20 +208,15 @@ def plan_create(
         entitlements=entitlements or {},
         tax_rate=tax_rate,
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="plan.created",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="plan.created",
         subject_type="plan",
         subject_id=plan.public_id,
         data={"plan": plan.public_id, "code": code},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="plan.created",
         target=plan,
-        at=now,
         changes={"code": code, "amount_minor": amount_minor, "currency": currency},
     )
     return plan
@@ -296,21 +292,17 @@ def plan_change_price(
         new.superseded_by = None
         new.save()
         Plan.objects.filter(pk=old_pk).update(superseded_by=new, active=False)
-    audit.record(
+    record_change(
         tenant=tenant,
         actor=actor,
-        action="plan.price_changed",
-        target=new,
         at=now,
-        changes={"amount_minor": [old_amount, amount_minor], "version": new.version},
-    )
-    emit(
-        tenant_id=tenant.pk,
-        type="plan.updated",
-        at=now,
+        event="plan.updated",
         subject_type="plan",
         subject_id=new.public_id,
         data={"plan": new.public_id, "version": new.version},
+        target=new,
+        action="plan.price_changed",
+        changes={"amount_minor": [old_amount, amount_minor], "version": new.version},
     )
     return new
 
@@ -541,16 +533,15 @@ def cancel_at_period_end(
         status=ScheduledChange.Status.PENDING,
         defaults={"effective_at": sub.current_period_end},
     )
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.cancel_scheduled",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.cancel_scheduled",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={"subscription": sub.public_id, "cancel_at": sub.current_period_end.isoformat()},
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="subscription.cancel_scheduled", target=sub, at=now
+        target=sub,
     )
     return sub
 
@@ -573,20 +564,15 @@ def cancel_now_finish(
     sub.move_to(Status.CANCELED)
     sub.canceled_at, sub.ended_at, sub.next_event_at = now, now, None
     sub.save(update_fields=["status", "canceled_at", "ended_at", "next_event_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.canceled",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.canceled",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={"subscription": sub.public_id, "status": sub.status, "credit": credit},
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="subscription.canceled",
         target=sub,
-        at=now,
         changes={"credit": credit},
     )
     return sub
@@ -602,16 +588,15 @@ def subscription_cancel_undo(
     ).update(status=ScheduledChange.Status.CANCELED)
     if not undone:
         raise StateConflict("No cancellation is scheduled.", code="no_scheduled_cancellation")
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.cancel_undone",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.cancel_undone",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={"subscription": sub.public_id},
-    )
-    audit.record(
-        tenant=tenant, actor=actor, action="subscription.cancel_undone", target=sub, at=now
+        target=sub,
     )
     return sub
 
@@ -672,10 +657,11 @@ def subscription_pause(
     )
     Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") + 1)
     sub.pauses_used += 1
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.pause_scheduled",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.pause_scheduled",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={
@@ -683,13 +669,7 @@ def subscription_pause(
             "cycles": cycles,
             "from": sub.current_period_end.isoformat(),
         },
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="subscription.pause_scheduled",
         target=sub,
-        at=now,
         changes={"cycles": cycles},
     )
     return sub
@@ -704,16 +684,15 @@ def pause_call_off(*, tenant: Tenant, sub: Subscription, actor: Actor, now: date
     if scheduled.update(status=ScheduledChange.Status.CANCELED):
         Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") - 1)
         sub.pauses_used -= 1
-        emit(
-            tenant_id=tenant.pk,
-            type="subscription.pause_canceled",
+        record_change(
+            tenant=tenant,
+            actor=actor,
             at=now,
+            event="subscription.pause_canceled",
             subject_type="subscription",
             subject_id=sub.public_id,
             data={"subscription": sub.public_id, "status": sub.status},
-        )
-        audit.record(
-            tenant=tenant, actor=actor, action="subscription.pause_canceled", target=sub, at=now
+            target=sub,
         )
         return True
     if sub.status != Status.PAUSED:
@@ -782,10 +761,11 @@ def subscription_suspend(
     sub.move_to(Status.PAST_DUE)
     sub.access_suspended_at = now
     sub.save(update_fields=["status", "access_suspended_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.suspended",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.suspended",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={
@@ -795,13 +775,7 @@ def subscription_suspend(
             "access": False,
             "invoice": invoice,
         },
-    )
-    audit.record(
-        tenant=tenant,
-        actor=actor,
-        action="subscription.suspended",
         target=sub,
-        at=now,
         changes={"invoice": invoice},
     )
     return True
@@ -821,10 +795,11 @@ def subscription_reactivate(
     suspended = sub.access_suspended_at is not None
     sub.access_suspended_at = None
     sub.save(update_fields=["status", "access_suspended_at"])
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.reactivated",
+    record_change(
+        tenant=tenant,
+        actor=actor,
         at=now,
+        event="subscription.reactivated",
         subject_type="subscription",
         subject_id=sub.public_id,
         data={
@@ -835,6 +810,6 @@ def subscription_reactivate(
             "access": True,
             "current_period_end": sub.current_period_end.isoformat(),
         },
+        target=sub,
     )
-    audit.record(tenant=tenant, actor=actor, action="subscription.reactivated", target=sub, at=now)
     return True

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_detach, payment_method_set_default
 from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
+from billing.selectors import now_for
 from billing.setup import card_setup_begin, card_setup_complete
 from core import clock
 from core.actors import Actor
@@ -98,6 +99,10 @@ def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
                 status=403,
             )
         request.customer = customer  # type: ignore[attr-defined]
+        # The request's one "now": the subscriber's test clock time if they live
+        # on one (DESIGN.md, invariant 3), so the portal prices and acts at the
+        # same time as their billing does.
+        request.now = now_for(customer=customer, now=clock.now())  # type: ignore[attr-defined]
         return view(request, tenant_slug, *args, **kwargs)
 
     return wrapper
@@ -131,7 +136,7 @@ def invoices(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.REQUIRES_ACTION],
         )
     }
-    now = clock.now()
+    now = request.now  # type: ignore[attr-defined]
     for invoice in listed:
         attempt = waiting.get(invoice.pk)
         invoice.pay_url = attempt.action_url if attempt else ""
@@ -156,7 +161,7 @@ def invoice_segunda_via(request: HttpRequest, tenant_slug: str, invoice_id: str)
             tenant=request.tenant,
             invoice_id=invoice.pk,
             actor=Actor.subscriber(customer),
-            now=clock.now(),
+            now=request.now,  # type: ignore[attr-defined]
         )
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -210,7 +215,7 @@ def payment_methods(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 gateway=gateway,
                 reference=reference,
                 actor=actor,
-                now=clock.now(),
+                now=request.now,  # type: ignore[attr-defined]
             )
         except DomainError as exc:
             messages.error(request, str(exc))
@@ -255,7 +260,7 @@ def payment_method_action(
             tenant=request.tenant,
             payment_method_id=method.pk,
             actor=Actor.subscriber(customer),
-            now=clock.now(),
+            now=request.now,  # type: ignore[attr-defined]
         )
     except DomainError as exc:
         messages.error(request, str(exc))

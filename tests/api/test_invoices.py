@@ -403,3 +403,13 @@ def test_a_listed_invoice_is_exactly_its_retrieve(acme: TenantSetup, globex: Ten
     assert sum(len(invoice["lines"]) for invoice in listed) >= 5
     for invoice in listed:
         assert invoice == acme.client().get(f"/api/v1/invoices/{invoice['id']}").json()
+    # Paged one at a time (the cursor is read from the same rows), the same invoices.
+    paged: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"customer": customer["id"], "limit": 1}
+    while True:
+        body = acme.client().get("/api/v1/invoices", params).json()
+        paged += body["data"]
+        if not body["has_more"]:
+            break
+        params["starting_after"] = body["data"][-1]["id"]
+    assert paged == listed

@@ -354,7 +354,11 @@ def profile(paths: dict[str, str], key: str, n: int) -> None:
         for (filename, _line, func), (_cc, calls, *_rest) in stats.stats.items():  # type: ignore[attr-defined]
             if filename.endswith("psycopg/cursor.py") and func == "execute":
                 trips["PostgreSQL"] += calls
-            elif filename.endswith("redis/client.py") and func == "execute_command":
+            elif filename.endswith("redis/client.py") and func in (
+                "_send_command_parse_response",  # one command
+                "_execute_pipeline",  # a pipeline: one round trip for all its commands
+                "_execute_transaction",
+            ):
                 trips["Redis"] += calls
         print(
             f"  in-process: {per:.2f} ms per request (profiled, one thread); round trips per "

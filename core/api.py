@@ -36,6 +36,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.actors import Actor
 from core.errors import DomainError, NotFound
+from core.projection import Projection
 
 _TYPES = {
     400: "invalid_request_error",
@@ -445,6 +446,16 @@ class ApiViewSet(viewsets.GenericViewSet[Any]):
             raise NotFound(f"No such {self.object_name}: '{value}'", param="id")
         self.check_object_permissions(self.request, found)
         return found
+
+    def get_row(self, projection: Projection) -> dict[str, Any]:
+        """``get_object``'s lookup, read and rendered as the one row ``projection`` prints."""
+        value = self.kwargs.get(self.lookup_url_kwarg, "")
+        row = None
+        if api_id(value):
+            row = self.get_queryset().filter(public_id=value).values(*projection.columns).first()
+        if row is None:
+            raise NotFound(f"No such {self.object_name}: '{value}'", param="id")
+        return projection.render(row)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if getattr(self, "action", None) == "list":

@@ -32,8 +32,9 @@ def _execute_binary(sql: str, params: Sequence[Any], *, fetch: bool = False) -> 
     thousands of elements (Django's own cursors bind client-side, in text)."""
     import psycopg
 
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as raw:
+    # Opened through Django first: the backend brings the session (the tenant
+    # row-level security reads) up to date before handing out any cursor.
+    with connection.cursor(), psycopg.Cursor(connection.connection) as raw:
         raw.execute(sql, params)
         return [row[0] for row in raw.fetchall()] if fetch else []
 

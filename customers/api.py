@@ -31,6 +31,7 @@ from core.api import (
     input_of,
 )
 from core.errors import NotFound, ValidationFailed
+from core.projection import Projection
 from customers import services
 from customers.models import Customer, PaymentMethod
 from customers.selectors import customer_list, payment_method_list
@@ -76,6 +77,9 @@ class CustomerSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = fields
+
+
+_CUSTOMER_ROW = Projection(CustomerSerializer)
 
 
 def _test_clocks(tenant: Any) -> QuerySet[Any]:
@@ -171,7 +175,7 @@ class CustomerViewSet(ApiViewSet):
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, id: str) -> Response:
-        return self.respond(CustomerSerializer, self.get_object())
+        return Response(self.get_row(_CUSTOMER_ROW))
 
     def create(self, request: Request) -> Response:
         data = input_of(CustomerCreateSerializer, request)

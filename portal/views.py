@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import Invoice, PaymentAttempt
 from billing.segunda_via import BOLETO_GATEWAYS, boleto_segunda_via_issue, segunda_via_quote
+from billing.selectors import now_for
 from billing.setup import card_setup_begin, card_setup_complete
 from core import clock, csp
 from core.actors import Actor
@@ -38,6 +40,7 @@ class PortalRequest(TenantRequest):
     """A request that passed ``subscriber_required``: the signed-in subscriber is known."""
 
     customer: Customer
+    now: datetime  # the request's one "now": the subscriber's test clock time when on one
 
 
 def home(request: TenantRequest, tenant_slug: str) -> HttpResponse:
@@ -107,6 +110,10 @@ def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
                 status=403,
             )
         request.customer = customer
+        # The request's one "now": the subscriber's test clock time if they live
+        # on one (DESIGN.md, invariant 3), so the portal prices and acts at the
+        # same time as their billing does.
+        request.now = now_for(customer=customer, now=clock.now())
         return view(request, tenant_slug, *args, **kwargs)
 
     return wrapper
@@ -140,7 +147,7 @@ def invoices(request: PortalRequest, tenant_slug: str) -> HttpResponse:
             status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.REQUIRES_ACTION],
         )
     }
-    now = clock.now()
+    now = request.now
     for invoice in listed:
         attempt = waiting.get(invoice.pk)
         invoice.pay_url = attempt.action_url if attempt else ""
@@ -165,7 +172,7 @@ def invoice_segunda_via(request: PortalRequest, tenant_slug: str, invoice_id: st
             tenant=request.tenant,
             invoice_id=invoice.pk,
             actor=Actor.subscriber(customer),
-            now=clock.now(),
+            now=request.now,
         )
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -219,7 +226,7 @@ def payment_methods(request: PortalRequest, tenant_slug: str) -> HttpResponse:
                 gateway=gateway,
                 reference=reference,
                 actor=actor,
-                now=clock.now(),
+                now=request.now,
             )
         except DomainError as exc:
             messages.error(request, str(exc))
@@ -269,7 +276,7 @@ def payment_method_action(
             tenant=request.tenant,
             payment_method_id=method.pk,
             actor=Actor.subscriber(customer),
-            now=clock.now(),
+            now=request.now,
         )
     except DomainError as exc:
         messages.error(request, str(exc))

@@ -2,9 +2,12 @@
 
 Requests get it from ``tenants.middleware.TenantMiddleware`` (session, portal
 slug or API key), tasks from ``tenants.tasks.TenantTask``, commands from
-``tenant_context``. On PostgreSQL the same value is written to the database
-connection (``ciclo.tenant_id``) so row-level security filters every query,
-even one that forgets its ``tenant`` filter.
+``tenant_context``. On PostgreSQL the same value is on the database session
+(``ciclo.tenant_id``) of every statement, so row-level security filters every
+query, even one that forgets its ``tenant`` filter: the backend writes it
+before a statement whenever the session does not hold it yet
+(``tenants.db.postgresql.base``), so entering or leaving a context costs no
+round trip of its own.
 
 Code that must see every tenant (looking up an API key before the tenant is
 known, the scheduler's sweeps, platform commands) opts in explicitly with
@@ -16,16 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from django.db import connections
 
 from core.errors import TenantNotSet
 
 if TYPE_CHECKING:
-    from django.db.backends.base.base import BaseDatabaseWrapper
-
     from tenants.models import Tenant
 
 _tenant: ContextVar[Tenant | None] = ContextVar("ciclo_tenant", default=None)
@@ -56,32 +56,28 @@ def connection_settings() -> tuple[str, str]:
     return (str(tenant.pk) if tenant is not None else "", "on" if _platform.get() else "")
 
 
-def sync_connections() -> None:
-    """Write the current context onto every open PostgreSQL connection.
+def write_session_context(raw_connection: Any, values: tuple[str, str]) -> bool:
+    """Write ``values`` (tenant id, platform) onto a psycopg connection's session.
 
-    Connections that are not open yet pick it up when they open
-    (``tenants.db.postgresql.base.DatabaseWrapper.init_connection_state``).
+    Called by the PostgreSQL backend before a statement when the session does
+    not hold the current context yet (``tenants.db.postgresql.base``). Returns
+    False when nothing could be written: a failed transaction refuses every
+    statement until it is rolled back, and the rollback makes the backend
+    write the context again.
     """
-    for conn in connections.all(initialized_only=True):
-        if conn.vendor == "postgresql" and conn.connection is not None:
-            apply_to_connection(conn)
-
-
-def apply_to_connection(conn: BaseDatabaseWrapper) -> None:
     from psycopg import pq
 
-    if conn.connection.info.transaction_status == pq.TransactionStatus.INERROR:
-        # The failed transaction is about to be rolled back, which restores the
-        # value the connection had when it began: the enclosing context's.
-        return
-    tenant_id, platform = connection_settings()
-    with conn.connection.cursor() as cursor:
-        # is_local=false: the value lives for the session, not one
-        # transaction; every context exit writes the previous value back.
+    if raw_connection.info.transaction_status == pq.TransactionStatus.INERROR:
+        return False
+    tenant_id, platform = values
+    with raw_connection.cursor() as cursor:
+        # is_local=false: the value lives for the session, not one transaction
+        # (a rollback still restores the value of before, see the backend).
         cursor.execute(
             "SELECT set_config(%s, %s, false), set_config(%s, %s, false)",
             [TENANT_SETTING, tenant_id, PLATFORM_SETTING, platform],
         )
+    return True
 
 
 @contextmanager
@@ -89,14 +85,12 @@ def tenant_context(tenant: Tenant | None) -> Iterator[Tenant | None]:
     """Run the block as ``tenant`` (or with no tenant); restores what was before."""
     token = _tenant.set(tenant)
     platform_token = _platform.set(False)
-    sync_connections()
     structlog.contextvars.bind_contextvars(tenant_id=tenant.pk if tenant else None)
     try:
         yield tenant
     finally:
         _platform.reset(platform_token)
         _tenant.reset(token)
-        sync_connections()
         previous = _tenant.get()
         structlog.contextvars.bind_contextvars(tenant_id=previous.pk if previous else None)
 
@@ -105,9 +99,7 @@ def tenant_context(tenant: Tenant | None) -> Iterator[Tenant | None]:
 def platform_access() -> Iterator[None]:
     """Explicitly see every tenant's rows (scheduler sweeps, key lookup, admin)."""
     token = _platform.set(True)
-    sync_connections()
     try:
         yield
     finally:
         _platform.reset(token)
-        sync_connections()

@@ -18,10 +18,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from core import clock
+from core.ratelimit import COUNTED_ATTR, budget_for
 from tenants.context import platform_access, tenant_context
-from tenants.models import Tenant, User
+from tenants.models import ApiKey, Tenant, User
 from tenants.requests import ResolvingRequest
-from tenants.selectors import api_key_authenticate, memberships_of
+from tenants.selectors import api_key_identify, memberships_of
 
 SESSION_TENANT_KEY = "ciclo_tenant_id"
 _PORTAL_PATH = re.compile(r"^/t/(?P<slug>[-a-z0-9]+)/")
@@ -63,7 +64,12 @@ class TenantMiddleware:
         if scheme.lower() != "bearer" or not _KEY_SHAPE.match(raw):
             request.api_key_error = "Malformed API key: expected 'Authorization: Bearer sk_test_…'."
             return
-        key = api_key_authenticate(raw, now=clock.now())
+        # The key's identity and its rate-limit count: one Redis round trip.
+        now = clock.now()
+        budget = budget_for(method=request.method or "", subject=ApiKey.hash(raw), now=now)
+        key, count = api_key_identify(raw, now=now, budget=budget)
+        if budget is not None:
+            setattr(request, COUNTED_ATTR, (budget, count))
         if key is None:
             request.api_key_error = "Invalid or revoked API key."
             return

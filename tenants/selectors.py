@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from tenants.context import platform_access
+from core.ratelimit import Budget, count_and_get
+from tenants.context import platform_access, tenant_context
 from tenants.models import ApiKey, AuditEntry, Membership, Tenant, User
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -38,10 +39,28 @@ def api_key_cache_key(key_hash: str) -> str:
 
 def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
     """The live key matching ``raw``, or None. Looked up before any tenant is known."""
+    return api_key_identify(raw, now=now, budget=None)[0]
+
+
+def api_key_identify(
+    raw: str, *, now: datetime, budget: Budget | None
+) -> tuple[ApiKey | None, int | None]:
+    """The live key matching ``raw`` (or None), and the request counted against
+    ``budget`` (the key hash's rate limit), both in one Redis round trip."""
     key_hash = ApiKey.hash(raw)
-    remembered = _cache_get(api_key_cache_key(key_hash))
+    count, remembered = count_and_get(budget, api_key_cache_key(key_hash))
+    return _api_key_from(key_hash, remembered, now=now), count
+
+
+def _api_key_from(
+    key_hash: str, remembered: dict[str, Any] | None, *, now: datetime
+) -> ApiKey | None:
     if remembered is not None and not remembered.get("revoked"):
-        tenant = Tenant.objects.filter(pk=remembered["tenant_id"]).first()
+        # Read under the key's own tenant: the session is switched (if at all)
+        # once, for this read and the whole request after it, instead of to
+        # "no tenant" for this read and back to the tenant for the view.
+        with tenant_context(Tenant(pk=remembered["tenant_id"])):
+            tenant = Tenant.objects.filter(pk=remembered["tenant_id"]).first()
         if tenant is not None:
             cached = ApiKey(key_hash=key_hash, **remembered)
             cached.tenant = tenant
@@ -67,14 +86,6 @@ def api_key_authenticate(raw: str, *, now: datetime) -> ApiKey | None:
             {field: getattr(key, field) for field in _KEY_FIELDS},
         )
     return key
-
-
-def _cache_get(name: str) -> dict[str, Any] | None:
-    try:
-        return cast("dict[str, Any] | None", cache.get(name))
-    except Exception:  # the cache is down: the database answers
-        logger.warning("api_key.cache_unavailable", exc_info=True)
-        return None
 
 
 def _cache_add(name: str, value: dict[str, Any]) -> None:

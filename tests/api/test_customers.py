@@ -330,3 +330,32 @@ def test_entitlements_merge_flags_and_limits(acme: TenantSetup) -> None:
 
     assert found["features"] == {"seats": 10, "sso": True}
     assert sorted(found["plans"]) == sorted([one["id"], two["id"]])
+
+
+def test_a_retrieved_customer_is_exactly_as_listed(acme: TenantSetup) -> None:
+    """Retrieve renders the printed columns as a row (core/projection.py), the list
+    the CustomerSerializer on models: both must print the same customer."""
+    client = acme.client()
+    clock = client.post("/api/v1/test_clocks", {"frozen_time": "2026-01-10T12:00:00Z"}).json()
+    made = [
+        client.post("/api/v1/customers", body).json()
+        for body in (
+            {"name": "Ana"},
+            {
+                "name": "Bia",
+                "email": "bia@example.com",
+                "phone": "+55 11 99999-0000",
+                "tax_id": "529.982.247-25",
+                "locale": "pt-br",
+                "metadata": {"crm": "42", "tier": ""},
+                "test_clock": clock["id"],
+            },
+        )
+    ]
+
+    listed = client.get("/api/v1/customers").json()["data"]
+
+    assert {c["id"] for c in listed} == {c["id"] for c in made}
+    assert any(c["test_clock"] == clock["id"] for c in listed)
+    for customer in listed:
+        assert client.get(f"/api/v1/customers/{customer['id']}").json() == customer

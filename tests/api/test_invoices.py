@@ -364,3 +364,45 @@ def test_paying_without_a_payment_method_is_a_conflict(acme: TenantSetup) -> Non
     assert response.status_code == 409
     assert error(response)["code"] == "no_payment_method"
     assert counts(acme, PaymentAttempt) == {"PaymentAttempt": 0}
+
+
+def test_a_listed_invoice_is_exactly_its_retrieve(acme: TenantSetup, globex: TenantSetup) -> None:
+    """The list renders rows of the printed columns (core/projection.py), retrieve
+    the InvoiceSerializer on a model: both must print the same invoice."""
+    from billing.models import TaxRate
+    from tests.api.test_subscriptions import _subscribe, catalog
+
+    customer = _customer(acme)
+    plan = catalog(acme, setup_fee_minor=1_500)
+    coupon = acme.client().post("/api/v1/coupons", {"code": "TEN", "percent_off": 10}).json()
+    _subscribe(acme, customer=customer["id"], plan=plan["id"], coupon=coupon["code"])
+    with tenant_context(acme.tenant):
+        rate = TaxRate.objects.create(name="ISS", percent="5.0000")
+    taxed = _draft(acme, customer)
+    added = acme.client().post(
+        f"/api/v1/invoices/{taxed['id']}/lines",
+        {"description": "Setup", "unit_amount_minor": 999, "tax_rate": rate.public_id},
+    )
+    assert added.status_code == 200, added.json()
+    _open(acme, customer)
+    _draft(globex)  # another tenant's: never listed
+
+    listed = acme.client().get("/api/v1/invoices", {"customer": customer["id"]}).json()["data"]
+
+    assert len(listed) == 3
+    assert any(line["coupon"] for invoice in listed for line in invoice["lines"])
+    assert any(line["tax_percent"] for invoice in listed for line in invoice["lines"])
+    assert any(invoice["subscription"] is None for invoice in listed)
+    assert sum(len(invoice["lines"]) for invoice in listed) >= 5
+    for invoice in listed:
+        assert invoice == acme.client().get(f"/api/v1/invoices/{invoice['id']}").json()
+    # Paged one at a time (the cursor is read from the same rows), the same invoices.
+    paged: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"customer": customer["id"], "limit": 1}
+    while True:
+        body = acme.client().get("/api/v1/invoices", params).json()
+        paged += body["data"]
+        if not body["has_more"]:
+            break
+        params["starting_after"] = body["data"][-1]["id"]
+    assert paged == listed

@@ -88,3 +88,28 @@ def test_a_windows_counter_expires_with_its_window(acme: TenantSetup, tight) -> 
     assert keys, "the limiter stored no counter in Redis"
     assert [int(client.get(k)) for k in keys] == [1]
     assert all(0 < client.ttl(k) <= 61 for k in keys)
+
+
+def test_a_read_with_a_remembered_key_costs_one_redis_round_trip(
+    acme: TenantSetup,
+    tight,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key's cached identity and its rate-limit count travel together."""
+    from redis.connection import AbstractConnection
+
+    client = acme.client()
+    assert client.get("/api/v1/customers")["RateLimit-Remaining"] == "2"  # identity cached now
+    sent: list[bytes] = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    answer = client.get("/api/v1/customers")
+
+    assert answer.status_code == 200
+    assert answer["RateLimit-Remaining"] == "1"
+    assert len(sent) == 1

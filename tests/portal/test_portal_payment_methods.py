@@ -274,7 +274,7 @@ def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
     from billing.models import PaymentAttempt
     from billing.payments import payment_method_attach_offline
 
-    with world(NOW) as w:  # the slip fell due on June 4; today is later than that
+    with world(NOW) as w:  # the slip falls due on June 4 of Ana's test clock
         ana = w.customer("Ana")
         ana.tax_id = "529.982.247-25"
         ana.save()
@@ -286,6 +286,13 @@ def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
         slug = w.tenant.slug
     client = Client()
     _enter(client, ana, page="invoices")
+    # On Ana's clock (June 1) the slip is not overdue, though the wall clock is
+    # long past June 4: the portal acts at her billing's time.
+    assert "with late charges" not in client.get(f"/t/{slug}/invoices/").content.decode()
+    client.post(f"/t/{slug}/invoices/{invoice.public_id}/segunda-via/")
+    with tenant_context(w.tenant):
+        assert PaymentAttempt.objects.filter(invoice=invoice).count() == 1
+        w.advance(utc(2026, 6, 15, 15))  # eleven days after the due date
     page = client.get(f"/t/{slug}/invoices/").content.decode()
     assert "with late charges" in page
     response = client.post(f"/t/{slug}/invoices/{invoice.public_id}/segunda-via/")
@@ -297,6 +304,8 @@ def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
     assert new.late_fee_minor == 200
     assert new.amount_minor == 10_000 + 200 + new.late_interest_minor
     assert new.late_interest_minor > 0
+    # Priced on June 15 (due June 18, 14 days late: 1 %/month × 14/30 of R$ 100,00).
+    assert new.late_interest_minor == 47
     # Another subscriber cannot reissue Ana's boleto.
     bia_client = Client()
     with tenant_context(w.tenant):

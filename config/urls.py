@@ -44,4 +44,4 @@ if settings.ADMIN_ENABLED:
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler404 = "core.api.api_not_found"
+handler404 = "core.api.errors.api_not_found"

@@ -21,7 +21,7 @@ from core.errors import StateConflict, ValidationFailed
 from core.money import is_known_currency
 from customers.models import Customer
 from subscriptions.models import Plan, Subscription
-from subscriptions.services import check_amount, is_whole
+from subscriptions.services.catalog import check_amount, is_whole
 from tenants import audit
 from tenants.models import Tenant
 

@@ -421,7 +421,7 @@ def invoice_mark_paid(
     )
     listeners.invoice_settled(tenant=tenant, invoice=invoice, now=now)
     if invoice.subscription_id:
-        from subscriptions.services import subscription_invoice_paid
+        from subscriptions.services.lifecycle import subscription_invoice_paid
 
         subscription_invoice_paid(tenant=tenant, subscription_id=invoice.subscription_id, now=now)
     return invoice

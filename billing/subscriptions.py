@@ -2,7 +2,7 @@
 its preview), cancel now (with credit for the unused time), resume.
 
 Each one is a billing service: it locks the subscription, lets the lifecycle
-(``subscriptions.services`` and ``subscriptions.engine``) make its move, prices
+(``subscriptions.services.lifecycle`` and ``subscriptions.engine``) make its move, prices
 what that move owes and writes the invoice, credit notes and subscription in
 one transaction. The moves that owe nothing (pause, scheduled changes, undoing a
 cancellation) are the lifecycle's own services.
@@ -29,9 +29,9 @@ from core.actors import Actor
 from core.errors import ValidationFailed
 from customers.models import Customer
 from subscriptions import engine
-from subscriptions import services as lifecycle
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
-from subscriptions.services import ProrationBehavior
+from subscriptions.services import lifecycle
+from subscriptions.services.lifecycle import ProrationBehavior
 from tenants import audit
 from tenants.models import Tenant
 

@@ -310,7 +310,7 @@ def dunning_case_open(
             },
         )
         if payment_method_kind == MethodKind.CARD and invoice.subscription_id:
-            from subscriptions.services import subscription_mark_past_due
+            from subscriptions.services.access import subscription_mark_past_due
 
             subscription_mark_past_due(
                 tenant=tenant,
@@ -367,7 +367,7 @@ def dunning_invoice_settled(*, tenant: Tenant, invoice: Invoice, now: datetime) 
             tenant=tenant, subscription_id=case.subscription_id, status=CaseStatus.OPEN
         ).exists()
         if not still:
-            from subscriptions.services import subscription_reactivate
+            from subscriptions.services.access import subscription_reactivate
 
             subscription_reactivate(
                 tenant=tenant, subscription_id=case.subscription_id, actor=SYSTEM, now=now
@@ -539,7 +539,7 @@ def _execute_in_transaction(case: DunningCase, run: DunningStepRun, now: datetim
         _remind(case, run, now)
         _finish(case, run, Run.EXECUTED, "sent", now)
     elif run.action == "suspend":
-        from subscriptions.services import subscription_suspend
+        from subscriptions.services.access import subscription_suspend
 
         subscription_suspend(
             tenant=case.tenant,

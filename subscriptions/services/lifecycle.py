@@ -1,4 +1,5 @@
-"""Writes for the catalog and the subscription lifecycle. One transaction each.
+"""The subscription lifecycle: open, change, cancel (and undo), pause and resume,
+activation on the first paid invoice. One transaction each.
 
 Every service takes ``now`` (DESIGN.md invariant 3); for a customer on a test
 clock the entry point passes the clock's frozen time.
@@ -11,27 +12,25 @@ their transaction on a subscription they locked (``lock_subscription``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.money import is_known_currency
 from customers.models import Customer
 from subscriptions import engine
-from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
+from subscriptions.domain.catalog import PricingModel
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
-from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.services.catalog import _check_period_amount, is_whole
 from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
 Status = SubscriptionStatus
-MAX_AMOUNT_MINOR = 10**13  # far above any real price; keeps arithmetic sane
 CHANGEABLE = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE, Status.INCOMPLETE)
 
 
@@ -40,274 +39,6 @@ class ProrationBehavior:
     INVOICE_NOW = "invoice_now"
     NONE = "none"
     ALL = (NEXT_INVOICE, INVOICE_NOW, NONE)
-
-
-# --- catalog -----------------------------------------------------------------
-
-
-@transaction.atomic
-def product_create(
-    *, tenant: Tenant, name: str, actor: Actor, now: datetime, description: str = ""
-) -> Product:
-    if not name or not name.strip():
-        raise ValidationFailed("A product needs a name.", param="name")
-    product = Product.objects.create(
-        tenant=tenant, name=name.strip()[:200], description=description
-    )
-    record_change(
-        tenant=tenant,
-        actor=actor,
-        at=now,
-        event="product.created",
-        subject_type="product",
-        subject_id=product.public_id,
-        data={"product": product.public_id, "name": product.name},
-        target=product,
-    )
-    return product
-
-
-def _validate_tiers(tiers: Sequence[dict[str, Any]], model: str) -> list[dict[str, Any]]:
-    if model in (PricingModel.FLAT, PricingModel.PER_SEAT):
-        if tiers:
-            raise ValidationFailed("Tiers are only for graduated or volume pricing.", param="tiers")
-        return []
-    if not tiers:
-        raise ValidationFailed("Tiered pricing needs at least one tier.", param="tiers")
-    clean, last = [], 0
-    for i, tier in enumerate(tiers):
-        up_to = tier.get("up_to")
-        unit, flat = tier.get("unit_amount_minor", 0), tier.get("flat_amount_minor", 0)
-        for name, value in (("unit_amount_minor", unit), ("flat_amount_minor", flat)):
-            if (
-                not isinstance(value, int)
-                or isinstance(value, bool)
-                or not 0 <= value <= MAX_AMOUNT_MINOR
-            ):
-                raise ValidationFailed(
-                    f"Tier {i + 1}: {name} must be a non-negative integer.", param="tiers"
-                )
-        last_tier = i == len(tiers) - 1
-        if last_tier and up_to is not None:
-            raise ValidationFailed("The last tier must have no upper bound.", param="tiers")
-        if not last_tier and (
-            not isinstance(up_to, int) or isinstance(up_to, bool) or up_to <= last
-        ):
-            raise ValidationFailed("Tier bounds must be increasing whole numbers.", param="tiers")
-        last = up_to or last
-        clean.append({"up_to": up_to, "unit_amount_minor": unit, "flat_amount_minor": flat})
-    return clean
-
-
-def is_whole(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _check_period_amount(plan: Plan, quantity: int) -> None:
-    """Price × seats must stay a sane amount of money, not overflow a column."""
-    amount = recurring_amount(
-        model=plan.pricing_model,
-        unit_amount_minor=plan.amount_minor,
-        quantity=quantity,
-        tiers=tiers_of(plan.tiers),
-    )
-    if amount > MAX_AMOUNT_MINOR:
-        raise ValidationFailed(
-            "This quantity makes a period cost more than Ciclo can bill.",
-            param="quantity",
-            code="amount_too_large",
-        )
-
-
-def check_amount(value: Any, param: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed(f"{param} must be an integer of minor units.", param=param)
-    if value < 0:
-        raise ValidationFailed(f"{param} cannot be negative.", param=param)
-    if value > MAX_AMOUNT_MINOR:
-        raise ValidationFailed(f"{param} is too large.", param=param)
-    return value
-
-
-@transaction.atomic
-def plan_create(
-    *,
-    tenant: Tenant,
-    product: Product,
-    code: str,
-    name: str,
-    currency: str,
-    amount_minor: int,
-    actor: Actor,
-    now: datetime,
-    interval: str = Interval.MONTH,
-    interval_count: int = 1,
-    pricing_model: str = PricingModel.FLAT,
-    tiers: Sequence[dict[str, Any]] = (),
-    trial_days: int = 0,
-    setup_fee_minor: int = 0,
-    term_cycles: int | None = None,
-    term_notice_days: int = 30,
-    max_pauses: int = 0,
-    max_pause_cycles: int = 0,
-    max_installments: int = 1,
-    entitlements: dict[str, Any] | None = None,
-    tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
-) -> Plan:
-    if product.tenant_id != tenant.pk:
-        raise NotFound("No such product.", param="product")
-    if not code or not str(code).strip():
-        raise ValidationFailed("A plan needs a code.", param="code")
-    if not isinstance(currency, str) or not is_known_currency(currency):
-        raise ValidationFailed(f"Unknown currency: {currency}", param="currency")
-    check_amount(amount_minor, "amount_minor")
-    check_amount(setup_fee_minor, "setup_fee_minor")
-    if interval not in Interval.__members__.values():
-        raise ValidationFailed(f"Unknown interval: {interval}", param="interval")
-    for param, value, low, high in (
-        ("interval_count", interval_count, 1, 365),
-        ("trial_days", trial_days, 0, 730),
-        ("term_notice_days", term_notice_days, 0, 365),
-        ("max_pauses", max_pauses, 0, 100),
-        ("max_pause_cycles", max_pause_cycles, 0, 120),
-        ("max_installments", max_installments, 1, 24),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ValidationFailed(
-                f"{param} must be a whole number from {low} to {high}.", param=param
-            )
-    if term_cycles is not None and not is_whole(term_cycles, 1, 1200):
-        raise ValidationFailed(
-            "term_cycles must be a whole number from 1 to 1200.", param="term_cycles"
-        )
-    if pricing_model not in PricingModel.__members__.values():
-        raise ValidationFailed(f"Unknown pricing model: {pricing_model}", param="pricing_model")
-    clean_tiers = _validate_tiers(tiers, pricing_model)
-    if Plan.objects.filter(tenant=tenant, code=code).exists():
-        raise StateConflict(
-            f"A plan with code '{code}' exists; change its price instead.", code="plan_code_taken"
-        )
-    plan = Plan.objects.create(
-        tenant=tenant,
-        product=product,
-        code=code,
-        name=name or code,
-        currency=currency,
-        amount_minor=amount_minor,
-        interval=interval,
-        interval_count=interval_count,
-        pricing_model=pricing_model,
-        tiers=clean_tiers,
-        trial_days=trial_days,
-        setup_fee_minor=setup_fee_minor,
-        term_cycles=term_cycles,
-        term_notice_days=term_notice_days,
-        max_pauses=max_pauses,
-        max_pause_cycles=max_pause_cycles,
-        max_installments=max_installments,
-        entitlements=entitlements or {},
-        tax_rate=tax_rate,
-    )
-    record_change(
-        tenant=tenant,
-        actor=actor,
-        at=now,
-        event="plan.created",
-        subject_type="plan",
-        subject_id=plan.public_id,
-        data={"plan": plan.public_id, "code": code},
-        target=plan,
-        changes={"code": code, "amount_minor": amount_minor, "currency": currency},
-    )
-    return plan
-
-
-def _plan_in_use(plan: Plan) -> bool:
-    """Anything that bills or will bill at this version's price pins it: its
-    subscriptions, the changes scheduled to it, and any row of the apps above
-    that carries it (invoice lines, prorations waiting) — found through the
-    foreign keys that point at plans, without importing those apps."""
-    if (
-        Subscription.objects.filter(plan=plan).exists()
-        or ScheduledChange.objects.filter(plan=plan, status="pending").exists()
-    ):
-        return True
-    return any(
-        rel.related_model._default_manager.filter(**{rel.field.name: plan}).exists()
-        for rel in _billed_at_plan_relations()
-    )
-
-
-def _billed_at_plan_relations() -> list[Any]:
-    """The foreign keys to ``Plan`` from other apps' models (billing's invoice
-    lines and pending prorations), in a stable order."""
-    relations = [
-        rel
-        for rel in Plan._meta.get_fields(include_hidden=True)
-        if rel.one_to_many
-        and rel.auto_created
-        and not rel.concrete
-        and _model(rel)._meta.app_label != Plan._meta.app_label
-    ]
-    return sorted(relations, key=lambda rel: (_model(rel)._meta.label, rel.field.name))
-
-
-def _model(rel: Any) -> type[Model]:
-    return cast(type[Model], rel.related_model)
-
-
-@transaction.atomic
-def plan_change_price(
-    *,
-    tenant: Tenant,
-    plan_id: int,
-    amount_minor: int,
-    actor: Actor,
-    now: datetime,
-    setup_fee_minor: int | None = None,
-) -> Plan:
-    """A used plan keeps its price: the change makes the next version, which new
-    subscriptions get; existing subscribers keep theirs until migrated."""
-    check_amount(amount_minor, "amount_minor")
-    if setup_fee_minor is not None:
-        check_amount(setup_fee_minor, "setup_fee_minor")
-    plan = Plan.objects.select_for_update().filter(tenant=tenant, pk=plan_id).first()
-    if plan is None:
-        raise NotFound("No such plan.", param="plan")
-    if plan.superseded_by_id is not None:
-        raise StateConflict("Only the latest version of a plan can change.", code="plan_superseded")
-    setup = plan.setup_fee_minor if setup_fee_minor is None else setup_fee_minor
-    old_amount = plan.amount_minor
-    if not _plan_in_use(plan):
-        plan.amount_minor, plan.setup_fee_minor = amount_minor, setup
-        plan.save(update_fields=["amount_minor", "setup_fee_minor"])
-        new = plan
-    else:
-        old_pk = plan.pk
-        new = Plan.objects.get(pk=old_pk)
-        new.pk = None
-        new.public_id = Plan._meta.get_field("public_id").get_default()
-        new.version = plan.version + 1
-        new.amount_minor, new.setup_fee_minor = amount_minor, setup
-        new.superseded_by = None
-        new.save()
-        Plan.objects.filter(pk=old_pk).update(superseded_by=new, active=False)
-    record_change(
-        tenant=tenant,
-        actor=actor,
-        at=now,
-        event="plan.updated",
-        subject_type="plan",
-        subject_id=new.public_id,
-        data={"plan": new.public_id, "version": new.version},
-        target=new,
-        action="plan.price_changed",
-        changes={"amount_minor": [old_amount, amount_minor], "version": new.version},
-    )
-    return new
-
-
-# --- subscriptions -------------------------------------------------------------
 
 
 def _calendar_anchor(first: datetime, interval: str, tz: str) -> datetime:
@@ -720,96 +451,3 @@ def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: date
         subject_id=sub.public_id,
         data={"subscription": sub.public_id, "previous_status": previous},
     )
-
-
-# --- dunning: past due, suspension, reactivation ----------------------------------
-
-
-@transaction.atomic
-def subscription_mark_past_due(
-    *, tenant: Tenant, subscription_id: int, now: datetime, invoice: str = ""
-) -> bool:
-    """An active subscription whose charge failed is past due; access stays on
-    (the grace period) until dunning suspends it. Returns whether it changed."""
-    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
-    if sub.status != Status.ACTIVE:
-        return False
-    sub.move_to(Status.PAST_DUE)
-    sub.save(update_fields=["status"])
-    emit(
-        tenant_id=tenant.pk,
-        type="subscription.past_due",
-        at=now,
-        subject_type="subscription",
-        subject_id=sub.public_id,
-        data={"subscription": sub.public_id, "status": sub.status, "invoice": invoice},
-    )
-    return True
-
-
-@transaction.atomic
-def subscription_suspend(
-    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime, invoice: str = ""
-) -> bool:
-    """Access off (status past_due) for an unpaid invoice. Returns whether it
-    changed: a subscription that is not active or past due, or already
-    suspended, is left as it is."""
-    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
-    if sub.status not in (Status.ACTIVE, Status.PAST_DUE) or sub.access_suspended_at is not None:
-        return False
-    previous = sub.status
-    sub.move_to(Status.PAST_DUE)
-    sub.access_suspended_at = now
-    sub.save(update_fields=["status", "access_suspended_at"])
-    record_change(
-        tenant=tenant,
-        actor=actor,
-        at=now,
-        event="subscription.suspended",
-        subject_type="subscription",
-        subject_id=sub.public_id,
-        data={
-            "subscription": sub.public_id,
-            "status": sub.status,
-            "previous_status": previous,
-            "access": False,
-            "invoice": invoice,
-        },
-        target=sub,
-        changes={"invoice": invoice},
-    )
-    return True
-
-
-@transaction.atomic
-def subscription_reactivate(
-    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
-) -> bool:
-    """A past-due subscription whose overdue invoices are all settled is active
-    again, with access. Its periods keep following its anchor, as the plan says:
-    the current one runs to its end and renews as usual."""
-    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
-    if sub.status != Status.PAST_DUE:
-        return False
-    sub.move_to(Status.ACTIVE)
-    suspended = sub.access_suspended_at is not None
-    sub.access_suspended_at = None
-    sub.save(update_fields=["status", "access_suspended_at"])
-    record_change(
-        tenant=tenant,
-        actor=actor,
-        at=now,
-        event="subscription.reactivated",
-        subject_type="subscription",
-        subject_id=sub.public_id,
-        data={
-            "subscription": sub.public_id,
-            "status": sub.status,
-            "previous_status": Status.PAST_DUE,
-            "was_suspended": suspended,
-            "access": True,
-            "current_period_end": sub.current_period_end.isoformat(),
-        },
-        target=sub,
-    )
-    return True

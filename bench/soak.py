@@ -117,7 +117,7 @@ def seed_due(tenant_pk: int, count: int, now: datetime) -> list[int]:
     from core.actors import Actor
     from customers.models import Customer
     from subscriptions.models import Plan
-    from subscriptions.services import subscription_create
+    from billing.subscriptions import subscription_create
     from tenants.context import tenant_context
     from tenants.models import Tenant
 

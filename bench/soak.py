@@ -114,10 +114,10 @@ end
 def seed_due(tenant_pk: int, count: int, now: datetime) -> list[int]:
     """``count`` new live subscriptions whose first renewal is due by ``now``
     (made a month and a day ago, invoices sent, not charged)."""
+    from billing.subscriptions import subscription_create
     from core.actors import Actor
     from customers.models import Customer
     from subscriptions.models import Plan
-    from billing.subscriptions import subscription_create
     from tenants.context import tenant_context
     from tenants.models import Tenant
 

@@ -156,7 +156,7 @@ def boleto_segunda_via_issue(
     *, tenant: Tenant, invoice_id: int, actor: Actor, now: datetime, new_due: date | None = None
 ) -> PaymentAttempt:
     """Replace the invoice's overdue boleto by a segunda via; returns the new attempt."""
-    from billing.payments import _settle
+    from billing.payments.charges import _settle
 
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("boleto_segunda_via_issue must not run inside a transaction.")

@@ -19,7 +19,8 @@ from billing import subscriptions as billing_subs
 from billing.gateways.base import ChargeResult, ChargeStatus
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import CreditNote, Invoice, PaymentAttempt
-from billing.payments import _begin_attempt, _settle, payment_method_attach
+from billing.payments import payment_method_attach
+from billing.payments.charges import _begin_attempt, _settle
 from subscriptions.models import Subscription, SubscriptionStatus
 from tenants.context import tenant_context
 from tests.support.billing import ACTOR, World, utc, world

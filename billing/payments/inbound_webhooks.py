@@ -1,0 +1,66 @@
+"""Gateways' webhooks in: verify the signature, store the event once, process it
+once. Processing settles the attempt from the gateway's own record of the charge
+(``charges._settle``), so a replay or an out-of-order event changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing.gateways import get_gateway
+from billing.gateways.base import InvalidWebhook
+from billing.models import InboundWebhook, PaymentAttempt
+from billing.payments.charges import _settle
+from core.errors import NotFound, ValidationFailed
+from tenants.context import platform_access, tenant_context
+
+
+def webhook_receive(
+    *, gateway_name: str, body: bytes, headers: dict[str, str], now: datetime
+) -> str:
+    """Verify, store, and process a gateway's webhook once. Replays are harmless;
+    an event for an attempt that is already settled changes nothing."""
+    try:
+        gateway = get_gateway(gateway_name)
+    except LookupError:
+        raise NotFound("No such gateway.", param="gateway") from None
+    try:
+        event = gateway.parse_webhook(body=body, headers=headers)
+    except InvalidWebhook as exc:
+        raise ValidationFailed(str(exc), code="invalid_webhook") from exc
+    with platform_access():
+        stored, _created = InboundWebhook.objects.get_or_create(
+            gateway=gateway_name,
+            event_id=event.id,
+            defaults={"type": event.type, "payload": {"data": event.data}, "received_at": now},
+        )
+    if stored.processed_at is not None:
+        return "duplicate"
+    # Processing is idempotent (it settles from the gateway's own record), so a
+    # delivery that crashed midway is simply processed again by the next one.
+    outcome = _process_webhook(
+        gateway_name=gateway_name, event_type=event.type, data=event.data, now=now
+    )
+    with platform_access():
+        InboundWebhook.objects.filter(pk=stored.pk).update(processed_at=now, outcome=outcome[:200])
+    return outcome
+
+
+def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: datetime) -> str:
+    if event_type not in ("charge.succeeded", "charge.failed"):
+        return "ignored"
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("tenant")
+            .filter(gateway=gateway_name, idempotency_key=data.get("idempotency_key", ""))
+            .first()
+        )
+    if attempt is None:
+        return "unknown charge"
+    with tenant_context(attempt.tenant):
+        result = get_gateway(gateway_name).fetch_charge(
+            idempotency_key=attempt.idempotency_key, gateway_ref=attempt.gateway_ref
+        )
+        if result is None:
+            return "unknown charge"
+        settled = _settle(tenant=attempt.tenant, attempt_id=attempt.pk, result=result, now=now)
+    return f"attempt {settled.public_id} {settled.status}"

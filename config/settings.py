@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Outbox dispatch and outbound webhooks (notifications/outbox.py, webhooks.py)
+# --- Outbox dispatch and outbound webhooks (notifications/outbox.py, webhooks/)
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "notifications.dispatch_outbox", "schedule": 2.0}
 CELERY_BEAT_SCHEDULE["webhooks-send-due"] = {
     "task": "notifications.webhooks_send_due",

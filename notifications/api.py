@@ -33,6 +33,7 @@ from core.api import (
 from core.errors import ValidationFailed
 from notifications import webhooks
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from notifications.webhooks.filters import _valid_filter
 from tenants.models import Event
 
 ID_PARAM = OpenApiParameter(
@@ -483,7 +484,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         )
         wanted = self.request.query_params.get("type")
         if wanted is not None:
-            if not webhooks._valid_filter(wanted) or wanted == "*":
+            if not _valid_filter(wanted) or wanted == "*":
                 raise ValidationFailed(
                     "Expected an event type (invoice.paid) or a prefix (invoice.*).",
                     param="type",

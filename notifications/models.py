@@ -14,7 +14,7 @@ from tenants.models import Event, TenantOwned
 __all__ = ["Event"]
 
 
-# --- Outbound webhooks (notifications/webhooks.py) ---------------------------
+# --- Outbound webhooks (notifications/webhooks/) -----------------------------
 
 
 class WebhookEndpoint(TenantOwned):

@@ -18,6 +18,7 @@ from notifications import messages, webhooks
 from notifications.models import WebhookAttempt, WebhookDelivery
 from notifications.outbox import dispatch_pending
 from notifications.tasks import dispatch_outbox_task, webhooks_send_due_task
+from notifications.webhooks import delivery as webhook_delivery
 from tenants.context import tenant_context
 from tenants.models import Event
 from tenants.outbox import PendingEvent, emit_many
@@ -231,7 +232,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice() ->
             delivery.refresh_from_db()
             assert (delivery.status, delivery.attempt_count) == ("sending", 1)
             # The claim lapses; the next sweep sends again (at least once).
-            later = clock.now() + webhooks._lease() + timedelta(seconds=1)
+            later = clock.now() + webhook_delivery._lease() + timedelta(seconds=1)
             resent = webhooks.deliveries_send(tenant=acme.tenant, now=later)
             # Running delivery again after that completed send sends nothing.
             again = webhooks.deliveries_send(tenant=acme.tenant, now=later + timedelta(days=1))

@@ -24,6 +24,7 @@ from core.errors import NotFound, StateConflict, ValidationFailed
 from notifications import webhooks
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from notifications.outbox import dispatch_pending
+from notifications.webhooks import delivery as webhook_delivery
 from tenants.context import tenant_context
 from tenants.models import Event
 from tenants.outbox import emit
@@ -313,12 +314,12 @@ def test_a_sender_that_died_mid_request_is_followed_by_a_new_attempt(
     evt = event(in_acme, "invoice.paid")
     dispatch_pending(tenant=in_acme.tenant, now=T0)
     # The claim is recorded and committed; then the process dies before the request ends.
-    [claim] = webhooks._claim(tenant=in_acme.tenant, now=T0, delivery_ids=None, limit=10)
+    [claim] = webhook_delivery._claim(tenant=in_acme.tenant, now=T0, delivery_ids=None, limit=10)
     delivery = WebhookDelivery.objects.get(pk=claim.delivery_id)
     assert (delivery.status, delivery.attempt_count) == ("sending", 1)
 
     too_soon = send_all(in_acme, T0 + timedelta(seconds=30))
-    after_lease = send_all(in_acme, T0 + webhooks._lease() + timedelta(seconds=1))
+    after_lease = send_all(in_acme, T0 + webhook_delivery._lease() + timedelta(seconds=1))
 
     assert (too_soon.attempted, after_lease.delivered) == (0, 1)
     assert receiver.accepted_ids() == Counter([evt])
@@ -607,7 +608,7 @@ def test_replay_waits_for_a_live_claim_and_takes_over_a_lapsed_one(
     endpoint = endpoint_for(in_acme, receiver, ["invoice.paid"])
     evt = event(in_acme, "invoice.paid")
     dispatch_pending(tenant=in_acme.tenant, now=T0)
-    [claim] = webhooks._claim(tenant=in_acme.tenant, now=T0, delivery_ids=None, limit=10)
+    [claim] = webhook_delivery._claim(tenant=in_acme.tenant, now=T0, delivery_ids=None, limit=10)
     delivery = WebhookDelivery.objects.get(pk=claim.delivery_id)
     replay = partial(
         webhooks.webhook_delivery_replay,
@@ -619,7 +620,7 @@ def test_replay_waits_for_a_live_claim_and_takes_over_a_lapsed_one(
 
     with pytest.raises(StateConflict):
         replay(now=T0 + timedelta(seconds=10))
-    lapsed = T0 + webhooks._lease() + timedelta(seconds=1)
+    lapsed = T0 + webhook_delivery._lease() + timedelta(seconds=1)
     replay(now=lapsed)
     send_all(in_acme, lapsed)
 

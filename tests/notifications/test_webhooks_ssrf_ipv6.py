@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.errors import ValidationFailed
-from notifications import webhooks
+from notifications.webhooks import urlguard
 
 # (form, IPv6 address carrying a private or internal IPv4 address)
 CARRIERS = [
@@ -62,13 +62,13 @@ def _no_local_urls(settings: Any) -> None:
 
 @pytest.mark.parametrize(("form", "address"), CARRIERS, ids=IDS)
 def test_the_address_is_judged_by_the_ipv4_it_carries(form: str, address: str) -> None:
-    assert not webhooks._address_allowed(ipaddress.ip_address(address), local=False)
+    assert not urlguard._address_allowed(ipaddress.ip_address(address), local=False)
 
 
 @pytest.mark.parametrize(("form", "address"), CARRIERS, ids=IDS)
 def test_a_url_naming_the_address_is_refused(form: str, address: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        webhooks.validate_url(f"https://[{address}]/hooks")
+        urlguard.validate_url(f"https://[{address}]/hooks")
 
     assert caught.value.code == "url_not_public"
 
@@ -79,13 +79,15 @@ def test_a_name_resolving_to_the_address_is_refused_when_saved_and_at_connect_ti
 ) -> None:
     # Every address is judged: one public answer does not clear a private one.
     monkeypatch.setattr(
-        socket, "getaddrinfo", ResolverStub({"hooks.example.com": ["93.184.215.14", address]})
+        urlguard.socket,
+        "getaddrinfo",
+        ResolverStub({"hooks.example.com": ["93.184.215.14", address]}),
     )
 
     with pytest.raises(ValidationFailed) as caught:
-        webhooks.validate_url("https://hooks.example.com/x")
-    with pytest.raises(webhooks.UnsafeAddress):
-        webhooks._GuardedBackend(local=False).connect_tcp("hooks.example.com", 443)
+        urlguard.validate_url("https://hooks.example.com/x")
+    with pytest.raises(urlguard.UnsafeAddress):
+        urlguard._GuardedBackend(local=False).connect_tcp("hooks.example.com", 443)
 
     assert caught.value.code == "url_not_public"
 
@@ -94,13 +96,13 @@ def test_a_name_that_rebinds_after_it_was_saved_is_refused_at_connect_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stub = ResolverStub({"hooks.example.com": ["93.184.215.14"]})
-    monkeypatch.setattr(socket, "getaddrinfo", stub)
-    assert webhooks.validate_url("https://hooks.example.com/x") == "https://hooks.example.com/x"
+    monkeypatch.setattr(urlguard.socket, "getaddrinfo", stub)
+    assert urlguard.validate_url("https://hooks.example.com/x") == "https://hooks.example.com/x"
 
     stub.table["hooks.example.com"] = ["64:ff9b::a9fe:a9fe"]
 
-    with pytest.raises(webhooks.UnsafeAddress):
-        webhooks._GuardedBackend(local=False).connect_tcp("hooks.example.com", 443)
+    with pytest.raises(urlguard.UnsafeAddress):
+        urlguard._GuardedBackend(local=False).connect_tcp("hooks.example.com", 443)
 
 
 @pytest.mark.parametrize(
@@ -108,4 +110,4 @@ def test_a_name_that_rebinds_after_it_was_saved_is_refused_at_connect_time(
     ["64:ff9b::808:808", "2002:5db8:d70e::1", "::ffff:93.184.215.14", "2606:4700:4700::1111"],
 )
 def test_ipv6_forms_carrying_a_public_address_stay_allowed(address: str) -> None:
-    assert webhooks._address_allowed(ipaddress.ip_address(address), local=False)
+    assert urlguard._address_allowed(ipaddress.ip_address(address), local=False)

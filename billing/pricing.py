@@ -201,8 +201,25 @@ def bill(
     first: bool = False,
     currency: str | None = None,
 ) -> None:
-    """One invoice draft: ``lines``, the prorations waiting, the coupon."""
-    price_owed(batch)  # what the engine decided earlier is billed first, in order
+    """One invoice draft: ``lines``, the prorations waiting, the coupon — after
+    whatever the engine decided earlier, which is billed first, in order."""
+    price_owed(batch)
+    _draft(
+        batch, sub, at=at, reason=reason, lines=lines, period=period, first=first, currency=currency
+    )
+
+
+def _draft(
+    batch: Batch,
+    sub: Subscription,
+    *,
+    at: datetime,
+    reason: str,
+    lines: list[ProposedLine],
+    period: tuple[datetime, datetime] | None,
+    first: bool,
+    currency: str | None,
+) -> None:
     tenant = batch.tenant
     pending = batch.pending.pop(sub.pk, [])
     all_lines = lines + pending_as_lines(pending)
@@ -247,7 +264,9 @@ def price_owed(batch: Batch) -> None:
     while batch.priced < len(owed):
         item = owed[batch.priced]
         batch.priced += 1
-        bill(
+        # Drafted here, not through ``bill``: a draft per item, in the engine's order
+        # (``bill`` would first price the rest, reversing the order and recursing once per item).
+        _draft(
             batch,
             item.subscription,
             at=item.at,

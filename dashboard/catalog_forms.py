@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Coupon, Seller, TaxRate
 from core.money import currency_exponent, is_known_currency
+from dashboard.templatetags.catalog_tags import rate_label
 from subscriptions.domain.cycles import Interval
 from subscriptions.models import Plan, Product
 from subscriptions.services import MAX_AMOUNT_MINOR
@@ -169,7 +170,7 @@ class PlanForm(forms.Form):
         field = cast(forms.ChoiceField, self.fields["product"])
         field.choices = [(p.public_id, p.name) for p in products]
         rates = cast(forms.ChoiceField, self.fields["tax_rate"])
-        rates.choices = [("", _("No tax"))] + [(r.public_id, str(r)) for r in tax_rates]
+        rates.choices = [("", _("No tax"))] + [(r.public_id, rate_label(r)) for r in tax_rates]
         for i in range(TIER_ROWS):
             self.fields[f"tier_{i}_up_to"] = forms.IntegerField(
                 required=False, min_value=1, max_value=10**9, label=_("Up to (seats)")

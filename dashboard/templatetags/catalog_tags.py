@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from core.money import Money, is_known_currency
 
@@ -31,3 +33,12 @@ def plan_interval(plan: Any) -> str:
         "year": ngettext("every year", "every %(n)d years", count),
     }
     return words.get(plan.interval, plan.interval) % {"n": count}
+
+
+@register.filter
+def rate_label(rate: Any) -> str:
+    """``ISS (5 %)`` / ``IVA (21 %, included)``, the percentage in the viewer's language."""
+    percent = number_format(rate.percent.normalize(), use_l10n=True)
+    if rate.inclusive:
+        return _("%(name)s (%(percent)s %%, included)") % {"name": rate.name, "percent": percent}
+    return _("%(name)s (%(percent)s %%)") % {"name": rate.name, "percent": percent}

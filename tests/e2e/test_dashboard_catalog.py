@@ -74,7 +74,7 @@ def test_a_merchant_builds_a_catalog(page: Page, live_server) -> None:  # type: 
     page.fill("input[name=code]", "mensal")
     page.fill("input[name=amount]", "29,90")
     page.fill("input[name=setup_fee]", "9.90")
-    page.select_option("select[name=tax_rate]", label="ISS 5.0000%")
+    page.select_option("select[name=tax_rate]", label="ISS (5 %)")
     page.fill("input[name=ent_0_key]", "issues")
     page.fill("input[name=ent_0_value]", "12")
     page.get_by_role("button", name="Create plan").click()

@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from billing.models import Coupon, Seller, TaxRate
+from core import clock
 from core.money import currency_exponent, is_known_currency
 from dashboard.templatetags.catalog_tags import rate_label
 from subscriptions.domain.cycles import Interval
@@ -379,6 +380,8 @@ class CouponForm(forms.Form):
             data["redeem_by_at"] = timezone.make_aware(
                 datetime.combine(redeem_by + timedelta(days=1), time.min)
             )
+            if data["redeem_by_at"] <= clock.now():
+                self.add_error("redeem_by", _("That day has passed."))
         else:
             data["redeem_by_at"] = None
         return data

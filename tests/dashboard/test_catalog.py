@@ -644,6 +644,7 @@ def test_the_coupon_list_counts_redemptions(acme: TenantSetup) -> None:
         ({"max_redemptions": "0"}, "max_redemptions"),
         ({"max_redemptions": "lots"}, "max_redemptions"),
         ({"redeem_by": "31/12/2030"}, "redeem_by"),
+        ({"redeem_by": "2020-01-31"}, "redeem_by"),
         ({"plan_codes": ["nope"]}, "plan_codes"),
         ({"seller": "slr_nope"}, "seller"),
     ],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import catalog_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -10,4 +10,49 @@ urlpatterns = [
     path("dashboard/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("dashboard/settings/", views.tenant_settings, name="settings"),
     path("dashboard/audit/", views.audit_log, name="audit"),
+    # --- Catalog (issue 13, item 1): products, plans, coupons, tax rates, sellers.
+    path("dashboard/catalog/", catalog_views.catalog, name="catalog"),
+    path("dashboard/catalog/products/new/", catalog_views.product_create, name="product_create"),
+    path(
+        "dashboard/catalog/products/<str:product_id>/",
+        catalog_views.product_edit,
+        name="product_edit",
+    ),
+    path(
+        "dashboard/catalog/products/<str:product_id>/archive/",
+        catalog_views.product_archive,
+        name="product_archive",
+    ),
+    path("dashboard/catalog/plans/new/", catalog_views.plan_create, name="plan_create"),
+    path("dashboard/catalog/plans/<str:plan_id>/", catalog_views.plan_detail, name="plan_detail"),
+    path(
+        "dashboard/catalog/plans/<str:plan_id>/price/", catalog_views.plan_price, name="plan_price"
+    ),
+    path("dashboard/catalog/coupons/", catalog_views.coupon_list, name="coupons"),
+    path("dashboard/catalog/coupons/new/", catalog_views.coupon_create, name="coupon_create"),
+    path("dashboard/catalog/tax-rates/", catalog_views.tax_rate_list, name="tax_rates"),
+    path("dashboard/catalog/tax-rates/new/", catalog_views.tax_rate_create, name="tax_rate_create"),
+    path(
+        "dashboard/catalog/tax-rates/<str:tax_rate_id>/",
+        catalog_views.tax_rate_edit,
+        name="tax_rate_edit",
+    ),
+    path(
+        "dashboard/catalog/tax-rates/<str:tax_rate_id>/archive/",
+        catalog_views.tax_rate_archive,
+        name="tax_rate_archive",
+    ),
+    path("dashboard/catalog/sellers/", catalog_views.seller_list, name="sellers"),
+    path("dashboard/catalog/sellers/new/", catalog_views.seller_create, name="seller_create"),
+    path(
+        "dashboard/catalog/sellers/<str:seller_id>/",
+        catalog_views.seller_edit,
+        name="seller_edit",
+    ),
+    path(
+        "dashboard/catalog/sellers/<str:seller_id>/caps/",
+        catalog_views.seller_cap,
+        name="seller_cap",
+    ),
+    # --- end of Catalog
 ]

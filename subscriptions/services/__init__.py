@@ -20,7 +20,9 @@ from subscriptions.services.catalog import (
     is_whole,
     plan_change_price,
     plan_create,
+    product_archive,
     product_create,
+    product_update,
 )
 from subscriptions.services.lifecycle import (
     CHANGEABLE,
@@ -55,7 +57,9 @@ __all__ = [
     "pause_call_off",
     "plan_change_price",
     "plan_create",
+    "product_archive",
     "product_create",
+    "product_update",
     "subscription_cancel_undo",
     "subscription_invoice_paid",
     "subscription_mark_past_due",

@@ -49,6 +49,66 @@ def product_create(
     return product
 
 
+@transaction.atomic
+def product_update(
+    *,
+    tenant: Tenant,
+    product_id: int,
+    name: str,
+    description: str,
+    actor: Actor,
+    now: datetime,
+) -> Product:
+    """Rename or re-describe a product; its plans and their prices are untouched."""
+    if not name or not name.strip():
+        raise ValidationFailed("A product needs a name.", param="name")
+    product = Product.objects.select_for_update().filter(tenant=tenant, pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.", param="product")
+    old = {"name": product.name, "description": product.description}
+    product.name, product.description = name.strip()[:200], description
+    product.save(update_fields=["name", "description"])
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="product.updated",
+        subject_type="product",
+        subject_id=product.public_id,
+        data={"product": product.public_id, "name": product.name},
+        target=product,
+        changes={k: [v, getattr(product, k)] for k, v in old.items() if v != getattr(product, k)},
+    )
+    return product
+
+
+@transaction.atomic
+def product_archive(*, tenant: Tenant, product_id: int, actor: Actor, now: datetime) -> Product:
+    """An archived product sells no more: its plans stop taking new subscribers,
+    and the subscriptions it has keep running at their price."""
+    product = Product.objects.select_for_update().filter(tenant=tenant, pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.", param="product")
+    if not product.active:
+        raise StateConflict("The product is archived already.", code="product_archived")
+    product.active = False
+    product.save(update_fields=["active"])
+    Plan.objects.filter(tenant=tenant, product=product, active=True).update(active=False)
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="product.updated",
+        subject_type="product",
+        subject_id=product.public_id,
+        data={"product": product.public_id, "active": False},
+        target=product,
+        action="product.archived",
+        changes={"active": [True, False]},
+    )
+    return product
+
+
 def _validate_tiers(tiers: Sequence[dict[str, Any]], model: str) -> list[dict[str, Any]]:
     if model in (PricingModel.FLAT, PricingModel.PER_SEAT):
         if tiers:

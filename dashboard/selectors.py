@@ -155,6 +155,22 @@ def customer_get(*, tenant: Tenant, public_id: str) -> Customer | None:
     return Customer.objects.for_tenant(tenant).filter(public_id=public_id).first()
 
 
+def _action_label(action: str) -> str:
+    """What an audit action means to a merchant; the code itself when unknown."""
+    labels = {
+        "customer.created": _("Customer created"),
+        "customer.updated": _("Profile edited"),
+        "customer.deleted": _("Customer deleted"),
+        "customer.balance_adjusted": _("Credit balance adjusted"),
+        "customer.portal_link_sent": _("Portal link emailed"),
+        "customer.marketing_opted_out": _("Opted out of marketing messages"),
+        "customer.marketing_opted_in": _("Opted in to marketing messages"),
+        "customer.payment_method_attached": _("Payment method added"),
+        "customer.payment_method_detached": _("Payment method removed"),
+    }
+    return str(labels.get(action, action))
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
@@ -259,7 +275,8 @@ def customer_timeline(
         TimelineEntry(
             entry.at,
             _("Audit"),
-            _("%(action)s by %(actor)s") % {"action": entry.action, "actor": entry.actor_label},
+            _("%(action)s by %(actor)s")
+            % {"action": _action_label(entry.action), "actor": entry.actor_label},
             reverse("dashboard:audit"),
         )
         for entry in AuditEntry.objects.filter(

@@ -28,3 +28,17 @@ def tax_id(value: str | None) -> str:
         return format_tax_id(value)
     except (ValidationFailed, ValueError):
         return value
+
+
+@register.filter
+def phone(value: str | None) -> str:
+    """``+5511987654321`` as people write it: ``+55 11 98765-4321``."""
+    if not value:
+        return ""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

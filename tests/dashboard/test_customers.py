@@ -216,12 +216,13 @@ def test_the_detail_shows_profile_and_one_timeline_newest_first(db: None) -> Non
     assert response.status_code == 200
     page = response.content.decode()
     assert "529.982.247-25" in page
-    assert "+55" in page  # the phone, normalized
+    assert "+55 11 98765-4321" in page  # the phone, stored as E.164, shown as written
     assert 'data-testid="balance-BRL">R$15.00<' in page
     kinds = [e.kind for e in response.context["timeline"]]
     labels = " | ".join(e.label for e in response.context["timeline"])
     assert {"Subscription", "Invoice", "Balance", "Audit"} <= set(kinds)
     assert "Goodwill for the outage" in labels
+    assert "Credit balance adjusted by tests" in labels  # audit actions in words
     assert sub.public_id in labels
     times = [e.at for e in response.context["timeline"]]
     assert times == sorted(times, reverse=True)

@@ -793,3 +793,67 @@ def invoice_finalize(*, tenant: Tenant, invoice_id: int, actor: Actor, now: date
         changes={"number": fin.number, "total": t.total_minor},
     )
     return invoice
+
+
+BALANCE_ADJUST_LIMIT = 10**12
+
+
+@transaction.atomic
+def customer_balance_adjust(
+    *,
+    tenant: Tenant,
+    customer_id: int,
+    amount_minor: int,
+    currency: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """Credit (positive) or debit (negative) the customer's balance by hand, with
+    the reason on the ledger row; returns the new balance in ``currency``."""
+    if not isinstance(amount_minor, int) or isinstance(amount_minor, bool):
+        raise ValidationFailed("The amount must be a whole number of cents.", param="amount")
+    if amount_minor == 0:
+        raise ValidationFailed("The amount cannot be zero.", param="amount")
+    if abs(amount_minor) > BALANCE_ADJUST_LIMIT:
+        raise ValidationFailed("The amount is too large.", param="amount")
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed("Say why the balance changes.", param="reason")
+    if len(reason) > 200:
+        raise ValidationFailed("A reason has at most 200 characters.", param="reason")
+    # The row lock serializes adjustments of one customer.
+    customer = Customer.objects.select_for_update().filter(tenant=tenant, pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", param="customer")
+    _ledger_write(
+        [
+            _ledger_row(
+                tenant=tenant,
+                customer_id=customer.pk,
+                currency=currency,
+                amount_minor=amount_minor,
+                description=reason,
+                at=now,
+            )
+        ]
+    )
+    balance = customer_balance(customer=customer, currency=currency)
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="customer.balance_adjusted",
+        subject_type="customer",
+        subject_id=customer.public_id,
+        data={
+            "customer": customer.public_id,
+            "amount": amount_minor,
+            "currency": currency,
+            "balance": balance,
+            "reason": reason,
+        },
+        target=customer,
+        changes={"amount": amount_minor, "currency": currency, "reason": reason},
+    )
+    return balance

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import catalog_views, views
+from dashboard import catalog_views, customer_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -55,4 +55,34 @@ urlpatterns = [
         name="seller_cap",
     ),
     # --- end of Catalog
+    # --- Customers and the global search (issue 13, customers slice) ---
+    path("dashboard/search/", customer_views.search, name="search"),
+    path("dashboard/customers/", customer_views.customers, name="customers"),
+    path("dashboard/customers/new/", customer_views.customer_new, name="customer_new"),
+    path(
+        "dashboard/customers/<str:public_id>/",
+        customer_views.customer_detail,
+        name="customer_detail",
+    ),
+    path(
+        "dashboard/customers/<str:public_id>/edit/",
+        customer_views.customer_edit,
+        name="customer_edit",
+    ),
+    path(
+        "dashboard/customers/<str:public_id>/balance/",
+        customer_views.customer_balance,
+        name="customer_balance",
+    ),
+    path(
+        "dashboard/customers/<str:public_id>/portal-link/",
+        customer_views.customer_portal_link,
+        name="customer_portal_link",
+    ),
+    path(
+        "dashboard/customers/<str:public_id>/portal-link/send/",
+        customer_views.customer_portal_link_send,
+        name="customer_portal_link_send",
+    ),
+    # --- end customers ---
 ]

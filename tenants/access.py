@@ -14,12 +14,15 @@ from tenants.requests import ResolvingRequest
 
 View = Callable[..., HttpResponse]
 
+# Set on every staff view: the permission it needs (None: any seated member). Tests
+# discover the dashboard's routes by it (tests/dashboard/test_routes.py).
+STAFF_VIEW_PERM = "staff_view_perm"
+
 
 def staff_view(perm: str | None = None) -> Callable[[View], View]:
     """Logged in, seated in a tenant, and (optionally) holding ``perm``."""
 
     def decorate(view: View) -> View:
-        @login_required
         @wraps(view)
         def wrapper(request: ResolvingRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             membership = request.membership
@@ -29,6 +32,7 @@ def staff_view(perm: str | None = None) -> Callable[[View], View]:
                 return HttpResponseForbidden(_("Your role does not allow this."))
             return view(request, *args, **kwargs)
 
-        return wrapper
+        wrapper.__dict__[STAFF_VIEW_PERM] = perm
+        return login_required(wrapper)
 
     return decorate

@@ -105,7 +105,7 @@ def test_language_switch_translates_the_login_page(page: Page, live_server) -> N
 def test_language_switch_translates_the_dashboard(page: Page) -> None:
     acme = make_tenant("acme")
     log_in(page, acme.owner.email)
-    nav_overview = page.locator(".mainnav a").first
+    nav_overview = page.locator(".sidebar a").first
     expect(nav_overview).to_have_text("Overview")
 
     with page.expect_navigation():

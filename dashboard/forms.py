@@ -1,0 +1,50 @@
+"""Forms of the dashboard's customer pages. They check shapes only; the services
+check the business rules and their errors are put next to the field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    tax_id = forms.CharField(label=_("CPF or CNPJ"), required=False, max_length=32)
+    locale = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("The account's language")), *settings.LANGUAGES],
+    )
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    subscription = forms.ChoiceField(
+        label=_("Subscription"),
+        required=False,
+        choices=[("", _("Any")), ("active", _("Active or trialing")), ("none", _("None active"))],
+    )
+    delinquent = forms.ChoiceField(
+        label=_("Payment"),
+        required=False,
+        choices=[("", _("Any")), ("1", _("Past due or in dunning"))],
+    )
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        required=False,
+        choices=[("", _("Live and test")), ("live", _("Live")), ("test", _("On a test clock"))],
+    )
+
+
+class BalanceAdjustForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=16,
+        decimal_places=2,
+        localize=True,
+        help_text=_("Positive adds credit, negative removes it."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)

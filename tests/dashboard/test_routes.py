@@ -1,0 +1,342 @@
+"""Every dashboard route, discovered from the URL conf, against the role map and
+against another tenant's ids.
+
+A route is a URL pattern whose view is decorated by ``tenants.access.staff_view``
+(found by walking ``get_resolver()``). ``ROUTES`` says, per route name, the
+permission it must need, what a GET answers to a role that holds it, and how to
+fill its URL from a scene of objects. A route missing from ``ROUTES`` (or an
+entry whose route is gone) fails ``test_every_staff_route_has_an_expectation``:
+add one line per new route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from billing.models import BalanceTransaction, Invoice, Seller, SellerPlanCap, TaxRate
+from billing.sellers import seller_create
+from billing.services import ManualLine, invoice_draft_create, invoice_finalize
+from billing.taxes import tax_rate_create
+from core import clock
+from customers.models import Customer
+from customers.services import customer_create
+from dunning.models import DunningCase, DunningPolicy
+from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.webhooks import webhook_endpoint_create
+from subscriptions.models import Plan, Product
+from subscriptions.services import plan_create, product_create
+from tenants.access import STAFF_VIEW_PERM
+from tenants.context import platform_access, tenant_context
+from tenants.models import ApiKey, Event, Tenant
+from tenants.permissions import ROLE_PERMISSIONS, Perm, Role
+from tests.conftest import TenantSetup
+from tests.dashboard.helpers import add_member, signed_in
+from tests.support.billing import ACTOR
+
+
+@dataclass
+class Scene:
+    """One object of each kind a dashboard URL names, in one tenant."""
+
+    setup: TenantSetup
+    customer: Customer
+    invoice: Invoice
+    policy: DunningPolicy
+    case: DunningCase
+    endpoint: WebhookEndpoint
+    delivery: WebhookDelivery
+    product: Product
+    plan: Plan
+    tax_rate: TaxRate
+    seller: Seller
+
+
+Kwargs = Callable[[Scene], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    perm: str | None
+    get: int = 200  # what a GET answers to a role holding ``perm`` (405: POST only)
+    kwargs: Kwargs | None = None  # URL arguments; None: the route names no object
+    tenant_ids: bool = True  # the arguments are the tenant's object ids (isolation)
+    isolation: int = 404  # what another tenant's ids answer
+
+
+def _customer(s: Scene) -> dict[str, Any]:
+    return {"public_id": s.customer.public_id}
+
+
+def _endpoint(s: Scene) -> dict[str, Any]:
+    return {"endpoint_id": s.endpoint.public_id}
+
+
+def _product(s: Scene) -> dict[str, Any]:
+    return {"product_id": s.product.public_id}
+
+
+def _plan(s: Scene) -> dict[str, Any]:
+    return {"plan_id": s.plan.public_id}
+
+
+def _tax_rate(s: Scene) -> dict[str, Any]:
+    return {"tax_rate_id": s.tax_rate.public_id}
+
+
+def _seller(s: Scene) -> dict[str, Any]:
+    return {"seller_id": s.seller.public_id}
+
+
+def _template(s: Scene) -> dict[str, Any]:
+    return {"key": "welcome", "channel": "email", "language": "en"}
+
+
+ROUTES: dict[str, Route] = {
+    # dashboard
+    "dashboard:home": Route(None),
+    "dashboard:api_keys": Route(Perm.API_KEYS_MANAGE),
+    # Another tenant's key: a redirect with "No such API key." (tested in
+    # test_staff_pages.py), not a 404 — left as it was.
+    "dashboard:api_key_revoke": Route(
+        Perm.API_KEYS_MANAGE, 405, lambda s: {"key_id": s.setup.key.key.pk}, isolation=302
+    ),
+    "dashboard:settings": Route(Perm.TENANT_MANAGE),
+    "dashboard:audit": Route(Perm.AUDIT_VIEW),
+    # dashboard: customers and the global search
+    "dashboard:search": Route(Perm.CUSTOMERS_VIEW),
+    "dashboard:customers": Route(Perm.CUSTOMERS_VIEW),
+    "dashboard:customer_new": Route(Perm.CUSTOMERS_MANAGE),
+    "dashboard:customer_detail": Route(Perm.CUSTOMERS_VIEW, 200, _customer),
+    "dashboard:customer_edit": Route(Perm.CUSTOMERS_MANAGE, 200, _customer),
+    "dashboard:customer_balance": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
+    "dashboard:customer_portal_link": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
+    "dashboard:customer_portal_link_send": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
+    # dashboard: catalog
+    "dashboard:catalog": Route(Perm.BILLING_VIEW),
+    "dashboard:product_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:product_edit": Route(Perm.CATALOG_MANAGE, 200, _product),
+    "dashboard:product_archive": Route(Perm.CATALOG_MANAGE, 405, _product),
+    "dashboard:plan_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:plan_detail": Route(Perm.BILLING_VIEW, 200, _plan),
+    "dashboard:plan_price": Route(Perm.CATALOG_MANAGE, 405, _plan),
+    "dashboard:coupons": Route(Perm.BILLING_VIEW),
+    "dashboard:coupon_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:tax_rates": Route(Perm.BILLING_VIEW),
+    "dashboard:tax_rate_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:tax_rate_edit": Route(Perm.CATALOG_MANAGE, 200, _tax_rate),
+    "dashboard:tax_rate_archive": Route(Perm.CATALOG_MANAGE, 405, _tax_rate),
+    "dashboard:sellers": Route(Perm.BILLING_VIEW),
+    "dashboard:seller_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:seller_edit": Route(Perm.CATALOG_MANAGE, 200, _seller),
+    "dashboard:seller_cap": Route(Perm.CATALOG_MANAGE, 405, _seller),
+    # billing
+    "billing:invoice_pdf": Route(Perm.BILLING_VIEW, 200, lambda s: {"invoice_id": s.invoice.pk}),
+    "billing:payment_settings": Route(Perm.TENANT_MANAGE),
+    "billing:payment_account_deactivate": Route(
+        Perm.TENANT_MANAGE, 405, lambda s: {"mode": "test"}, tenant_ids=False
+    ),
+    # dunning
+    "dunning:index": Route(Perm.BILLING_VIEW),
+    "dunning:policy_edit": Route(
+        Perm.BILLING_MANAGE, 200, lambda s: {"public_id": s.policy.public_id}
+    ),
+    "dunning:case_detail": Route(Perm.BILLING_VIEW, 200, lambda s: {"public_id": s.case.public_id}),
+    # notifications: messages
+    "notifications:messages": Route(Perm.CUSTOMERS_VIEW),
+    "notifications:sms_settings": Route(Perm.TENANT_MANAGE),
+    "notifications:template_edit": Route(Perm.TENANT_MANAGE, 200, _template, tenant_ids=False),
+    "notifications:template_preview": Route(Perm.TENANT_MANAGE, 405, _template, tenant_ids=False),
+    "notifications:template_reset": Route(Perm.TENANT_MANAGE, 405, _template, tenant_ids=False),
+    # notifications: webhooks
+    "notifications:webhooks": Route(Perm.API_KEYS_MANAGE),
+    "notifications:webhook_detail": Route(Perm.API_KEYS_MANAGE, 200, _endpoint),
+    "notifications:webhook_disable": Route(Perm.API_KEYS_MANAGE, 405, _endpoint),
+    "notifications:webhook_enable": Route(Perm.API_KEYS_MANAGE, 405, _endpoint),
+    "notifications:webhook_rotate": Route(Perm.API_KEYS_MANAGE, 405, _endpoint),
+    "notifications:webhook_delete": Route(Perm.API_KEYS_MANAGE, 405, _endpoint),
+    "notifications:webhook_replay": Route(
+        Perm.API_KEYS_MANAGE,
+        405,
+        lambda s: {"endpoint_id": s.endpoint.public_id, "delivery_id": s.delivery.public_id},
+    ),
+}
+
+
+def _patterns(resolver: URLResolver, namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _patterns(entry, inner)
+        elif entry.name:
+            yield f"{namespace}{entry.name}", entry
+
+
+def staff_routes() -> dict[str, str | None]:
+    """Every named route whose view is a staff view, with the permission it needs."""
+    return {
+        name: pattern.callback.__dict__[STAFF_VIEW_PERM]
+        for name, pattern in _patterns(get_resolver())
+        if STAFF_VIEW_PERM in getattr(pattern.callback, "__dict__", {})
+    }
+
+
+def test_every_staff_route_has_an_expectation() -> None:
+    found = staff_routes()
+
+    assert len(found) >= 20  # the walk found the routes at all
+    assert sorted(set(found) - set(ROUTES)) == [], "add these routes to ROUTES"
+    assert sorted(set(ROUTES) - set(found)) == [], "these ROUTES entries have no route"
+    assert {n: found[n] for n in ROUTES} == {n: r.perm for n, r in ROUTES.items()}
+
+
+def _scene(setup: TenantSetup) -> Scene:
+    tenant = setup.tenant
+    now = clock.now()
+    with tenant_context(tenant):
+        customer = customer_create(
+            tenant=tenant,
+            name=f"{tenant.name} customer",
+            email="c@example.com",
+            actor=ACTOR,
+            now=now,
+        )
+        draft = invoice_draft_create(
+            tenant=tenant,
+            customer=customer,
+            currency="BRL",
+            actor=ACTOR,
+            now=now,
+            lines=[ManualLine("Setup", 10_000)],
+        )
+        invoice = invoice_finalize(tenant=tenant, invoice_id=draft.pk, actor=ACTOR, now=now)
+        policy = DunningPolicy.objects.filter(tenant=tenant).order_by("pk").first()
+        assert policy is not None
+        case = DunningCase.objects.create(
+            tenant=tenant,
+            invoice=invoice,
+            policy=policy,
+            customer=customer,
+            payment_method_kind=policy.payment_method_kind,
+            due_at=now,
+            opened_at=now,
+        )
+        endpoint = webhook_endpoint_create(
+            tenant=tenant,
+            actor=ACTOR,
+            now=now,
+            url=f"https://hooks.{tenant.slug}.example.com/ciclo",
+            enabled_events=["*"],
+        ).endpoint
+        event = Event.objects.filter(tenant=tenant).order_by("pk").first()
+        assert event is not None
+        delivery = WebhookDelivery.objects.create(
+            tenant=tenant, endpoint=endpoint, event=event, created_at=now, updated_at=now
+        )
+        product = product_create(tenant=tenant, name="Product", actor=ACTOR, now=now)
+        plan = plan_create(
+            tenant=tenant,
+            product=product,
+            code="basic",
+            name="Basic",
+            currency="BRL",
+            amount_minor=2_990,
+            actor=ACTOR,
+            now=now,
+        )
+        tax_rate = tax_rate_create(
+            tenant=tenant, name="ISS", percent=Decimal(5), actor=ACTOR, now=now
+        )
+        seller = seller_create(tenant=tenant, name="Seller", actor=ACTOR, now=now)
+    return Scene(
+        setup, customer, invoice, policy, case, endpoint, delivery, product, plan, tax_rate, seller
+    )
+
+
+def _path(name: str, route: Route, scene: Scene) -> str:
+    return reverse(name, kwargs=route.kwargs(scene) if route.kwargs else None)
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_each_role_gets_exactly_what_the_permission_map_allows(
+    acme: TenantSetup, role: str
+) -> None:
+    scene = _scene(acme)
+    email = "owner@acme.example" if role == Role.OWNER else f"{role}@acme.example"
+    if role != Role.OWNER:
+        add_member(acme.tenant, email, role)
+    client = signed_in(email)
+    allowed = ROLE_PERMISSIONS[role]
+
+    got, wanted = {}, {}
+    for name, route in ROUTES.items():
+        wanted[name] = route.get if route.perm is None or route.perm in allowed else 403
+        got[name] = client.get(_path(name, route, scene)).status_code
+
+    assert got == wanted
+
+
+def _fingerprint(tenant: Tenant) -> dict[str, Any]:
+    """Everything a route could change in the tenant's data."""
+    with tenant_context(tenant):
+        return {
+            "customers": list(
+                Customer.objects.filter(tenant=tenant).values_list(
+                    "name", "email", "phone", "tax_id", "locale"
+                )
+            ),
+            "ledger": BalanceTransaction.objects.filter(tenant=tenant).count(),
+            "invoices": list(Invoice.objects.filter(tenant=tenant).values_list("status")),
+            "policies": list(DunningPolicy.objects.filter(tenant=tenant).values()),
+            "cases": list(DunningCase.objects.filter(tenant=tenant).values_list("status")),
+            "endpoints": list(
+                WebhookEndpoint.objects.filter(tenant=tenant).values_list(
+                    "url", "status", "secrets_encrypted"
+                )
+            ),
+            "deliveries": list(
+                WebhookDelivery.objects.filter(tenant=tenant).values_list(
+                    "status", "replay_requested", "next_attempt_at"
+                )
+            ),
+            "events": Event.objects.filter(tenant=tenant).count(),
+            "products": list(Product.objects.filter(tenant=tenant).values_list("name")),
+            "plans": list(Plan.objects.filter(tenant=tenant).values_list("amount_minor", "active")),
+            "tax_rates": list(TaxRate.objects.filter(tenant=tenant).values()),
+            "sellers": list(Seller.objects.filter(tenant=tenant).values_list("name", "email")),
+            "caps": SellerPlanCap.objects.filter(tenant=tenant).count(),
+        } | _keys(tenant)
+
+
+def _keys(tenant: Tenant) -> dict[str, Any]:
+    with platform_access():
+        return {"keys": list(ApiKey.objects.filter(tenant=tenant).values_list("revoked_at"))}
+
+
+def test_another_tenants_ids_are_a_404_on_every_route(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    _scene(acme)
+    theirs = _scene(globex)
+    before = _fingerprint(globex.tenant)
+    client = signed_in("owner@acme.example")  # the owner holds every permission
+    form = {"name": "Hacked", "amount": "5", "reason": "x", "url": "https://evil.example.com"}
+
+    got, wanted = {}, {}
+    for name, route in ROUTES.items():
+        if route.kwargs is None or not route.tenant_ids:
+            continue
+        path = _path(name, route, theirs)
+        if route.get != 405:
+            wanted[f"GET {name}"] = 404
+            got[f"GET {name}"] = client.get(path).status_code
+        wanted[f"POST {name}"] = route.isolation
+        got[f"POST {name}"] = client.post(path, form).status_code
+
+    assert got == wanted
+    assert _fingerprint(globex.tenant) == before

@@ -37,6 +37,7 @@ from subscriptions.services.lifecycle import (
     subscription_invoice_paid,
     subscription_open,
     subscription_pause,
+    subscription_payment_method_set,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "subscription_mark_past_due",
     "subscription_open",
     "subscription_pause",
+    "subscription_payment_method_set",
     "subscription_reactivate",
     "subscription_suspend",
 ]

@@ -291,6 +291,8 @@ def subscription_change(request: StaffRequest, sub_id: str) -> HttpResponse:
     and a confirm button. POST with ``confirm``: the change (previewed first, so
     an error in between is shown, not applied)."""
     sub = _get(request, sub_id)
+    # django-htmx sets ``request.htmx``; StaffRequest does not type it, the header says the same.
+    htmx = request.headers.get("HX-Request") == "true"
     form = ChangeForm(request.POST or None, subscription=sub)
     preview = None
     if request.method == "POST":
@@ -315,13 +317,13 @@ def subscription_change(request: StaffRequest, sub_id: str) -> HttpResponse:
                 return redirect("dashboard:subscription", sub_id=sub.public_id)
     template = (
         "dashboard/subscriptions/_change_preview.html"
-        if request.htmx
+        if htmx
         else "dashboard/subscriptions/change.html"
     )
     return render(
         request,
         template,
-        {"sub": sub, "form": form, "preview": preview, "currency": sub.plan.currency},
+        {"sub": sub, "form": form, "preview": preview, "currency": sub.plan.currency, "htmx": htmx},
         # htmx swaps only 2xx answers: the preview's errors come back as a 200 fragment.
-        status=400 if form.errors and not request.htmx else 200,
+        status=400 if form.errors and not htmx else 200,
     )

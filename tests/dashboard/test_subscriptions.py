@@ -77,7 +77,7 @@ def shop(db: None) -> Iterator[Shop]:
 
 
 @pytest.fixture
-def other(shop: Shop) -> Iterator[dict[str, Any]]:
+def other(shop: Shop) -> dict[str, Any]:
     """Another tenant with its own plan, customer, payment method and subscription."""
     setup = make_tenant("globex")
     with tenant_context(setup.tenant):
@@ -107,7 +107,7 @@ def other(shop: Shop) -> Iterator[dict[str, Any]]:
         sub = billing_subs.subscription_create(
             tenant=setup.tenant, customer=customer, plan=plan, actor=ACTOR, now=clock.now()
         )
-    yield {"plan": plan, "card": card, "sub": sub, "tenant": setup.tenant}
+    return {"plan": plan, "card": card, "sub": sub, "tenant": setup.tenant}
 
 
 def _member(role: str) -> Client:

@@ -58,7 +58,7 @@ class SubscriptionFilterForm(forms.Form):
 
 
 class ChangeForm(forms.Form):
-    plan = _PlanChoice(label=_("Plan"), queryset=Plan.objects.none(), to_field_name="public_id")
+    plan = _PlanChoice(label=_("Plan"), queryset=None, to_field_name="public_id")
     quantity = forms.IntegerField(label=_("Quantity"))
     when = forms.ChoiceField(
         label=_("When"),
@@ -113,7 +113,7 @@ class CancelForm(forms.Form):
 class PaymentMethodForm(forms.Form):
     payment_method = forms.ModelChoiceField(
         label=_("Payment method"),
-        queryset=PaymentMethod.objects.none(),
+        queryset=None,
         to_field_name="public_id",
         required=False,
         empty_label=_("The customer's default"),

@@ -57,7 +57,7 @@ def test_merchant_changes_a_plan_then_cancels_at_period_end_and_undoes_it(page: 
         page.goto("/dashboard/subscriptions/")
         expect(page.get_by_test_id("subscription-rows")).to_contain_text("Ana Souza")
         _shots(page, "list")
-        page.get_by_role("link", name=sub.public_id).click()
+        page.get_by_test_id(f"open-{sub.public_id}").click()
         expect(page.get_by_test_id("sub-status")).to_have_text("Active")
         expect(page.get_by_test_id("next-invoice-total")).to_contain_text("R$100.00")
         _shots(page, "detail")

@@ -509,3 +509,11 @@ def test_roles(shop: Shop, role: str, can_read: bool, can_act: bool) -> None:
     for suffix, data in posts.items():
         assert client.post(shop.url(suffix), data).status_code == 403
     assert _state(shop) == before
+
+
+def test_no_pause_form_once_the_plan_allows_no_more(shop: Shop) -> None:
+    seats_sub = _paid(shop.w, shop.w.subscribe(shop.seats, shop.w.customer("Bia"), quantity=2))
+    page = shop.owner.get(f"/dashboard/subscriptions/{seats_sub.public_id}/").content.decode()
+    assert 'data-testid="pause-form"' not in page
+    assert "No pause left" in page
+    assert 'data-testid="pause-form"' in shop.owner.get(shop.url()).content.decode()

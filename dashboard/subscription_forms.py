@@ -111,7 +111,7 @@ class CancelForm(forms.Form):
 
 
 class PaymentMethodForm(forms.Form):
-    payment_method = forms.ModelChoiceField(
+    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
         label=_("Payment method"),
         queryset=None,
         to_field_name="public_id",

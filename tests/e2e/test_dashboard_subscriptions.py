@@ -102,5 +102,7 @@ def test_merchant_changes_a_plan_then_cancels_at_period_end_and_undoes_it(page: 
         page.goto("/dashboard/subscriptions/")
         _shots(page, "list")
         page.goto(f"/dashboard/subscriptions/{sub.public_id}/change/")
+        page.fill("input[name=quantity]", "4")
         page.get_by_test_id("preview-button").click()
+        expect(page.get_by_test_id("preview-total")).to_contain_text("R$")
         _shots(page, "change-preview")

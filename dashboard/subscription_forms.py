@@ -14,7 +14,7 @@ from subscriptions.services import ProrationBehavior
 from tenants.models import Tenant
 
 COLLECTION_METHODS = [
-    ("", _("Any collection method")),
+    ("", _("Any")),
     ("charge_automatically", _("Charge automatically")),
     ("send_invoice", _("Send invoice")),
 ]

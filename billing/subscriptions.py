@@ -20,7 +20,7 @@ from django.db import transaction
 from billing import pricing
 from billing.coupons import coupon_redeem
 from billing.domain.amounts import prorate, remaining_fraction, round_minor
-from billing.domain.invoicing import PRORATION, ProposedLine, price
+from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
 from billing.locks import lock_invoices
 from billing.models import Invoice, InvoiceLine, PendingLine
 from billing.services import credit_note_write
@@ -354,3 +354,46 @@ def subscription_resume(
     pricing.write(batch, now)
     audit.record(tenant=tenant, actor=actor, action="subscription.resumed", target=sub, at=now)
     return sub
+
+
+@dataclass
+class NextInvoicePreview:
+    """The invoice the subscription's next event will write, as things stand."""
+
+    lines: list[ProposedLine]
+    issued_at: datetime
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    totals: Totals
+
+
+def subscription_preview_next_invoice(
+    *, tenant: Tenant, subscription_id: int
+) -> NextInvoicePreview | None:
+    """The next invoice, priced exactly as the billing run will price it: the
+    engine runs the next event on a fresh, unsaved copy (scheduled changes, the
+    prorations waiting and the coupon included). Nothing is saved; None when the
+    next event writes no invoice (canceled, ending, paused)."""
+    sub = (
+        Subscription.objects.select_related("plan", "plan__tax_rate")
+        .filter(tenant=tenant, pk=subscription_id)
+        .first()
+    )
+    if sub is None or sub.next_event_at is None:
+        return None
+    at = sub.current_period_end if sub.started else sub.start_at
+    batch = pricing.load(tenant, [sub])
+    engine.Engine(batch.lifecycle).advance(sub, max(at, sub.next_event_at))
+    pricing.price_owed(batch)
+    if not batch.drafts:
+        return None
+    draft = batch.drafts[-1]
+    return NextInvoicePreview(
+        lines=draft.lines,
+        issued_at=draft.issued_at,
+        currency=draft.currency,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        totals=totals(draft.lines),
+    )

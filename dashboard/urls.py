@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard import catalog_views, customer_views, views
+from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
 urlpatterns = [
@@ -85,4 +86,42 @@ urlpatterns = [
         name="customer_portal_link_send",
     ),
     # --- end customers ---
+    # -- subscriptions (issue 13 item 3) ------------------------------------------
+    path("dashboard/subscriptions/", subscriptions.subscriptions, name="subscriptions"),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/",
+        subscriptions.subscription,
+        name="subscription",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/change/",
+        subscriptions.subscription_change,
+        name="subscription_change",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/pause/",
+        subscriptions.subscription_pause,
+        name="subscription_pause",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/resume/",
+        subscriptions.subscription_resume,
+        name="subscription_resume",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/cancel/",
+        subscriptions.subscription_cancel,
+        name="subscription_cancel",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/cancel/undo/",
+        subscriptions.subscription_cancel_undo,
+        name="subscription_cancel_undo",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/payment-method/",
+        subscriptions.subscription_payment_method,
+        name="subscription_payment_method",
+    ),
+    # -- end subscriptions ---------------------------------------------------------
 ]

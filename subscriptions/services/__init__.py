@@ -39,6 +39,7 @@ from subscriptions.services.lifecycle import (
     subscription_invoice_paid,
     subscription_open,
     subscription_pause,
+    subscription_payment_method_set,
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "subscription_mark_past_due",
     "subscription_open",
     "subscription_pause",
+    "subscription_payment_method_set",
     "subscription_reactivate",
     "subscription_suspend",
 ]

@@ -20,7 +20,7 @@ from django.db.models import F
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from subscriptions import engine
 from subscriptions.domain.catalog import PricingModel
 from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
@@ -328,6 +328,53 @@ def subscription_cancel_undo(
         subject_id=sub.public_id,
         data={"subscription": sub.public_id},
         target=sub,
+    )
+    return sub
+
+
+@transaction.atomic
+def subscription_payment_method_set(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    payment_method_id: int | None,
+) -> Subscription:
+    """Charge this subscription with one of its customer's payment methods, or
+    (None) with the customer's default again."""
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status in (Status.CANCELED, Status.ENDED):
+        raise StateConflict(
+            f"A subscription that is {sub.status} is not charged any more.",
+            code="subscription_not_changeable",
+        )
+    method = None
+    if payment_method_id is not None:
+        # Another customer's (or tenant's) method reads as missing: never charge it.
+        method = PaymentMethod.objects.filter(
+            tenant=tenant,
+            pk=payment_method_id,
+            customer_id=sub.customer_id,
+            detached_at__isnull=True,
+        ).first()
+        if method is None:
+            raise NotFound("No such payment method for this customer.", param="payment_method")
+    old = sub.payment_method.public_id if sub.payment_method_id and sub.payment_method else None
+    sub.payment_method = method
+    sub.save(update_fields=["payment_method"])
+    new = method.public_id if method else None
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="subscription.updated",
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "payment_method": new},
+        target=sub,
+        action="subscription.payment_method_changed",
+        changes={"payment_method": [old, new]},
     )
     return sub
 

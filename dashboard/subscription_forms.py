@@ -1,0 +1,143 @@
+"""Forms of the subscription pages: they check types and tenant scope; the
+services check the business rules (their errors come back next to the field)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import PaymentMethod
+from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.services import ProrationBehavior
+from tenants.models import Tenant
+
+COLLECTION_METHODS = [
+    ("", _("Any")),
+    ("charge_automatically", _("Charge automatically")),
+    ("send_invoice", _("Send invoice")),
+]
+
+
+class _PlanChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} v{obj.version} ({obj.code})"
+
+
+class SubscriptionFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *SubscriptionStatus.choices],
+    )
+    plan = forms.CharField(label=_("Plan"), required=False, max_length=64)
+    collection_method = forms.ChoiceField(
+        label=_("Collection"), required=False, choices=COLLECTION_METHODS
+    )
+    renews_from = forms.DateField(
+        label=_("Renews from"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    renews_to = forms.DateField(
+        label=_("Renews until"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One choice per plan code (all its price versions), its latest name.
+        codes = dict(
+            Plan.objects.for_tenant(tenant).order_by("code", "version").values_list("code", "name")
+        )
+        self.fields["plan"] = forms.ChoiceField(
+            label=_("Plan"), required=False, choices=[("", _("Any plan")), *codes.items()]
+        )
+
+
+class ChangeForm(forms.Form):
+    plan = _PlanChoice(label=_("Plan"), queryset=None, to_field_name="public_id")
+    quantity = forms.IntegerField(label=_("Quantity"))
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[("now", _("Now")), ("period_end", _("At the end of the period"))],
+        initial="now",
+    )
+    proration = forms.ChoiceField(
+        label=_("Proration"),
+        choices=[
+            (ProrationBehavior.NEXT_INVOICE, _("Add to the next invoice")),
+            (ProrationBehavior.INVOICE_NOW, _("Invoice now")),
+            (ProrationBehavior.NONE, _("Do not prorate")),
+        ],
+        initial=ProrationBehavior.NEXT_INVOICE,
+    )
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {"plan": subscription.plan.public_id, "quantity": subscription.quantity},
+        )
+        super().__init__(*args, **kwargs)
+        # Only this tenant's plans sold in the subscription's currency: any other id
+        # is "not a valid choice".
+        self.fields["plan"].queryset = (  # type: ignore[attr-defined]
+            Plan.objects.filter(
+                tenant_id=subscription.tenant_id,
+                active=True,
+                currency=subscription.plan.currency,
+            )
+            .select_related("product")
+            .order_by("code", "-version")
+        )
+
+
+class PauseForm(forms.Form):
+    cycles = forms.IntegerField(label=_("Billing periods to skip"), initial=1)
+
+
+class CancelForm(forms.Form):
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[
+            ("period_end", _("At the end of the period")),
+            ("now", _("Now")),
+        ],
+        initial="period_end",
+    )
+    credit = forms.BooleanField(label=_("Credit the unused time"), required=False)
+
+
+class PaymentMethodForm(forms.Form):
+    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
+        label=_("Payment method"),
+        queryset=None,
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("The customer's default"),
+    )
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "payment_method": subscription.payment_method.public_id
+                if subscription.payment_method
+                else None
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(  # type: ignore[attr-defined]
+            tenant_id=subscription.tenant_id,
+            customer_id=subscription.customer_id,
+            detached_at__isnull=True,
+        ).order_by("-is_default", "id")
+        self.fields["payment_method"].label_from_instance = _method_label  # type: ignore[attr-defined]
+
+
+def _method_label(method: PaymentMethod) -> str:
+    if method.last4:
+        return f"{method.get_kind_display()} {method.brand} •••• {method.last4}".replace("  ", " ")
+    return f"{method.get_kind_display()} ({method.public_id})"

@@ -1,0 +1,329 @@
+"""Subscriptions in the dashboard: list, detail, and the actions staff take on
+the customer's behalf. Thin: forms check types and scope, services decide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing import subscriptions as billing_subs
+from billing.selectors import invoice_list, now_for
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError
+from dashboard.subscription_forms import (
+    CancelForm,
+    ChangeForm,
+    PauseForm,
+    PaymentMethodForm,
+    SubscriptionFilterForm,
+)
+from subscriptions import services as subs
+from subscriptions.models import Subscription
+from subscriptions.selectors import subscription_list
+from tenants.access import staff_view
+from tenants.permissions import Perm
+from tenants.requests import StaffRequest
+
+PAGE_SIZE = 25
+
+
+def _filtered(request: StaffRequest, form: SubscriptionFilterForm) -> QuerySet[Subscription]:
+    rows = subscription_list(tenant=request.tenant)
+    if not form.is_valid():
+        return rows
+    data = form.cleaned_data
+    if data["status"]:
+        rows = rows.filter(status=data["status"])
+    if data["plan"]:
+        rows = rows.filter(plan__code=data["plan"])
+    if data["collection_method"]:
+        rows = rows.filter(collection_method=data["collection_method"])
+    # Renewal dates are the tenant's calendar days (its time zone is active).
+    tz = timezone.get_current_timezone()
+    if data["renews_from"]:
+        rows = rows.filter(
+            current_period_end__gte=datetime.combine(data["renews_from"], time.min, tzinfo=tz)
+        )
+    if data["renews_to"]:
+        rows = rows.filter(
+            current_period_end__lte=datetime.combine(data["renews_to"], time.max, tzinfo=tz)
+        )
+    return rows
+
+
+@staff_view(Perm.BILLING_VIEW)
+def subscriptions(request: StaffRequest) -> HttpResponse:
+    form = SubscriptionFilterForm(request.GET or None, tenant=request.tenant)
+    rows = _filtered(request, form)
+    # Keyset pagination on (created_at, id), newest first: the cursor is the last
+    # row's public id, so a page never repeats or skips rows added meanwhile.
+    after = request.GET.get("after", "")
+    if after:
+        last = (
+            Subscription.objects.for_tenant(request.tenant)
+            .filter(public_id=after)
+            .values("created_at", "id")
+            .first()
+        )
+        if last is not None:
+            rows = rows.filter(
+                Q(created_at__lt=last["created_at"])
+                | Q(created_at=last["created_at"], id__lt=last["id"])
+            )
+    page = list(rows[: PAGE_SIZE + 1])
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("after", None)
+    filter_query = query.urlencode()
+    if more:
+        query["after"] = page[-1].public_id
+    return render(
+        request,
+        "dashboard/subscriptions/list.html",
+        {
+            "form": form,
+            "rows": page,
+            "next_query": query.urlencode() if more else "",
+            "filtered": any(v for k, v in request.GET.items() if k != "after"),
+            "paged": bool(after),
+            "filter_query": filter_query,
+        },
+    )
+
+
+def _get(request: StaffRequest, sub_id: str) -> Subscription:
+    sub = subscription_list(tenant=request.tenant).filter(public_id=sub_id).first()
+    if sub is None:
+        raise Http404
+    return sub
+
+
+def _detail(
+    request: StaffRequest, sub: Subscription, status: int = 200, **forms_: forms.Form
+) -> HttpResponse:
+    can_manage = request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE)
+    scheduled = {c.kind: c for c in getattr(sub, "pending", [])}
+    plan = sub.plan
+    context: dict[str, Any] = {
+        "sub": sub,
+        "plan": plan,
+        "scheduled": scheduled,
+        "pauses_left": max(plan.max_pauses - sub.pauses_used, 0),
+        "next_invoice": billing_subs.subscription_preview_next_invoice(
+            tenant=request.tenant, subscription_id=sub.pk
+        ),
+        "invoices": invoice_list(tenant=request.tenant).filter(subscription=sub)[:20],
+        "can_manage": can_manage,
+        "ended": sub.status in (Subscription.Status.CANCELED, Subscription.Status.ENDED),
+        "pause_form": forms_.get("pause_form") or PauseForm(),
+        "cancel_form": forms_.get("cancel_form") or CancelForm(),
+        "payment_method_form": forms_.get("payment_method_form")
+        or PaymentMethodForm(subscription=sub),
+    }
+    return render(request, "dashboard/subscriptions/detail.html", context, status=status)
+
+
+@staff_view(Perm.BILLING_VIEW)
+def subscription(request: StaffRequest, sub_id: str) -> HttpResponse:
+    return _detail(request, _get(request, sub_id))
+
+
+def _field(form: forms.Form, param: str | None) -> str | None:
+    return param if param in form.fields else None
+
+
+def _run(
+    request: StaffRequest,
+    sub: Subscription,
+    form: forms.Form,
+    form_name: str,
+    action: Callable[[Actor, datetime], object],
+    done: str,
+) -> HttpResponse:
+    """Call the service once the form is valid; a domain error becomes a form
+    error next to its field and the page comes back (400), nothing saved."""
+    if form.is_valid():
+        try:
+            action(Actor.staff(request.user), now_for(customer=sub.customer, now=clock.now()))
+        except DomainError as exc:
+            form.add_error(_field(form, exc.param), exc.message)
+        else:
+            messages.success(request, done)
+            return redirect("dashboard:subscription", sub_id=sub.public_id)
+    return _detail(request, sub, 400, **{form_name: form})
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+@require_POST
+def subscription_pause(request: StaffRequest, sub_id: str) -> HttpResponse:
+    sub = _get(request, sub_id)
+    form = PauseForm(request.POST)
+    return _run(
+        request,
+        sub,
+        form,
+        "pause_form",
+        lambda actor, now: subs.subscription_pause(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=actor,
+            now=now,
+            cycles=form.cleaned_data["cycles"],
+        ),
+        _("The pause is scheduled from the end of the current period."),
+    )
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+@require_POST
+def subscription_resume(request: StaffRequest, sub_id: str) -> HttpResponse:
+    sub = _get(request, sub_id)
+    return _run(
+        request,
+        sub,
+        forms.Form(request.POST),
+        "resume_form",
+        lambda actor, now: billing_subs.subscription_resume(
+            tenant=request.tenant, subscription_id=sub.pk, actor=actor, now=now
+        ),
+        _("The subscription is resumed."),
+    )
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+@require_POST
+def subscription_cancel(request: StaffRequest, sub_id: str) -> HttpResponse:
+    sub = _get(request, sub_id)
+    form = CancelForm(request.POST)
+    at_end = request.POST.get("when") == "period_end"
+    return _run(
+        request,
+        sub,
+        form,
+        "cancel_form",
+        lambda actor, now: billing_subs.subscription_cancel(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=actor,
+            now=now,
+            at_period_end=form.cleaned_data["when"] == "period_end",
+            prorate_credit=form.cleaned_data["credit"],
+        ),
+        _("The subscription will be canceled at the end of the period.")
+        if at_end
+        else _("The subscription is canceled."),
+    )
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+@require_POST
+def subscription_cancel_undo(request: StaffRequest, sub_id: str) -> HttpResponse:
+    sub = _get(request, sub_id)
+    return _run(
+        request,
+        sub,
+        forms.Form(request.POST),
+        "cancel_form",
+        lambda actor, now: subs.subscription_cancel_undo(
+            tenant=request.tenant, subscription_id=sub.pk, actor=actor, now=now
+        ),
+        _("The scheduled cancellation is undone."),
+    )
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+@require_POST
+def subscription_payment_method(request: StaffRequest, sub_id: str) -> HttpResponse:
+    sub = _get(request, sub_id)
+    form = PaymentMethodForm(request.POST, subscription=sub)
+    return _run(
+        request,
+        sub,
+        form,
+        "payment_method_form",
+        lambda actor, now: subs.subscription_payment_method_set(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=actor,
+            now=now,
+            payment_method_id=form.cleaned_data["payment_method"].pk
+            if form.cleaned_data["payment_method"]
+            else None,
+        ),
+        _("The payment method of this subscription is changed."),
+    )
+
+
+def _preview(request: StaffRequest, sub: Subscription, form: ChangeForm) -> Any:
+    """The exact lines the change would bill, or None (form errors added)."""
+    if not form.is_valid():
+        return None
+    try:
+        return billing_subs.subscription_preview_change(
+            tenant=request.tenant,
+            subscription=sub,
+            now=now_for(customer=sub.customer, now=clock.now()),
+            plan=form.cleaned_data["plan"],
+            quantity=form.cleaned_data["quantity"],
+            when=form.cleaned_data["when"],
+            proration=form.cleaned_data["proration"],
+        )
+    except DomainError as exc:
+        form.add_error(_field(form, exc.param), exc.message)
+        return None
+
+
+@staff_view(Perm.SUBSCRIPTIONS_MANAGE)
+def subscription_change(request: StaffRequest, sub_id: str) -> HttpResponse:
+    """GET: the form. POST without ``confirm``: the form with the exact preview
+    and a confirm button. POST with ``confirm``: the change (previewed first, so
+    an error in between is shown, not applied)."""
+    sub = _get(request, sub_id)
+    # django-htmx sets ``request.htmx``; StaffRequest does not type it, the header says the same.
+    htmx = request.headers.get("HX-Request") == "true"
+    form = ChangeForm(request.POST or None, subscription=sub)
+    preview = None
+    if request.method == "POST":
+        preview = _preview(request, sub, form)
+        if preview is not None and request.POST.get("confirm"):
+            try:
+                billing_subs.subscription_change(
+                    tenant=request.tenant,
+                    subscription_id=sub.pk,
+                    actor=Actor.staff(request.user),
+                    now=now_for(customer=sub.customer, now=clock.now()),
+                    plan=form.cleaned_data["plan"],
+                    quantity=form.cleaned_data["quantity"],
+                    when=form.cleaned_data["when"],
+                    proration=form.cleaned_data["proration"],
+                )
+            except DomainError as exc:
+                form.add_error(_field(form, exc.param), exc.message)
+                preview = None
+            else:
+                messages.success(request, _("The subscription is changed."))
+                return redirect("dashboard:subscription", sub_id=sub.public_id)
+    template = (
+        "dashboard/subscriptions/_change_preview.html"
+        if htmx
+        else "dashboard/subscriptions/change.html"
+    )
+    return render(
+        request,
+        template,
+        {"sub": sub, "form": form, "preview": preview, "currency": sub.plan.currency, "htmx": htmx},
+        # htmx swaps only 2xx answers: the preview's errors come back as a 200 fragment.
+        status=400 if form.errors and not htmx else 200,
+    )

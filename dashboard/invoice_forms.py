@@ -50,7 +50,12 @@ def amount_to_minor(text: str, currency: str) -> int:
 class AmountForm(forms.Form):
     """An amount in the invoice's currency, at most ``limit_minor``, with a reason."""
 
-    amount = forms.CharField(label=gettext_lazy("Amount"), max_length=40)
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"),
+        max_length=40,
+        # Text, not number: a browser's number field drops "12,50" typed in pt-BR.
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
 
     def __init__(self, *args: Any, currency: str, limit_minor: int, **kwargs: Any) -> None:
@@ -86,7 +91,11 @@ class MarkPaidForm(forms.Form):
 
 
 class SegundaViaForm(forms.Form):
-    due_date = forms.DateField(label=gettext_lazy("New due date"), required=False)
+    due_date = forms.DateField(
+        label=gettext_lazy("New due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class InvoiceFilterForm(forms.Form):
@@ -100,8 +109,16 @@ class InvoiceFilterForm(forms.Form):
         required=False,
         choices=[("", gettext_lazy("Any")), *PaymentMethod.Kind.choices],
     )
-    due_from = forms.DateField(label=gettext_lazy("Due from"), required=False)
-    due_to = forms.DateField(label=gettext_lazy("Due until"), required=False)
+    due_from = forms.DateField(
+        label=gettext_lazy("Due from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    due_to = forms.DateField(
+        label=gettext_lazy("Due until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     overdue = forms.BooleanField(label=gettext_lazy("Overdue only"), required=False)
 
 

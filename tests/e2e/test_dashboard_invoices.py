@@ -72,7 +72,7 @@ def test_owner_refunds_half_an_invoice_and_sees_the_credit_note(
     form.locator("input[name=amount]").fill("50,00")
     form.locator("input[name=reason]").fill("Half the month unused")
     with page.expect_navigation():
-        form.get_by_role("button", name="Refund").click()
+        form.get_by_role("button", name="Refund", exact=True).click()
 
     expect(page.locator(".messages")).to_contain_text("Refund recorded, with its credit note.")
     notes = page.get_by_test_id("credit-notes")

@@ -44,6 +44,7 @@ from dashboard.invoice_forms import (
     SegundaViaForm,
 )
 from dashboard.keyset import keyset_page
+from notifications.resend import invoice_email_resend
 from tenants.access import staff_view
 from tenants.models import Event
 from tenants.permissions import Perm
@@ -442,3 +443,21 @@ def invoice_segunda_via(request: StaffRequest, ref: str) -> HttpResponse:
         form.add_error("due_date" if exc.param == "due_date" else None, exc.message)
         return _detail(request, found, status=400, segunda_form=form)
     return _done(request, found, _("Segunda via issued."))
+
+
+@staff_view(Perm.BILLING_MANAGE)
+@require_POST
+def invoice_resend(request: StaffRequest, ref: str) -> HttpResponse:
+    found = _invoice(request, ref)
+    try:
+        delivery = invoice_email_resend(
+            tenant=request.tenant,
+            invoice_id=found.pk,
+            actor=Actor.staff(request.user),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        return _refused(request, found, exc)
+    return _done(
+        request, found, _("Invoice email queued for %(email)s.") % {"email": delivery.recipient}
+    )

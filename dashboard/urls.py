@@ -47,6 +47,7 @@ urlpatterns += [
         invoices.invoice_segunda_via,
         name="invoice_segunda_via",
     ),
+    path("dashboard/invoices/<str:ref>/resend/", invoices.invoice_resend, name="invoice_resend"),
     path("dashboard/payments/", invoices.payments_list, name="payments"),
     path("dashboard/refunds/", invoices.refunds_list, name="refunds"),
     path("dashboard/credit-notes/", invoices.credit_notes_list, name="credit_notes"),

@@ -508,3 +508,35 @@ def test_segunda_via_without_a_boleto_is_a_form_error() -> None:
         assert response.status_code == 400
         assert "no boleto awaiting payment" in response.content.decode()
         assert _state(w) == before
+
+
+def test_resend_the_invoice_email() -> None:
+    from notifications.models import MessageDelivery
+    from tenants.models import AuditEntry, Event
+
+    with _acme() as w:
+        invoice = _open(w)
+        draft = _draft(w)
+        invoice.customer.email = "bia@example.com"
+        invoice.customer.save(update_fields=["email"])
+        owner = _signed_in("owner@acme.example")
+
+        done = owner.post(_url("resend", invoice), follow=True)
+        refused = owner.post(_url("resend", draft), follow=True)  # a draft is not sent
+        viewer = _member(w, "viewer")
+
+        sent = MessageDelivery.objects.filter(
+            template="invoice_available", event__type="invoice.email_resent"
+        )
+        assert "Invoice email queued for bia@example.com." in done.content.decode()
+        assert "Only an open or paid invoice can be sent." in refused.content.decode()
+        assert list(sent.values_list("recipient", "customer_id")) == [
+            ("bia@example.com", invoice.customer_id)
+        ]
+        assert (
+            Event.objects.filter(type="invoice.email_resent", subject_id=invoice.public_id).count()
+            == 1
+        )
+        assert AuditEntry.objects.filter(action="invoice.email_resent").count() == 1
+        assert viewer.post(_url("resend", invoice)).status_code == 403
+        assert sent.count() == 1

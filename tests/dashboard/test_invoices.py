@@ -540,3 +540,35 @@ def test_resend_the_invoice_email() -> None:
         assert AuditEntry.objects.filter(action="invoice.email_resent").count() == 1
         assert viewer.post(_url("resend", invoice)).status_code == 403
         assert sent.count() == 1
+
+
+def test_segunda_via_of_an_overdue_boleto() -> None:
+    from billing.payments import payment_method_attach_offline
+
+    late = utc(2026, 6, 15, 15)  # eleven days after the slip fell due (June 4)
+    with _acme() as w:
+        customer = w.customer()
+        customer.tax_id = "529.982.247-25"
+        customer.save()
+        payment_method_attach_offline(
+            tenant=w.tenant, customer=customer, kind="boleto", actor=ACTOR, now=NOW
+        )
+        invoice = Invoice.objects.get(subscription=w.subscribe(w.plan(amount=10_000), customer))
+        w.advance(late)
+        owner = _signed_in("owner@acme.example")
+        page = owner.get(f"/dashboard/invoices/{invoice.public_id}/").content.decode()
+        assert 'data-testid="segunda-via-form"' in page
+        assert 'data-testid="payment-instructions"' in page
+        before = _state(w)
+
+        past = owner.post(_url("segunda-via", invoice), {"due_date": "2026-06-01"})
+        form = past.content.decode().split('data-testid="segunda-via-form"')[1].split("</form>")[0]
+        assert past.status_code == 400
+        assert "The new due date must be between today" in form
+        assert _state(w) == before
+
+        done = owner.post(_url("segunda-via", invoice), {"due_date": ""})
+        assert done.status_code == 302
+        new = PaymentAttempt.objects.filter(invoice=invoice).order_by("-number").first()
+        assert new is not None
+        assert (new.number, new.status, new.amount_minor) == (2, "pending", 10_247)

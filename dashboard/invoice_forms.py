@@ -1,0 +1,142 @@
+"""Forms for the invoices pages: filters, and the amounts staff type."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.models import Invoice, PaymentAttempt, Refund
+from core.money import currency_exponent
+from customers.models import PaymentMethod
+
+MAX_MINOR = 10**13  # the API's MAX_AMOUNT: nobody types a larger amount
+
+
+def amount_to_minor(text: str, currency: str) -> int:
+    """``"12,50"`` or ``"12.50"`` in ``currency`` → 1250, exactly (Decimal, never float).
+
+    Refuses what is not a positive amount with at most the currency's decimals.
+    A comma is read as the decimal separator only when there is no dot (pt-BR
+    staff type ``12,50``); thousands separators are not accepted: ambiguous.
+    """
+    raw = (text or "").strip().replace(" ", "")
+    if "," in raw and "." not in raw:
+        raw = raw.replace(",", ".")
+    if not raw or any(c not in "0123456789." for c in raw) or raw.count(".") > 1:
+        raise forms.ValidationError(_("Type an amount such as 12.50."))
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise forms.ValidationError(_("Type an amount such as 12.50.")) from None
+    exponent = currency_exponent(currency)
+    exp = amount.as_tuple().exponent
+    if isinstance(exp, int) and -exp > exponent:
+        raise forms.ValidationError(
+            _("At most %(n)d decimal places in %(currency)s.")
+            % {"n": exponent, "currency": currency}
+        )
+    minor = int(amount.scaleb(exponent))
+    if minor <= 0:
+        raise forms.ValidationError(_("The amount must be more than zero."))
+    if minor > MAX_MINOR:
+        raise forms.ValidationError(_("That amount is too large."))
+    return minor
+
+
+class AmountForm(forms.Form):
+    """An amount in the invoice's currency, at most ``limit_minor``, with a reason."""
+
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"),
+        max_length=40,
+        # Text, not number: a browser's number field drops "12,50" typed in pt-BR.
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+    def __init__(self, *args: Any, currency: str, limit_minor: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.limit_minor = limit_minor
+
+    def clean_amount(self) -> int:
+        minor = amount_to_minor(self.cleaned_data["amount"], self.currency)
+        if minor > self.limit_minor:
+            raise forms.ValidationError(_("That is more than can be given back."))
+        return minor
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why."))
+        return reason
+
+
+class RefundForm(AmountForm):
+    payment = forms.CharField(max_length=40, widget=forms.HiddenInput)
+
+
+class MarkPaidForm(forms.Form):
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500)
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise forms.ValidationError(_("Say how it was paid."))
+        return note
+
+
+class SegundaViaForm(forms.Form):
+    due_date = forms.DateField(
+        label=gettext_lazy("New due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class InvoiceFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *Invoice.Status.choices],
+    )
+    method = forms.ChoiceField(
+        label=gettext_lazy("Payment method"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *PaymentMethod.Kind.choices],
+    )
+    due_from = forms.DateField(
+        label=gettext_lazy("Due from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    due_to = forms.DateField(
+        label=gettext_lazy("Due until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    overdue = forms.BooleanField(label=gettext_lazy("Overdue only"), required=False)
+
+
+class PaymentFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *PaymentAttempt.Status.choices],
+    )
+
+
+class RefundFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *Refund.Status.choices],
+    )
+
+
+class EventFilterForm(forms.Form):
+    type = forms.CharField(label=gettext_lazy("Type"), required=False, max_length=64)

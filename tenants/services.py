@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -30,7 +31,16 @@ TENANT_SETTINGS_FIELDS = (
     "support_email",
     "support_phone",
     "require_mfa",
+    "proration_precision",
+    "rounding_mode",
+    "invoice_prefix",
+    "net_terms_days",
+    "logo",
 )
+MAX_NET_TERMS_DAYS = 365
+MAX_LOGO_BYTES = 512 * 1024
+# Raster images only: an SVG can carry script, and the logo is shown on public pages.
+LOGO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
 def _unique_slug(base: str) -> str:
@@ -95,11 +105,32 @@ def tenant_create(
     raise ValidationFailed("Could not find a free slug; choose one.", param="slug")
 
 
+def _check_logo(logo: Any) -> None:
+    name = str(getattr(logo, "name", "") or "").lower()
+    if not name.endswith(LOGO_EXTENSIONS):
+        raise ValidationFailed("The logo must be a PNG, JPEG, WebP or GIF image.", param="logo")
+    if (getattr(logo, "size", 0) or 0) > MAX_LOGO_BYTES:
+        raise ValidationFailed("The logo must be 512 KB or smaller.", param="logo")
+
+
 @transaction.atomic
 def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **values: Any) -> Tenant:
+    """Change any of ``TENANT_SETTINGS_FIELDS``; all or nothing, audited with old and new."""
     unknown = set(values) - set(TENANT_SETTINGS_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown setting: {sorted(unknown)[0]}", param=sorted(unknown)[0])
+    net_terms = values.get("net_terms_days")
+    if "net_terms_days" in values and (
+        not isinstance(net_terms, int)
+        or isinstance(net_terms, bool)
+        or not 0 <= net_terms <= MAX_NET_TERMS_DAYS
+    ):
+        raise ValidationFailed(
+            f"Days to pay must be a whole number from 0 to {MAX_NET_TERMS_DAYS}.",
+            param="net_terms_days",
+        )
+    if "logo" in values and not values["logo"]:
+        values["logo"] = ""  # a form's "clear" checkbox gives False
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     changes = {
         field: [getattr(locked, field), value]
@@ -108,16 +139,26 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
     }
     if not changes:
         return locked
+    if changes.get("logo", [None, None])[1]:
+        _check_logo(changes["logo"][1])
     for field, (_old, new) in changes.items():
         setattr(locked, field, new)
-    locked.full_clean()
+    try:
+        locked.full_clean(validate_unique=False)
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(messages[0], param=None if field == "__all__" else field) from None
     locked.save(update_fields=list(changes))
     audit.record(
         tenant=locked,
         actor=actor,
         action="tenant.settings_changed",
         target=locked,
-        changes=changes,
+        # A file is recorded by its name, not its bytes.
+        changes={
+            f: [str(o or ""), str(n or "")] if f == "logo" else [o, n]
+            for f, (o, n) in changes.items()
+        },
         at=now,
     )
     return locked

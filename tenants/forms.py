@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import ApiKey, Tenant
+from tenants.permissions import Role
 from tenants.services import LOGO_EXTENSIONS, MAX_LOGO_BYTES, MAX_NET_TERMS_DAYS
 
 
@@ -94,3 +95,12 @@ class ApiKeyCreateForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=ApiKey.Kind.choices)
     mode = forms.ChoiceField(label=_("Mode"), choices=ApiKey.Mode.choices)
     read_only = forms.BooleanField(label=_("Read only"), required=False)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)

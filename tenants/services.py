@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.actors import Actor
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from core.registry import registered
-from tenants import audit
+from tenants import audit, invitations
 from tenants.context import tenant_context
-from tenants.models import ApiKey, Membership, Tenant, User
+from tenants.models import ApiKey, Invitation, Membership, Tenant, User
 from tenants.permissions import Role
 from tenants.selectors import api_key_forget
 
@@ -186,6 +186,177 @@ def membership_add(
             at=now,
         )
     return membership
+
+
+# --- team: invitations, roles, removal ------------------------------------------------
+
+
+def _owner_rule(by: Membership, *roles: str) -> None:
+    """Only an owner makes, unmakes or removes owners (an admin manages everyone else)."""
+    if Role.OWNER in roles and by.role != Role.OWNER:
+        raise PermissionDenied("Only an owner can make, change or remove owners.", param="role")
+
+
+def _membership_of(tenant: Tenant, membership_id: int) -> Membership:
+    found = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(tenant=tenant, pk=membership_id)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"No such member: {membership_id}", param="membership_id")
+    return found
+
+
+def _last_owner(tenant: Tenant, membership: Membership) -> bool:
+    # Locks every owner seat: two managers demoting the last two owners at once
+    # cannot both succeed.
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(tenant=tenant, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    return membership.role == Role.OWNER and owners == [membership.pk]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+
+@transaction.atomic
+def membership_invite(
+    *, tenant: Tenant, by: Membership, email: str, role: str, actor: Actor, now: datetime
+) -> IssuedInvitation:
+    """Invite ``email`` with ``role``; the signed link is emailed once this commits.
+
+    An earlier pending invitation of the same address is withdrawn, so only the
+    newest link works.
+    """
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role: {role}", param="role")
+    _owner_rule(by, role)
+    if not email or "@" not in email:
+        raise ValidationFailed("Enter an email address.", param="email")
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ValidationFailed(f"{email} is already a member.", param="email")
+    Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
+        revoked_at=now
+    )
+    invitation = Invitation.objects.create(
+        tenant=tenant,
+        email=email,
+        role=role,
+        invited_by=by.user,
+        created_at=now,
+        expires_at=now + invitations.MAX_AGE,
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.invited",
+        target=invitation,
+        changes={"email": email, "role": role},
+        at=now,
+    )
+    transaction.on_commit(partial(invitations.invitation_send, invitation, tenant))
+    return IssuedInvitation(invitation=invitation, token=invitations.invitation_token(invitation))
+
+
+@transaction.atomic
+def membership_accept(*, token: str, user: User, now: datetime) -> Membership:
+    """Seat ``user`` in the inviting tenant with the invited role; the link works once."""
+    payload = invitations.invitation_token_read(token)
+    if payload is None:
+        raise ValidationFailed(
+            "This invitation link is invalid or has expired.", code="invitation_invalid"
+        )
+    tenant_id = payload.get("t")
+    tenant = Tenant.objects.filter(pk=tenant_id).first() if isinstance(tenant_id, int) else None
+    if tenant is None:
+        raise ValidationFailed("This invitation link is invalid.", code="invitation_invalid")
+    with tenant_context(tenant):
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(tenant=tenant, nonce=str(payload.get("n", "")))
+            .first()
+        )
+        if invitation is None or invitation.revoked_at is not None:
+            raise ValidationFailed("This invitation was withdrawn.", code="invitation_invalid")
+        if invitation.accepted_at is not None:
+            raise ValidationFailed("This invitation has already been used.", code="invitation_used")
+        if now >= invitation.expires_at:
+            raise ValidationFailed("This invitation has expired.", code="invitation_expired")
+        if user.email.strip().lower() != invitation.email:
+            raise PermissionDenied(
+                f"This invitation is for {invitation.email}; sign in with that address.",
+                code="invitation_other_email",
+            )
+        if Membership.objects.filter(tenant=tenant, user=user).exists():
+            raise ValidationFailed(
+                "You are already a member of this account.", code="invitation_used"
+            )
+        membership = Membership.objects.create(tenant=tenant, user=user, role=invitation.role)
+        invitation.accepted_at = now
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit.record(
+            tenant=tenant,
+            actor=Actor.staff(user),
+            action="membership.accepted",
+            target=membership,
+            changes={"role": invitation.role, "invitation": invitation.pk},
+            at=now,
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(
+    *, tenant: Tenant, by: Membership, membership_id: int, role: str, actor: Actor, now: datetime
+) -> Membership:
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role: {role}", param="role")
+    membership = _membership_of(tenant, membership_id)
+    if membership.role == role:
+        return membership
+    _owner_rule(by, membership.role, role)
+    if _last_owner(tenant, membership):
+        raise StateConflict("An account keeps at least one owner.", param="role")
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.role_set",
+        target=membership,
+        changes={"role": [old, role]},
+        at=now,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(
+    *, tenant: Tenant, by: Membership, membership_id: int, actor: Actor, now: datetime
+) -> None:
+    membership = _membership_of(tenant, membership_id)
+    _owner_rule(by, membership.role)
+    if _last_owner(tenant, membership):
+        raise StateConflict("The last owner cannot be removed.", param="membership_id")
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.removed",
+        target=membership,
+        changes={"email": membership.user.email, "role": membership.role},
+        at=now,
+    )
+    membership.delete()
 
 
 @dataclass(frozen=True, slots=True)

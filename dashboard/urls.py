@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import catalog_views, customer_views, views
+from dashboard import catalog_views, customer_views, team_views, views
 from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
@@ -166,4 +166,19 @@ urlpatterns += [
     path("dashboard/refunds/", invoices.refunds_list, name="refunds"),
     path("dashboard/credit-notes/", invoices.credit_notes_list, name="credit_notes"),
     path("dashboard/events/", invoices.events_list, name="events"),
+    # --- Team (issue 13 item 6; d5) ---
+    path("dashboard/team/", team_views.team, name="team"),
+    path("dashboard/team/invite/", team_views.team_invite, name="team_invite"),
+    path(
+        "dashboard/team/<int:membership_id>/role/",
+        team_views.team_member_role,
+        name="team_member_role",
+    ),
+    path(
+        "dashboard/team/<int:membership_id>/remove/",
+        team_views.team_member_remove,
+        name="team_member_remove",
+    ),
+    path("dashboard/team/accept/<str:token>/", team_views.team_accept, name="team_accept"),
+    # --- end Team ---
 ]

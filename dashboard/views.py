@@ -100,16 +100,22 @@ def api_key_revoke(request: StaffRequest, key_id: int) -> HttpResponse:
 def tenant_settings(request: StaffRequest) -> HttpResponse:
     tenant = request.tenant
     # A copy: a form that fails validation must not alter the request's tenant.
-    form = TenantSettingsForm(request.POST or None, instance=Tenant.objects.get(pk=tenant.pk))
+    form = TenantSettingsForm(
+        request.POST or None, request.FILES or None, instance=Tenant.objects.get(pk=tenant.pk)
+    )
     if request.method == "POST" and form.is_valid():
-        services.tenant_update_settings(
-            tenant=tenant,
-            actor=Actor.staff(request.user),
-            now=clock.now(),
-            **{f: form.cleaned_data[f] for f in form.Meta.fields},
-        )
-        messages.success(request, _("Settings saved."))
-        return redirect("dashboard:settings")
+        try:
+            services.tenant_update_settings(
+                tenant=tenant,
+                actor=Actor.staff(request.user),
+                now=clock.now(),
+                **{f: form.cleaned_data[f] for f in form.Meta.fields},
+            )
+        except DomainError as exc:
+            form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("dashboard:settings")
     return render(
         request, "dashboard/settings.html", {"form": form}, status=400 if form.errors else 200
     )

@@ -1,10 +1,15 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import ApiKey, Tenant
+from tenants.permissions import Role
+from tenants.services import LOGO_EXTENSIONS, MAX_LOGO_BYTES, MAX_NET_TERMS_DAYS
 
 
 class SignupForm(forms.Form):
@@ -31,6 +36,12 @@ class SignupForm(forms.Form):
 
 
 class TenantSettingsForm(forms.ModelForm):
+    """Everything a tenant configures; the service checks every value again."""
+
+    net_terms_days = forms.IntegerField(
+        label=_("Days to pay an invoice"), min_value=0, max_value=MAX_NET_TERMS_DAYS
+    )
+
     class Meta:
         model = Tenant
         fields = [
@@ -38,6 +49,11 @@ class TenantSettingsForm(forms.ModelForm):
             "default_currency",
             "time_zone",
             "locale",
+            "proration_precision",
+            "rounding_mode",
+            "invoice_prefix",
+            "net_terms_days",
+            "logo",
             "primary_color",
             "accent_color",
             "support_email",
@@ -48,7 +64,30 @@ class TenantSettingsForm(forms.ModelForm):
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "accent_color": forms.TextInput(attrs={"type": "color"}),
             "locale": forms.Select(choices=settings.LANGUAGES),
+            "logo": forms.ClearableFileInput(
+                attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}
+            ),
         }
+        help_texts = {
+            "time_zone": _("An IANA time zone name, e.g. America/Sao_Paulo or Europe/Bucharest."),
+            "default_currency": _("A three-letter code of a currency in circulation, e.g. BRL."),
+        }
+
+    def clean_default_currency(self) -> str:
+        return str(self.cleaned_data["default_currency"]).strip().upper()
+
+    def clean_invoice_prefix(self) -> str:
+        return str(self.cleaned_data["invoice_prefix"]).strip().upper()
+
+    def clean_logo(self) -> Any:
+        logo = self.cleaned_data.get("logo")
+        if logo and isinstance(logo, UploadedFile):
+            name = (logo.name or "").lower()
+            if not name.endswith(LOGO_EXTENSIONS):
+                raise forms.ValidationError(_("Upload a PNG, JPEG, WebP or GIF image."))
+            if logo.size is not None and logo.size > MAX_LOGO_BYTES:
+                raise forms.ValidationError(_("The logo must be 512 KB or smaller."))
+        return logo
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -56,3 +95,12 @@ class ApiKeyCreateForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=ApiKey.Kind.choices)
     mode = forms.ChoiceField(label=_("Mode"), choices=ApiKey.Mode.choices)
     read_only = forms.BooleanField(label=_("Read only"), required=False)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)

@@ -337,3 +337,36 @@ class Event(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.type} {self.subject_id}"
+
+
+class Invitation(TenantOwned):
+    """A staff member invited by email; the emailed link is signed and names this row.
+
+    The row makes the link single-use (``accepted_at``) and lets a manager see and
+    withdraw pending invitations; the signature makes it unforgeable and expiring.
+    """
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    nonce = models.CharField(max_length=32, unique=True, default=partial(secrets.token_hex, 16))
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.tenant_id} ({self.role})"
+
+    @property
+    def pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -7,15 +7,16 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.actors import Actor
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from core.registry import registered
-from tenants import audit
+from tenants import audit, invitations
 from tenants.context import tenant_context
-from tenants.models import ApiKey, Membership, Tenant, User
+from tenants.models import ApiKey, Invitation, Membership, Tenant, User
 from tenants.permissions import Role
 from tenants.selectors import api_key_forget
 
@@ -30,7 +31,16 @@ TENANT_SETTINGS_FIELDS = (
     "support_email",
     "support_phone",
     "require_mfa",
+    "proration_precision",
+    "rounding_mode",
+    "invoice_prefix",
+    "net_terms_days",
+    "logo",
 )
+MAX_NET_TERMS_DAYS = 365
+MAX_LOGO_BYTES = 512 * 1024
+# Raster images only: an SVG can carry script, and the logo is shown on public pages.
+LOGO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
 def _unique_slug(base: str) -> str:
@@ -95,11 +105,32 @@ def tenant_create(
     raise ValidationFailed("Could not find a free slug; choose one.", param="slug")
 
 
+def _check_logo(logo: Any) -> None:
+    name = str(getattr(logo, "name", "") or "").lower()
+    if not name.endswith(LOGO_EXTENSIONS):
+        raise ValidationFailed("The logo must be a PNG, JPEG, WebP or GIF image.", param="logo")
+    if (getattr(logo, "size", 0) or 0) > MAX_LOGO_BYTES:
+        raise ValidationFailed("The logo must be 512 KB or smaller.", param="logo")
+
+
 @transaction.atomic
 def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **values: Any) -> Tenant:
+    """Change any of ``TENANT_SETTINGS_FIELDS``; all or nothing, audited with old and new."""
     unknown = set(values) - set(TENANT_SETTINGS_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown setting: {sorted(unknown)[0]}", param=sorted(unknown)[0])
+    net_terms = values.get("net_terms_days")
+    if "net_terms_days" in values and (
+        not isinstance(net_terms, int)
+        or isinstance(net_terms, bool)
+        or not 0 <= net_terms <= MAX_NET_TERMS_DAYS
+    ):
+        raise ValidationFailed(
+            f"Days to pay must be a whole number from 0 to {MAX_NET_TERMS_DAYS}.",
+            param="net_terms_days",
+        )
+    if "logo" in values and not values["logo"]:
+        values["logo"] = ""  # a form's "clear" checkbox gives False
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     changes = {
         field: [getattr(locked, field), value]
@@ -108,16 +139,26 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
     }
     if not changes:
         return locked
+    if changes.get("logo", [None, None])[1]:
+        _check_logo(changes["logo"][1])
     for field, (_old, new) in changes.items():
         setattr(locked, field, new)
-    locked.full_clean()
+    try:
+        locked.full_clean(validate_unique=False)
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(messages[0], param=None if field == "__all__" else field) from None
     locked.save(update_fields=list(changes))
     audit.record(
         tenant=locked,
         actor=actor,
         action="tenant.settings_changed",
         target=locked,
-        changes=changes,
+        # A file is recorded by its name, not its bytes.
+        changes={
+            f: [str(o or ""), str(n or "")] if f == "logo" else [o, n]
+            for f, (o, n) in changes.items()
+        },
         at=now,
     )
     return locked
@@ -145,6 +186,177 @@ def membership_add(
             at=now,
         )
     return membership
+
+
+# --- team: invitations, roles, removal ------------------------------------------------
+
+
+def _owner_rule(by: Membership, *roles: str) -> None:
+    """Only an owner makes, unmakes or removes owners (an admin manages everyone else)."""
+    if Role.OWNER in roles and by.role != Role.OWNER:
+        raise PermissionDenied("Only an owner can make, change or remove owners.", param="role")
+
+
+def _membership_of(tenant: Tenant, membership_id: int) -> Membership:
+    found = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(tenant=tenant, pk=membership_id)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"No such member: {membership_id}", param="membership_id")
+    return found
+
+
+def _last_owner(tenant: Tenant, membership: Membership) -> bool:
+    # Locks every owner seat: two managers demoting the last two owners at once
+    # cannot both succeed.
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(tenant=tenant, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    return membership.role == Role.OWNER and owners == [membership.pk]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+
+@transaction.atomic
+def membership_invite(
+    *, tenant: Tenant, by: Membership, email: str, role: str, actor: Actor, now: datetime
+) -> IssuedInvitation:
+    """Invite ``email`` with ``role``; the signed link is emailed once this commits.
+
+    An earlier pending invitation of the same address is withdrawn, so only the
+    newest link works.
+    """
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role: {role}", param="role")
+    _owner_rule(by, role)
+    if not email or "@" not in email:
+        raise ValidationFailed("Enter an email address.", param="email")
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ValidationFailed(f"{email} is already a member.", param="email")
+    Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
+        revoked_at=now
+    )
+    invitation = Invitation.objects.create(
+        tenant=tenant,
+        email=email,
+        role=role,
+        invited_by=by.user,
+        created_at=now,
+        expires_at=now + invitations.MAX_AGE,
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.invited",
+        target=invitation,
+        changes={"email": email, "role": role},
+        at=now,
+    )
+    transaction.on_commit(partial(invitations.invitation_send, invitation, tenant))
+    return IssuedInvitation(invitation=invitation, token=invitations.invitation_token(invitation))
+
+
+@transaction.atomic
+def membership_accept(*, token: str, user: User, now: datetime) -> Membership:
+    """Seat ``user`` in the inviting tenant with the invited role; the link works once."""
+    payload = invitations.invitation_token_read(token)
+    if payload is None:
+        raise ValidationFailed(
+            "This invitation link is invalid or has expired.", code="invitation_invalid"
+        )
+    tenant_id = payload.get("t")
+    tenant = Tenant.objects.filter(pk=tenant_id).first() if isinstance(tenant_id, int) else None
+    if tenant is None:
+        raise ValidationFailed("This invitation link is invalid.", code="invitation_invalid")
+    with tenant_context(tenant):
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(tenant=tenant, nonce=str(payload.get("n", "")))
+            .first()
+        )
+        if invitation is None or invitation.revoked_at is not None:
+            raise ValidationFailed("This invitation was withdrawn.", code="invitation_invalid")
+        if invitation.accepted_at is not None:
+            raise ValidationFailed("This invitation has already been used.", code="invitation_used")
+        if now >= invitation.expires_at:
+            raise ValidationFailed("This invitation has expired.", code="invitation_expired")
+        if user.email.strip().lower() != invitation.email:
+            raise PermissionDenied(
+                f"This invitation is for {invitation.email}; sign in with that address.",
+                code="invitation_other_email",
+            )
+        if Membership.objects.filter(tenant=tenant, user=user).exists():
+            raise ValidationFailed(
+                "You are already a member of this account.", code="invitation_used"
+            )
+        membership = Membership.objects.create(tenant=tenant, user=user, role=invitation.role)
+        invitation.accepted_at = now
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit.record(
+            tenant=tenant,
+            actor=Actor.staff(user),
+            action="membership.accepted",
+            target=membership,
+            changes={"role": invitation.role, "invitation": invitation.pk},
+            at=now,
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(
+    *, tenant: Tenant, by: Membership, membership_id: int, role: str, actor: Actor, now: datetime
+) -> Membership:
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role: {role}", param="role")
+    membership = _membership_of(tenant, membership_id)
+    if membership.role == role:
+        return membership
+    _owner_rule(by, membership.role, role)
+    if _last_owner(tenant, membership):
+        raise StateConflict("An account keeps at least one owner.", param="role")
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.role_set",
+        target=membership,
+        changes={"role": [old, role]},
+        at=now,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(
+    *, tenant: Tenant, by: Membership, membership_id: int, actor: Actor, now: datetime
+) -> None:
+    membership = _membership_of(tenant, membership_id)
+    _owner_rule(by, membership.role)
+    if _last_owner(tenant, membership):
+        raise StateConflict("The last owner cannot be removed.", param="membership_id")
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.removed",
+        target=membership,
+        changes={"email": membership.user.email, "role": membership.role},
+        at=now,
+    )
+    membership.delete()
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ EXPECTED_PREFIXES = [
     "webhook_endpoints",
     "events",
     "test_clocks",
+    "account",  # issue 13: the account's own settings, a singleton (no id)
 ]
 
 

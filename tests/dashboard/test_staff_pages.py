@@ -177,6 +177,9 @@ def test_settings_are_saved_and_audited_with_old_and_new(acme: TenantSetup) -> N
         "support_email": "help@acme.example",
         "support_phone": "+55 11 4000-0000",
         "require_mfa": "",
+        "proration_precision": "day",
+        "rounding_mode": "half_even",
+        "net_terms_days": "0",
     }
 
     assert client.post("/dashboard/settings/", form).status_code == 302

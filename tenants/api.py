@@ -1,0 +1,171 @@
+"""The account's own settings over the REST API: ``/api/v1/account`` (GET, PATCH).
+
+The same settings as the dashboard's settings page, through the same service
+(``tenant_update_settings``), so both refuse the same values. The logo is
+uploaded in the dashboard only; the API says whether there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from core import clock
+from core.actors import Actor
+from core.api.fields import StrictSerializer
+from tenants import services
+from tenants.models import Tenant
+from tenants.requests import TenantApiRequest
+
+_COLOUR = r"^#[0-9a-fA-F]{6}$"
+_PRECISIONS = [("day", "Calendar day"), ("second", "Second")]
+_ROUNDINGS = [("half_even", "Half even (banker's)"), ("half_up", "Half up")]
+_LOCALES = [code for code, _name in settings.LANGUAGES]
+
+_HELP = {
+    "name": "The business's name, shown to customers.",
+    "default_currency": "ISO 4217 code of a currency in circulation (BRL, USD, EUR …); "
+    "XXX, XTS, XAU and the like are refused.",
+    "time_zone": "IANA time zone name, e.g. America/Sao_Paulo: dates on pages, emails "
+    "and PDFs, and the hour dunning steps run at.",
+    "locale": "Language of customer-facing pages, emails and PDFs.",
+    "proration_precision": "Prorations count whole calendar days or seconds.",
+    "rounding_mode": "How fractions of a minor unit are rounded.",
+    "invoice_prefix": "Capital letters and digits, up to 12; empty means the slug in "
+    "capitals (ACME-2026-000123).",
+    "net_terms_days": "Days a customer has to pay an invoice, 0 to 365.",
+    "primary_color": "Brand colour as #rrggbb, used by the portal, emails and PDFs.",
+    "accent_color": "Second brand colour as #rrggbb.",
+    "support_email": "Where customers write for help; empty for none.",
+    "support_phone": "Support phone number shown to customers; empty for none.",
+    "require_mfa": "Every staff member must use two-factor authentication.",
+}
+
+
+class AccountSerializer(serializers.Serializer[Tenant]):
+    object = serializers.SerializerMethodField(help_text='Always "account".')
+    slug = serializers.CharField(help_text="The account's unique short name (read-only).")
+    name = serializers.CharField(help_text=_HELP["name"])
+    default_currency = serializers.CharField(help_text=_HELP["default_currency"])
+    time_zone = serializers.CharField(help_text=_HELP["time_zone"])
+    locale = serializers.ChoiceField(choices=_LOCALES, help_text=_HELP["locale"])
+    proration_precision = serializers.ChoiceField(
+        choices=_PRECISIONS, help_text=_HELP["proration_precision"]
+    )
+    rounding_mode = serializers.ChoiceField(choices=_ROUNDINGS, help_text=_HELP["rounding_mode"])
+    invoice_prefix = serializers.CharField(help_text=_HELP["invoice_prefix"])
+    document_prefix = serializers.CharField(
+        help_text="The prefix invoice numbers actually get (invoice_prefix or the default)."
+    )
+    net_terms_days = serializers.IntegerField(help_text=_HELP["net_terms_days"])
+    has_logo = serializers.SerializerMethodField(
+        help_text="Whether a logo is set; it is uploaded in the dashboard (Settings)."
+    )
+    primary_color = serializers.CharField(help_text=_HELP["primary_color"])
+    accent_color = serializers.CharField(help_text=_HELP["accent_color"])
+    support_email = serializers.CharField(help_text=_HELP["support_email"])
+    support_phone = serializers.CharField(help_text=_HELP["support_phone"])
+    require_mfa = serializers.BooleanField(help_text=_HELP["require_mfa"])
+    created_at = serializers.DateTimeField(help_text="When the account was created.")
+
+    @extend_schema_field(serializers.CharField())
+    def get_object(self, obj: Tenant) -> str:
+        return "account"
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_logo(self, obj: Tenant) -> bool:
+        return bool(obj.logo)
+
+
+class AccountUpdateSerializer(StrictSerializer):
+    """Any subset of the settings; a field left out keeps its value, null is refused."""
+
+    name = serializers.CharField(
+        required=False, min_length=1, max_length=200, help_text=_HELP["name"]
+    )
+    default_currency = serializers.RegexField(
+        r"^[A-Z]{3}$", required=False, help_text=_HELP["default_currency"]
+    )
+    time_zone = serializers.CharField(
+        required=False, min_length=1, max_length=64, help_text=_HELP["time_zone"]
+    )
+    locale = serializers.ChoiceField(choices=_LOCALES, required=False, help_text=_HELP["locale"])
+    proration_precision = serializers.ChoiceField(
+        choices=_PRECISIONS, required=False, help_text=_HELP["proration_precision"]
+    )
+    rounding_mode = serializers.ChoiceField(
+        choices=_ROUNDINGS, required=False, help_text=_HELP["rounding_mode"]
+    )
+    invoice_prefix = serializers.RegexField(
+        r"^[A-Z0-9]*$",
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        help_text=_HELP["invoice_prefix"],
+    )
+    net_terms_days = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=services.MAX_NET_TERMS_DAYS,
+        help_text=_HELP["net_terms_days"],
+    )
+    primary_color = serializers.RegexField(
+        _COLOUR, required=False, help_text=_HELP["primary_color"]
+    )
+    accent_color = serializers.RegexField(_COLOUR, required=False, help_text=_HELP["accent_color"])
+    support_email = serializers.EmailField(
+        required=False, allow_blank=True, max_length=254, help_text=_HELP["support_email"]
+    )
+    support_phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text=_HELP["support_phone"]
+    )
+    require_mfa = serializers.BooleanField(required=False, help_text=_HELP["require_mfa"])
+
+
+class AccountViewSet(viewsets.GenericViewSet[Any]):
+    """The calling key's account: one object, no id (see ``config.api.ApiRouter``)."""
+
+    serializer_class = AccountSerializer
+    request: TenantApiRequest
+
+    def _tenant(self) -> Tenant:
+        # Fresh from the database: the request's tenant may predate a change.
+        return Tenant.objects.get(pk=self.request.tenant.pk)
+
+    @extend_schema(
+        summary="Retrieve the account",
+        description="The settings of the account the API key belongs to.",
+        responses=AccountSerializer,
+    )
+    def show(self, request: Request) -> Response:
+        return Response(AccountSerializer(self._tenant()).data)
+
+    @extend_schema(
+        summary="Update the account",
+        description="Change any of the account's settings; fields left out keep their "
+        "value. All or nothing: one bad value and nothing changes. Read-only keys are "
+        "refused. The logo is set in the dashboard.",
+        request=AccountUpdateSerializer,
+        responses=AccountSerializer,
+    )
+    def modify(self, request: Request) -> Response:
+        body = AccountUpdateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        updated = services.tenant_update_settings(
+            tenant=self.request.tenant,
+            actor=Actor.api_key(request.auth),
+            now=clock.now(),
+            **body.validated_data,
+        )
+        return Response(AccountSerializer(updated).data)
+
+
+def register(router: SimpleRouter) -> None:
+    """Add this app's viewsets to the API router (see config/api.py)."""
+    router.register("account", AccountViewSet, basename="account")

@@ -12,12 +12,17 @@ from tqdm import tqdm
 from billing.clocks import clock_advance, clock_create
 from billing.coupons import coupon_create
 from billing.gateways.sandbox import SandboxBoletoGateway, SandboxGateway, SandboxPixGateway
-from billing.models import PaymentAttempt, SandboxCharge, TaxRate
-from billing.payments import payment_method_attach, payment_method_attach_offline, webhook_receive
+from billing.models import Installment, PaymentAttempt, SandboxCharge, TaxRate
+from billing.payments import (
+    invoice_charge,
+    payment_method_attach,
+    payment_method_attach_offline,
+    webhook_receive,
+)
 from billing.subscriptions import subscription_cancel, subscription_change, subscription_create
 from core import clock
 from core.actors import Actor
-from core.errors import DomainError
+from core.errors import DomainError, NotFound, StateConflict
 from core.localtime import add_months
 from customers.models import Customer, PaymentMethod, TestClock
 from customers.services import customer_create
@@ -297,6 +302,25 @@ class DemoBusiness:
                 continue
             webhook_receive(gateway_name=gateway_name, body=body, headers=headers, now=at)
 
+    def charge_installments(self, at: datetime) -> None:
+        """Charge the installments that came due, as the hourly live task does
+        (``charge_due_installments_task``), which leaves test-clock customers out
+        and which no clock sweep replays yet."""
+        due = Installment.objects.filter(
+            tenant=self.tenant,
+            status="scheduled",
+            due_at__lte=at,
+            invoice__status="open",
+            invoice__customer__test_clock=self.clock,
+        ).order_by("due_at", "pk")
+        for invoice_id, part_id in list(due.values_list("invoice_id", "pk")):
+            try:
+                invoice_charge(
+                    tenant=self.tenant, invoice_id=invoice_id, now=at, installment_id=part_id
+                )
+            except (StateConflict, NotFound):
+                continue
+
     def break_card(self, sub: Subscription, at: datetime, *, fixed: bool) -> None:
         """The customer's card starts failing (a new default that is declined):
         the next renewal fails and dunning starts retrying."""
@@ -443,6 +467,7 @@ class DemoBusiness:
                     self.advance(base + timedelta(days=day + 2))
                     self.pay_slips(self.clock.frozen_time, share=0.75)
                     self.fix_cards(self.clock.frozen_time)
+                    self.charge_installments(self.clock.frozen_time)
                 # Late in the month: the late payers pay, cards get fixed, people
                 # upgrade, downgrade, pause and leave.
                 self.advance(base + timedelta(days=26))
@@ -451,3 +476,4 @@ class DemoBusiness:
                 self.churn_and_changes(self.clock.frozen_time, month)
                 bar.update(1)
         self.advance(self.end)
+        self.charge_installments(self.clock.frozen_time)

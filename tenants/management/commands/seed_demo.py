@@ -142,7 +142,7 @@ class DemoBusiness:
         self.tenant, self.actor, self.rng = tenant, actor, rng
         self.total = customers
         self.progress, self.out = progress, out
-        # Whole days in the past, so the clock ends just before the real "now".
+        # Noon a year ago to an hour before the real "now": the history ends today.
         self.start = add_months(now, -MONTHS).replace(hour=12, minute=0, second=0, microsecond=0)
         self.end = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         self.broken: list[tuple[Customer, bool, datetime]] = []

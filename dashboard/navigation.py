@@ -33,12 +33,19 @@ NAV: tuple[NavGroup, ...] = (
         (
             NavItem(_("Overview"), "dashboard:home"),
             NavItem(_("Customers"), "dashboard:customers", Perm.CUSTOMERS_VIEW),
-            NavItem(_("Subscriptions"), "dashboard:subscriptions", Perm.CUSTOMERS_VIEW),
+            NavItem(_("Subscriptions"), "dashboard:subscriptions", Perm.BILLING_VIEW),
             NavItem(_("Invoices"), "dashboard:invoices", Perm.BILLING_VIEW),
             NavItem(_("Catalog"), "dashboard:catalog", Perm.BILLING_VIEW),
-            NavItem(_("Payments"), "billing:payment_settings", Perm.TENANT_MANAGE),
             NavItem(_("Dunning"), "dunning:index", Perm.BILLING_VIEW),
             NavItem(_("Messages"), "notifications:messages", Perm.CUSTOMERS_VIEW),
+        ),
+    ),
+    NavGroup(
+        _("Money"),
+        (
+            NavItem(_("Payments"), "dashboard:payments", Perm.BILLING_VIEW),
+            NavItem(_("Refunds"), "dashboard:refunds", Perm.BILLING_VIEW),
+            NavItem(_("Credit notes"), "dashboard:credit_notes", Perm.BILLING_VIEW),
         ),
     ),
     NavGroup(
@@ -46,10 +53,18 @@ NAV: tuple[NavGroup, ...] = (
         (
             NavItem(_("API keys"), "dashboard:api_keys", Perm.API_KEYS_MANAGE),
             NavItem(_("Webhooks"), "notifications:webhooks", Perm.API_KEYS_MANAGE),
+            NavItem(_("Events"), "dashboard:events", Perm.BILLING_VIEW),
             NavItem(_("Audit log"), "dashboard:audit", Perm.AUDIT_VIEW),
         ),
     ),
-    NavGroup("", (NavItem(_("Settings"), "dashboard:settings", Perm.TENANT_MANAGE),)),
+    NavGroup(
+        _("Settings"),
+        (
+            NavItem(_("Account"), "dashboard:settings", Perm.TENANT_MANAGE),
+            NavItem(_("Team"), "dashboard:team", Perm.MEMBERS_MANAGE),
+            NavItem(_("Payment settings"), "billing:payment_settings", Perm.TENANT_MANAGE),
+        ),
+    ),
 )
 
 

@@ -449,10 +449,30 @@ def test_finance_and_support_manage_customers(acme: TenantSetup, role: str) -> N
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("owner", ["Customers", "API keys", "Webhooks", "Audit log", "Settings", "Payments"], []),
-        ("admin", ["Customers", "API keys", "Audit log"], ["Settings"]),
-        ("finance", ["Customers", "Audit log", "Dunning"], ["API keys", "Settings", "Webhooks"]),
-        ("viewer", ["Customers", "Dunning"], ["API keys", "Audit log", "Settings", "Payments"]),
+        (
+            "owner",
+            [
+                "Customers",
+                "API keys",
+                "Webhooks",
+                "Audit log",
+                "Account",
+                "Payment settings",
+                "Team",
+            ],
+            [],
+        ),
+        ("admin", ["Customers", "API keys", "Audit log", "Team"], ["Account", "Payment settings"]),
+        (
+            "finance",
+            ["Customers", "Audit log", "Dunning", "Invoices", "Payments"],
+            ["API keys", "Account", "Webhooks", "Team"],
+        ),
+        (
+            "viewer",
+            ["Customers", "Dunning", "Subscriptions", "Catalog"],
+            ["API keys", "Audit log", "Account", "Payment settings", "Team"],
+        ),
     ],
 )
 def test_the_sidebar_shows_only_what_the_role_may_open(

@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from billing.models import BalanceTransaction, Invoice, Seller, SellerPlanCap, TaxRate
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
+from billing.subscriptions import subscription_create
 from billing.taxes import tax_rate_create
 from core import clock
 from customers.models import Customer
@@ -29,11 +30,11 @@ from customers.services import customer_create
 from dunning.models import DunningCase, DunningPolicy
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import webhook_endpoint_create
-from subscriptions.models import Plan, Product
+from subscriptions.models import Plan, Product, Subscription
 from subscriptions.services import plan_create, product_create
 from tenants.access import STAFF_VIEW_PERM
 from tenants.context import platform_access, tenant_context
-from tenants.models import ApiKey, Event, Tenant
+from tenants.models import ApiKey, Event, Membership, Tenant
 from tenants.permissions import ROLE_PERMISSIONS, Perm, Role
 from tests.conftest import TenantSetup
 from tests.dashboard.helpers import add_member, signed_in
@@ -55,6 +56,8 @@ class Scene:
     plan: Plan
     tax_rate: TaxRate
     seller: Seller
+    subscription: Subscription
+    membership: Membership
 
 
 Kwargs = Callable[[Scene], dict[str, Any]]
@@ -91,6 +94,18 @@ def _tax_rate(s: Scene) -> dict[str, Any]:
 
 def _seller(s: Scene) -> dict[str, Any]:
     return {"seller_id": s.seller.public_id}
+
+
+def _invoice(s: Scene) -> dict[str, Any]:
+    return {"ref": s.invoice.public_id}
+
+
+def _subscription(s: Scene) -> dict[str, Any]:
+    return {"sub_id": s.subscription.public_id}
+
+
+def _membership(s: Scene) -> dict[str, Any]:
+    return {"membership_id": s.membership.pk}
 
 
 def _template(s: Scene) -> dict[str, Any]:
@@ -135,6 +150,37 @@ ROUTES: dict[str, Route] = {
     "dashboard:seller_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:seller_edit": Route(Perm.CATALOG_MANAGE, 200, _seller),
     "dashboard:seller_cap": Route(Perm.CATALOG_MANAGE, 405, _seller),
+    # dashboard: subscriptions
+    "dashboard:subscriptions": Route(Perm.BILLING_VIEW),
+    "dashboard:subscription": Route(Perm.BILLING_VIEW, 200, _subscription),
+    "dashboard:subscription_change": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription),
+    "dashboard:subscription_pause": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_resume": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_cancel_undo": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_payment_method": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    # dashboard: invoices and money
+    "dashboard:invoices": Route(Perm.BILLING_VIEW),
+    "dashboard:invoice": Route(Perm.BILLING_VIEW, 200, _invoice),
+    "dashboard:invoice_pdf": Route(Perm.BILLING_VIEW, 200, _invoice),
+    "dashboard:invoice_finalize": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_charge": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_mark_paid": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_void": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_mark_uncollectible": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_credit_note": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_refund": Route(Perm.REFUNDS_CREATE, 405, _invoice),
+    "dashboard:invoice_segunda_via": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_resend": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:payments": Route(Perm.BILLING_VIEW),
+    "dashboard:refunds": Route(Perm.BILLING_VIEW),
+    "dashboard:credit_notes": Route(Perm.BILLING_VIEW),
+    "dashboard:events": Route(Perm.BILLING_VIEW),
+    # dashboard: team
+    "dashboard:team": Route(Perm.MEMBERS_MANAGE),
+    "dashboard:team_invite": Route(Perm.MEMBERS_MANAGE, 405),
+    "dashboard:team_member_role": Route(Perm.MEMBERS_MANAGE, 405, _membership),
+    "dashboard:team_member_remove": Route(Perm.MEMBERS_MANAGE, 405, _membership),
     # billing
     "billing:invoice_pdf": Route(Perm.BILLING_VIEW, 200, lambda s: {"invoice_id": s.invoice.pk}),
     "billing:payment_settings": Route(Perm.TENANT_MANAGE),
@@ -253,8 +299,29 @@ def _scene(setup: TenantSetup) -> Scene:
             tenant=tenant, name="ISS", percent=Decimal(5), actor=ACTOR, now=now
         )
         seller = seller_create(tenant=tenant, name="Seller", actor=ACTOR, now=now)
+        subscription = subscription_create(
+            tenant=tenant,
+            customer=customer,
+            plan=plan,
+            actor=ACTOR,
+            now=now,
+            collection_method="send_invoice",
+        )
+        membership = Membership.objects.get(tenant=tenant, role=Role.OWNER)
     return Scene(
-        setup, customer, invoice, policy, case, endpoint, delivery, product, plan, tax_rate, seller
+        setup,
+        customer,
+        invoice,
+        policy,
+        case,
+        endpoint,
+        delivery,
+        product,
+        plan,
+        tax_rate,
+        seller,
+        subscription,
+        membership,
     )
 
 
@@ -310,6 +377,14 @@ def _fingerprint(tenant: Tenant) -> dict[str, Any]:
             "tax_rates": list(TaxRate.objects.filter(tenant=tenant).values()),
             "sellers": list(Seller.objects.filter(tenant=tenant).values_list("name", "email")),
             "caps": SellerPlanCap.objects.filter(tenant=tenant).count(),
+            "subscriptions": list(
+                Subscription.objects.filter(tenant=tenant).values_list(
+                    "status", "plan_id", "quantity", "payment_method_id", "canceled_at"
+                )
+            ),
+            "memberships": list(
+                Membership.objects.filter(tenant=tenant).values_list("user_id", "role")
+            ),
         } | _keys(tenant)
 
 

@@ -148,6 +148,7 @@ class DemoBusiness:
         self.broken: list[tuple[Customer, bool, datetime]] = []
         self.first_customer_id = 0
         self.names: set[str] = set()
+        self.clock: TestClock
 
     # -- the catalog ---------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class DemoBusiness:
         seats = product_create(
             tenant=t, name="Ciclo Equipe", actor=a, now=at, description="Licenças por usuário"
         )
-        common = {
+        common: dict[str, Any] = {
             "tenant": t,
             "actor": a,
             "now": at,

@@ -12,82 +12,21 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from babel.numbers import NumberFormatError, parse_decimal
 from django import forms
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.models import Coupon, Seller, TaxRate
 from core import clock
-from core.money import currency_exponent, is_known_currency
+from core.money import is_known_currency
+from dashboard.amounts import parse_money
 from dashboard.templatetags.catalog_tags import rate_label
 from subscriptions.domain.cycles import Interval
 from subscriptions.models import Plan, Product
-from subscriptions.services import MAX_AMOUNT_MINOR
 
 TIER_ROWS = 5
 ENTITLEMENT_ROWS = 5
-# Digits, grouping and decimal signs, and spaces (a French-style grouping): no
-# exponents ("1e5"), no currency symbols, no signs but a leading minus.
-_MONEY_TEXT = re.compile(r"^-?[\d.,\s\u00a0\u202f']+$")
-
-
-def babel_locale(language: str | None = None) -> str:
-    language = language or get_language() or "en"
-    lang, _sep, region = language.partition("-")
-    return f"{lang}_{region.upper()}" if region else lang
-
-
-def parse_money(text: str, currency: str, language: str | None = None) -> int:
-    """``text`` typed in ``language`` → integer minor units of ``currency``."""
-    text = (text or "").strip()
-    if not text:
-        raise forms.ValidationError(_("Enter an amount."), code="required")
-    if not _MONEY_TEXT.match(text):
-        raise forms.ValidationError(
-            _("Enter an amount such as %(example)s.") % {"example": _money_example(language)},
-            code="invalid",
-        )
-    try:
-        value = parse_decimal(text, locale=babel_locale(language), strict=True)
-    except NumberFormatError:
-        raise forms.ValidationError(
-            _("Enter an amount such as %(example)s.") % {"example": _money_example(language)},
-            code="invalid",
-        ) from None
-    if not value.is_finite():
-        raise forms.ValidationError(_("Enter an amount."), code="invalid")
-    if value < 0:
-        raise forms.ValidationError(_("The amount cannot be negative."), code="negative")
-    places = currency_exponent(currency)
-    if cast(int, value.as_tuple().exponent) < -places:
-        raise forms.ValidationError(
-            _("%(currency)s amounts have at most %(places)d decimals.")
-            % {"currency": currency, "places": places},
-            code="too_many_decimals",
-        )
-    minor = int(value.scaleb(places))
-    if minor > MAX_AMOUNT_MINOR:
-        raise forms.ValidationError(_("The amount is too large."), code="too_large")
-    return minor
-
-
-def _money_example(language: str | None) -> str:
-    from babel.numbers import format_decimal
-
-    return format_decimal(Decimal("29.90"), format="#,##0.00", locale=babel_locale(language))
-
-
-def minor_to_text(minor: int, currency: str, language: str | None = None) -> str:
-    """The inverse of ``parse_money``, for a form's initial value."""
-    from babel.numbers import format_decimal
-
-    places = currency_exponent(currency)
-    pattern = "0." + "0" * places if places else "0"
-    return format_decimal(
-        Decimal(minor).scaleb(-places), format=pattern, locale=babel_locale(language)
-    )
 
 
 class ProductForm(forms.Form):

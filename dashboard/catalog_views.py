@@ -20,6 +20,7 @@ from billing.models import Coupon, Seller, SellerPlanCap, TaxRate
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from dashboard.amounts import minor_to_text
 from dashboard.catalog_forms import (
     CouponForm,
     PlanForm,
@@ -28,7 +29,6 @@ from dashboard.catalog_forms import (
     SellerCapForm,
     SellerForm,
     TaxRateForm,
-    minor_to_text,
 )
 from subscriptions import services as plans
 from subscriptions.models import Plan, Product, Subscription, SubscriptionStatus

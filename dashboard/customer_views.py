@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -15,13 +14,13 @@ from billing.services import customer_balance_adjust
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
-from core.money import currency_exponent
 from customers.models import Customer
 from customers.portal_links import portal_url
 from customers.services import customer_create, customer_update
 from dashboard import selectors
 from dashboard.forms import BalanceAdjustForm, CustomerFilterForm, CustomerForm
 from dashboard.services import portal_link_email
+from dashboard.templatetags.money import money
 from tenants.access import staff_view
 from tenants.permissions import Perm
 from tenants.requests import StaffRequest
@@ -136,7 +135,7 @@ def _detail(
     context = {
         "customer": customer,
         "timeline": selectors.customer_timeline(tenant=tenant, customer=customer),
-        "balance_form": balance_form or BalanceAdjustForm(),
+        "balance_form": balance_form or BalanceAdjustForm(currency=request.tenant.default_currency),
         "currency": tenant.default_currency,
         "portal_link": link,
         "can_manage": request.membership.has_perm(Perm.CUSTOMERS_MANAGE),
@@ -154,34 +153,27 @@ def customer_detail(request: StaffRequest, public_id: str) -> HttpResponse:
 @require_POST
 def customer_balance(request: StaffRequest, public_id: str) -> HttpResponse:
     customer = _customer_or_404(request, public_id)
-    form = BalanceAdjustForm(request.POST)
     currency = request.tenant.default_currency
+    form = BalanceAdjustForm(request.POST, currency=currency)
     if form.is_valid():
-        amount: Decimal = form.cleaned_data["amount"]
-        minor = amount * 10 ** currency_exponent(currency)
-        if minor != minor.to_integral_value():
-            form.add_error("amount", _("Too many decimal places for %(cur)s.") % {"cur": currency})
+        try:
+            balance = customer_balance_adjust(
+                tenant=request.tenant,
+                customer_id=customer.pk,
+                amount_minor=form.cleaned_data["amount"],
+                currency=currency,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.staff(request.user),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
         else:
-            try:
-                balance = customer_balance_adjust(
-                    tenant=request.tenant,
-                    customer_id=customer.pk,
-                    amount_minor=int(minor),
-                    currency=currency,
-                    reason=form.cleaned_data["reason"],
-                    actor=Actor.staff(request.user),
-                    now=clock.now(),
-                )
-            except DomainError as exc:
-                _form_error(form, exc)
-            else:
-                from dashboard.templatetags.money import money
-
-                messages.success(
-                    request,
-                    _("Balance adjusted: now %(balance)s.") % {"balance": money(balance, currency)},
-                )
-                return redirect("dashboard:customer_detail", public_id=customer.public_id)
+            messages.success(
+                request,
+                _("Balance adjusted: now %(balance)s.") % {"balance": money(balance, currency)},
+            )
+            return redirect("dashboard:customer_detail", public_id=customer.public_id)
     return _detail(request, customer, balance_form=form, status=400)
 
 

@@ -3,9 +3,14 @@ check the business rules and their errors are put next to the field."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from billing.services import BALANCE_ADJUST_LIMIT
+from dashboard.amounts import parse_money
 
 
 class CustomerForm(forms.Form):
@@ -40,11 +45,24 @@ class CustomerFilterForm(forms.Form):
 
 
 class BalanceAdjustForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = forms.CharField(
         label=_("Amount"),
-        max_digits=16,
-        decimal_places=2,
-        localize=True,
+        max_length=40,
         help_text=_("Positive adds credit, negative removes it."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> int:
+        """Minor units of the tenant's currency, typed in the viewer's language."""
+        return parse_money(
+            self.cleaned_data["amount"],
+            self.currency,
+            signed=True,
+            positive=True,
+            maximum=BALANCE_ADJUST_LIMIT,
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -10,41 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.models import Invoice, PaymentAttempt, Refund
-from core.money import currency_exponent
 from customers.models import PaymentMethod
-
-MAX_MINOR = 10**13  # the API's MAX_AMOUNT: nobody types a larger amount
-
-
-def amount_to_minor(text: str, currency: str) -> int:
-    """``"12,50"`` or ``"12.50"`` in ``currency`` → 1250, exactly (Decimal, never float).
-
-    Refuses what is not a positive amount with at most the currency's decimals.
-    A comma is read as the decimal separator only when there is no dot (pt-BR
-    staff type ``12,50``); thousands separators are not accepted: ambiguous.
-    """
-    raw = (text or "").strip().replace(" ", "")
-    if "," in raw and "." not in raw:
-        raw = raw.replace(",", ".")
-    if not raw or any(c not in "0123456789." for c in raw) or raw.count(".") > 1:
-        raise forms.ValidationError(_("Type an amount such as 12.50."))
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise forms.ValidationError(_("Type an amount such as 12.50.")) from None
-    exponent = currency_exponent(currency)
-    exp = amount.as_tuple().exponent
-    if isinstance(exp, int) and -exp > exponent:
-        raise forms.ValidationError(
-            _("At most %(n)d decimal places in %(currency)s.")
-            % {"n": exponent, "currency": currency}
-        )
-    minor = int(amount.scaleb(exponent))
-    if minor <= 0:
-        raise forms.ValidationError(_("The amount must be more than zero."))
-    if minor > MAX_MINOR:
-        raise forms.ValidationError(_("That amount is too large."))
-    return minor
+from dashboard.amounts import parse_money
 
 
 class AmountForm(forms.Form):
@@ -64,7 +30,7 @@ class AmountForm(forms.Form):
         self.limit_minor = limit_minor
 
     def clean_amount(self) -> int:
-        minor = amount_to_minor(self.cleaned_data["amount"], self.currency)
+        minor = parse_money(self.cleaned_data["amount"], self.currency, positive=True)
         if minor > self.limit_minor:
             raise forms.ValidationError(_("That is more than can be given back."))
         return minor

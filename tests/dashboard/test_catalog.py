@@ -17,7 +17,7 @@ from billing.models import Coupon, Seller, SellerPlanCap, TaxRate
 from core import clock
 from core.actors import Actor
 from customers.models import Customer
-from dashboard.catalog_forms import parse_money
+from dashboard.amounts import parse_money
 from subscriptions import services as subs
 from subscriptions.models import Plan, Product
 from tenants.context import tenant_context

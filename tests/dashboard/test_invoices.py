@@ -17,7 +17,7 @@ from billing.models import CreditNote, Invoice, PaymentAttempt, Refund
 from billing.payments import payment_method_attach
 from core import clock
 from core.actors import Actor
-from dashboard.invoice_forms import amount_to_minor
+from dashboard.amounts import parse_money
 from tenants.context import platform_access
 from tenants.services import membership_add
 from tests.support.billing import ACTOR, World, utc, world
@@ -97,11 +97,20 @@ def _url(name: str, invoice: Invoice) -> str:
 
 
 @pytest.mark.parametrize(
-    ("text", "currency", "minor"),
-    [("12.50", "BRL", 1250), ("12,5", "BRL", 1250), ("0.01", "BRL", 1), ("100", "JPY", 100)],
+    ("text", "currency", "language", "minor"),
+    [
+        ("12.50", "BRL", "en", 1250),
+        ("12,5", "BRL", "pt-br", 1250),
+        ("0.01", "BRL", "en", 1),
+        ("100", "JPY", "en", 100),
+        # The same rule as the catalog's: a grouping dot in pt-BR is not a decimal point.
+        ("1.500", "BRL", "pt-br", 150_000),
+    ],
 )
-def test_typed_amounts_become_exact_minor_units(text: str, currency: str, minor: int) -> None:
-    assert amount_to_minor(text, currency) == minor
+def test_typed_amounts_become_exact_minor_units(
+    text: str, currency: str, language: str, minor: int
+) -> None:
+    assert parse_money(text, currency, language, positive=True) == minor
 
 
 @pytest.mark.parametrize(
@@ -111,14 +120,14 @@ def test_bad_typed_amounts_are_refused(text: str) -> None:
     from django import forms
 
     with pytest.raises(forms.ValidationError):
-        amount_to_minor(text, "BRL")
+        parse_money(text, "BRL", "en", positive=True)
 
 
 def test_yen_takes_no_decimals() -> None:
     from django import forms
 
     with pytest.raises(forms.ValidationError):
-        amount_to_minor("10.5", "JPY")
+        parse_money("10.5", "JPY", "en", positive=True)
 
 
 # --- lists -------------------------------------------------------------------------------
@@ -361,10 +370,10 @@ def test_credit_note_happy_path_and_bad_amounts() -> None:
         owner = _signed_in("owner@acme.example")
         before = _state(w)
         for amount, error in [
-            ("abc", "Type an amount such as 12.50."),
-            ("-5", "Type an amount such as 12.50."),
+            ("abc", "Enter an amount such as 29.90."),
+            ("-5", "The amount cannot be negative."),
             ("0", "The amount must be more than zero."),
-            ("10.005", "At most 2 decimal places"),
+            ("10.005", "BRL amounts have at most 2 decimals."),
             ("999999999999999", "too large"),
             ("50.01", "more than can be given back"),
             ("", "This field is required."),
@@ -380,7 +389,7 @@ def test_credit_note_happy_path_and_bad_amounts() -> None:
         assert missing_reason.status_code == 400
         assert _state(w) == before
 
-        done = owner.post(_url("credit-note", invoice), {"amount": "12,34", "reason": "Goodwill"})
+        done = owner.post(_url("credit-note", invoice), {"amount": "12.34", "reason": "Goodwill"})
         assert done.status_code == 302
         note = CreditNote.objects.get(invoice=invoice)
         assert (note.total_minor, note.reason) == (1234, "Goodwill")

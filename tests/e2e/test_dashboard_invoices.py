@@ -69,7 +69,9 @@ def test_owner_refunds_half_an_invoice_and_sees_the_credit_note(
     expect(page.get_by_test_id("attempts")).to_contain_text(attempt.public_id)
     form = page.get_by_test_id("refund-form")
     expect(form).to_contain_text("Up to R$100.00")
-    form.locator("input[name=amount]").fill("50,00")
+    form.locator("input[name=amount]").fill(
+        "50.00"
+    )  # the page speaks English: its decimal sign is a dot
     form.locator("input[name=reason]").fill("Half the month unused")
     with page.expect_navigation():
         form.get_by_role("button", name="Refund", exact=True).click()

@@ -19,6 +19,7 @@ from customers.portal_links import portal_url
 from customers.services import customer_create, customer_update
 from dashboard import selectors
 from dashboard.forms import BalanceAdjustForm, CustomerFilterForm, CustomerForm
+from dashboard.keyset import keyset_page
 from dashboard.services import portal_link_email
 from dashboard.templatetags.money import money
 from tenants.access import staff_view
@@ -55,7 +56,7 @@ def customers(request: StaffRequest) -> HttpResponse:
         mode=data.get("mode", ""),
     )
     rows = selectors.customers_filtered(tenant=request.tenant, filters=filters)
-    page = selectors.customer_page(rows, after=request.GET.get("after", ""))
+    page = keyset_page(rows, after=request.GET.get("after"), size=selectors.PAGE_SIZE)
     query = request.GET.copy()
     query.pop("after", None)
     context = {

@@ -15,7 +15,7 @@ PAGE_SIZE = 50
 @dataclass(frozen=True)
 class KeysetPage(Generic[M]):
     rows: list[M]
-    next_cursor: str | None
+    next_cursor: str  # "" on the last page
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,7 +48,7 @@ def keyset_page(
     found = list(rows[: size + 1])
     more = len(found) > size
     found = found[:size]
-    cursor = None
+    cursor = ""
     if more:
         last: Any = found[-1]
         cursor = _encode(getattr(last, field), last.pk)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from billing.models import BalanceTransaction, Invoice, PaymentAttempt
@@ -80,41 +78,6 @@ def customers_filtered(*, tenant: Tenant, filters: CustomerFilters) -> QuerySet[
     elif filters.mode == "test":
         rows = rows.filter(test_clock__isnull=False)
     return rows.select_related("test_clock").order_by("-created_at", "-id")
-
-
-def encode_cursor(customer: Customer) -> str:
-    raw = f"{customer.created_at.isoformat()}|{customer.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    """The (created_at, id) a cursor names, or None for a damaged one."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, _sep, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-        at = parse_datetime(created)
-        return (at, int(pk)) if at is not None else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-@dataclass(frozen=True)
-class CustomerPage:
-    rows: list[Customer]
-    next_cursor: str
-
-
-def customer_page(rows: QuerySet[Customer], *, after: str = "") -> CustomerPage:
-    """One page, newest first, starting after the cursor: keyset pagination on
-    (created_at, id), so customers created meanwhile never shift a page."""
-    position = decode_cursor(after) if after else None
-    if position is not None:
-        at, pk = position
-        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
-    page = list(rows[: PAGE_SIZE + 1])
-    more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
-    return CustomerPage(rows=page, next_cursor=encode_cursor(page[-1]) if more and page else "")
 
 
 @dataclass(frozen=True)

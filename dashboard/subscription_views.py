@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +21,7 @@ from billing.selectors import invoice_list, now_for
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from dashboard.keyset import keyset_page
 from dashboard.subscription_forms import (
     CancelForm,
     ChangeForm,
@@ -66,36 +67,20 @@ def _filtered(request: StaffRequest, form: SubscriptionFilterForm) -> QuerySet[S
 def subscriptions(request: StaffRequest) -> HttpResponse:
     form = SubscriptionFilterForm(request.GET or None, tenant=request.tenant)
     rows = _filtered(request, form)
-    # Keyset pagination on (created_at, id), newest first: the cursor is the last
-    # row's public id, so a page never repeats or skips rows added meanwhile.
     after = request.GET.get("after", "")
-    if after:
-        last = (
-            Subscription.objects.for_tenant(request.tenant)
-            .filter(public_id=after)
-            .values("created_at", "id")
-            .first()
-        )
-        if last is not None:
-            rows = rows.filter(
-                Q(created_at__lt=last["created_at"])
-                | Q(created_at=last["created_at"], id__lt=last["id"])
-            )
-    page = list(rows[: PAGE_SIZE + 1])
-    more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
+    page = keyset_page(rows, after=after, size=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("after", None)
     filter_query = query.urlencode()
-    if more:
-        query["after"] = page[-1].public_id
+    if page.next_cursor:
+        query["after"] = page.next_cursor
     return render(
         request,
         "dashboard/subscriptions/list.html",
         {
             "form": form,
-            "rows": page,
-            "next_query": query.urlencode() if more else "",
+            "rows": page.rows,
+            "next_query": query.urlencode() if page.next_cursor else "",
             "filtered": any(v for k, v in request.GET.items() if k != "after"),
             "paged": bool(after),
             "filter_query": filter_query,

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from billing.clocks import clock_advance, clock_create
 from billing.coupons import coupon_create
 from billing.gateways.sandbox import SandboxBoletoGateway, SandboxGateway, SandboxPixGateway
-from billing.models import Installment, PaymentAttempt, SandboxCharge, TaxRate
+from billing.models import Installment, PaymentAttempt, SandboxCharge
 from billing.payments import (
     invoice_charge,
     payment_method_attach,
@@ -20,6 +20,7 @@ from billing.payments import (
     webhook_receive,
 )
 from billing.subscriptions import subscription_cancel, subscription_change, subscription_create
+from billing.taxes import tax_rate_create
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, NotFound, StateConflict
@@ -154,8 +155,7 @@ class DemoBusiness:
 
     def catalog(self) -> None:
         t, a, at = self.tenant, self.actor, self.start
-        # No service creates tax rates yet (issue 13 item 1 adds one): the model, once.
-        iss = TaxRate.objects.create(tenant=t, name="ISS", percent=Decimal("5.00"))
+        iss = tax_rate_create(tenant=t, name="ISS", percent=Decimal("5.00"), actor=a, now=at)
         crm = product_create(
             tenant=t, name="Ciclo CRM", actor=a, now=at, description="CRM para pequenas empresas"
         )

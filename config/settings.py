@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "charge-due-installments": {"task": "billing.charge_due_installments", "schedule": 3600.0},
     "cards-expiring": {"task": "billing.cards_expiring", "schedule": 86400.0},
     "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600.0},
+    # reports/tasks.py: roll yesterday (and any day written late) into DailyMetrics.
+    "reports-snapshot": {"task": "reports.snapshot", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -201,6 +203,9 @@ CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
 BILLING_LISTENERS = ["dunning.listeners.DunningListener"]
 # Called as f(tenant=…, now=…) in the transaction that creates a tenant.
 TENANT_CREATED_LISTENERS = ["dunning.services.dunning_policies_seed"]
+# Called as f(events) with the PendingEvents tenants/outbox.py just wrote, in
+# their transaction: reports keeps its MRR movement log (reports/movements.py).
+OUTBOX_LISTENERS = ["reports.movements.events_written"]
 # The scheduled work a test clock replays (billing/clocks.py); at one moment
 # they run in this order.
 TEST_CLOCK_SWEEPS = [
@@ -215,6 +220,7 @@ TEST_CLOCK_DELETERS = [
     "notifications.notices.clock_rows_delete",
     "dunning.services.clock_rows_delete",
     "billing.clocks.clock_rows_delete",
+    "reports.movements.clock_rows_delete",
     "subscriptions.clocks.clock_rows_delete",
     "customers.services.clock_rows_delete",
 ]

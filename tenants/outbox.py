@@ -9,6 +9,7 @@ from typing import Any
 
 from core.bulk import insert_rows
 from core.ids import new_public_id
+from core.registry import registered
 from tenants.models import Event, Tenant
 
 
@@ -38,7 +39,11 @@ def emit(
 
 
 def emit_many(events: Iterable[PendingEvent]) -> list[str]:
-    """Write the events; returns their public ids (``evt_…``), in order."""
+    """Write the events; returns their public ids (``evt_…``), in order.
+
+    Then, in the same transaction, the functions ``settings.OUTBOX_LISTENERS``
+    names are called with the events (reports keeps its MRR log this way)."""
+    events = list(events)
     rows = [
         {
             "tenant": e.tenant_id,
@@ -57,6 +62,9 @@ def emit_many(events: Iterable[PendingEvent]) -> list[str]:
         rows,
         ["tenant", "public_id", "type", "at", "subject_type", "subject_id", "data", "created_at"],
     )
+    if events:
+        for listener in registered("OUTBOX_LISTENERS"):
+            listener(events)
     return [row["public_id"] for row in rows]
 
 

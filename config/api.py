@@ -8,7 +8,15 @@ from importlib import import_module
 
 from rest_framework.routers import Route, SimpleRouter
 
-API_APPS = ("tenants", "customers", "subscriptions", "billing", "dunning", "notifications")
+API_APPS = (
+    "tenants",
+    "customers",
+    "subscriptions",
+    "billing",
+    "dunning",
+    "notifications",
+    "reports",
+)
 
 
 class ApiRouter(SimpleRouter):

@@ -37,6 +37,7 @@ urlpatterns = [
     path("dashboard/billing/", include("billing.urls")),
     path("dashboard/notifications/", include("notifications.urls")),
     path("dashboard/dunning/", include("dunning.urls")),
+    path("dashboard/reports/", include("reports.urls")),
     path("", include("dashboard.urls")),
 ]
 if settings.ADMIN_ENABLED:

@@ -41,6 +41,10 @@ NAV: tuple[NavGroup, ...] = (
         ),
     ),
     NavGroup(
+        _("Reports"),
+        (NavItem(_("All reports"), "reports:index", Perm.REPORTS_VIEW),),
+    ),
+    NavGroup(
         _("Money"),
         (
             NavItem(_("Payments"), "dashboard:payments", Perm.BILLING_VIEW),

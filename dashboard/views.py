@@ -14,6 +14,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from customers.selectors import customer_list
+from reports.views import overview_context
 from tenants import services
 from tenants.access import staff_view
 from tenants.forms import ApiKeyCreateForm, TenantSettingsForm
@@ -28,10 +29,16 @@ from tenants.selectors import api_keys_list, audit_entries_list
 def home(request: StaffRequest) -> HttpResponse:
     tenant = request.tenant
     customers = customer_list(tenant=tenant)
+    # The revenue charts need REPORTS_VIEW; without it the Overview keeps its cards.
+    overview = overview_context(request) if request.membership.has_perm(Perm.REPORTS_VIEW) else None
     return render(
         request,
         "dashboard/home.html",
-        {"customer_count": customers.count(), "recent_customers": customers[:5]},
+        {
+            "customer_count": customers.count(),
+            "recent_customers": customers[:5],
+            "overview": overview,
+        },
     )
 
 

@@ -35,7 +35,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.FINANCE: frozenset(
         _VIEW | {Perm.BILLING_MANAGE, Perm.REFUNDS_CREATE, Perm.CUSTOMERS_MANAGE, Perm.AUDIT_VIEW}
     ),
-    Role.SUPPORT: frozenset(_VIEW | {Perm.CUSTOMERS_MANAGE, Perm.SUBSCRIPTIONS_MANAGE}),
+    # Support helps subscribers; revenue reports are not theirs to read.
+    Role.SUPPORT: frozenset(
+        (_VIEW - {Perm.REPORTS_VIEW}) | {Perm.CUSTOMERS_MANAGE, Perm.SUBSCRIPTIONS_MANAGE}
+    ),
     Role.VIEWER: frozenset(_VIEW),
 }
 

@@ -193,6 +193,12 @@ ROUTES: dict[str, Route] = {
         Perm.BILLING_MANAGE, 200, lambda s: {"public_id": s.policy.public_id}
     ),
     "dunning:case_detail": Route(Perm.BILLING_VIEW, 200, lambda s: {"public_id": s.case.public_id}),
+    # reports (issue 15): the report is named by a slug, not a tenant's id
+    "reports:index": Route(Perm.REPORTS_VIEW),
+    "reports:report": Route(Perm.REPORTS_VIEW, 200, lambda s: {"slug": "mrr"}, tenant_ids=False),
+    "reports:export": Route(
+        Perm.REPORTS_VIEW, 200, lambda s: {"slug": "mrr", "fmt": "xlsx"}, tenant_ids=False
+    ),
     # notifications: messages
     "notifications:messages": Route(Perm.CUSTOMERS_VIEW),
     "notifications:sms_settings": Route(Perm.TENANT_MANAGE),

@@ -1,0 +1,121 @@
+"""What Chart.js draws (``static/js/reports.js``): labels and datasets built
+here, with translated legend texts, from the rows a report already computed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from django.utils.encoding import force_str
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from core.money import currency_exponent
+
+COLORS = {
+    "new": "#2e7d32",
+    "expansion": "#66bb6a",
+    "reactivation": "#1e88e5",
+    "contraction": "#fb8c00",
+    "churn": "#e53935",
+    "line": "#37474f",
+    "accent": "#8e24aa",
+}
+
+
+def _label(day: date, grain: str) -> str:
+    locale = (get_language() or "en").replace("-", "_")
+    pattern = "MMM yyyy" if grain == "month" else "d MMM"
+    return format_date(day, pattern, locale=locale)
+
+
+def _bar(key: str, label: str, rows: Sequence[dict[str, Any]], color: str) -> dict[str, Any]:
+    return {
+        "type": "bar",
+        "key": key,
+        "label": label,
+        "data": [r[key] for r in rows],
+        "backgroundColor": color,
+        "stack": "movements",
+    }
+
+
+def _line(
+    key: str, label: str, rows: Sequence[dict[str, Any]], color: str, axis: str = "y"
+) -> dict[str, Any]:
+    values = [r[key] for r in rows]
+    return {
+        "type": "line",
+        "key": key,
+        "label": label,
+        "data": [None if v is None else float(v) if not isinstance(v, int) else v for v in values],
+        "borderColor": color,
+        "backgroundColor": color,
+        "yAxisID": axis,
+        "tension": 0.2,
+    }
+
+
+def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) -> dict[str, Any]:
+    """One chart's configuration: ``kind`` is a report's ``chart``."""
+    labels = [
+        _label(r["period"], grain) if "period" in r else force_str(r.get("name")) for r in rows
+    ]
+    money = {"y": "money"}
+    if kind == "mrr":
+        datasets = [
+            _bar("new", _("New business"), rows, COLORS["new"]),
+            _bar("expansion", _("Expansion"), rows, COLORS["expansion"]),
+            _bar("reactivation", _("Reactivation"), rows, COLORS["reactivation"]),
+            _bar("contraction", _("Contraction"), rows, COLORS["contraction"]),
+            _bar("churn", _("Churn"), rows, COLORS["churn"]),
+            _line("mrr", _("MRR"), rows, COLORS["line"], "y2"),
+        ]
+        money = {"y": "money", "y2": "money"}
+    elif kind == "customers":
+        datasets = [
+            _line("customers", _("Customers"), rows, COLORS["line"]),
+            _line("subscriptions", _("Subscriptions"), rows, COLORS["reactivation"]),
+        ]
+        money = {"y": "count"}
+    elif kind == "churn":
+        datasets = [
+            _line("logo_churn", _("Logo churn"), rows, COLORS["churn"]),
+            _line("gross_mrr_churn", _("Gross MRR churn"), rows, COLORS["contraction"]),
+            _line("net_mrr_churn", _("Net MRR churn"), rows, COLORS["accent"]),
+        ]
+        money = {"y": "percent"}
+    elif kind == "trials":
+        datasets = [
+            {**_bar("trials_ended", _("Trials ended"), rows, "#90a4ae"), "stack": "a"},
+            {**_bar("trials_converted", _("Converted"), rows, COLORS["new"]), "stack": "b"},
+            _line("trial_conversion", _("Trial conversion"), rows, COLORS["accent"], "y2"),
+        ]
+        money = {"y": "count", "y2": "percent"}
+    elif kind == "payments":
+        datasets = [
+            {**_bar("payments_failed", _("Failed payments"), rows, COLORS["churn"]), "stack": "a"},
+            {
+                **_bar("dunning_recovered", _("Recovered"), rows, COLORS["new"]),
+                "stack": "b",
+            },
+            _line("recovery_rate", _("Recovery rate"), rows, COLORS["accent"], "y2"),
+        ]
+        money = {"y": "count", "y2": "percent"}
+    elif kind == "plans":
+        datasets = [
+            {**_bar("revenue", _("Revenue"), rows, COLORS["reactivation"]), "stack": "a"},
+        ]
+    else:
+        raise ValueError(kind)
+    return {
+        "kind": kind,
+        "labels": labels,
+        "datasets": datasets,
+        "axes": money,
+        "currency": currency,
+        "exponent": currency_exponent(currency),
+        "locale": get_language() or "en",
+    }

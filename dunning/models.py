@@ -161,6 +161,13 @@ class DunningCase(TenantOwned):
             models.Index(fields=["tenant", "status", "next_run_at"], name="dunningcase_due"),
             models.Index(fields=["tenant", "subscription", "status"], name="dunningcase_sub"),
             models.Index(fields=["tenant", "created_at", "id"], name="dunningcase_created"),
+            # Reports: cases opened, and recovered, in a range.
+            models.Index(fields=["tenant", "opened_at"], name="dunningcase_opened"),
+            models.Index(
+                fields=["tenant", "closed_at"],
+                condition=Q(close_reason="paid"),
+                name="dunningcase_recovered",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
-"""Reports over the REST API: ``GET /api/v1/reports`` lists them and
-``GET /api/v1/reports/<report>`` answers one report's table (the same rows as
-the dashboard's table and its exports; reports/catalog.py)."""
+"""Reports over the REST API: ``GET /api/v1/reports/<report>`` answers one
+report's table (the same rows as the dashboard's table and its exports;
+reports/catalog.py), one documented operation per report."""
 
 from __future__ import annotations
 
@@ -47,17 +47,6 @@ class ReportSerializer(serializers.Serializer):
     )
 
 
-class ReportListItemSerializer(serializers.Serializer):
-    report = serializers.CharField(help_text="The report's name: GET /api/v1/reports/<name>.")
-    title = serializers.CharField(help_text="The report's title, in English.")
-    definition = serializers.CharField(help_text="How its numbers are defined.")
-
-
-class ReportListSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text="Always `list`.")
-    data = ReportListItemSerializer(many=True, help_text="Every report.")
-
-
 PARAMETERS = [
     OpenApiParameter(
         "start", str, description="First day, YYYY-MM-DD (default: 11 months before this one)."
@@ -100,26 +89,6 @@ class ReportViewSet(viewsets.ViewSet):
     """Read-only; every API key of the account may read its reports."""
 
     request: TenantApiRequest
-
-    @extend_schema(
-        operation_id="report_list",
-        summary="List the reports",
-        responses=ReportListSerializer,
-    )
-    def list(self, request: Request) -> Response:
-        return Response(
-            {
-                "object": "list",
-                "data": [
-                    {
-                        "report": r.slug,
-                        "title": force_str(r.title),
-                        "definition": force_str(r.definition),
-                    }
-                    for r in catalog.REPORTS
-                ],
-            }
-        )
 
     def _answer(self, slug: str) -> Response:
         p = catalog.params(

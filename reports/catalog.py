@@ -52,7 +52,7 @@ def params(*, tenant: Tenant, query: Mapping[str, str], now: datetime) -> Params
         raise ValidationFailed("start must be on or before end.", param="start")
     if (end - start).days > MAX_DAYS:
         raise ValidationFailed("A range spans at most five years.", param="start")
-    grain = query.get("grain") or "month"
+    grain = query.get("grain", "month")
     if grain not in selectors.GRAINS:
         raise ValidationFailed("grain must be day, week or month.", param="grain")
     if grain == "day" and (end - start).days > 400:

@@ -54,7 +54,7 @@ def _line(
         "borderColor": color,
         "backgroundColor": color,
         "yAxisID": axis,
-        "tension": 0.2,
+        "tension": 0,
     }
 
 
@@ -71,9 +71,9 @@ def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) 
             _bar("reactivation", _("Reactivation"), rows, COLORS["reactivation"]),
             _bar("contraction", _("Contraction"), rows, COLORS["contraction"]),
             _bar("churn", _("Churn"), rows, COLORS["churn"]),
-            _line("mrr", _("MRR"), rows, COLORS["line"], "y2"),
+            # On the bars' axis (its own stack): the line is where the bars add up to.
+            _line("mrr", _("MRR"), rows, COLORS["line"]),
         ]
-        money = {"y": "money", "y2": "money"}
     elif kind == "customers":
         datasets = [
             _line("customers", _("Customers"), rows, COLORS["line"]),

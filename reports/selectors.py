@@ -60,11 +60,20 @@ def _utc(day: date, tz: str) -> datetime:
     return from_local(datetime.combine(day, time()), tz)
 
 
-def currencies(*, tenant: Tenant) -> list[str]:
-    """The currencies the tenant has MRR or payments in (its default first)."""
-    found = set(
-        MrrMovement.objects.filter(tenant=tenant).values_list("currency", flat=True).distinct()
-    ) | set(DailyMetrics.objects.filter(tenant=tenant).values_list("currency", flat=True))
+_UNKNOWN: Any = object()
+
+
+def currencies(*, tenant: Tenant, through: date | None = _UNKNOWN) -> list[str]:
+    """The currencies the tenant has MRR or payments in (its default first):
+    the snapshot's, plus those of movements written since it was built."""
+    if through is _UNKNOWN:
+        through = covered_through(tenant=tenant)
+    recent = MrrMovement.objects.filter(tenant=tenant)
+    if through is not None:
+        recent = recent.filter(day__gt=through)
+    found = set(recent.values_list("currency", flat=True).distinct()) | set(
+        DailyMetrics.objects.filter(tenant=tenant).values_list("currency", flat=True).distinct()
+    )
     rest = sorted(found - {tenant.default_currency})
     return [tenant.default_currency, *rest]
 
@@ -166,10 +175,17 @@ def live_days(
 
 
 def days(
-    *, tenant: Tenant, currency: str, start: date, end: date, now: datetime
+    *,
+    tenant: Tenant,
+    currency: str,
+    start: date,
+    end: date,
+    now: datetime,
+    through: date | None = _UNKNOWN,
 ) -> dict[date, Day]:
     """Each day's numbers in ``[start, end]``: the snapshot where it reaches, live after."""
-    through = covered_through(tenant=tenant)
+    if through is _UNKNOWN:
+        through = covered_through(tenant=tenant)
     out: dict[date, Day] = {}
     if through is not None and start <= through:
         for row in DailyMetrics.objects.filter(
@@ -188,9 +204,12 @@ class Levels:
     subscriptions: int = 0
 
 
-def levels_before(*, tenant: Tenant, currency: str, day: date) -> Levels:
+def levels_before(
+    *, tenant: Tenant, currency: str, day: date, through: date | None = _UNKNOWN
+) -> Levels:
     """MRR, paying customers and live subscriptions at the start of ``day``."""
-    through = covered_through(tenant=tenant)
+    if through is _UNKNOWN:
+        through = covered_through(tenant=tenant)
     mrr = customers = subs = 0
     live_from: date | None = None
     if through is not None:
@@ -356,8 +375,9 @@ def series(
     customers, churn, trials, payments and recovery."""
     if grain not in GRAINS:
         raise ValueError(grain)
-    opening = levels_before(tenant=tenant, currency=currency, day=start)
-    per_day = days(tenant=tenant, currency=currency, start=start, end=end, now=now)
+    through = covered_through(tenant=tenant)
+    opening = levels_before(tenant=tenant, currency=currency, day=start, through=through)
+    per_day = days(tenant=tenant, currency=currency, start=start, end=end, now=now, through=through)
     periods = {b: Period(b) for b in _buckets(start, end, grain)}
     for day, values in per_day.items():
         period = periods[bucket(day, grain)]

@@ -188,6 +188,17 @@ class Subscription(TenantOwned):
             models.Index(fields=["tenant", "next_event_at", "id"], name="sub_tenant_due"),
             models.Index(fields=["tenant", "customer"], name="sub_tenant_customer"),
             models.Index(fields=["tenant", "created_at", "id"], name="sub_tenant_created"),
+            # Reports: trials started and ended in a range (few rows have a trial).
+            models.Index(
+                fields=["tenant", "start_at"],
+                condition=Q(trial_end__isnull=False),
+                name="sub_trial_start",
+            ),
+            models.Index(
+                fields=["tenant", "trial_end"],
+                condition=Q(trial_end__isnull=False),
+                name="sub_trial_end",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.encoding import force_str
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,30 +21,41 @@ from core import clock
 from reports import catalog
 from tenants.requests import TenantApiRequest
 
-
-class ColumnSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="The field of each row.")
-    label = serializers.CharField(help_text="The column's title, in English.")
-    kind = serializers.ChoiceField(
-        choices=["money", "money_ratio", "ratio", "int", "date", "datetime", "text"],
-        help_text="money: integer minor units of `currency` (money_ratio: a decimal string of "
-        "minor units); ratio: a decimal string (0.25 = 25 %); date/datetime: ISO 8601.",
-    )
-
-
-class ReportSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text="Always `report`.")
-    report = serializers.CharField(help_text="The report's name, e.g. `mrr`.")
-    title = serializers.CharField(help_text="The report's title, in English.")
-    definition = serializers.CharField(help_text="How its numbers are defined.")
-    currency = serializers.CharField(help_text="ISO 4217; each currency is reported apart.")
-    start = serializers.DateField(help_text="First local day of the range.")
-    end = serializers.DateField(help_text="Last local day of the range.")
-    grain = serializers.CharField(help_text="day, week or month.")
-    columns = ColumnSerializer(many=True, help_text="The columns of each row, in order.")
-    data = serializers.ListField(
-        child=serializers.DictField(), help_text="The rows: one object per row, keyed by column."
-    )
+# Built with ``inline_serializer``: fields named ``label`` and ``data`` would
+# shadow DRF's own attributes on a Serializer class.
+ColumnSerializer = inline_serializer(
+    "ReportColumn",
+    {
+        "key": serializers.CharField(help_text="The field of each row."),
+        "label": serializers.CharField(help_text="The column's title, in English."),
+        "kind": serializers.ChoiceField(
+            choices=["money", "money_ratio", "ratio", "int", "period", "date", "datetime", "text"],
+            help_text="money: integer minor units of `currency` (money_ratio: a decimal string "
+            "of minor units); ratio: a decimal string (0.25 = 25 %); period: its first day; "
+            "date/datetime: ISO 8601.",
+        ),
+    },
+)
+ReportSerializer = inline_serializer(
+    "Report",
+    {
+        "object": serializers.CharField(help_text="Always `report`."),
+        "report": serializers.CharField(help_text="The report's name, e.g. `mrr`."),
+        "title": serializers.CharField(help_text="The report's title, in English."),
+        "definition": serializers.CharField(help_text="How its numbers are defined."),
+        "currency": serializers.CharField(help_text="ISO 4217; each currency is reported apart."),
+        "start": serializers.DateField(help_text="First local day of the range."),
+        "end": serializers.DateField(help_text="Last local day of the range."),
+        "grain": serializers.CharField(help_text="day, week or month."),
+        "columns": serializers.ListField(
+            child=ColumnSerializer, help_text="The columns of each row, in order."
+        ),
+        "data": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The rows: one object per row, keyed by column.",
+        ),
+    },
+)
 
 
 PARAMETERS = [

@@ -67,7 +67,7 @@ def params(*, tenant: Tenant, query: Mapping[str, str], now: datetime) -> Params
 class Column:
     key: str
     label: str | Promise
-    kind: str  # money, ratio, int, date, datetime, text
+    kind: str  # money, money_ratio, ratio, int, period, date, datetime, text
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _kw(p: Params) -> dict[str, Any]:
     return {"tenant": p.tenant, "currency": p.currency, "start": p.start, "end": p.end}
 
 
-PERIOD = Column("period", _("Period"), "date")
+PERIOD = Column("period", _("Period"), "period")
 REPORTS: tuple[Report, ...] = (
     Report(
         "mrr",

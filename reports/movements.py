@@ -27,7 +27,7 @@ from reports.models import MovementKind, MrrMovement, ReportState
 from subscriptions.domain.catalog import recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
-from tenants.context import tenant_context
+from tenants.context import current_tenant, tenant_context
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent
 
@@ -99,7 +99,12 @@ def events_written(events: Sequence[PendingEvent]) -> None:
         if event.tenant_id not in earliest or event.at < earliest[event.tenant_id]:
             earliest[event.tenant_id] = event.at
     for tenant_id, first_at in earliest.items():
-        tenant = Tenant.objects.filter(pk=tenant_id).only("pk", "time_zone").first()
+        current = current_tenant()
+        tenant = (
+            current
+            if current is not None and current.pk == tenant_id
+            else Tenant.objects.filter(pk=tenant_id).only("pk", "time_zone").first()
+        )
         if tenant is None:
             continue
         with tenant_context(tenant):

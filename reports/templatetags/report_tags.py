@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from django import template
 from django.utils import formats, timezone
@@ -23,9 +24,14 @@ def _locale() -> str:
 
 
 @register.simple_tag
-def report_cell(value: Any, kind: str, currency: str) -> str:
+def report_cell(value: Any, kind: str, currency: str, grain: str = "day") -> str:
     if value is None:
         return "—"
+    if kind == "period" and isinstance(value, date):
+        # A month reads "Jan 2026" ("jan. 2026" in pt-BR); a week by its Monday.
+        if grain == "month":
+            return format_date(value, "MMM yyyy", locale=_locale())
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     if kind in ("money", "money_ratio") and is_known_currency(currency):
         minor = int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         return Money(minor, currency).format(get_language() or "en")

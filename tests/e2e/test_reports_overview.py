@@ -5,6 +5,7 @@ the Overview at 1280 and 390 px in en and pt-BR go to test-artifacts/e2e/."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -81,6 +82,13 @@ def test_overview_charts_range_and_locales(browser: Browser, live_server) -> Non
             page.screenshot(
                 path=str(ARTIFACTS / f"reports-overview-{locale}-{width}.png"), full_page=True
             )
+            page.goto("/dashboard/reports/mrr/?start=2026-01-01&end=2026-04-30&currency=BRL")
+            expect(page.locator("canvas[data-testid=chart-mrr]")).to_have_attribute(
+                "data-drawn", "1"
+            )
+            page.screenshot(
+                path=str(ARTIFACTS / f"reports-mrr-{locale}-{width}.png"), full_page=True
+            )
             assert page.refused == []  # type: ignore[attr-defined]
             page.context.close()
 
@@ -106,7 +114,8 @@ def test_a_range_change_redraws_and_the_xlsx_matches_the_table(
     )
     with page.expect_download() as info:
         page.click("[data-testid=export-xlsx]")
-    book = load_workbook(info.value.path())
+    with open(info.value.path(), "rb") as downloaded:  # no .xlsx suffix: open the bytes
+        book = load_workbook(io.BytesIO(downloaded.read()))
     rows = [[c.value for c in r] for r in book.active.iter_rows(min_row=2)]
     page.screenshot(path=str(ARTIFACTS / "reports-mrr-table.png"), full_page=True)
     page.context.close()

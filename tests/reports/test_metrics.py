@@ -190,3 +190,23 @@ def test_revenue_by_plan_counts_invoiced_recurring_revenue() -> None:
     # Eva's annual invoice (120_000) is the largest single line.
     assert by_plan["annual"] == 120_000
     assert rows[0]["plan"] in {"annual", "basic", "pro"}
+
+
+def test_deleting_the_test_clock_takes_its_movements_and_the_snapshot_rebuilds() -> None:
+    from billing.clocks import clock_delete
+    from tests.support.billing import ACTOR
+
+    with business(until_april=False) as b:
+        snapshot_build(tenant=b.w.tenant, now=sp(2026, 3, 10, 12))
+        now = b.w.now
+        clock_delete(tenant=b.w.tenant, clock_id=b.w.clock.pk, actor=ACTOR, now=now)
+        left = MrrMovement.objects.filter(tenant=b.w.tenant).count()
+        # Every day from the first deleted movement on is read live again.
+        through = selectors.covered_through(tenant=b.w.tenant)
+        rows = selectors.series(
+            tenant=b.w.tenant, currency="BRL", start=JAN, end=APR_END, grain="month", now=now
+        ).rows
+
+    assert left == 0
+    assert through == date(2026, 1, 4)
+    assert [r["mrr"] for r in rows] == [0, 0, 0, 0]

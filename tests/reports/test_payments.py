@@ -14,6 +14,7 @@ from tests.scenarios.helpers_lifecycle import sp
 from tests.support.billing import world
 
 pytestmark = pytest.mark.django_db(transaction=True)
+MOVES = ("new", "expansion", "contraction", "churn", "reactivation")
 
 
 def test_failed_then_recovered_payment() -> None:
@@ -63,3 +64,6 @@ def test_failed_then_recovered_payment() -> None:
     ]
     assert [(r["method"], r["amount_due"]) for r in waiting] == [("card", 9_990)]
     assert after == []
+    # The movements add up to the change of MRR here too.
+    for row, previous in ((jan, 0), (feb, jan["mrr"])):
+        assert sum(row[k] for k in MOVES) == row["mrr"] - previous

@@ -245,6 +245,7 @@ REPORTS: tuple[Report, ...] = (
             Column("paid", _("Collected"), "money"),
         ),
         lambda p: selectors.payments_by_method(**_kw(p)),
+        "payment_methods",
     ),
     Report(
         "declines",
@@ -257,6 +258,7 @@ REPORTS: tuple[Report, ...] = (
             Column("share_of_attempts", _("Share of attempts"), "ratio"),
         ),
         lambda p: selectors.declines_by_code(**_kw(p)),
+        "declines",
     ),
     Report(
         "recovery",
@@ -275,6 +277,7 @@ REPORTS: tuple[Report, ...] = (
             Column("recovered_revenue", _("Recovered revenue"), "money"),
         ),
         lambda p: selectors.recovery(**_kw(p)),
+        "recovery",
     ),
     Report(
         "renewals",

@@ -105,9 +105,29 @@ def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) 
         ]
         money = {"y": "count", "y2": "percent"}
     elif kind == "plans":
+        labels = [force_str(r["name"]) for r in rows]
         datasets = [
             {**_bar("revenue", _("Revenue"), rows, COLORS["reactivation"]), "stack": "a"},
         ]
+    elif kind == "payment_methods":
+        labels = [force_str(r["method"]) for r in rows]
+        datasets = [
+            {**_bar("succeeded", _("Succeeded"), rows, COLORS["new"]), "stack": "a"},
+            {**_bar("failed", _("Failed"), rows, COLORS["churn"]), "stack": "a"},
+        ]
+        money = {"y": "count"}
+    elif kind == "declines":
+        labels = [force_str(r["code"]) for r in rows]
+        datasets = [{**_bar("failed", _("Failed"), rows, COLORS["churn"]), "stack": "a"}]
+        money = {"y": "count"}
+    elif kind == "recovery":
+        labels = [force_str(r["method"]) for r in rows]
+        datasets = [
+            {**_bar("recovered", _("Recovered"), rows, COLORS["new"]), "stack": "a"},
+            {**_bar("lost", _("Lost"), rows, COLORS["churn"]), "stack": "a"},
+            {**_bar("still_open", _("Still open"), rows, "#90a4ae"), "stack": "a"},
+        ]
+        money = {"y": "count"}
     else:
         raise ValueError(kind)
     return {

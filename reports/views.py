@@ -78,6 +78,7 @@ def report(request: StaffRequest, slug: str) -> HttpResponse:
     rows = catalog.table(rep, p)
     empty = not any(v for row in rows for k, v in row.items() if k != "period")
     chart = charts.chart(rep.chart, rows, p.currency, p.grain) if rep.chart and not empty else None
+    triangle = _triangle(rows) if rep.slug == "cohorts" and not empty else None
     return render(
         request,
         "reports/report.html",
@@ -89,8 +90,25 @@ def report(request: StaffRequest, slug: str) -> HttpResponse:
             "chart": chart,
             "table": [[(c, row.get(c.key)) for c in rep.columns] for row in rows],
             "reports": catalog.REPORTS,
+            "triangle": triangle,
         },
     )
+
+
+def _triangle(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cohort rows as a triangle: one line per cohort, one cell per month since,
+    each with its customer retention and a shade class (reports.css, no inline style)."""
+    lines: dict[Any, dict[str, Any]] = {}
+    width = 0
+    for row in rows:
+        line = lines.setdefault(row["cohort"], {"cohort": row["cohort"], "size": 0, "cells": []})
+        if row["months_since"] == 0:
+            line["size"] = row["customers"]
+        share = row["customer_retention"]
+        shade = "" if share is None else f"heat-{min(10, max(0, round(float(share) * 10)))}"
+        line["cells"].append({"share": share, "shade": shade, "mrr": row["mrr_retention"]})
+        width = max(width, len(line["cells"]))
+    return {"months": list(range(width)), "lines": list(lines.values())}
 
 
 @staff_view(Perm.REPORTS_VIEW)

@@ -66,6 +66,7 @@ def test_each_report_page_renders_and_an_unknown_one_is_404() -> None:
         codes = {
             r.slug: owner.get(f"/dashboard/reports/{r.slug}/?{RANGE}").status_code for r in REPORTS
         }
+        cohorts = owner.get(f"/dashboard/reports/cohorts/?{RANGE}").content.decode()
         missing = owner.get("/dashboard/reports/nope/").status_code
         bad_format = owner.get("/dashboard/reports/mrr/export.pdf").status_code
         bad_range = owner.get("/dashboard/reports/mrr/?start=2026-05-01&end=2026-01-01")
@@ -73,6 +74,9 @@ def test_each_report_page_renders_and_an_unknown_one_is_404() -> None:
         del b
 
     assert set(codes.values()) == {200}
+    # The triangle: January's 6 customers, then 83.3 % (5 of 6) in M1.
+    assert 'data-testid="cohort-triangle"' in cohorts
+    assert "83.3%" in cohorts
     assert (missing, bad_format) == (404, 404)
     assert b"start must be on or before end." in bad_range.content
     assert bad_export.status_code == 400

@@ -29,9 +29,19 @@ ColumnSerializer = inline_serializer(
         "key": serializers.CharField(help_text="The field of each row."),
         "label": serializers.CharField(help_text="The column's title, in English."),
         "kind": serializers.ChoiceField(
-            choices=["money", "money_ratio", "ratio", "int", "period", "date", "datetime", "text"],
+            choices=[
+                "money",
+                "money_ratio",
+                "ratio",
+                "int",
+                "period",
+                "month",
+                "date",
+                "datetime",
+                "text",
+            ],
             help_text="money: integer minor units of `currency` (money_ratio: a decimal string "
-            "of minor units); ratio: a decimal string (0.25 = 25 %); period: its first day; "
+            "of minor units); ratio: a decimal string (0.25 = 25 %); period, month: its first day; "
             "date/datetime: ISO 8601.",
         ),
     },

@@ -67,7 +67,7 @@ def params(*, tenant: Tenant, query: Mapping[str, str], now: datetime) -> Params
 class Column:
     key: str
     label: str | Promise
-    kind: str  # money, money_ratio, ratio, int, period, date, datetime, text
+    kind: str  # money, money_ratio, ratio, int, period, month, date, datetime, text
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ REPORTS: tuple[Report, ...] = (
             "still pay and their MRR, as a share of the cohort's first month."
         ),
         (
-            Column("cohort", _("Cohort"), "date"),
+            Column("cohort", _("Cohort"), "month"),
             Column("months_since", _("Months since"), "int"),
             Column("customers", _("Customers"), "int"),
             Column("customer_retention", _("Customer retention"), "ratio"),

@@ -58,6 +58,18 @@ def _line(
     }
 
 
+# What a chart needs to have something to draw (else the page says so instead).
+DRAWS = {
+    "trials": ("trials_started", "trials_ended", "trials_converted"),
+    "payments": ("payments_succeeded", "payments_failed", "dunning_opened", "dunning_recovered"),
+}
+
+
+def has_data(kind: str, rows: Sequence[dict[str, Any]]) -> bool:
+    keys = DRAWS.get(kind)
+    return bool(rows) if keys is None else any(r.get(k) for r in rows for k in keys)
+
+
 def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) -> dict[str, Any]:
     """One chart's configuration: ``kind`` is a report's ``chart``."""
     labels = [
@@ -97,10 +109,8 @@ def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) 
     elif kind == "payments":
         datasets = [
             {**_bar("payments_failed", _("Failed payments"), rows, COLORS["churn"]), "stack": "a"},
-            {
-                **_bar("dunning_recovered", _("Recovered"), rows, COLORS["new"]),
-                "stack": "b",
-            },
+            {**_bar("dunning_opened", _("Dunning cases"), rows, "#90a4ae"), "stack": "b"},
+            {**_bar("dunning_recovered", _("Recovered"), rows, COLORS["new"]), "stack": "c"},
             _line("recovery_rate", _("Recovery rate"), rows, COLORS["accent"], "y2"),
         ]
         money = {"y": "count", "y2": "percent"}

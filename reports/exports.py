@@ -32,7 +32,7 @@ def cell(column: Column, value: Any, currency: str) -> Any:
         return (Decimal(value).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
     if column.kind == "datetime" and isinstance(value, datetime):
         return value.replace(microsecond=0).isoformat()
-    if column.kind in ("date", "period") and isinstance(value, date):
+    if column.kind in ("date", "period", "month") and isinstance(value, date):
         return value
     return value
 
@@ -66,7 +66,7 @@ def xlsx_bytes(report: Report, rows: Sequence[dict[str, Any]], currency: str) ->
         sheet.append(values)
     for index, column in enumerate(report.columns, start=1):
         fmt = {"money": money_format, "money_ratio": money_format, "ratio": "0.00%"}.get(
-            column.kind, "yyyy-mm-dd" if column.kind in ("date", "period") else None
+            column.kind, "yyyy-mm-dd" if column.kind in ("date", "period", "month") else None
         )
         if fmt:
             for (target,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):

@@ -53,7 +53,9 @@ def overview_context(request: StaffRequest) -> dict[str, Any]:
         "series": result,
         "totals": result.totals(),
         "charts": {
-            kind: charts.chart(kind, result.rows, p.currency, p.grain) for kind in OVERVIEW_CHARTS
+            kind: charts.chart(kind, result.rows, p.currency, p.grain)
+            for kind in OVERVIEW_CHARTS
+            if charts.has_data(kind, result.rows)
         },
         "reports": catalog.REPORTS,
     }
@@ -77,7 +79,8 @@ def report(request: StaffRequest, slug: str) -> HttpResponse:
     p, error = _params(request)
     rows = catalog.table(rep, p)
     empty = not any(v for row in rows for k, v in row.items() if k != "period")
-    chart = charts.chart(rep.chart, rows, p.currency, p.grain) if rep.chart and not empty else None
+    drawn = rep.chart and not empty and charts.has_data(rep.chart, rows)
+    chart = charts.chart(rep.chart, rows, p.currency, p.grain) if drawn else None
     triangle = _triangle(rows) if rep.slug == "cohorts" and not empty else None
     return render(
         request,

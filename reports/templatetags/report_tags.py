@@ -27,6 +27,8 @@ def _locale() -> str:
 def report_cell(value: Any, kind: str, currency: str, grain: str = "day") -> str:
     if value is None:
         return "—"
+    if kind == "month" and isinstance(value, date):
+        return format_date(value, "MMM yyyy", locale=_locale())
     if kind == "period" and isinstance(value, date):
         # A month reads "Jan 2026" ("jan. 2026" in pt-BR); a week by its Monday.
         if grain == "month":

@@ -34,8 +34,10 @@ def test_the_overview_draws_the_five_movements_and_the_mrr() -> None:
     assert by_key["churn"] == [0, -10_000, 0, 0]
     assert by_key["mrr"] == [75_000, 70_000, 65_000, 75_000]
     assert spec["labels"] == ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026"]
-    for chart in ("mrr", "customers", "churn", "trials", "payments"):
+    for chart in ("mrr", "customers", "churn", "trials"):
         assert f'data-testid="chart-{chart}"' in html
+    # No charge attempt in this business (it pays by invoice): said, not drawn empty.
+    assert 'data-testid="chart-payments-empty"' in html
     assert b.w.tenant.default_currency == "BRL"
 
 

@@ -38,11 +38,12 @@ ColumnSerializer = inline_serializer(
                 "month",
                 "date",
                 "datetime",
+                "method",
                 "text",
             ],
             help_text="money: integer minor units of `currency` (money_ratio: a decimal string "
             "of minor units); ratio: a decimal string (0.25 = 25 %); period, month: its first day; "
-            "date/datetime: ISO 8601.",
+            "date/datetime: ISO 8601; method: card, boleto or pix.",
         ),
     },
 )

@@ -67,7 +67,7 @@ def params(*, tenant: Tenant, query: Mapping[str, str], now: datetime) -> Params
 class Column:
     key: str
     label: str | Promise
-    kind: str  # money, money_ratio, ratio, int, period, month, date, datetime, text
+    kind: str  # money, money_ratio, ratio, int, period, month, date, datetime, method, text
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class Report:
     columns: tuple[Column, ...]
     rows: Callable[[Params], list[dict[str, Any]]]
     chart: str = ""  # which chart the page draws (static/js/reports.js)
+
+    @property
+    def periodic(self) -> bool:
+        """One row per period (grouped by day, week or month), not one table for the range."""
+        return self.rows is _series
 
 
 def _series(p: Params) -> list[dict[str, Any]]:
@@ -237,7 +242,7 @@ REPORTS: tuple[Report, ...] = (
         _("Payment success by method"),
         _("Charge attempts in the period per payment method, and the share that succeeded."),
         (
-            Column("method", _("Method"), "text"),
+            Column("method", _("Method"), "method"),
             Column("attempts", _("Attempts"), "int"),
             Column("succeeded", _("Succeeded"), "int"),
             Column("failed", _("Failed"), "int"),
@@ -268,7 +273,7 @@ REPORTS: tuple[Report, ...] = (
             "still open; recovery rate = recovered ÷ opened; recovered revenue."
         ),
         (
-            Column("method", _("Method"), "text"),
+            Column("method", _("Method"), "method"),
             Column("opened", _("Opened"), "int"),
             Column("recovered", _("Recovered"), "int"),
             Column("lost", _("Lost"), "int"),
@@ -305,7 +310,7 @@ REPORTS: tuple[Report, ...] = (
         (
             Column("invoice", _("Invoice"), "text"),
             Column("customer", _("Customer"), "text"),
-            Column("method", _("Method"), "text"),
+            Column("method", _("Method"), "method"),
             Column("amount_due", _("Amount due"), "money"),
             Column("opened_at", _("Failed since"), "datetime"),
             Column("next_step_at", _("Next step"), "datetime"),

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.money import currency_exponent
+from reports.templatetags.report_tags import method_label
 
 COLORS = {
     "new": "#2e7d32",
@@ -120,7 +121,7 @@ def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) 
             {**_bar("revenue", _("Revenue"), rows, COLORS["reactivation"]), "stack": "a"},
         ]
     elif kind == "payment_methods":
-        labels = [force_str(r["method"]) for r in rows]
+        labels = [method_label(r["method"]) for r in rows]
         datasets = [
             {**_bar("succeeded", _("Succeeded"), rows, COLORS["new"]), "stack": "a"},
             {**_bar("failed", _("Failed"), rows, COLORS["churn"]), "stack": "a"},
@@ -131,7 +132,7 @@ def chart(kind: str, rows: Sequence[dict[str, Any]], currency: str, grain: str) 
         datasets = [{**_bar("failed", _("Failed"), rows, COLORS["churn"]), "stack": "a"}]
         money = {"y": "count"}
     elif kind == "recovery":
-        labels = [force_str(r["method"]) for r in rows]
+        labels = [method_label(r["method"]) for r in rows]
         datasets = [
             {**_bar("recovered", _("Recovered"), rows, COLORS["new"]), "stack": "a"},
             {**_bar("lost", _("Lost"), rows, COLORS["churn"]), "stack": "a"},

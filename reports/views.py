@@ -94,6 +94,8 @@ def report(request: StaffRequest, slug: str) -> HttpResponse:
             "table": [[(c, row.get(c.key)) for c in rep.columns] for row in rows],
             "reports": catalog.REPORTS,
             "triangle": triangle,
+            # Per-period reports are grouped; the others are one table for the range.
+            "show_grain": rep.periodic,
         },
     )
 

@@ -15,8 +15,17 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language
 
 from core.money import Money, is_known_currency
+from customers.models import PaymentMethod
 
 register = template.Library()
+
+
+def method_label(code: Any) -> str:
+    """card → Card (translated); an unknown code as it is."""
+    try:
+        return str(PaymentMethod.Kind(code).label)
+    except ValueError:
+        return str(code)
 
 
 def _locale() -> str:
@@ -27,6 +36,8 @@ def _locale() -> str:
 def report_cell(value: Any, kind: str, currency: str, grain: str = "day") -> str:
     if value is None:
         return "—"
+    if kind == "method":
+        return method_label(value)
     if kind == "month" and isinstance(value, date):
         return format_date(value, "MMM yyyy", locale=_locale())
     if kind == "period" and isinstance(value, date):

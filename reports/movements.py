@@ -90,12 +90,11 @@ class _Customer:
 def events_written(events: Sequence[PendingEvent]) -> None:
     """``settings.OUTBOX_LISTENERS``: log the MRR movements of the subscriptions
     these events are about, and mark late-written days for the snapshot."""
-    by_tenant: dict[int, dict[str, PendingEvent]] = defaultdict(dict)
+    by_tenant: dict[int, dict[str, list[PendingEvent]]] = defaultdict(lambda: defaultdict(list))
     earliest: dict[int, datetime] = {}
     for event in events:
         if event.subject_type == "subscription" and event.subject_id:
-            # The last event about a subscription dates its movement.
-            by_tenant[event.tenant_id][event.subject_id] = event
+            by_tenant[event.tenant_id][event.subject_id].append(event)
         if event.tenant_id not in earliest or event.at < earliest[event.tenant_id]:
             earliest[event.tenant_id] = event.at
     for tenant_id, first_at in earliest.items():
@@ -120,7 +119,49 @@ def _mark_dirty(tenant: Tenant, day: date) -> None:
     )
 
 
-def record(tenant: Tenant, events: Mapping[str, PendingEvent]) -> list[MrrMovement]:
+@dataclass(frozen=True, slots=True)
+class _State:
+    """A subscription as one of its events left it."""
+
+    at: datetime
+    event_type: str
+    status: str
+    plan: Plan
+    quantity: int
+
+
+def _states(
+    sub: Subscription, events: Sequence[PendingEvent], plans: Mapping[str, Plan]
+) -> list[_State]:
+    """The subscription after each of ``events``, oldest first. The engine may move a
+    subscription through several states in one batch (a test clock's jump, a run
+    catching up): each event says the status it left and, for a change, the plan
+    and quantity before and after. The last state is the subscription as saved."""
+    ordered = sorted(events, key=lambda e: e.at)
+    # The plan and quantity before the first change in the batch (else as saved).
+    plan, quantity = sub.plan, sub.quantity
+    for event in ordered:
+        data = event.data
+        if "previous_plan" in data:
+            plan = plans.get(str(data["previous_plan"]), plan)
+            quantity = int(data.get("previous_quantity") or quantity)
+            break
+    status = ""
+    out = []
+    for event in ordered[:-1]:
+        data = event.data
+        if "plan" in data and "previous_plan" in data:
+            plan = plans.get(str(data["plan"]), plan)
+            quantity = int(data.get("quantity") or quantity)
+        status = str(data.get("status") or status)
+        if status:
+            out.append(_State(event.at, event.type, status, plan, quantity))
+    last = ordered[-1]
+    out.append(_State(last.at, last.type, sub.status, sub.plan, sub.quantity))
+    return out
+
+
+def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list[MrrMovement]:
     """Log what changed in the MRR of the subscriptions ``events`` name (by public id)."""
     subs = list(
         Subscription.objects.filter(tenant=tenant, public_id__in=list(events))
@@ -130,6 +171,14 @@ def record(tenant: Tenant, events: Mapping[str, PendingEvent]) -> list[MrrMoveme
     if not subs:
         return []
     ids = [s.pk for s in subs]
+    named = {
+        str(value)
+        for batch in events.values()
+        for e in batch
+        for key in ("plan", "previous_plan")
+        if (value := e.data.get(key))
+    }
+    plans = {p.public_id: p for p in Plan.objects.filter(tenant=tenant, public_id__in=named)}
     coupons: dict[int, Coupon] = {
         r.subscription_id: r.coupon
         for r in CouponRedemption.objects.filter(
@@ -161,68 +210,86 @@ def record(tenant: Tenant, events: Mapping[str, PendingEvent]) -> list[MrrMoveme
         customers[(row["customer_id"], row["currency"])] = _Customer(
             row["mrr"], row["subs"], row["counted"], row["rows"], row["cohort"], row["joined"]
         )
-    movements = []
+    movements: list[MrrMovement] = []
     for sub in subs:
-        event = events[sub.public_id]
-        new_mrr = subscription_mrr(
-            plan=sub.plan, quantity=sub.quantity, status=sub.status, coupon=coupons.get(sub.pk)
-        )
         before = logged.get(sub.pk, {"mrr": 0, "live": 0})
-        old_mrr, live = int(before["mrr"] or 0), int(before["live"] or 0)
-        live_delta = 0
-        if live <= 0 and new_mrr > 0:
-            live_delta = 1
-        elif live > 0 and sub.status in ENDED:
-            live_delta = -1
-        delta = new_mrr - old_mrr
-        if delta == 0 and live_delta == 0:
-            continue
+        mrr, live = int(before["mrr"] or 0), int(before["live"] or 0)
         currency = sub.plan.currency
         customer = customers[(sub.customer_id, currency)]
-        subs_after = customer.subs + live_delta
-        customer_delta = 0
-        if customer.counted <= 0 and subs_after > 0:
-            customer_delta = 1
-        elif customer.counted > 0 and subs_after <= 0:
-            customer_delta = -1
-        if customer_delta > 0:
-            kind = MovementKind.NEW if customer.rows == 0 else MovementKind.REACTIVATION
-        elif customer_delta < 0:
-            kind = MovementKind.CHURN
-        else:
-            kind = MovementKind.EXPANSION if delta > 0 else MovementKind.CONTRACTION
-        day = to_local(event.at, tenant.time_zone).date()
-        cohort = customer.cohort or _month(day)
-        joined = day if customer_delta > 0 else (customer.joined or day)
-        movements.append(
-            MrrMovement(
-                tenant=tenant,
-                subscription_id=sub.pk,
-                customer_id=sub.customer_id,
-                plan_id=sub.plan_id,
-                currency=currency,
-                at=event.at,
-                day=day,
-                month=_month(day),
-                cohort=cohort,
-                joined=joined,
-                from_trial=live_delta > 0 and sub.trial_end is not None,
-                kind=kind,
-                delta_minor=delta,
-                mrr_after_minor=new_mrr,
-                live_delta=live_delta,
-                customer_delta=customer_delta,
-                event_type=event.type[:64],
+        for state in _states(sub, events[sub.public_id], plans):
+            new_mrr = subscription_mrr(
+                plan=state.plan,
+                quantity=state.quantity,
+                status=state.status,
+                coupon=coupons.get(sub.pk),
             )
-        )
-        customer.mrr += delta
-        customer.subs = subs_after
-        customer.counted += customer_delta
-        customer.rows += 1
-        customer.cohort = cohort
-        customer.joined = joined
+            live_delta = 0
+            if live <= 0 and new_mrr > 0:
+                live_delta = 1
+            elif live > 0 and state.status in ENDED:
+                live_delta = -1
+            delta = new_mrr - mrr
+            if delta == 0 and live_delta == 0:
+                continue
+            movements.append(
+                _movement(tenant, sub, state, customer, delta, new_mrr, live_delta, currency)
+            )
+            mrr, live = new_mrr, live + live_delta
     MrrMovement.objects.bulk_create(movements)
     return movements
+
+
+def _movement(
+    tenant: Tenant,
+    sub: Subscription,
+    state: _State,
+    customer: _Customer,
+    delta: int,
+    new_mrr: int,
+    live_delta: int,
+    currency: str,
+) -> MrrMovement:
+    """One movement, classified at the customer's level; ``customer`` moves on."""
+    subs_after = customer.subs + live_delta
+    customer_delta = 0
+    if customer.counted <= 0 and subs_after > 0:
+        customer_delta = 1
+    elif customer.counted > 0 and subs_after <= 0:
+        customer_delta = -1
+    if customer_delta > 0:
+        kind = MovementKind.NEW if customer.rows == 0 else MovementKind.REACTIVATION
+    elif customer_delta < 0:
+        kind = MovementKind.CHURN
+    else:
+        kind = MovementKind.EXPANSION if delta > 0 else MovementKind.CONTRACTION
+    day = to_local(state.at, tenant.time_zone).date()
+    cohort = customer.cohort or _month(day)
+    joined = day if customer_delta > 0 else (customer.joined or day)
+    customer.mrr += delta
+    customer.subs = subs_after
+    customer.counted += customer_delta
+    customer.rows += 1
+    customer.cohort = cohort
+    customer.joined = joined
+    return MrrMovement(
+        tenant=tenant,
+        subscription_id=sub.pk,
+        customer_id=sub.customer_id,
+        plan_id=state.plan.pk,
+        currency=currency,
+        at=state.at,
+        day=day,
+        month=_month(day),
+        cohort=cohort,
+        joined=joined,
+        from_trial=live_delta > 0 and sub.trial_end is not None,
+        kind=kind,
+        delta_minor=delta,
+        mrr_after_minor=new_mrr,
+        live_delta=live_delta,
+        customer_delta=customer_delta,
+        event_type=state.event_type[:64],
+    )
 
 
 def clock_rows_delete(*, tenant: Tenant, clock: Any) -> None:

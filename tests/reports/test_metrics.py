@@ -210,3 +210,24 @@ def test_deleting_the_test_clock_takes_its_movements_and_the_snapshot_rebuilds()
     assert left == 0
     assert through == date(2026, 1, 4)
     assert [r["mrr"] for r in rows] == [0, 0, 0, 0]
+
+
+def test_one_clock_jump_over_a_pause_and_its_end_logs_both_on_their_days() -> None:
+    from tests.scenarios.helpers_lifecycle import pause
+    from tests.support.billing import world
+
+    with world(sp(2026, 1, 5, 12)) as w:
+        plan = w.plan("pausable", 10_000, max_pauses=1, max_pause_cycles=1)
+        sub = w.subscribe(plan, w.customer("Carla"), collection_method="send_invoice")
+        pause(w, sub, cycles=1)
+        # One advance runs Feb 5 (paused) and Mar 5 (resumed) in one batch.
+        w.advance(sp(2026, 3, 20, 12))
+        logged = list(
+            MrrMovement.objects.order_by("at", "id").values_list("day", "kind", "delta_minor")
+        )
+
+    assert logged == [
+        (date(2026, 1, 5), "new", 10_000),
+        (date(2026, 2, 5), "contraction", -10_000),
+        (date(2026, 3, 5), "expansion", 10_000),
+    ]

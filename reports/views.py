@@ -20,13 +20,25 @@ from tenants.requests import StaffRequest
 OVERVIEW_CHARTS = ("mrr", "customers", "churn", "trials", "payments")
 
 
+def _filter_error(param: str | None) -> str:
+    """What a merchant reads when the filters do not make a range (translated;
+    the API answers the service's own message)."""
+    if param == "currency":
+        return _("Choose a currency from the list.")
+    if param == "grain":
+        return _("Group by month, week or day; by day for at most 400 days.")
+    return _("Give dates as From on or before To, at most five years apart.")
+
+
 def _params(request: StaffRequest) -> tuple[catalog.Params, str]:
     """The filters asked for, or the defaults with the error to show."""
     now = clock.now()
     try:
         return catalog.params(tenant=request.tenant, query=request.GET, now=now), ""
     except DomainError as error:
-        return catalog.params(tenant=request.tenant, query={}, now=now), str(error)
+        return catalog.params(tenant=request.tenant, query={}, now=now), _filter_error(
+            getattr(error, "param", None)
+        )
 
 
 def _filters(request: StaffRequest, p: catalog.Params, error: str) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def test_each_report_page_renders_and_an_unknown_one_is_404() -> None:
     assert 'data-testid="cohort-triangle"' in cohorts
     assert "83.3%" in cohorts
     assert (missing, bad_format) == (404, 404)
-    assert b"start must be on or before end." in bad_range.content
+    assert b"Give dates as From on or before To" in bad_range.content
     assert bad_export.status_code == 400
 
 

@@ -231,3 +231,23 @@ def test_one_clock_jump_over_a_pause_and_its_end_logs_both_on_their_days() -> No
         (date(2026, 2, 5), "contraction", -10_000),
         (date(2026, 3, 5), "expansion", 10_000),
     ]
+
+
+def test_the_beat_task_snapshots_every_tenant_up_to_yesterday() -> None:
+    from core import clock
+    from core.localtime import to_local
+    from reports.tasks import snapshot_task
+
+    with business() as b:
+        live = _compact(_monthly(b))
+        written = snapshot_task()
+        again = snapshot_task()  # idempotent: nothing left to write
+        through = selectors.covered_through(tenant=b.w.tenant)
+        served = _compact(_monthly(b))
+        yesterday = to_local(clock.now(), b.w.tenant.time_zone).date().toordinal() - 1
+
+    assert written > 0
+    assert again == 0
+    assert through is not None
+    assert through.toordinal() == yesterday
+    assert served == live == EXPECTED_BRL

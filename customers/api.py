@@ -43,6 +43,24 @@ _LOCALES = [("en", "en"), ("pt-br", "pt-br"), ("ro", "ro")]
 # --- customers -----------------------------------------------------------------------
 
 
+class AddressSerializer(serializers.Serializer):
+    """The shape of customers/domain/address.py, for the schema and responses."""
+
+    line1 = serializers.CharField(required=False, help_text="Street.")
+    number = serializers.CharField(required=False, help_text="Number.")
+    complement = serializers.CharField(required=False, help_text="Complement.")
+    district = serializers.CharField(required=False, help_text="District (bairro).")
+    city = serializers.CharField(required=False, help_text="City.")
+    state = serializers.CharField(required=False, help_text="State (UF in Brazil).")
+    postal_code = serializers.CharField(required=False, help_text="Postal code (CEP: 8 digits).")
+    country = serializers.CharField(required=False, help_text="ISO 3166-1 alpha-2.")
+
+
+@extend_schema_field(AddressSerializer)
+class AddressField(serializers.JSONField):
+    """The stored address object as is (a column, so projections read it like any other)."""
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True, help_text="cus_…")
     object = ObjectField("customer")
@@ -54,6 +72,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         help_text="Language of the customer's documents and emails (en, pt-br, ro), or empty "
         "for the account's."
     )
+    address = AddressField(help_text="Billing address; an empty object when none.")
     metadata = serializers.DictField(
         child=serializers.CharField(), help_text="Your own key-value pairs."
     )
@@ -72,6 +91,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "phone",
             "tax_id",
             "locale",
+            "address",
             "metadata",
             "test_clock",
             "created",
@@ -108,6 +128,12 @@ class CustomerUpdateSerializer(StrictSerializer):
         choices=[*_LOCALES, ("", "")],
         required=False,
         help_text="Language of documents and emails; empty for the account's.",
+    )
+    address = serializers.DictField(
+        required=False,
+        help_text="Billing address: line1, number, complement, district, city, state, "
+        "postal_code, country (ISO alpha-2, default BR; a BR address needs a valid CEP and UF). "
+        "An empty object clears it.",
     )
     metadata = MetadataField(required=False)
 

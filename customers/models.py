@@ -40,6 +40,8 @@ class Customer(TenantOwned):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     tax_id = models.CharField(_("tax id (CPF/CNPJ)"), max_length=32, blank=True)
     locale = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # Billing address, shape and rules in customers/domain/address.py ({} = none).
+    address = models.JSONField(_("billing address"), default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Set when the subscriber opted out of optional (marketing) messages; legally
     # required notices (invoices, receipts, payment problems) still go out.

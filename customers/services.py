@@ -19,6 +19,7 @@ from django.db.models import ProtectedError
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.localtime import to_local
+from customers.domain.address import normalize_address
 from customers.domain.phone import normalize_phone, phone_region
 from customers.domain.taxid import normalize_tax_id
 from customers.models import Customer, PaymentMethod, TestClock
@@ -27,7 +28,7 @@ from tenants.changes import record_change
 from tenants.models import Tenant
 from tenants.outbox import emit
 
-UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "metadata")
+UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "address", "metadata")
 _LOCALES = {code for code, _name in settings.LANGUAGES}
 
 
@@ -38,6 +39,8 @@ def _clean(field: str, value: Any, *, region: str | None = None) -> Any:
         if not isinstance(value, dict):
             raise ValidationFailed("metadata must be an object.", param="metadata")
         return value
+    if field == "address":
+        return normalize_address(value)
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be a string.", param=field)
     value = value.strip()
@@ -75,6 +78,7 @@ def customer_create(
     phone: str = "",
     tax_id: str = "",
     locale: str = "",
+    address: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     test_clock: Any = None,
 ) -> Customer:
@@ -88,6 +92,7 @@ def customer_create(
             ("phone", phone),
             ("tax_id", tax_id),
             ("locale", locale),
+            ("address", dict(address or {})),
             ("metadata", dict(metadata or {})),
         )
     }

@@ -30,10 +30,9 @@ from core.errors import DomainError
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_token_read
 from customers.services import payment_method_detach, payment_method_set_default
+from portal.sessions import portal_sign_in, portal_sign_out, session_customer
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
-
-SESSION_KEY = "portal_customer"
 
 
 class PortalRequest(TenantRequest):
@@ -78,8 +77,7 @@ def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
             {"message": _("This link is invalid or has expired. Ask for a new one.")},
             status=400,
         )
-    request.session.cycle_key()
-    request.session[SESSION_KEY] = {"tenant": tenant.id, "customer": customer.public_id}
+    portal_sign_in(request, tenant=tenant, customer=customer, method="link")
     page = request.GET.get("next", "home")
     try:
         target = reverse(f"portal:{page}", kwargs={"tenant_slug": tenant.slug})
@@ -89,11 +87,7 @@ def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
 
 
 def _session_customer(request: TenantRequest) -> Customer | None:
-    held = request.session.get(SESSION_KEY)
-    tenant = getattr(request, "tenant", None)
-    if not held or tenant is None or held.get("tenant") != tenant.id:
-        return None
-    return Customer.objects.filter(tenant=tenant, public_id=held.get("customer")).first()
+    return session_customer(request, getattr(request, "tenant", None))
 
 
 def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -290,5 +284,5 @@ def payment_method_action(
 
 @require_POST
 def leave(request: TenantRequest, tenant_slug: str) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
+    portal_sign_out(request)
     return redirect("portal:home", tenant_slug=tenant_slug)

@@ -397,3 +397,115 @@ def subscription_preview_next_invoice(
         period_end=draft.period_end,
         totals=totals(draft.lines),
     )
+
+
+# --- the first invoice of a new subscription, before it is made (dashboard) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class FirstInvoiceLine:
+    description: str
+    quantity: int
+    amount_minor: int
+    discount_minor: int
+    tax_minor: int
+    total_minor: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePreview:
+    """What ``subscription_create`` would do: the subscription's state and dates
+    and the invoice it writes at once (``lines`` empty when nothing is due now)."""
+
+    status: str
+    start_at: datetime
+    trial_end: datetime | None
+    period_end: datetime
+    currency: str
+    lines: list[FirstInvoiceLine]
+    subtotal_minor: int
+    discount_minor: int
+    tax_minor: int
+    total_minor: int
+    amount_due_minor: int
+    installments: list[tuple[datetime, int]]
+
+
+class _DryRun(Exception):
+    """Rolls the preview's transaction back (never escapes)."""
+
+
+def subscription_preview_create(
+    *, tenant: Tenant, customer: Customer, plan: Plan, now: datetime, **options: Any
+) -> CreatePreview:
+    """The exact first invoice of a new subscription: ``subscription_create``
+    itself runs, with the same ``options``, in a transaction that is then rolled
+    back, so the preview is what confirming writes, to the cent. Nothing stays:
+    no rows, no events, and the charge it would queue on commit is discarded
+    with the transaction. Raises the same ``DomainError`` confirming would."""
+    result: list[CreatePreview] = []
+    try:
+        with transaction.atomic():
+            sub = subscription_create(
+                tenant=tenant,
+                customer=customer,
+                plan=plan,
+                actor=Actor.system("preview"),
+                now=now,
+                **options,
+            )
+            first = (
+                Invoice.objects.filter(
+                    tenant=tenant,
+                    subscription=sub,
+                    billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
+                )
+                .order_by("pk")
+                .first()
+            )
+            lines = (
+                [
+                    FirstInvoiceLine(
+                        description=line.description,
+                        quantity=line.quantity,
+                        amount_minor=line.amount_minor,
+                        discount_minor=line.discount_minor,
+                        tax_minor=line.tax_minor,
+                        total_minor=line.total_minor,
+                        period_start=line.period_start,
+                        period_end=line.period_end,
+                    )
+                    for line in InvoiceLine.objects.filter(tenant=tenant, invoice=first).order_by(
+                        "position", "pk"
+                    )
+                ]
+                if first is not None
+                else []
+            )
+            parts = (
+                [(i.due_at, i.amount_minor) for i in first.installments.order_by("number")]
+                if first is not None
+                else []
+            )
+            result.append(
+                CreatePreview(
+                    status=sub.status,
+                    start_at=sub.start_at,
+                    trial_end=sub.trial_end,
+                    period_end=sub.current_period_end,
+                    currency=sub.plan.currency,
+                    lines=lines,
+                    subtotal_minor=first.subtotal_minor if first else 0,
+                    discount_minor=first.discount_minor if first else 0,
+                    tax_minor=first.tax_minor if first else 0,
+                    total_minor=first.total_minor if first else 0,
+                    amount_due_minor=first.amount_due_minor if first else 0,
+                    installments=parts,
+                )
+            )
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result[0]

@@ -140,6 +140,7 @@ def _detail(
         "currency": tenant.default_currency,
         "portal_link": link,
         "can_manage": request.membership.has_perm(Perm.CUSTOMERS_MANAGE),
+        "can_subscribe": request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE),
         **selectors.customer_summary(tenant=tenant, customer=customer),
     }
     return render(request, "dashboard/customers/detail.html", context, status=status)

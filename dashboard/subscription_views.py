@@ -84,6 +84,7 @@ def subscriptions(request: StaffRequest) -> HttpResponse:
             "filtered": any(v for k, v in request.GET.items() if k != "after"),
             "paged": bool(after),
             "filter_query": filter_query,
+            "can_start": request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE),
         },
     )
 

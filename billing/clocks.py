@@ -7,7 +7,8 @@ moment itself as ``now``: invoices carry the dates they would have in real life.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.db import transaction
@@ -23,7 +24,7 @@ from billing.models import (
 )
 from billing.run import run_batch
 from core.actors import Actor
-from core.errors import NotFound, ValidationFailed
+from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from core.registry import registered
 from customers.models import TestClock
 from customers.services import clock_move_to, clock_row_create
@@ -33,6 +34,8 @@ from tenants.changes import record_change
 from tenants.models import Tenant
 
 MAX_STEPS = 100_000
+# The longest jump one advance may take (the API and the dashboard alike).
+MAX_ADVANCE = timedelta(days=366 * 10)
 
 
 class ClockSweep(Protocol):
@@ -73,16 +76,32 @@ def clock_create(
 
 
 def clock_advance(
-    *, tenant: Tenant, clock_id: int, to: datetime, actor: Actor, now: datetime
+    *,
+    tenant: Tenant,
+    clock_id: int,
+    to: datetime,
+    actor: Actor,
+    now: datetime,
+    progress: Callable[[datetime], None] | None = None,
+    background: bool = False,
 ) -> TestClock:
     """Move the clock to ``to``, processing everything due on the way, in order.
 
     Each moment is its own transaction, like the live scheduler's runs, so a
-    long advance never holds one huge transaction.
+    long advance never holds one huge transaction. ``progress`` (if given) is
+    told each moment once everything due at it has run (the dashboard's bar).
+    ``background``: this is the advance ``clock_advance_start`` queued; any
+    other advance is refused while that one runs.
     """
     clock = TestClock.objects.filter(tenant=tenant, pk=clock_id).first()
     if clock is None:
         raise NotFound("No such test clock.", param="test_clock")
+    if clock.advancing_to is not None and not background:
+        raise StateConflict(
+            "This test clock is already advancing; wait until it is done.",
+            param="test_clock",
+            code="test_clock_advancing",
+        )
     if to < clock.frozen_time:
         raise ValidationFailed("A test clock only moves forward.", param="frozen_time")
     sweeps = _sweeps()
@@ -94,10 +113,17 @@ def clock_advance(
         for sweep, at in zip(sweeps, due, strict=True):
             if at is not None and at <= moment:
                 sweep.run(tenant=tenant, clock=clock, now=moment)
+        if progress is not None:
+            progress(moment)
     else:  # pragma: no cover - a bug, not a business case
         raise RuntimeError("The test clock did not settle.")
     with transaction.atomic():
         clock_move_to(tenant=tenant, clock=clock, to=to)
+        if background:
+            TestClock.objects.filter(tenant=tenant, pk=clock.pk).update(
+                advancing_to=None, advanced_through=None, advance_error=""
+            )
+            clock.advancing_to = clock.advanced_through = None
         record_change(
             tenant=tenant,
             actor=actor,
@@ -113,13 +139,94 @@ def clock_advance(
 
 
 @transaction.atomic
+def clock_advance_start(
+    *, tenant: Tenant, clock_id: int, to: datetime, actor: Actor, now: datetime
+) -> TestClock:
+    """Queue an advance of the clock to ``to`` on the worker (``clock_advance_run``);
+    the clock says how far it has got (``advanced_through``) until it is done."""
+    clock = TestClock.objects.select_for_update().filter(tenant=tenant, pk=clock_id).first()
+    if clock is None:
+        raise NotFound("No such test clock.", param="test_clock")
+    if clock.advancing_to is not None:
+        raise StateConflict(
+            "This test clock is already advancing; wait until it is done.",
+            param="test_clock",
+            code="test_clock_advancing",
+        )
+    if to <= clock.frozen_time:
+        raise ValidationFailed(
+            "A test clock only moves forward: pick a later time.", param="frozen_time"
+        )
+    if to - clock.frozen_time > MAX_ADVANCE:
+        raise ValidationFailed(
+            "A test clock advances at most 10 years at a time.", param="frozen_time"
+        )
+    clock.advancing_to, clock.advanced_through, clock.advance_error = to, None, ""
+    clock.save(update_fields=["advancing_to", "advanced_through", "advance_error"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="test_clock.advance_started",
+        target=clock,
+        at=now,
+        changes={"frozen_time": clock.frozen_time.isoformat(), "advancing_to": to.isoformat()},
+    )
+    from billing.tasks import clock_advance_task
+
+    actor_data = {"type": actor.type, "id": actor.id, "label": actor.label}
+    transaction.on_commit(
+        lambda: clock_advance_task.delay(tenant_id=tenant.pk, clock_id=clock.pk, actor=actor_data)
+    )
+    return clock
+
+
+def clock_advance_run(*, tenant: Tenant, clock_id: int, actor: Actor, now: datetime) -> None:
+    """The worker's part of ``clock_advance_start``: run the advance, noting each
+    moment done on the clock. Run again (a redelivered task) it resumes where it
+    stopped; on a clock already done (or deleted) it does nothing."""
+    clock = TestClock.objects.filter(tenant=tenant, pk=clock_id).first()
+    if clock is None or clock.advancing_to is None:
+        return
+    of_clock = TestClock.objects.filter(tenant=tenant, pk=clock_id)
+
+    def noted(moment: datetime) -> None:
+        of_clock.update(advanced_through=moment)
+
+    try:
+        clock_advance(
+            tenant=tenant,
+            clock_id=clock_id,
+            to=clock.advancing_to,
+            actor=actor,
+            now=now,
+            progress=noted,
+            background=True,
+        )
+    except DomainError as exc:
+        of_clock.update(advancing_to=None, advanced_through=None, advance_error=exc.message[:300])
+    except Exception:
+        of_clock.update(
+            advancing_to=None,
+            advanced_through=None,
+            advance_error="The advance stopped on an unexpected error; see the worker's log.",
+        )
+        raise
+
+
+@transaction.atomic
 def clock_delete(*, tenant: Tenant, clock_id: int, actor: Actor, now: datetime) -> None:
     """Deleting a clock deletes what is attached to it: its customers and their
     subscriptions, invoices, credit notes and balances. Each app deletes its own
     rows (``settings.TEST_CLOCK_DELETERS``, billing's below)."""
-    clock = TestClock.objects.filter(tenant=tenant, pk=clock_id).first()
+    clock = TestClock.objects.select_for_update().filter(tenant=tenant, pk=clock_id).first()
     if clock is None:
         raise NotFound("No such test clock.", param="test_clock")
+    if clock.advancing_to is not None:
+        raise StateConflict(
+            "This test clock is advancing; delete it once it is done.",
+            param="test_clock",
+            code="test_clock_advancing",
+        )
     audit.record(tenant=tenant, actor=actor, action="test_clock.deleted", target=clock, at=now)
     for delete_rows in registered("TEST_CLOCK_DELETERS"):
         delete_rows(tenant=tenant, clock=clock)

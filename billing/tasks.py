@@ -109,3 +109,15 @@ def cards_expiring_task() -> None:
     for tenant in Tenant.objects.order_by("pk"):
         with tenant_context(tenant):
             payment_methods_expiring_notify(tenant=tenant, now=now)
+
+
+@shared_task(base=TenantTask, name="billing.clock_advance", acks_late=True, ignore_result=True)
+def clock_advance_task(*, tenant_id: int, clock_id: int, actor: dict[str, str]) -> None:
+    """Advance a test clock off the request (billing/clocks.py ``clock_advance_start``)."""
+    from billing.clocks import clock_advance_run
+    from core.actors import Actor
+    from tenants.context import require_tenant
+
+    clock_advance_run(
+        tenant=require_tenant(), clock_id=clock_id, actor=Actor(**actor), now=clock.now()
+    )

@@ -20,6 +20,11 @@ class TestClock(TenantOwned):
     name = models.CharField(max_length=200, blank=True)
     frozen_time = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # An advance running off the request (billing/clocks.py): where it goes, the
+    # last moment it has processed (its progress) and why it stopped, if it failed.
+    advancing_to = models.DateTimeField(null=True, blank=True)
+    advanced_through = models.DateTimeField(null=True, blank=True)
+    advance_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         # The table it had in billing (moved with state-only migrations).

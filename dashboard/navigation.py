@@ -58,6 +58,7 @@ NAV: tuple[NavGroup, ...] = (
             NavItem(_("API keys"), "dashboard:api_keys", Perm.API_KEYS_MANAGE),
             NavItem(_("Webhooks"), "notifications:webhooks", Perm.API_KEYS_MANAGE),
             NavItem(_("Events"), "dashboard:events", Perm.BILLING_VIEW),
+            NavItem(_("Test clocks"), "dashboard:test_clocks", Perm.BILLING_VIEW),
             NavItem(_("Audit log"), "dashboard:audit", Perm.AUDIT_VIEW),
         ),
     ),

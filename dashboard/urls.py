@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import catalog_views, customer_views, subscription_new, team_views, views
+from dashboard import catalog_views, customer_views, team_views, views
 from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
@@ -88,10 +88,6 @@ urlpatterns = [
     # --- end customers ---
     # -- subscriptions (issue 13 item 3) ------------------------------------------
     path("dashboard/subscriptions/", subscriptions.subscriptions, name="subscriptions"),
-    # Before "<sub_id>/": "new" is not a subscription's id.
-    path(
-        "dashboard/subscriptions/new/", subscription_new.subscription_new, name="subscription_new"
-    ),
     path(
         "dashboard/subscriptions/<str:sub_id>/",
         subscriptions.subscription,
@@ -186,3 +182,33 @@ urlpatterns += [
     path("dashboard/team/accept/<str:token>/", team_views.team_accept, name="team_accept"),
     # --- end Team ---
 ]
+
+# --- Test clocks (issue 13 item 5; clocks) ---
+from dashboard import clock_views  # noqa: E402
+
+urlpatterns += [
+    path("dashboard/test-clocks/", clock_views.test_clocks, name="test_clocks"),
+    path("dashboard/test-clocks/new/", clock_views.test_clock_new, name="test_clock_new"),
+    path("dashboard/test-clocks/<str:clock_id>/", clock_views.test_clock, name="test_clock"),
+    path(
+        "dashboard/test-clocks/<str:clock_id>/progress/",
+        clock_views.test_clock_progress,
+        name="test_clock_progress",
+    ),
+    path(
+        "dashboard/test-clocks/<str:clock_id>/advance/",
+        clock_views.test_clock_advance,
+        name="test_clock_advance",
+    ),
+    path(
+        "dashboard/test-clocks/<str:clock_id>/customers/new/",
+        clock_views.test_clock_customer_new,
+        name="test_clock_customer_new",
+    ),
+    path(
+        "dashboard/test-clocks/<str:clock_id>/delete/",
+        clock_views.test_clock_delete,
+        name="test_clock_delete",
+    ),
+]
+# --- end Test clocks ---

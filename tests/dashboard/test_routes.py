@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from billing.clocks import clock_create
 from billing.models import BalanceTransaction, Invoice, Seller, SellerPlanCap, TaxRate
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
 from billing.subscriptions import subscription_create
 from billing.taxes import tax_rate_create
 from core import clock
-from customers.models import Customer
+from customers.models import Customer, TestClock
 from customers.services import customer_create
 from dunning.models import DunningCase, DunningPolicy
 from notifications.models import WebhookDelivery, WebhookEndpoint
@@ -108,6 +109,12 @@ def _membership(s: Scene) -> dict[str, Any]:
     return {"membership_id": s.membership.pk}
 
 
+def _clock(s: Scene) -> dict[str, Any]:
+    with tenant_context(s.setup.tenant):
+        found = TestClock.objects.filter(tenant=s.setup.tenant).get(name="Scene clock")
+    return {"clock_id": found.public_id}
+
+
 def _template(s: Scene) -> dict[str, Any]:
     return {"key": "welcome", "channel": "email", "language": "en"}
 
@@ -152,7 +159,6 @@ ROUTES: dict[str, Route] = {
     "dashboard:seller_cap": Route(Perm.CATALOG_MANAGE, 405, _seller),
     # dashboard: subscriptions
     "dashboard:subscriptions": Route(Perm.BILLING_VIEW),
-    "dashboard:subscription_new": Route(Perm.SUBSCRIPTIONS_MANAGE),
     "dashboard:subscription": Route(Perm.BILLING_VIEW, 200, _subscription),
     "dashboard:subscription_change": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription),
     "dashboard:subscription_pause": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
@@ -160,6 +166,14 @@ ROUTES: dict[str, Route] = {
     "dashboard:subscription_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_cancel_undo": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_payment_method": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    # dashboard: test clocks
+    "dashboard:test_clocks": Route(Perm.BILLING_VIEW),
+    "dashboard:test_clock_new": Route(Perm.BILLING_MANAGE),
+    "dashboard:test_clock": Route(Perm.BILLING_VIEW, 200, _clock),
+    "dashboard:test_clock_progress": Route(Perm.BILLING_VIEW, 200, _clock),
+    "dashboard:test_clock_advance": Route(Perm.BILLING_MANAGE, 405, _clock),
+    "dashboard:test_clock_customer_new": Route(Perm.BILLING_MANAGE, 200, _clock),
+    "dashboard:test_clock_delete": Route(Perm.BILLING_MANAGE, 405, _clock),
     # dashboard: invoices and money
     "dashboard:invoices": Route(Perm.BILLING_VIEW),
     "dashboard:invoice": Route(Perm.BILLING_VIEW, 200, _invoice),
@@ -315,6 +329,7 @@ def _scene(setup: TenantSetup) -> Scene:
             collection_method="send_invoice",
         )
         membership = Membership.objects.get(tenant=tenant, role=Role.OWNER)
+        clock_create(tenant=tenant, frozen_time=now, actor=ACTOR, now=now, name="Scene clock")
     return Scene(
         setup,
         customer,
@@ -387,6 +402,11 @@ def _fingerprint(tenant: Tenant) -> dict[str, Any]:
             "subscriptions": list(
                 Subscription.objects.filter(tenant=tenant).values_list(
                     "status", "plan_id", "quantity", "payment_method_id", "canceled_at"
+                )
+            ),
+            "clocks": list(
+                TestClock.objects.filter(tenant=tenant).values_list(
+                    "name", "frozen_time", "advancing_to"
                 )
             ),
             "memberships": list(

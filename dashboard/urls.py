@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import catalog_views, customer_views, team_views, views
+from dashboard import catalog_views, customer_views, subscription_new, team_views, views
 from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
@@ -88,6 +88,10 @@ urlpatterns = [
     # --- end customers ---
     # -- subscriptions (issue 13 item 3) ------------------------------------------
     path("dashboard/subscriptions/", subscriptions.subscriptions, name="subscriptions"),
+    # Before "<sub_id>/": "new" is not a subscription's id.
+    path(
+        "dashboard/subscriptions/new/", subscription_new.subscription_new, name="subscription_new"
+    ),
     path(
         "dashboard/subscriptions/<str:sub_id>/",
         subscriptions.subscription,

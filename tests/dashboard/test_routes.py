@@ -159,6 +159,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:seller_cap": Route(Perm.CATALOG_MANAGE, 405, _seller),
     # dashboard: subscriptions
     "dashboard:subscriptions": Route(Perm.BILLING_VIEW),
+    "dashboard:subscription_new": Route(Perm.SUBSCRIPTIONS_MANAGE),
     "dashboard:subscription": Route(Perm.BILLING_VIEW, 200, _subscription),
     "dashboard:subscription_change": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription),
     "dashboard:subscription_pause": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),

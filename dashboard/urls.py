@@ -85,6 +85,11 @@ urlpatterns = [
         customer_views.customer_portal_link_send,
         name="customer_portal_link_send",
     ),
+    path(
+        "dashboard/customers/<str:public_id>/notes/",
+        customer_views.customer_note,
+        name="customer_note",
+    ),
     # --- end customers ---
     # -- subscriptions (issue 13 item 3) ------------------------------------------
     path("dashboard/subscriptions/", subscriptions.subscriptions, name="subscriptions"),

@@ -132,6 +132,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:customer_balance": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     "dashboard:customer_portal_link": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     "dashboard:customer_portal_link_send": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
+    "dashboard:customer_note": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     # dashboard: catalog
     "dashboard:catalog": Route(Perm.BILLING_VIEW),
     "dashboard:product_create": Route(Perm.CATALOG_MANAGE),

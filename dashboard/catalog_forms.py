@@ -193,6 +193,74 @@ def _entitlement_value(text: str) -> Any:
     return text
 
 
+class PlanEditForm(forms.Form):
+    """What a plan changes in place (never its price: that is a new version)."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    trial_days = forms.IntegerField(label=gettext_lazy("Trial days"), min_value=0, max_value=730)
+    max_pauses = forms.IntegerField(
+        label=gettext_lazy("Pauses allowed"), min_value=0, max_value=100
+    )
+    max_pause_cycles = forms.IntegerField(
+        label=gettext_lazy("Longest pause (cycles)"), min_value=0, max_value=120
+    )
+    max_installments = forms.IntegerField(
+        label=gettext_lazy("Installments allowed"), min_value=1, max_value=24
+    )
+    tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
+    entitlements = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, tax_rates: list[TaxRate], rows: int = ENTITLEMENT_ROWS, **kw: Any
+    ):
+        super().__init__(*args, **kw)
+        # A row per entitlement the plan has and one empty, so none is dropped.
+        self.rows = max(ENTITLEMENT_ROWS, rows)
+        rates = cast(forms.ChoiceField, self.fields["tax_rate"])
+        rates.choices = [("", _("No tax"))] + [(r.public_id, rate_label(r)) for r in tax_rates]
+        for i in range(self.rows):
+            self.fields[f"ent_{i}_key"] = forms.CharField(
+                required=False, max_length=64, label=_("Entitlement")
+            )
+            self.fields[f"ent_{i}_value"] = forms.CharField(
+                required=False, max_length=200, label=_("Value")
+            )
+
+    @staticmethod
+    def initial_for(plan: Plan) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            field: getattr(plan, field)
+            for field in ("name", "trial_days", "max_pauses", "max_pause_cycles")
+        }
+        initial["max_installments"] = plan.max_installments
+        initial["tax_rate"] = plan.tax_rate.public_id if plan.tax_rate else ""
+        for i, (key, value) in enumerate(plan.entitlements.items()):
+            initial[f"ent_{i}_key"] = key
+            initial[f"ent_{i}_value"] = str(value).lower() if isinstance(value, bool) else value
+        return initial
+
+    def entitlement_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"ent_{i}_key"], self[f"ent_{i}_value"]) for i in range(self.rows)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        entitlements: dict[str, Any] = {}
+        for i in range(self.rows):
+            key = (data.get(f"ent_{i}_key") or "").strip()
+            value = (data.get(f"ent_{i}_value") or "").strip()
+            if not key and not value:
+                continue
+            if not key:
+                self.add_error(f"ent_{i}_key", _("Name this entitlement."))
+                continue
+            if key in entitlements:
+                self.add_error(f"ent_{i}_key", _("This entitlement is listed twice."))
+                continue
+            entitlements[key] = _entitlement_value(value)
+        data["entitlement_map"] = entitlements
+        return data
+
+
 class PlanPriceForm(forms.Form):
     amount = forms.CharField(label=gettext_lazy("New price"))
     setup_fee = forms.CharField(

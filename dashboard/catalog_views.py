@@ -23,6 +23,7 @@ from core.errors import DomainError
 from dashboard.amounts import minor_to_text
 from dashboard.catalog_forms import (
     CouponForm,
+    PlanEditForm,
     PlanForm,
     PlanPriceForm,
     ProductForm,
@@ -246,6 +247,7 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
             "current": current,
             "versions": [{"plan": v, "subscriptions": by_version.get(v.pk, [])} for v in versions],
             "form": form,
+            "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE),
         },
     )
 
@@ -283,6 +285,77 @@ def plan_price(request: StaffRequest, plan_id: str) -> HttpResponse:
                 )
             return redirect("dashboard:plan_detail", plan_id=new.public_id)
     return _plan_page(request, plan, form)
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+def plan_edit(request: StaffRequest, plan_id: str) -> HttpResponse:
+    """Everything but the price, on every version of the plan."""
+    plan = _get(Plan, request, plan_id)
+    tenant = request.tenant
+    rates = list(TaxRate.objects.filter(tenant=tenant, active=True).order_by("name"))
+    if plan.tax_rate is not None and plan.tax_rate not in rates:
+        rates.append(plan.tax_rate)  # an archived rate it has stays selectable
+    form = PlanEditForm(
+        request.POST or None,
+        tax_rates=rates,
+        rows=len(plan.entitlements) + 1,
+        initial=PlanEditForm.initial_for(plan),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        rate = next((r for r in rates if r.public_id == data["tax_rate"]), None)
+        changes = {
+            "name": data["name"],
+            "trial_days": data["trial_days"],
+            "max_pauses": data["max_pauses"],
+            "max_pause_cycles": data["max_pause_cycles"],
+            "max_installments": data["max_installments"],
+            "entitlements": data["entitlement_map"],
+        }
+        if rate != plan.tax_rate:
+            changes["tax_rate"] = rate
+        try:
+            plans.plan_update(
+                tenant=tenant,
+                plan_id=plan.pk,
+                changes=changes,
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _domain_error(form, exc, {})
+        else:
+            messages.success(request, _("Plan saved."))
+            return redirect("dashboard:plan_detail", plan_id=plan.public_id)
+    return _render(request, "plan_edit.html", {"form": form, "plan": plan})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def plan_archive(request: StaffRequest, plan_id: str) -> HttpResponse:
+    """Archive the plan (``?active=1`` in the form: unarchive it)."""
+    plan = _get(Plan, request, plan_id)
+    active = request.POST.get("active") == "1"
+    try:
+        plans.plan_set_active(
+            tenant=request.tenant,
+            plan_id=plan.pk,
+            active=active,
+            actor=_actor(request),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if active:
+            messages.success(request, _("%(name)s takes new subscribers again.") % {"name": plan})
+        else:
+            messages.success(
+                request,
+                _("%(name)s archived: no new subscribers; current ones keep running.")
+                % {"name": plan},
+            )
+    return redirect("dashboard:plan_detail", plan_id=plan.public_id)
 
 
 # --- Coupons

@@ -29,6 +29,12 @@ urlpatterns = [
     path(
         "dashboard/catalog/plans/<str:plan_id>/price/", catalog_views.plan_price, name="plan_price"
     ),
+    path("dashboard/catalog/plans/<str:plan_id>/edit/", catalog_views.plan_edit, name="plan_edit"),
+    path(
+        "dashboard/catalog/plans/<str:plan_id>/archive/",
+        catalog_views.plan_archive,
+        name="plan_archive",
+    ),
     path("dashboard/catalog/coupons/", catalog_views.coupon_list, name="coupons"),
     path("dashboard/catalog/coupons/new/", catalog_views.coupon_create, name="coupon_create"),
     path("dashboard/catalog/tax-rates/", catalog_views.tax_rate_list, name="tax_rates"),

@@ -16,6 +16,7 @@ from billing import subscriptions as billing_subs
 from billing.models import Coupon, Seller, SellerPlanCap, TaxRate
 from core import clock
 from core.actors import Actor
+from core.errors import DomainError
 from customers.models import Customer
 from dashboard.amounts import parse_money
 from subscriptions import services as subs
@@ -933,3 +934,193 @@ def test_the_catalog_needs_a_login(db: None) -> None:
         response = Client().get(path)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+# --- Plan edits (everything but the price) and archiving
+
+
+def _edit_body(**kw: Any) -> dict[str, Any]:
+    return {
+        "name": "Mensal Plus",
+        "trial_days": "14",
+        "max_pauses": "2",
+        "max_pause_cycles": "3",
+        "max_installments": "6",
+        "tax_rate": "",
+        "ent_0_key": "seats",
+        "ent_0_value": "10",
+        "ent_1_key": "api",
+        "ent_1_value": "true",
+    } | kw
+
+
+def test_a_plan_edit_changes_every_version_but_never_the_price(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme), entitlements={"reports": True})
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    client.post(f"/dashboard/catalog/plans/{plan.public_id}/price/", {"amount": "39.90"})
+    rate = _rate(acme)
+    url = f"/dashboard/catalog/plans/{plan.public_id}/edit/"
+    form = client.get(url).content.decode()
+    assert 'value="reports"' in form
+    assert 'value="true"' in form
+
+    response = client.post(url, _edit_body(tax_rate=rate.public_id))
+
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        versions = list(Plan.objects.filter(code="mensal").order_by("version"))
+        entry = AuditEntry.objects.filter(action="plan.updated").latest("id")
+    assert [v.amount_minor for v in versions] == [2990, 3990]
+    for v in versions:
+        assert (v.name, v.trial_days, v.max_pauses, v.max_pause_cycles) == ("Mensal Plus", 14, 2, 3)
+        assert (v.max_installments, v.tax_rate_id) == (6, rate.pk)
+        assert v.entitlements == {"seats": 10, "api": True}
+    assert entry.changes["tax_rate"] == [None, rate.public_id]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"trial_days": "-1"}, "trial_days"),
+        ({"trial_days": "731"}, "trial_days"),
+        ({"trial_days": "ten"}, "trial_days"),
+        ({"max_pauses": "101"}, "max_pauses"),
+        ({"max_pause_cycles": "-5"}, "max_pause_cycles"),
+        ({"max_installments": "0"}, "max_installments"),
+        ({"max_installments": "99999999999999999999"}, "max_installments"),
+        ({"tax_rate": "txr_nope"}, "tax_rate"),
+        ({"ent_0_key": "", "ent_0_value": "10"}, "ent_0_key"),
+        ({"ent_1_key": "seats"}, "ent_1_key"),
+    ],
+)
+def test_a_bad_plan_edit_is_refused_next_to_the_field(
+    acme: TenantSetup, changes: dict[str, str], field: str
+) -> None:
+    plan = _plan(acme, _product(acme))
+    response = _owner(acme).post(
+        f"/dashboard/catalog/plans/{plan.public_id}/edit/", _edit_body(**changes)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), field)
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert (plan.name, plan.trial_days, plan.entitlements) == ("Mensal", 0, {})
+
+
+def test_another_tenants_tax_rate_cannot_be_put_on_a_plan(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    plan = _plan(acme, _product(acme))
+    theirs = _rate(globex)
+    response = _owner(acme).post(
+        f"/dashboard/catalog/plans/{plan.public_id}/edit/", _edit_body(tax_rate=theirs.public_id)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), "tax_rate")
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert plan.tax_rate_id is None
+
+
+def test_the_plan_service_refuses_the_price_and_foreign_rates(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    plan = _plan(acme, _product(acme))
+    theirs = _rate(globex)
+    with tenant_context(acme.tenant):
+        for changes, param in (
+            ({"amount_minor": 1}, "amount_minor"),
+            ({"tax_rate": theirs}, "tax_rate"),
+            ({"max_installments": True}, "max_installments"),
+            ({"entitlements": ["x"]}, "entitlements"),
+        ):
+            with pytest.raises(DomainError) as exc:
+                subs.plan_update(
+                    tenant=acme.tenant,
+                    plan_id=plan.pk,
+                    changes=changes,
+                    actor=ACTOR,
+                    now=clock.now(),
+                )
+            assert exc.value.param == param
+        plan.refresh_from_db()
+    assert (plan.amount_minor, plan.tax_rate_id, plan.max_installments) == (2990, None, 1)
+
+
+def test_a_plan_is_archived_and_unarchived(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme))
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    url = f"/dashboard/catalog/plans/{plan.public_id}/"
+
+    assert client.post(url + "archive/").status_code == 302
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+        assert plan.subscriptions.count() == 1
+    assert plan.active is False
+    page = client.get(url).content.decode()
+    assert 'data-testid="plan-archived"' in page
+    assert 'data-testid="plan-unarchive"' in page
+
+    assert client.post(url + "archive/", {"active": "1"}).status_code == 302
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+        actions = list(
+            AuditEntry.objects.filter(action__in=["plan.archived", "plan.unarchived"])
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert plan.active is True
+    assert actions == ["plan.archived", "plan.unarchived"]
+
+
+def test_an_old_version_or_a_plan_of_an_archived_product_stays_archived(
+    acme: TenantSetup,
+) -> None:
+    product = _product(acme)
+    plan = _plan(acme, product)
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    client.post(f"/dashboard/catalog/plans/{plan.public_id}/price/", {"amount": "39.90"})
+    with tenant_context(acme.tenant):
+        with pytest.raises(DomainError, match="latest version"):
+            subs.plan_set_active(
+                tenant=acme.tenant, plan_id=plan.pk, active=True, actor=ACTOR, now=clock.now()
+            )
+        new = Plan.objects.get(code="mensal", version=2)
+    client.post(f"/dashboard/catalog/products/{product.public_id}/archive/")
+    response = client.post(
+        f"/dashboard/catalog/plans/{new.public_id}/archive/", {"active": "1"}, follow=True
+    )
+    assert "product is archived" in response.content.decode()
+    with tenant_context(acme.tenant):
+        assert not Plan.objects.filter(active=True).exists()
+
+
+def test_a_viewer_cannot_edit_or_archive_a_plan(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme))
+    viewer = _member(acme, "viewer")
+    url = f"/dashboard/catalog/plans/{plan.public_id}/"
+    page = viewer.get(url).content.decode()
+    assert 'data-testid="plan-edit"' not in page
+    assert viewer.get(url + "edit/").status_code == 403
+    assert viewer.post(url + "edit/", _edit_body()).status_code == 403
+    assert viewer.post(url + "archive/").status_code == 403
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert (plan.name, plan.active) == ("Mensal", True)
+
+
+def test_another_tenants_plan_cannot_be_edited(acme: TenantSetup, globex: TenantSetup) -> None:
+    theirs = _plan(globex, _product(globex))
+    client = _owner(acme)
+    url = f"/dashboard/catalog/plans/{theirs.public_id}/"
+    assert client.post(url + "edit/", _edit_body()).status_code == 404
+    assert client.post(url + "archive/").status_code == 404
+    with tenant_context(globex.tenant):
+        theirs.refresh_from_db()
+    assert (theirs.name, theirs.active) == ("Mensal", True)

@@ -434,3 +434,67 @@ class SellerCapForm(forms.Form):
     def __init__(self, *args: Any, plan_codes: list[str], **kw: Any):
         super().__init__(*args, **kw)
         cast(forms.ChoiceField, self.fields["plan_code"]).choices = [(c, c) for c in plan_codes]
+
+
+class CouponEditForm(forms.Form):
+    """Who may still redeem a coupon and until when; its discount never changes."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    max_redemptions = forms.IntegerField(
+        label=gettext_lazy("Maximum redemptions"),
+        required=False,
+        min_value=1,
+        max_value=10**9,
+        help_text=gettext_lazy("Empty: unlimited."),
+    )
+    redeem_by = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=gettext_lazy("The last day it can be redeemed. Empty: no expiry."),
+    )
+    plan_codes = forms.MultipleChoiceField(
+        label=gettext_lazy("Only for these plans"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every plan."),
+    )
+    first_purchase_only = forms.BooleanField(
+        label=gettext_lazy("Only on a customer's first purchase"), required=False
+    )
+
+    def __init__(self, *args: Any, coupon: Coupon, plan_codes: list[str], **kw: Any):
+        self.coupon = coupon
+        redeem_by = coupon.redeem_by
+        kw.setdefault(
+            "initial",
+            {
+                "name": coupon.name,
+                "max_redemptions": coupon.max_redemptions,
+                # Stored as the first instant after the last valid day.
+                "redeem_by": (
+                    timezone.localtime(redeem_by).date() - timedelta(days=1) if redeem_by else None
+                ),
+                "plan_codes": coupon.plan_codes,
+                "first_purchase_only": coupon.first_purchase_only,
+            },
+        )
+        super().__init__(*args, **kw)
+        # A code the coupon names stays listed, even if no plan has it any more.
+        codes = sorted(set(plan_codes) | set(coupon.plan_codes))
+        cast(forms.MultipleChoiceField, self.fields["plan_codes"]).choices = [(c, c) for c in codes]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        redeem_by = data.get("redeem_by")
+        if redeem_by is None:
+            data["redeem_by_at"] = None
+            return data
+        data["redeem_by_at"] = timezone.make_aware(
+            datetime.combine(redeem_by + timedelta(days=1), time.min)
+        )
+        # Keeping a day that passed is fine; moving it to a past day is not.
+        if data["redeem_by_at"] != self.coupon.redeem_by and data["redeem_by_at"] <= clock.now():
+            self.add_error("redeem_by", _("That day has passed."))
+        return data

@@ -22,6 +22,7 @@ from core.actors import Actor
 from core.errors import DomainError
 from dashboard.amounts import minor_to_text
 from dashboard.catalog_forms import (
+    CouponEditForm,
     CouponForm,
     PlanEditForm,
     PlanForm,
@@ -369,7 +370,11 @@ def coupon_list(request: StaffRequest) -> HttpResponse:
         .select_related("seller")
         .order_by("-active", "-created_at", "-id")
     )
-    return _render(request, "coupons.html", {"coupons": rows})
+    return _render(
+        request,
+        "coupons.html",
+        {"coupons": rows, "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE)},
+    )
 
 
 @staff_view(Perm.CATALOG_MANAGE)
@@ -414,6 +419,65 @@ def coupon_create(request: StaffRequest) -> HttpResponse:
             messages.success(request, _("Coupon %(code)s created.") % {"code": coupon.code})
             return redirect("dashboard:coupons")
     return _render(request, "coupon_form.html", {"form": form})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+def coupon_edit(request: StaffRequest, coupon_id: str) -> HttpResponse:
+    coupon = _get(Coupon, request, coupon_id)
+    codes = sorted(set(Plan.objects.filter(tenant=request.tenant).values_list("code", flat=True)))
+    form = CouponEditForm(request.POST or None, coupon=coupon, plan_codes=codes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            coupons.coupon_update(
+                tenant=request.tenant,
+                coupon_id=coupon.pk,
+                changes={
+                    "name": data["name"],
+                    "max_redemptions": data["max_redemptions"],
+                    "redeem_by": data["redeem_by_at"],
+                    "plan_codes": data["plan_codes"],
+                    "first_purchase_only": data["first_purchase_only"],
+                },
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _domain_error(form, exc, {})
+        else:
+            messages.success(request, _("Coupon %(code)s saved.") % {"code": coupon.code})
+            return redirect("dashboard:coupons")
+    return _render(request, "coupon_edit.html", {"form": form, "coupon": coupon})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def coupon_archive(request: StaffRequest, coupon_id: str) -> HttpResponse:
+    """Archive the coupon (``active=1`` in the form: make it redeemable again)."""
+    coupon = _get(Coupon, request, coupon_id)
+    active = request.POST.get("active") == "1"
+    try:
+        coupons.coupon_set_active(
+            tenant=request.tenant,
+            coupon_id=coupon.pk,
+            active=active,
+            actor=_actor(request),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if active:
+            messages.success(
+                request, _("Coupon %(code)s can be redeemed again.") % {"code": coupon.code}
+            )
+        else:
+            messages.success(
+                request,
+                _("Coupon %(code)s archived: no new redemptions; current discounts continue.")
+                % {"code": coupon.code},
+            )
+    return redirect("dashboard:coupons")
 
 
 # --- Tax rates

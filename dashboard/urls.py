@@ -37,6 +37,16 @@ urlpatterns = [
     ),
     path("dashboard/catalog/coupons/", catalog_views.coupon_list, name="coupons"),
     path("dashboard/catalog/coupons/new/", catalog_views.coupon_create, name="coupon_create"),
+    path(
+        "dashboard/catalog/coupons/<str:coupon_id>/edit/",
+        catalog_views.coupon_edit,
+        name="coupon_edit",
+    ),
+    path(
+        "dashboard/catalog/coupons/<str:coupon_id>/archive/",
+        catalog_views.coupon_archive,
+        name="coupon_archive",
+    ),
     path("dashboard/catalog/tax-rates/", catalog_views.tax_rate_list, name="tax_rates"),
     path("dashboard/catalog/tax-rates/new/", catalog_views.tax_rate_create, name="tax_rate_create"),
     path(

@@ -1124,3 +1124,188 @@ def test_another_tenants_plan_cannot_be_edited(acme: TenantSetup, globex: Tenant
     with tenant_context(globex.tenant):
         theirs.refresh_from_db()
     assert (theirs.name, theirs.active) == ("Mensal", True)
+
+
+# --- Coupon edits (never the discount) and archiving
+
+
+def _redeemed_coupon(setup: TenantSetup, times: int = 2) -> Coupon:
+    from billing.coupons import coupon_create
+
+    plan = _plan(setup, _product(setup))
+    with tenant_context(setup.tenant):
+        coupon = coupon_create(
+            tenant=setup.tenant,
+            code="DEZ",
+            percent_off=Decimal(10),
+            max_redemptions=5,
+            plan_codes=["mensal"],
+            actor=ACTOR,
+            now=clock.now(),
+        )
+    for i in range(times):
+        with tenant_context(setup.tenant):
+            customer = Customer.objects.create(tenant=setup.tenant, name=f"C{i}")
+            billing_subs.subscription_create(
+                tenant=setup.tenant,
+                customer=customer,
+                plan=plan,
+                actor=ACTOR,
+                now=clock.now(),
+                coupon="DEZ",
+                collection_method="send_invoice",
+            )
+    with tenant_context(setup.tenant):
+        coupon.refresh_from_db()
+    return coupon
+
+
+def _coupon_edit_body(**kw: Any) -> dict[str, Any]:
+    return {
+        "name": "Dez por cento",
+        "max_redemptions": "10",
+        "redeem_by": "",
+        "plan_codes": ["mensal"],
+    } | kw
+
+
+def test_a_redeemed_coupon_edits_its_rules_but_keeps_its_discount(acme: TenantSetup) -> None:
+    coupon = _redeemed_coupon(acme)
+    client = _owner(acme)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/edit/"
+    assert f'href="{url}"' in client.get("/dashboard/catalog/coupons/").content.decode()
+    form = client.get(url).content.decode()
+    assert 'value="5"' in form
+    assert 'name="percent_off"' not in form
+
+    # A discount field in the post is ignored: the form has none.
+    response = client.post(
+        url,
+        _coupon_edit_body(redeem_by="2099-12-31", first_purchase_only="on", percent_off="90"),
+    )
+
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        entry = AuditEntry.objects.get(action="coupon.updated")
+    assert (coupon.name, coupon.max_redemptions, coupon.first_purchase_only) == (
+        "Dez por cento",
+        10,
+        True,
+    )
+    assert coupon.redeem_by is not None
+    assert coupon.redeem_by.year == 2100
+    assert coupon.percent_off == Decimal(10)
+    assert coupon.times_redeemed == 2
+    assert sorted(entry.changes) == ["first_purchase_only", "max_redemptions", "name", "redeem_by"]
+    # The saved day shows as the day typed.
+    assert 'value="2099-12-31"' in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"max_redemptions": "1"}, "max_redemptions"),  # below the 2 redeemed
+        ({"max_redemptions": "0"}, "max_redemptions"),
+        ({"max_redemptions": "-3"}, "max_redemptions"),
+        ({"max_redemptions": "99999999999"}, "max_redemptions"),
+        ({"max_redemptions": "many"}, "max_redemptions"),
+        ({"redeem_by": "2001-01-01"}, "redeem_by"),
+        ({"redeem_by": "31/12/2099"}, "redeem_by"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"plan_codes": ["other-tenants-plan"]}, "plan_codes"),
+    ],
+)
+def test_a_bad_coupon_edit_is_refused_next_to_the_field(
+    acme: TenantSetup, changes: dict[str, Any], field: str
+) -> None:
+    coupon = _redeemed_coupon(acme)
+    response = _owner(acme).post(
+        f"/dashboard/catalog/coupons/{coupon.public_id}/edit/", _coupon_edit_body(**changes)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), field)
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        assert not AuditEntry.objects.filter(action="coupon.updated").exists()
+    assert (coupon.name, coupon.max_redemptions, coupon.redeem_by) == ("", 5, None)
+
+
+def test_the_coupon_service_never_changes_the_discount(acme: TenantSetup) -> None:
+    from billing.coupons import coupon_update
+
+    coupon = _redeemed_coupon(acme, times=1)
+    with tenant_context(acme.tenant):
+        for changes, param in (
+            ({"percent_off": Decimal(50)}, "percent_off"),
+            ({"duration": "forever"}, "duration"),
+            ({"first_purchase_only": "yes"}, "first_purchase_only"),
+            ({"plan_codes": "mensal"}, "plan_codes"),
+            ({"max_redemptions": True}, "max_redemptions"),
+        ):
+            with pytest.raises(DomainError) as exc:
+                coupon_update(
+                    tenant=acme.tenant,
+                    coupon_id=coupon.pk,
+                    changes=changes,
+                    actor=ACTOR,
+                    now=clock.now(),
+                )
+            assert exc.value.param == param
+        coupon.refresh_from_db()
+    assert (coupon.percent_off, coupon.duration) == (Decimal(10), "once")
+
+
+def test_an_archived_coupon_takes_no_redemption_and_comes_back(acme: TenantSetup) -> None:
+    coupon = _redeemed_coupon(acme, times=1)
+    client = _owner(acme)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/archive/"
+
+    assert client.post(url).status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        plan = Plan.objects.get(code="mensal")
+        customer = Customer.objects.create(tenant=acme.tenant, name="Late")
+        with pytest.raises(DomainError, match="No such coupon"):
+            billing_subs.subscription_create(
+                tenant=acme.tenant,
+                customer=customer,
+                plan=plan,
+                actor=ACTOR,
+                now=clock.now(),
+                coupon="DEZ",
+                collection_method="send_invoice",
+            )
+    assert coupon.active is False
+    assert coupon.times_redeemed == 1
+
+    assert client.post(url, {"active": "1"}).status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        actions = list(
+            AuditEntry.objects.filter(action__startswith="coupon.")
+            .exclude(action="coupon.created")
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert coupon.active is True
+    assert actions == ["coupon.archived", "coupon.unarchived"]
+
+
+def test_a_viewer_or_another_tenant_cannot_edit_a_coupon(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    coupon = _redeemed_coupon(acme, times=0)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/"
+    viewer = _member(acme, "viewer")
+    assert url + "edit/" not in viewer.get("/dashboard/catalog/coupons/").content.decode()
+    assert viewer.get(url + "edit/").status_code == 403
+    assert viewer.post(url + "edit/", _coupon_edit_body()).status_code == 403
+    assert viewer.post(url + "archive/").status_code == 403
+    stranger = _owner(globex)
+    assert stranger.post(url + "edit/", _coupon_edit_body()).status_code == 404
+    assert stranger.post(url + "archive/").status_code == 404
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+    assert (coupon.name, coupon.active, coupon.max_redemptions) == ("", True, 5)

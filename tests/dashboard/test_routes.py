@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from billing.models import BalanceTransaction, Invoice, Seller, SellerPlanCap, TaxRate
+from billing.coupons import coupon_create
+from billing.models import BalanceTransaction, Coupon, Invoice, Seller, SellerPlanCap, TaxRate
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
 from billing.subscriptions import subscription_create
@@ -58,6 +59,7 @@ class Scene:
     seller: Seller
     subscription: Subscription
     membership: Membership
+    coupon: Coupon
 
 
 Kwargs = Callable[[Scene], dict[str, Any]]
@@ -94,6 +96,10 @@ def _tax_rate(s: Scene) -> dict[str, Any]:
 
 def _seller(s: Scene) -> dict[str, Any]:
     return {"seller_id": s.seller.public_id}
+
+
+def _coupon(s: Scene) -> dict[str, Any]:
+    return {"coupon_id": s.coupon.public_id}
 
 
 def _invoice(s: Scene) -> dict[str, Any]:
@@ -145,6 +151,8 @@ ROUTES: dict[str, Route] = {
     "dashboard:plan_archive": Route(Perm.CATALOG_MANAGE, 405, _plan),
     "dashboard:coupons": Route(Perm.BILLING_VIEW),
     "dashboard:coupon_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:coupon_edit": Route(Perm.CATALOG_MANAGE, 200, _coupon),
+    "dashboard:coupon_archive": Route(Perm.CATALOG_MANAGE, 405, _coupon),
     "dashboard:tax_rates": Route(Perm.BILLING_VIEW),
     "dashboard:tax_rate_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:tax_rate_edit": Route(Perm.CATALOG_MANAGE, 200, _tax_rate),
@@ -317,6 +325,9 @@ def _scene(setup: TenantSetup) -> Scene:
             collection_method="send_invoice",
         )
         membership = Membership.objects.get(tenant=tenant, role=Role.OWNER)
+        coupon = coupon_create(
+            tenant=tenant, code="WELCOME", percent_off=Decimal(10), actor=ACTOR, now=now
+        )
     return Scene(
         setup,
         customer,
@@ -331,6 +342,7 @@ def _scene(setup: TenantSetup) -> Scene:
         seller,
         subscription,
         membership,
+        coupon,
     )
 
 

@@ -164,7 +164,7 @@ def customer_timeline(
             _("Subscription"),
             _("Subscription %(id)s to %(plan)s (%(status)s)")
             % {"id": sub.public_id, "plan": sub.plan, "status": sub.get_status_display()},
-            own + "#subscriptions",
+            reverse("dashboard:subscription", kwargs={"sub_id": sub.public_id}),
         )
         for sub in subs
     ]
@@ -174,7 +174,7 @@ def customer_timeline(
             _("Invoice"),
             _("Invoice %(number)s (%(status)s)")
             % {"number": inv.number or inv.public_id, "status": inv.get_status_display()},
-            reverse("billing:invoice_pdf", kwargs={"invoice_id": inv.pk}),
+            reverse("dashboard:invoice", kwargs={"ref": inv.public_id}),
         )
         for inv in invoices
     ]
@@ -184,9 +184,11 @@ def customer_timeline(
             _("Payment"),
             _("Payment %(id)s: %(status)s")
             % {"id": pay.public_id, "status": pay.get_status_display()},
-            own + "#payments",
+            reverse("dashboard:invoice", kwargs={"ref": pay.invoice.public_id}),
         )
-        for pay in PaymentAttempt.objects.filter(tenant=tenant, invoice__customer=customer)
+        for pay in PaymentAttempt.objects.filter(
+            tenant=tenant, invoice__customer=customer
+        ).select_related("invoice")
     ]
     entries += [
         TimelineEntry(

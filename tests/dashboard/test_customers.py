@@ -227,6 +227,11 @@ def test_the_detail_shows_profile_and_one_timeline_newest_first(db: None) -> Non
     times = [e.at for e in response.context["timeline"]]
     assert times == sorted(times, reverse=True)
     assert all(e.url for e in response.context["timeline"])
+    # Subscriptions and invoices lead to their dashboard pages, not to a raw PDF.
+    urls = {e.kind: e.url for e in response.context["timeline"]}
+    assert urls["Subscription"] == f"/dashboard/subscriptions/{sub.public_id}/"
+    assert urls["Invoice"].startswith("/dashboard/invoices/")
+    assert f'href="/dashboard/subscriptions/{sub.public_id}/"' in page
 
 
 def test_another_tenants_customer_is_a_404(acme: TenantSetup, globex: TenantSetup) -> None:

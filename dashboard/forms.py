@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.services import BALANCE_ADJUST_LIMIT
 from customers.domain.address import format_postal_code
 from dashboard.amounts import parse_money
+from dashboard.templatetags.money import tax_id as tax_id_display
 
 
 class CustomerForm(forms.Form):
@@ -55,6 +56,8 @@ class CustomerForm(forms.Form):
     @staticmethod
     def initial_for(customer: Any) -> dict[str, Any]:
         initial = {f: getattr(customer, f) for f in ("name", "email", "phone", "tax_id", "locale")}
+        # Shown with its mask, as people type it (the service takes either).
+        initial["tax_id"] = tax_id_display(customer.tax_id)
         address = dict(customer.address or {})
         if address.get("country") == "BR" and len(address.get("postal_code", "")) == 8:
             address["postal_code"] = format_postal_code(address)

@@ -247,7 +247,7 @@ def customer_timeline(
         )
         for entry in AuditEntry.objects.filter(
             tenant=tenant, target_type="customers.customer", target_id=str(customer.pk)
-        )
+        ).exclude(action="customer.note_added")  # the note itself is in the timeline
     ]
     entries += [
         TimelineEntry(

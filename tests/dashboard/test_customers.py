@@ -554,6 +554,7 @@ def test_create_and_edit_a_customer_with_a_billing_address(
 
     edit = owner.get(f"/dashboard/customers/{maria.public_id}/edit/").content.decode()
     assert 'value="01310-100"' in edit
+    assert 'value="529.982.247-25"' in edit  # the CPF with its mask
     # Clearing every address field removes the address.
     cleared = owner.post(f"/dashboard/customers/{maria.public_id}/edit/", {"name": "Maria"})
     assert cleared.status_code == 302
@@ -617,6 +618,7 @@ def test_add_a_note_shows_it_in_the_notes_and_the_timeline(
     page = owner.get(f"/dashboard/customers/{ana.public_id}/").content.decode()
     timeline = page[page.index('data-testid="timeline"') :]
     assert "owner@acme.example: Paid." in timeline
+    assert "Note added by" not in timeline  # once, as the note, not again as its audit entry
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from billing.models import Coupon, CouponRedemption, Invoice, SellerPlanCap
 from billing.terms import plan_terms
 from core.actors import Actor
-from core.errors import StateConflict, ValidationFailed
+from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
 from customers.models import Customer
 from subscriptions.models import Plan, Subscription
@@ -182,3 +182,99 @@ def coupon_redeem(
         redeemed_at=now,
         cycles_left=cycles,
     )
+
+
+# What a coupon can change at any time: who may still redeem it and until when.
+# Its discount (amount or percentage, duration, target, seller) is read by every
+# renewal of the subscriptions that redeemed it, so it never changes: a different
+# discount is a new coupon.
+COUPON_EDITABLE = ("name", "max_redemptions", "redeem_by", "plan_codes", "first_purchase_only")
+
+
+def _coupon_value(coupon: Coupon, field: str, value: Any) -> Any:
+    if field == "name":
+        if not isinstance(value, str) or len(value.strip()) > 200:
+            raise ValidationFailed("A coupon's name has at most 200 characters.", param=field)
+        return value.strip()
+    if field == "max_redemptions":
+        if value is None:
+            return None
+        if not is_whole(value, 1, 10**9):
+            raise ValidationFailed(
+                "max_redemptions must be a whole number from 1 to 1,000,000,000.", param=field
+            )
+        if value < coupon.times_redeemed:
+            raise ValidationFailed(
+                f"The coupon was redeemed {coupon.times_redeemed} times already: "
+                "the maximum cannot be lower.",
+                param=field,
+            )
+        return value
+    if field == "redeem_by":
+        if value is not None and not isinstance(value, datetime):
+            raise ValidationFailed("redeem_by must be a date and time.", param=field)
+        return value
+    if field == "plan_codes":
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(c, str) and c and len(c) <= 64 for c in value
+        ):
+            raise ValidationFailed("plan_codes must be a list of plan codes.", param=field)
+        return sorted(set(value))
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{field} must be true or false.", param=field)
+    return value
+
+
+@transaction.atomic
+def coupon_update(
+    *, tenant: Tenant, coupon_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Coupon:
+    """Change some of ``COUPON_EDITABLE``; a change to the values it has is a no-op."""
+    coupon = Coupon.objects.select_for_update().filter(tenant=tenant, pk=coupon_id).first()
+    if coupon is None:
+        raise NotFound("No such coupon.", param="coupon")
+    unknown = sorted(set(changes) - set(COUPON_EDITABLE))
+    if unknown:
+        raise ValidationFailed(
+            f"{unknown[0]} cannot be changed: a different discount is a new coupon.",
+            param=unknown[0],
+        )
+    values = {field: _coupon_value(coupon, field, raw) for field, raw in changes.items()}
+    diff = {
+        field: [getattr(coupon, field), value]
+        for field, value in values.items()
+        if getattr(coupon, field) != value
+    }
+    if not diff:
+        return coupon
+    for field, (_old, new) in diff.items():
+        setattr(coupon, field, new)
+    coupon.save(update_fields=list(diff))
+    audit.record(
+        tenant=tenant, actor=actor, action="coupon.updated", target=coupon, at=now, changes=diff
+    )
+    return coupon
+
+
+@transaction.atomic
+def coupon_set_active(
+    *, tenant: Tenant, coupon_id: int, active: bool, actor: Actor, now: datetime
+) -> Coupon:
+    """Archive a coupon (no new redemptions; the subscriptions that redeemed it
+    keep their discount) or make it redeemable again. Idempotent."""
+    coupon = Coupon.objects.select_for_update().filter(tenant=tenant, pk=coupon_id).first()
+    if coupon is None:
+        raise NotFound("No such coupon.", param="coupon")
+    if coupon.active == active:
+        return coupon
+    coupon.active = active
+    coupon.save(update_fields=["active"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.unarchived" if active else "coupon.archived",
+        target=coupon,
+        at=now,
+        changes={"active": [not active, active]},
+    )
+    return coupon

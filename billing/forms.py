@@ -53,5 +53,11 @@ class LateChargesForm(forms.Form):
         help_text=_("Pro rata per day late."),
     )
     days_to_pay = forms.IntegerField(
-        label=_("Days to pay a segunda via"), min_value=1, max_value=30
+        label=_("Days to pay a boleto"),
+        min_value=1,
+        max_value=30,
+        help_text=_(
+            "From the day it is issued, for a new boleto and a segunda via; the invoice "
+            "falls due with the boleto."
+        ),
     )

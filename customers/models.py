@@ -113,3 +113,30 @@ class PaymentMethod(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4}" if self.last4 else self.get_kind_display()
+
+
+class CustomerNote(TenantOwned):
+    """A staff member's note on a customer, shown in the customer's timeline."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept when the author's account goes away.
+    author_label = models.CharField(max_length=254, blank=True)
+    text = models.TextField(_("note"), max_length=2000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        indexes = [
+            models.Index(fields=["tenant", "customer", "created_at"], name="note_tenant_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:50]

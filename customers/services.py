@@ -6,6 +6,7 @@ and their rows written here.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from core.localtime import to_local
 from customers.domain.address import normalize_address
 from customers.domain.phone import normalize_phone, phone_region
 from customers.domain.taxid import normalize_tax_id
-from customers.models import Customer, PaymentMethod, TestClock
+from customers.models import Customer, CustomerNote, PaymentMethod, TestClock
 from tenants import audit
 from tenants.changes import record_change
 from tenants.models import Tenant
@@ -30,6 +31,8 @@ from tenants.outbox import emit
 
 UPDATABLE = ("name", "email", "phone", "tax_id", "locale", "address", "metadata")
 _LOCALES = {code for code, _name in settings.LANGUAGES}
+# Control/format/unassigned characters (NUL and friends); newlines and tabs are fine.
+_NOTE_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 def _clean(field: str, value: Any, *, region: str | None = None) -> Any:
@@ -217,6 +220,45 @@ def customer_marketing_opt_out(
 
 
 # --- payment methods (billing's gateways tokenize them; the rows are written here)
+
+
+NOTE_MAX = 2000
+
+
+@transaction.atomic
+def customer_note_add(
+    *, tenant: Tenant, customer_id: int, text: str, actor: Actor, now: datetime
+) -> CustomerNote:
+    """A staff note on the customer (internal: no event, no webhook; audited)."""
+    if not isinstance(text, str):
+        raise ValidationFailed("A note must be text.", param="text")
+    if any(c not in "\n\r\t" and unicodedata.category(c) in _NOTE_FORBIDDEN for c in text):
+        raise ValidationFailed("The note contains characters that are not allowed.", param="text")
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("Write the note first.", param="text")
+    if len(text) > NOTE_MAX:
+        raise ValidationFailed(f"A note has at most {NOTE_MAX} characters.", param="text")
+    customer = Customer.objects.filter(tenant=tenant, pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", param="customer")
+    note = CustomerNote.objects.create(
+        tenant=tenant,
+        customer=customer,
+        author_id=int(actor.id) if actor.type == "staff" and actor.id.isdigit() else None,
+        author_label=actor.label[:254],
+        text=text,
+        created_at=now,
+    )
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="customer.note_added",
+        at=now,
+        target=customer,
+        changes={"note": note.pk},
+    )
+    return note
 
 
 @transaction.atomic

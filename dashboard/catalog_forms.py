@@ -193,6 +193,74 @@ def _entitlement_value(text: str) -> Any:
     return text
 
 
+class PlanEditForm(forms.Form):
+    """What a plan changes in place (never its price: that is a new version)."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    trial_days = forms.IntegerField(label=gettext_lazy("Trial days"), min_value=0, max_value=730)
+    max_pauses = forms.IntegerField(
+        label=gettext_lazy("Pauses allowed"), min_value=0, max_value=100
+    )
+    max_pause_cycles = forms.IntegerField(
+        label=gettext_lazy("Longest pause (cycles)"), min_value=0, max_value=120
+    )
+    max_installments = forms.IntegerField(
+        label=gettext_lazy("Installments allowed"), min_value=1, max_value=24
+    )
+    tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
+    entitlements = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, tax_rates: list[TaxRate], rows: int = ENTITLEMENT_ROWS, **kw: Any
+    ):
+        super().__init__(*args, **kw)
+        # A row per entitlement the plan has and one empty, so none is dropped.
+        self.rows = max(ENTITLEMENT_ROWS, rows)
+        rates = cast(forms.ChoiceField, self.fields["tax_rate"])
+        rates.choices = [("", _("No tax"))] + [(r.public_id, rate_label(r)) for r in tax_rates]
+        for i in range(self.rows):
+            self.fields[f"ent_{i}_key"] = forms.CharField(
+                required=False, max_length=64, label=_("Entitlement")
+            )
+            self.fields[f"ent_{i}_value"] = forms.CharField(
+                required=False, max_length=200, label=_("Value")
+            )
+
+    @staticmethod
+    def initial_for(plan: Plan) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            field: getattr(plan, field)
+            for field in ("name", "trial_days", "max_pauses", "max_pause_cycles")
+        }
+        initial["max_installments"] = plan.max_installments
+        initial["tax_rate"] = plan.tax_rate.public_id if plan.tax_rate else ""
+        for i, (key, value) in enumerate(plan.entitlements.items()):
+            initial[f"ent_{i}_key"] = key
+            initial[f"ent_{i}_value"] = str(value).lower() if isinstance(value, bool) else value
+        return initial
+
+    def entitlement_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"ent_{i}_key"], self[f"ent_{i}_value"]) for i in range(self.rows)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        entitlements: dict[str, Any] = {}
+        for i in range(self.rows):
+            key = (data.get(f"ent_{i}_key") or "").strip()
+            value = (data.get(f"ent_{i}_value") or "").strip()
+            if not key and not value:
+                continue
+            if not key:
+                self.add_error(f"ent_{i}_key", _("Name this entitlement."))
+                continue
+            if key in entitlements:
+                self.add_error(f"ent_{i}_key", _("This entitlement is listed twice."))
+                continue
+            entitlements[key] = _entitlement_value(value)
+        data["entitlement_map"] = entitlements
+        return data
+
+
 class PlanPriceForm(forms.Form):
     amount = forms.CharField(label=gettext_lazy("New price"))
     setup_fee = forms.CharField(
@@ -366,3 +434,67 @@ class SellerCapForm(forms.Form):
     def __init__(self, *args: Any, plan_codes: list[str], **kw: Any):
         super().__init__(*args, **kw)
         cast(forms.ChoiceField, self.fields["plan_code"]).choices = [(c, c) for c in plan_codes]
+
+
+class CouponEditForm(forms.Form):
+    """Who may still redeem a coupon and until when; its discount never changes."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    max_redemptions = forms.IntegerField(
+        label=gettext_lazy("Maximum redemptions"),
+        required=False,
+        min_value=1,
+        max_value=10**9,
+        help_text=gettext_lazy("Empty: unlimited."),
+    )
+    redeem_by = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=gettext_lazy("The last day it can be redeemed. Empty: no expiry."),
+    )
+    plan_codes = forms.MultipleChoiceField(
+        label=gettext_lazy("Only for these plans"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every plan."),
+    )
+    first_purchase_only = forms.BooleanField(
+        label=gettext_lazy("Only on a customer's first purchase"), required=False
+    )
+
+    def __init__(self, *args: Any, coupon: Coupon, plan_codes: list[str], **kw: Any):
+        self.coupon = coupon
+        redeem_by = coupon.redeem_by
+        kw.setdefault(
+            "initial",
+            {
+                "name": coupon.name,
+                "max_redemptions": coupon.max_redemptions,
+                # Stored as the first instant after the last valid day.
+                "redeem_by": (
+                    timezone.localtime(redeem_by).date() - timedelta(days=1) if redeem_by else None
+                ),
+                "plan_codes": coupon.plan_codes,
+                "first_purchase_only": coupon.first_purchase_only,
+            },
+        )
+        super().__init__(*args, **kw)
+        # A code the coupon names stays listed, even if no plan has it any more.
+        codes = sorted(set(plan_codes) | set(coupon.plan_codes))
+        cast(forms.MultipleChoiceField, self.fields["plan_codes"]).choices = [(c, c) for c in codes]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        redeem_by = data.get("redeem_by")
+        if redeem_by is None:
+            data["redeem_by_at"] = None
+            return data
+        data["redeem_by_at"] = timezone.make_aware(
+            datetime.combine(redeem_by + timedelta(days=1), time.min)
+        )
+        # Keeping a day that passed is fine; moving it to a past day is not.
+        if data["redeem_by_at"] != self.coupon.redeem_by and data["redeem_by_at"] <= clock.now():
+            self.add_error("redeem_by", _("That day has passed."))
+        return data

@@ -22,7 +22,9 @@ from core.actors import Actor
 from core.errors import DomainError
 from dashboard.amounts import minor_to_text
 from dashboard.catalog_forms import (
+    CouponEditForm,
     CouponForm,
+    PlanEditForm,
     PlanForm,
     PlanPriceForm,
     ProductForm,
@@ -246,6 +248,7 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
             "current": current,
             "versions": [{"plan": v, "subscriptions": by_version.get(v.pk, [])} for v in versions],
             "form": form,
+            "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE),
         },
     )
 
@@ -285,6 +288,77 @@ def plan_price(request: StaffRequest, plan_id: str) -> HttpResponse:
     return _plan_page(request, plan, form)
 
 
+@staff_view(Perm.CATALOG_MANAGE)
+def plan_edit(request: StaffRequest, plan_id: str) -> HttpResponse:
+    """Everything but the price, on every version of the plan."""
+    plan = _get(Plan, request, plan_id)
+    tenant = request.tenant
+    rates = list(TaxRate.objects.filter(tenant=tenant, active=True).order_by("name"))
+    if plan.tax_rate is not None and plan.tax_rate not in rates:
+        rates.append(plan.tax_rate)  # an archived rate it has stays selectable
+    form = PlanEditForm(
+        request.POST or None,
+        tax_rates=rates,
+        rows=len(plan.entitlements) + 1,
+        initial=PlanEditForm.initial_for(plan),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        rate = next((r for r in rates if r.public_id == data["tax_rate"]), None)
+        changes = {
+            "name": data["name"],
+            "trial_days": data["trial_days"],
+            "max_pauses": data["max_pauses"],
+            "max_pause_cycles": data["max_pause_cycles"],
+            "max_installments": data["max_installments"],
+            "entitlements": data["entitlement_map"],
+        }
+        if rate != plan.tax_rate:
+            changes["tax_rate"] = rate
+        try:
+            plans.plan_update(
+                tenant=tenant,
+                plan_id=plan.pk,
+                changes=changes,
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _domain_error(form, exc, {})
+        else:
+            messages.success(request, _("Plan saved."))
+            return redirect("dashboard:plan_detail", plan_id=plan.public_id)
+    return _render(request, "plan_edit.html", {"form": form, "plan": plan})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def plan_archive(request: StaffRequest, plan_id: str) -> HttpResponse:
+    """Archive the plan (``?active=1`` in the form: unarchive it)."""
+    plan = _get(Plan, request, plan_id)
+    active = request.POST.get("active") == "1"
+    try:
+        plans.plan_set_active(
+            tenant=request.tenant,
+            plan_id=plan.pk,
+            active=active,
+            actor=_actor(request),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if active:
+            messages.success(request, _("%(name)s takes new subscribers again.") % {"name": plan})
+        else:
+            messages.success(
+                request,
+                _("%(name)s archived: no new subscribers; current ones keep running.")
+                % {"name": plan},
+            )
+    return redirect("dashboard:plan_detail", plan_id=plan.public_id)
+
+
 # --- Coupons
 
 
@@ -296,7 +370,11 @@ def coupon_list(request: StaffRequest) -> HttpResponse:
         .select_related("seller")
         .order_by("-active", "-created_at", "-id")
     )
-    return _render(request, "coupons.html", {"coupons": rows})
+    return _render(
+        request,
+        "coupons.html",
+        {"coupons": rows, "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE)},
+    )
 
 
 @staff_view(Perm.CATALOG_MANAGE)
@@ -341,6 +419,65 @@ def coupon_create(request: StaffRequest) -> HttpResponse:
             messages.success(request, _("Coupon %(code)s created.") % {"code": coupon.code})
             return redirect("dashboard:coupons")
     return _render(request, "coupon_form.html", {"form": form})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+def coupon_edit(request: StaffRequest, coupon_id: str) -> HttpResponse:
+    coupon = _get(Coupon, request, coupon_id)
+    codes = sorted(set(Plan.objects.filter(tenant=request.tenant).values_list("code", flat=True)))
+    form = CouponEditForm(request.POST or None, coupon=coupon, plan_codes=codes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            coupons.coupon_update(
+                tenant=request.tenant,
+                coupon_id=coupon.pk,
+                changes={
+                    "name": data["name"],
+                    "max_redemptions": data["max_redemptions"],
+                    "redeem_by": data["redeem_by_at"],
+                    "plan_codes": data["plan_codes"],
+                    "first_purchase_only": data["first_purchase_only"],
+                },
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _domain_error(form, exc, {})
+        else:
+            messages.success(request, _("Coupon %(code)s saved.") % {"code": coupon.code})
+            return redirect("dashboard:coupons")
+    return _render(request, "coupon_edit.html", {"form": form, "coupon": coupon})
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def coupon_archive(request: StaffRequest, coupon_id: str) -> HttpResponse:
+    """Archive the coupon (``active=1`` in the form: make it redeemable again)."""
+    coupon = _get(Coupon, request, coupon_id)
+    active = request.POST.get("active") == "1"
+    try:
+        coupons.coupon_set_active(
+            tenant=request.tenant,
+            coupon_id=coupon.pk,
+            active=active,
+            actor=_actor(request),
+            now=clock.now(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if active:
+            messages.success(
+                request, _("Coupon %(code)s can be redeemed again.") % {"code": coupon.code}
+            )
+        else:
+            messages.success(
+                request,
+                _("Coupon %(code)s archived: no new redemptions; current discounts continue.")
+                % {"code": coupon.code},
+            )
+    return redirect("dashboard:coupons")
 
 
 # --- Tax rates

@@ -14,11 +14,12 @@ from billing.services import customer_balance_adjust
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from customers.domain.address import address_lines
 from customers.models import Customer
 from customers.portal_links import portal_url
-from customers.services import customer_create, customer_update
+from customers.services import customer_create, customer_note_add, customer_update
 from dashboard import selectors
-from dashboard.forms import BalanceAdjustForm, CustomerFilterForm, CustomerForm
+from dashboard.forms import BalanceAdjustForm, CustomerFilterForm, CustomerForm, CustomerNoteForm
 from dashboard.keyset import keyset_page
 from dashboard.services import portal_link_email
 from dashboard.templatetags.money import money
@@ -35,7 +36,10 @@ def _customer_or_404(request: StaffRequest, public_id: str) -> Customer:
 
 
 def _form_error(form: Any, exc: DomainError) -> None:
-    form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+    # The address rules name their key as "address.postal_code": the form's field
+    # is "address_postal_code".
+    param = (exc.param or "").replace(".", "_")
+    form.add_error(param if param in form.fields else None, exc.message)
 
 
 @staff_view(Perm.CUSTOMERS_VIEW)
@@ -82,7 +86,7 @@ def customer_new(request: StaffRequest) -> HttpResponse:
                 tenant=request.tenant,
                 actor=Actor.staff(request.user),
                 now=clock.now(),
-                **form.cleaned_data,
+                **form.service_values(),
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -100,14 +104,13 @@ def customer_new(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.CUSTOMERS_MANAGE)
 def customer_edit(request: StaffRequest, public_id: str) -> HttpResponse:
     customer = _customer_or_404(request, public_id)
-    initial = {f: getattr(customer, f) for f in ("name", "email", "phone", "tax_id", "locale")}
-    form = CustomerForm(request.POST or None, initial=initial)
+    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer))
     if request.method == "POST" and form.is_valid():
         try:
             customer_update(
                 tenant=request.tenant,
                 customer_id=customer.pk,
-                changes=form.cleaned_data,
+                changes=form.service_values(),
                 actor=Actor.staff(request.user),
                 now=clock.now(),
             )
@@ -129,6 +132,7 @@ def _detail(
     customer: Customer,
     *,
     balance_form: BalanceAdjustForm | None = None,
+    note_form: CustomerNoteForm | None = None,
     link: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -138,6 +142,8 @@ def _detail(
         "timeline": selectors.customer_timeline(tenant=tenant, customer=customer),
         "balance_form": balance_form or BalanceAdjustForm(currency=request.tenant.default_currency),
         "currency": tenant.default_currency,
+        "note_form": note_form or CustomerNoteForm(),
+        "address_lines": address_lines(customer.address or {}),
         "portal_link": link,
         "can_manage": request.membership.has_perm(Perm.CUSTOMERS_MANAGE),
         "can_subscribe": request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE),
@@ -203,3 +209,42 @@ def customer_portal_link_send(request: StaffRequest, public_id: str) -> HttpResp
     else:
         messages.success(request, _("Portal link sent to %(email)s.") % {"email": sent_to})
     return redirect("dashboard:customer_detail", public_id=customer.public_id)
+
+
+@staff_view(Perm.CUSTOMERS_MANAGE)
+@require_POST
+def customer_note(request: StaffRequest, public_id: str) -> HttpResponse:
+    """Add a note; from htmx the notes card comes back alone, otherwise the page."""
+    customer = _customer_or_404(request, public_id)
+    form = CustomerNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_note_add(
+                tenant=request.tenant,
+                customer_id=customer.pk,
+                text=form.cleaned_data["text"],
+                actor=Actor.staff(request.user),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            if getattr(request, "htmx", False):
+                return _notes_card(request, customer, CustomerNoteForm())
+            messages.success(request, _("Note added."))
+            return redirect("dashboard:customer_detail", public_id=customer.public_id)
+    if getattr(request, "htmx", False):
+        # htmx swaps 2xx responses only: the card comes back with its errors
+        # next to the field (nothing was saved).
+        return _notes_card(request, customer, form)
+    return _detail(request, customer, note_form=form, status=400)
+
+
+def _notes_card(request: StaffRequest, customer: Customer, form: CustomerNoteForm) -> HttpResponse:
+    context = {
+        "customer": customer,
+        "note_form": form,
+        "notes": selectors.customer_notes(tenant=request.tenant, customer=customer),
+        "can_manage": True,
+    }
+    return render(request, "dashboard/customers/_notes.html", context)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from billing.models import BalanceTransaction, Invoice, PaymentAttempt
-from customers.models import Customer, PaymentMethod
+from customers.models import Customer, CustomerNote, PaymentMethod
 from dunning.models import DunningCase
 from notifications.models import MessageDelivery, WebhookDelivery
 from subscriptions.models import Subscription, SubscriptionStatus
@@ -130,6 +130,7 @@ def _action_label(action: str) -> str:
         "customer.marketing_opted_in": _("Opted in to marketing messages"),
         "customer.payment_method_attached": _("Payment method added"),
         "customer.payment_method_detached": _("Payment method removed"),
+        "customer.note_added": _("Note added"),
     }
     return str(labels.get(action, action))
 
@@ -163,7 +164,7 @@ def customer_timeline(
             _("Subscription"),
             _("Subscription %(id)s to %(plan)s (%(status)s)")
             % {"id": sub.public_id, "plan": sub.plan, "status": sub.get_status_display()},
-            own + "#subscriptions",
+            reverse("dashboard:subscription", kwargs={"sub_id": sub.public_id}),
         )
         for sub in subs
     ]
@@ -173,7 +174,7 @@ def customer_timeline(
             _("Invoice"),
             _("Invoice %(number)s (%(status)s)")
             % {"number": inv.number or inv.public_id, "status": inv.get_status_display()},
-            reverse("billing:invoice_pdf", kwargs={"invoice_id": inv.pk}),
+            reverse("dashboard:invoice", kwargs={"ref": inv.public_id}),
         )
         for inv in invoices
     ]
@@ -183,9 +184,11 @@ def customer_timeline(
             _("Payment"),
             _("Payment %(id)s: %(status)s")
             % {"id": pay.public_id, "status": pay.get_status_display()},
-            own + "#payments",
+            reverse("dashboard:invoice", kwargs={"ref": pay.invoice.public_id}),
         )
-        for pay in PaymentAttempt.objects.filter(tenant=tenant, invoice__customer=customer)
+        for pay in PaymentAttempt.objects.filter(
+            tenant=tenant, invoice__customer=customer
+        ).select_related("invoice")
     ]
     entries += [
         TimelineEntry(
@@ -244,10 +247,28 @@ def customer_timeline(
         )
         for entry in AuditEntry.objects.filter(
             tenant=tenant, target_type="customers.customer", target_id=str(customer.pk)
+        ).exclude(action="customer.note_added")  # the note itself is in the timeline
+    ]
+    entries += [
+        TimelineEntry(
+            note.created_at,
+            _("Note"),
+            _("%(author)s: %(text)s")
+            % {"author": note.author_label or _("staff"), "text": note.text},
+            own + "#notes",
         )
+        for note in customer_notes(tenant=tenant, customer=customer, limit=limit)
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def customer_notes(*, tenant: Tenant, customer: Customer, limit: int = 50) -> list[CustomerNote]:
+    return list(
+        CustomerNote.objects.for_tenant(tenant)
+        .filter(customer=customer)
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def customer_summary(*, tenant: Tenant, customer: Customer) -> dict[str, Any]:
@@ -279,6 +300,7 @@ def customer_summary(*, tenant: Tenant, customer: Customer) -> dict[str, Any]:
             .select_related("invoice")
             .order_by("-created_at")[:50]
         ),
+        "notes": customer_notes(tenant=tenant, customer=customer),
         "dunning_cases": list(
             DunningCase.objects.filter(tenant=tenant, customer=customer).order_by("-opened_at")
         ),

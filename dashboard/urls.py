@@ -29,8 +29,24 @@ urlpatterns = [
     path(
         "dashboard/catalog/plans/<str:plan_id>/price/", catalog_views.plan_price, name="plan_price"
     ),
+    path("dashboard/catalog/plans/<str:plan_id>/edit/", catalog_views.plan_edit, name="plan_edit"),
+    path(
+        "dashboard/catalog/plans/<str:plan_id>/archive/",
+        catalog_views.plan_archive,
+        name="plan_archive",
+    ),
     path("dashboard/catalog/coupons/", catalog_views.coupon_list, name="coupons"),
     path("dashboard/catalog/coupons/new/", catalog_views.coupon_create, name="coupon_create"),
+    path(
+        "dashboard/catalog/coupons/<str:coupon_id>/edit/",
+        catalog_views.coupon_edit,
+        name="coupon_edit",
+    ),
+    path(
+        "dashboard/catalog/coupons/<str:coupon_id>/archive/",
+        catalog_views.coupon_archive,
+        name="coupon_archive",
+    ),
     path("dashboard/catalog/tax-rates/", catalog_views.tax_rate_list, name="tax_rates"),
     path("dashboard/catalog/tax-rates/new/", catalog_views.tax_rate_create, name="tax_rate_create"),
     path(
@@ -84,6 +100,11 @@ urlpatterns = [
         "dashboard/customers/<str:public_id>/portal-link/send/",
         customer_views.customer_portal_link_send,
         name="customer_portal_link_send",
+    ),
+    path(
+        "dashboard/customers/<str:public_id>/notes/",
+        customer_views.customer_note,
+        name="customer_note",
     ),
     # --- end customers ---
     # -- subscriptions (issue 13 item 3) ------------------------------------------

@@ -19,7 +19,8 @@ schedule is written by ``billing.payments.installments``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -34,6 +35,7 @@ from billing.payments.methods import default_payment_method
 from billing.services import invoice_mark_paid
 from core.actors import SYSTEM
 from core.errors import NotFound, StateConflict
+from core.localtime import from_local, local_date, to_local
 from customers.models import PaymentMethod
 from tenants.models import Tenant
 from tenants.outbox import emit
@@ -217,8 +219,36 @@ def invoice_charge(
     return _call_gateway(tenant=tenant, attempt=attempt, now=now)
 
 
+def boleto_due_date(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> date:
+    """The one due date of a boleto about to be issued, written back on the invoice
+    (or installment) so the slip, the invoice PDF and email and the dunning case agree.
+
+    It is the invoice's (installment's) due date in the tenant's time zone, but at
+    least the tenant's days to pay a boleto from today; a document not yet overdue
+    moves its due date to the slip's (same time of day). An overdue one keeps its
+    date (its dunning case already counts from it) and gets a slip payable from today."""
+    from billing.segunda_via import collection_settings  # it imports this module
+
+    tz = tenant.time_zone
+    today = local_date(now, tz)
+    earliest = today + timedelta(days=collection_settings(tenant=tenant).boleto_days_to_pay)
+    doc: Invoice | Installment = attempt.installment or attempt.invoice
+    if doc.due_at is None:
+        return earliest
+    doc_due = local_date(doc.due_at, tz)
+    due = max(doc_due, earliest)
+    if due != doc_due and doc_due >= today:
+        moved = from_local(datetime.combine(due, to_local(doc.due_at, tz).time()), tz)
+        type(doc).objects.filter(pk=doc.pk).update(due_at=moved)
+        doc.due_at = moved
+    return due
+
+
 def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> PaymentAttempt:
     gateway = get_gateway(attempt.gateway)
+    extra: dict[str, Any] = {}
+    if getattr(gateway, "kind", "") == PaymentMethod.Kind.BOLETO:
+        extra["due_date"] = boleto_due_date(tenant=tenant, attempt=attempt, now=now)
     try:
         # A 429 or a lost answer is retried at once (with backoff) under the
         # attempt's own key: the gateway replays a charge it already made.
@@ -230,6 +260,7 @@ def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> 
                 idempotency_key=attempt.idempotency_key,
                 description=f"Invoice {attempt.invoice.number}",
                 now=now,
+                **extra,
             )
         )
     except GatewayUnavailable:

@@ -347,3 +347,141 @@ def plan_change_price(
         changes={"amount_minor": [old_amount, amount_minor], "version": new.version},
     )
     return new
+
+
+# What a plan can change in place, on every version of its code: none of it is
+# the price (that makes a new version, ``plan_change_price``). Trial days apply to
+# subscriptions started afterwards; pause limits, installments and entitlements to
+# every subscriber from now on; the tax rate to invoices issued from now on.
+PLAN_EDITABLE = (
+    "name",
+    "trial_days",
+    "max_pauses",
+    "max_pause_cycles",
+    "max_installments",
+    "entitlements",
+    "tax_rate",
+)
+_PLAN_LIMITS = {
+    "trial_days": (0, 730),
+    "max_pauses": (0, 100),
+    "max_pause_cycles": (0, 120),
+    "max_installments": (1, 24),
+}
+
+
+def _plan_value(tenant: Tenant, field: str, value: Any) -> Any:
+    if field == "name":
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+            raise ValidationFailed("A plan needs a name of at most 200 characters.", param=field)
+        return value.strip()
+    if field in _PLAN_LIMITS:
+        low, high = _PLAN_LIMITS[field]
+        if not is_whole(value, low, high):
+            raise ValidationFailed(
+                f"{field} must be a whole number from {low} to {high}.", param=field
+            )
+        return value
+    if field == "entitlements":
+        if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+            raise ValidationFailed("entitlements must be an object of names.", param=field)
+        return value
+    # tax_rate: a billing.TaxRate of this tenant, active, or None (subscriptions
+    # does not import billing).
+    if value is not None and (
+        getattr(value, "tenant_id", None) != tenant.pk or not getattr(value, "active", False)
+    ):
+        raise NotFound("No such tax rate.", param=field)
+    return value
+
+
+@transaction.atomic
+def plan_update(
+    *,
+    tenant: Tenant,
+    plan_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> Plan:
+    """Change some of ``PLAN_EDITABLE`` on every version of the plan's code; a
+    change to the values it has is a no-op. Returns the version given."""
+    plan = Plan.objects.select_for_update().filter(tenant=tenant, pk=plan_id).first()
+    if plan is None:
+        raise NotFound("No such plan.", param="plan")
+    unknown = sorted(set(changes) - set(PLAN_EDITABLE))
+    if unknown:
+        raise ValidationFailed(
+            f"{unknown[0]} cannot be changed here (a price makes a new version).",
+            param=unknown[0],
+        )
+    values = {field: _plan_value(tenant, field, raw) for field, raw in changes.items()}
+    diff = {
+        field: [_change_value(getattr(plan, field)), _change_value(value)]
+        for field, value in values.items()
+        if getattr(plan, field) != value
+    }
+    if not diff:
+        return plan
+    versions = Plan.objects.select_for_update().filter(tenant=tenant, code=plan.code)
+    versions.update(**{field: values[field] for field in diff})
+    plan.refresh_from_db()
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="plan.updated",
+        subject_type="plan",
+        subject_id=plan.public_id,
+        data={"plan": plan.public_id, "code": plan.code, "changed": sorted(diff)},
+        target=plan,
+        changes=diff,
+    )
+    return plan
+
+
+def _change_value(value: Any) -> Any:
+    return getattr(value, "public_id", value)
+
+
+@transaction.atomic
+def plan_set_active(
+    *, tenant: Tenant, plan_id: int, active: bool, actor: Actor, now: datetime
+) -> Plan:
+    """Archive (no new subscribers; current ones keep running at their price) or
+    unarchive the latest version of a plan. Idempotent."""
+    plan = (
+        Plan.objects.select_for_update()
+        .select_related("product")
+        .filter(tenant=tenant, pk=plan_id)
+        .first()
+    )
+    if plan is None:
+        raise NotFound("No such plan.", param="plan")
+    if plan.superseded_by_id is not None:
+        raise StateConflict(
+            "Only the latest version of a plan can be archived or unarchived.",
+            code="plan_superseded",
+        )
+    if plan.active == active:
+        return plan
+    if active and not plan.product.active:
+        raise StateConflict(
+            "The plan's product is archived: a plan of it cannot take subscribers.",
+            code="product_archived",
+        )
+    plan.active = active
+    plan.save(update_fields=["active"])
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="plan.updated",
+        subject_type="plan",
+        subject_id=plan.public_id,
+        data={"plan": plan.public_id, "active": active},
+        target=plan,
+        action="plan.unarchived" if active else "plan.archived",
+        changes={"active": [not active, active]},
+    )
+    return plan

@@ -35,6 +35,8 @@ def test_paid_invoice_shows_what_was_paid_and_nothing_to_pay(db: None) -> None:
     assert "Valor pago" not in open_text
     assert "Valor pago R$ 29,90" in paid_text
     assert "Valor a pagar" not in paid_text
+    assert "Paga em 10 de mar. de 2026" in paid_text  # and when it was paid
+    assert "Paga em" not in open_text
     for text in (open_text, paid_text):
         assert "123.456.789-09" in text
         assert "12345678909" not in text

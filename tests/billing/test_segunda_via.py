@@ -87,10 +87,12 @@ def test_the_tenants_own_rates_apply() -> None:
         )
         invoice = _boleto_invoice(w, amount=33_333)
         quote = segunda_via_quote(tenant=w.tenant, invoice_id=invoice.pk, now=LATE)
-        # Due June 16, 12 days late: 33 333 × 3% × 12/30 = 399,996 → 400 centavos; no multa.
+        # The tenant's 1 day to pay: the first slip fell due June 2 (and the new one June 16);
+        # 14 days of interest: 33 333 × 3% × 14/30 = 466,66 → 467 centavos; no multa.
+        assert quote.original_due == date(2026, 6, 2)
         assert quote.new_due == date(2026, 6, 16)
-        assert (quote.charges.fine_minor, quote.charges.interest_minor) == (0, 400)
-        assert quote.charges.total_minor == 33_733
+        assert (quote.charges.fine_minor, quote.charges.interest_minor) == (0, 467)
+        assert quote.charges.total_minor == 33_800
 
 
 def _unchanged(invoice: Invoice) -> None:

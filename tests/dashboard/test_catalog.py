@@ -16,6 +16,7 @@ from billing import subscriptions as billing_subs
 from billing.models import Coupon, Seller, SellerPlanCap, TaxRate
 from core import clock
 from core.actors import Actor
+from core.errors import DomainError
 from customers.models import Customer
 from dashboard.amounts import parse_money
 from subscriptions import services as subs
@@ -933,3 +934,378 @@ def test_the_catalog_needs_a_login(db: None) -> None:
         response = Client().get(path)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+# --- Plan edits (everything but the price) and archiving
+
+
+def _edit_body(**kw: Any) -> dict[str, Any]:
+    return {
+        "name": "Mensal Plus",
+        "trial_days": "14",
+        "max_pauses": "2",
+        "max_pause_cycles": "3",
+        "max_installments": "6",
+        "tax_rate": "",
+        "ent_0_key": "seats",
+        "ent_0_value": "10",
+        "ent_1_key": "api",
+        "ent_1_value": "true",
+    } | kw
+
+
+def test_a_plan_edit_changes_every_version_but_never_the_price(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme), entitlements={"reports": True})
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    client.post(f"/dashboard/catalog/plans/{plan.public_id}/price/", {"amount": "39.90"})
+    rate = _rate(acme)
+    url = f"/dashboard/catalog/plans/{plan.public_id}/edit/"
+    form = client.get(url).content.decode()
+    assert 'value="reports"' in form
+    assert 'value="true"' in form
+
+    response = client.post(url, _edit_body(tax_rate=rate.public_id))
+
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        versions = list(Plan.objects.filter(code="mensal").order_by("version"))
+        entry = AuditEntry.objects.filter(action="plan.updated").latest("id")
+    assert [v.amount_minor for v in versions] == [2990, 3990]
+    for v in versions:
+        assert (v.name, v.trial_days, v.max_pauses, v.max_pause_cycles) == ("Mensal Plus", 14, 2, 3)
+        assert (v.max_installments, v.tax_rate_id) == (6, rate.pk)
+        assert v.entitlements == {"seats": 10, "api": True}
+    assert entry.changes["tax_rate"] == [None, rate.public_id]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"trial_days": "-1"}, "trial_days"),
+        ({"trial_days": "731"}, "trial_days"),
+        ({"trial_days": "ten"}, "trial_days"),
+        ({"max_pauses": "101"}, "max_pauses"),
+        ({"max_pause_cycles": "-5"}, "max_pause_cycles"),
+        ({"max_installments": "0"}, "max_installments"),
+        ({"max_installments": "99999999999999999999"}, "max_installments"),
+        ({"tax_rate": "txr_nope"}, "tax_rate"),
+        ({"ent_0_key": "", "ent_0_value": "10"}, "ent_0_key"),
+        ({"ent_1_key": "seats"}, "ent_1_key"),
+    ],
+)
+def test_a_bad_plan_edit_is_refused_next_to_the_field(
+    acme: TenantSetup, changes: dict[str, str], field: str
+) -> None:
+    plan = _plan(acme, _product(acme))
+    response = _owner(acme).post(
+        f"/dashboard/catalog/plans/{plan.public_id}/edit/", _edit_body(**changes)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), field)
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert (plan.name, plan.trial_days, plan.entitlements) == ("Mensal", 0, {})
+
+
+def test_another_tenants_tax_rate_cannot_be_put_on_a_plan(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    plan = _plan(acme, _product(acme))
+    theirs = _rate(globex)
+    response = _owner(acme).post(
+        f"/dashboard/catalog/plans/{plan.public_id}/edit/", _edit_body(tax_rate=theirs.public_id)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), "tax_rate")
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert plan.tax_rate_id is None
+
+
+def test_the_plan_service_refuses_the_price_and_foreign_rates(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    plan = _plan(acme, _product(acme))
+    theirs = _rate(globex)
+    with tenant_context(acme.tenant):
+        for changes, param in (
+            ({"amount_minor": 1}, "amount_minor"),
+            ({"tax_rate": theirs}, "tax_rate"),
+            ({"max_installments": True}, "max_installments"),
+            ({"entitlements": ["x"]}, "entitlements"),
+        ):
+            with pytest.raises(DomainError) as exc:
+                subs.plan_update(
+                    tenant=acme.tenant,
+                    plan_id=plan.pk,
+                    changes=changes,
+                    actor=ACTOR,
+                    now=clock.now(),
+                )
+            assert exc.value.param == param
+        plan.refresh_from_db()
+    assert (plan.amount_minor, plan.tax_rate_id, plan.max_installments) == (2990, None, 1)
+
+
+def test_a_plan_is_archived_and_unarchived(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme))
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    url = f"/dashboard/catalog/plans/{plan.public_id}/"
+
+    assert client.post(url + "archive/").status_code == 302
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+        assert plan.subscriptions.count() == 1
+    assert plan.active is False
+    page = client.get(url).content.decode()
+    assert 'data-testid="plan-archived"' in page
+    assert 'data-testid="plan-unarchive"' in page
+
+    assert client.post(url + "archive/", {"active": "1"}).status_code == 302
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+        actions = list(
+            AuditEntry.objects.filter(action__in=["plan.archived", "plan.unarchived"])
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert plan.active is True
+    assert actions == ["plan.archived", "plan.unarchived"]
+
+
+def test_an_old_version_or_a_plan_of_an_archived_product_stays_archived(
+    acme: TenantSetup,
+) -> None:
+    product = _product(acme)
+    plan = _plan(acme, product)
+    _subscribe(acme, plan, "Ana")
+    client = _owner(acme)
+    client.post(f"/dashboard/catalog/plans/{plan.public_id}/price/", {"amount": "39.90"})
+    with tenant_context(acme.tenant):
+        with pytest.raises(DomainError, match="latest version"):
+            subs.plan_set_active(
+                tenant=acme.tenant, plan_id=plan.pk, active=True, actor=ACTOR, now=clock.now()
+            )
+        new = Plan.objects.get(code="mensal", version=2)
+    client.post(f"/dashboard/catalog/products/{product.public_id}/archive/")
+    response = client.post(
+        f"/dashboard/catalog/plans/{new.public_id}/archive/", {"active": "1"}, follow=True
+    )
+    assert "product is archived" in response.content.decode()
+    with tenant_context(acme.tenant):
+        assert not Plan.objects.filter(active=True).exists()
+
+
+def test_a_viewer_cannot_edit_or_archive_a_plan(acme: TenantSetup) -> None:
+    plan = _plan(acme, _product(acme))
+    viewer = _member(acme, "viewer")
+    url = f"/dashboard/catalog/plans/{plan.public_id}/"
+    page = viewer.get(url).content.decode()
+    assert 'data-testid="plan-edit"' not in page
+    assert viewer.get(url + "edit/").status_code == 403
+    assert viewer.post(url + "edit/", _edit_body()).status_code == 403
+    assert viewer.post(url + "archive/").status_code == 403
+    with tenant_context(acme.tenant):
+        plan.refresh_from_db()
+    assert (plan.name, plan.active) == ("Mensal", True)
+
+
+def test_another_tenants_plan_cannot_be_edited(acme: TenantSetup, globex: TenantSetup) -> None:
+    theirs = _plan(globex, _product(globex))
+    client = _owner(acme)
+    url = f"/dashboard/catalog/plans/{theirs.public_id}/"
+    assert client.post(url + "edit/", _edit_body()).status_code == 404
+    assert client.post(url + "archive/").status_code == 404
+    with tenant_context(globex.tenant):
+        theirs.refresh_from_db()
+    assert (theirs.name, theirs.active) == ("Mensal", True)
+
+
+# --- Coupon edits (never the discount) and archiving
+
+
+def _redeemed_coupon(setup: TenantSetup, times: int = 2) -> Coupon:
+    from billing.coupons import coupon_create
+
+    plan = _plan(setup, _product(setup))
+    with tenant_context(setup.tenant):
+        coupon = coupon_create(
+            tenant=setup.tenant,
+            code="DEZ",
+            percent_off=Decimal(10),
+            max_redemptions=5,
+            plan_codes=["mensal"],
+            actor=ACTOR,
+            now=clock.now(),
+        )
+    for i in range(times):
+        with tenant_context(setup.tenant):
+            customer = Customer.objects.create(tenant=setup.tenant, name=f"C{i}")
+            billing_subs.subscription_create(
+                tenant=setup.tenant,
+                customer=customer,
+                plan=plan,
+                actor=ACTOR,
+                now=clock.now(),
+                coupon="DEZ",
+                collection_method="send_invoice",
+            )
+    with tenant_context(setup.tenant):
+        coupon.refresh_from_db()
+    return coupon
+
+
+def _coupon_edit_body(**kw: Any) -> dict[str, Any]:
+    return {
+        "name": "Dez por cento",
+        "max_redemptions": "10",
+        "redeem_by": "",
+        "plan_codes": ["mensal"],
+    } | kw
+
+
+def test_a_redeemed_coupon_edits_its_rules_but_keeps_its_discount(acme: TenantSetup) -> None:
+    coupon = _redeemed_coupon(acme)
+    client = _owner(acme)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/edit/"
+    assert f'href="{url}"' in client.get("/dashboard/catalog/coupons/").content.decode()
+    form = client.get(url).content.decode()
+    assert 'value="5"' in form
+    assert 'name="percent_off"' not in form
+
+    # A discount field in the post is ignored: the form has none.
+    response = client.post(
+        url,
+        _coupon_edit_body(redeem_by="2099-12-31", first_purchase_only="on", percent_off="90"),
+    )
+
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        entry = AuditEntry.objects.get(action="coupon.updated")
+    assert (coupon.name, coupon.max_redemptions, coupon.first_purchase_only) == (
+        "Dez por cento",
+        10,
+        True,
+    )
+    assert coupon.redeem_by is not None
+    assert coupon.redeem_by.year == 2100
+    assert coupon.percent_off == Decimal(10)
+    assert coupon.times_redeemed == 2
+    assert sorted(entry.changes) == ["first_purchase_only", "max_redemptions", "name", "redeem_by"]
+    # The saved day shows as the day typed.
+    assert 'value="2099-12-31"' in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"max_redemptions": "1"}, "max_redemptions"),  # below the 2 redeemed
+        ({"max_redemptions": "0"}, "max_redemptions"),
+        ({"max_redemptions": "-3"}, "max_redemptions"),
+        ({"max_redemptions": "99999999999"}, "max_redemptions"),
+        ({"max_redemptions": "many"}, "max_redemptions"),
+        ({"redeem_by": "2001-01-01"}, "redeem_by"),
+        ({"redeem_by": "31/12/2099"}, "redeem_by"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"plan_codes": ["other-tenants-plan"]}, "plan_codes"),
+    ],
+)
+def test_a_bad_coupon_edit_is_refused_next_to_the_field(
+    acme: TenantSetup, changes: dict[str, Any], field: str
+) -> None:
+    coupon = _redeemed_coupon(acme)
+    response = _owner(acme).post(
+        f"/dashboard/catalog/coupons/{coupon.public_id}/edit/", _coupon_edit_body(**changes)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), field)
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        assert not AuditEntry.objects.filter(action="coupon.updated").exists()
+    assert (coupon.name, coupon.max_redemptions, coupon.redeem_by) == ("", 5, None)
+
+
+def test_the_coupon_service_never_changes_the_discount(acme: TenantSetup) -> None:
+    from billing.coupons import coupon_update
+
+    coupon = _redeemed_coupon(acme, times=1)
+    with tenant_context(acme.tenant):
+        for changes, param in (
+            ({"percent_off": Decimal(50)}, "percent_off"),
+            ({"duration": "forever"}, "duration"),
+            ({"first_purchase_only": "yes"}, "first_purchase_only"),
+            ({"plan_codes": "mensal"}, "plan_codes"),
+            ({"max_redemptions": True}, "max_redemptions"),
+        ):
+            with pytest.raises(DomainError) as exc:
+                coupon_update(
+                    tenant=acme.tenant,
+                    coupon_id=coupon.pk,
+                    changes=changes,
+                    actor=ACTOR,
+                    now=clock.now(),
+                )
+            assert exc.value.param == param
+        coupon.refresh_from_db()
+    assert (coupon.percent_off, coupon.duration) == (Decimal(10), "once")
+
+
+def test_an_archived_coupon_takes_no_redemption_and_comes_back(acme: TenantSetup) -> None:
+    coupon = _redeemed_coupon(acme, times=1)
+    client = _owner(acme)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/archive/"
+
+    assert client.post(url).status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        plan = Plan.objects.get(code="mensal")
+        customer = Customer.objects.create(tenant=acme.tenant, name="Late")
+        with pytest.raises(DomainError, match="No such coupon"):
+            billing_subs.subscription_create(
+                tenant=acme.tenant,
+                customer=customer,
+                plan=plan,
+                actor=ACTOR,
+                now=clock.now(),
+                coupon="DEZ",
+                collection_method="send_invoice",
+            )
+    assert coupon.active is False
+    assert coupon.times_redeemed == 1
+
+    assert client.post(url, {"active": "1"}).status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        actions = list(
+            AuditEntry.objects.filter(action__startswith="coupon.")
+            .exclude(action="coupon.created")
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert coupon.active is True
+    assert actions == ["coupon.archived", "coupon.unarchived"]
+
+
+def test_a_viewer_or_another_tenant_cannot_edit_a_coupon(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    coupon = _redeemed_coupon(acme, times=0)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/"
+    viewer = _member(acme, "viewer")
+    assert url + "edit/" not in viewer.get("/dashboard/catalog/coupons/").content.decode()
+    assert viewer.get(url + "edit/").status_code == 403
+    assert viewer.post(url + "edit/", _coupon_edit_body()).status_code == 403
+    assert viewer.post(url + "archive/").status_code == 403
+    stranger = _owner(globex)
+    assert stranger.post(url + "edit/", _coupon_edit_body()).status_code == 404
+    assert stranger.post(url + "archive/").status_code == 404
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+    assert (coupon.name, coupon.active, coupon.max_redemptions) == ("", True, 5)

@@ -12,7 +12,7 @@ from billing.models import BalanceTransaction
 from billing.services import customer_balance_adjust
 from core import clock
 from core.errors import ValidationFailed
-from customers.models import Customer
+from customers.models import Customer, CustomerNote
 from customers.services import customer_create
 from dashboard.selectors import PAGE_SIZE
 from subscriptions.models import Subscription
@@ -227,6 +227,11 @@ def test_the_detail_shows_profile_and_one_timeline_newest_first(db: None) -> Non
     times = [e.at for e in response.context["timeline"]]
     assert times == sorted(times, reverse=True)
     assert all(e.url for e in response.context["timeline"])
+    # Subscriptions and invoices lead to their dashboard pages, not to a raw PDF.
+    urls = {e.kind: e.url for e in response.context["timeline"]}
+    assert urls["Subscription"] == f"/dashboard/subscriptions/{sub.public_id}/"
+    assert urls["Invoice"].startswith("/dashboard/invoices/")
+    assert f'href="/dashboard/subscriptions/{sub.public_id}/"' in page
 
 
 def test_another_tenants_customer_is_a_404(acme: TenantSetup, globex: TenantSetup) -> None:
@@ -506,3 +511,161 @@ def test_every_page_loads_htmx_deferred(acme: TenantSetup, owner: Client) -> Non
     page = owner.get("/").content.decode()
 
     assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in page
+
+
+# --- billing address and notes
+
+
+def test_create_and_edit_a_customer_with_a_billing_address(
+    acme: TenantSetup, owner: Client
+) -> None:
+    response = owner.post(
+        "/dashboard/customers/new/",
+        {
+            "name": "Maria",
+            "tax_id": CPF,
+            "address_postal_code": "01310-100",
+            "address_line1": "Avenida Paulista",
+            "address_number": "1000",
+            "address_district": "Bela Vista",
+            "address_city": "São Paulo",
+            "address_state": "sp",
+            "address_country": "",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        maria = Customer.objects.get(tenant=acme.tenant)
+    assert maria.address == {
+        "line1": "Avenida Paulista",
+        "number": "1000",
+        "district": "Bela Vista",
+        "city": "São Paulo",
+        "state": "SP",
+        "postal_code": "01310100",
+        "country": "BR",
+    }
+
+    page = owner.get(f"/dashboard/customers/{maria.public_id}/").content.decode()
+    assert "Avenida Paulista, 1000" in page
+    assert "São Paulo – SP" in page
+    assert "01310-100" in page
+    assert "529.982.247-25" in page
+
+    edit = owner.get(f"/dashboard/customers/{maria.public_id}/edit/").content.decode()
+    assert 'value="01310-100"' in edit
+    assert 'value="529.982.247-25"' in edit  # the CPF with its mask
+    # Clearing every address field removes the address.
+    cleared = owner.post(f"/dashboard/customers/{maria.public_id}/edit/", {"name": "Maria"})
+    assert cleared.status_code == 302
+    with tenant_context(acme.tenant):
+        maria.refresh_from_db()
+    assert maria.address == {}
+
+
+ADDRESS = {
+    "address_postal_code": "01310-100",
+    "address_line1": "Avenida Paulista",
+    "address_city": "São Paulo",
+    "address_state": "SP",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        pytest.param({**ADDRESS, "address_postal_code": "123"}, "address_postal_code", id="cep"),
+        pytest.param({**ADDRESS, "address_state": "XX"}, "address_state", id="uf"),
+        pytest.param({**ADDRESS, "address_line1": ""}, "address_line1", id="no-street"),
+        pytest.param({**ADDRESS, "address_city": ""}, "address_city", id="no-city"),
+        pytest.param({**ADDRESS, "address_country": "B1"}, "address_country", id="country"),
+        pytest.param({**ADDRESS, "address_city": "São\x00Paulo"}, "address_city", id="nul"),
+        pytest.param({**ADDRESS, "address_line1": "x" * 201}, "address_line1", id="long"),
+    ],
+)
+def test_a_bad_address_is_refused_next_to_the_field(
+    acme: TenantSetup, owner: Client, data: dict[str, str], field: str
+) -> None:
+    response = owner.post("/dashboard/customers/new/", {"name": "A", **data})
+
+    assert response.status_code == 400
+    assert f'data-testid="error-{field}"' in response.content.decode()
+    assert _count(acme.tenant) == 0
+
+
+def test_add_a_note_shows_it_in_the_notes_and_the_timeline(
+    acme: TenantSetup, owner: Client
+) -> None:
+    ana = _customer(acme.tenant, "Ana")
+    url = f"/dashboard/customers/{ana.public_id}/notes/"
+
+    plain = owner.post(url, {"text": "Called about the invoice.\nWill pay Friday."})
+    assert plain.status_code == 302
+    # From htmx the notes card comes back alone, newest first.
+    card = owner.post(url, {"text": "Paid."}, HTTP_HX_REQUEST="true")
+    assert card.status_code == 200
+    body = card.content.decode()
+    assert body.lstrip().startswith('<section class="card" id="notes"')
+    assert body.index("Paid.") < body.index("Called about the invoice.<br>Will pay Friday.")
+
+    with tenant_context(acme.tenant):
+        notes = list(CustomerNote.objects.filter(customer=ana).order_by("id"))
+        audited = AuditEntry.objects.filter(action="customer.note_added").count()
+    assert [n.author_label for n in notes] == ["owner@acme.example"] * 2
+    assert notes[0].author is not None
+    assert notes[0].author.email == "owner@acme.example"
+    assert audited == 2
+    page = owner.get(f"/dashboard/customers/{ana.public_id}/").content.decode()
+    timeline = page[page.index('data-testid="timeline"') :]
+    assert "owner@acme.example: Paid." in timeline
+    assert "Note added by" not in timeline  # once, as the note, not again as its audit entry
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="missing"),
+        pytest.param("   ", id="blank"),
+        pytest.param("x" * 2001, id="long"),
+        pytest.param("a\x00b", id="nul"),
+        pytest.param("a\u202eb", id="bidi-override"),
+    ],
+)
+def test_a_bad_note_is_refused_next_to_the_field(
+    acme: TenantSetup, owner: Client, text: str
+) -> None:
+    ana = _customer(acme.tenant, "Ana")
+    url = f"/dashboard/customers/{ana.public_id}/notes/"
+
+    response = owner.post(url, {"text": text})
+    assert response.status_code == 400
+    assert 'data-testid="error-text"' in response.content.decode()
+    via_htmx = owner.post(url, {"text": text}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="error-text"' in via_htmx.content.decode()
+    with tenant_context(acme.tenant):
+        assert not CustomerNote.objects.exists()
+
+
+def test_notes_of_another_tenants_customer_are_a_404(
+    acme: TenantSetup, globex: TenantSetup, owner: Client
+) -> None:
+    theirs = _customer(globex.tenant, "Theirs")
+
+    response = owner.post(f"/dashboard/customers/{theirs.public_id}/notes/", {"text": "hi"})
+
+    assert response.status_code == 404
+    with tenant_context(globex.tenant):
+        assert not CustomerNote.objects.exists()
+
+
+def test_a_viewer_cannot_add_a_note(acme: TenantSetup) -> None:
+    ana = _customer(acme.tenant, "Ana")
+    add_member(acme.tenant, "viewer@acme.example", "viewer")
+    viewer = signed_in("viewer@acme.example")
+
+    page = viewer.get(f"/dashboard/customers/{ana.public_id}/").content.decode()
+    assert 'data-testid="note-form"' not in page
+    response = viewer.post(f"/dashboard/customers/{ana.public_id}/notes/", {"text": "hi"})
+    assert response.status_code == 403
+    with tenant_context(acme.tenant):
+        assert not CustomerNote.objects.exists()

@@ -20,7 +20,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.clocks import clock_create
-from billing.models import BalanceTransaction, Invoice, Seller, SellerPlanCap, TaxRate
+from billing.coupons import coupon_create
+from billing.models import BalanceTransaction, Coupon, Invoice, Seller, SellerPlanCap, TaxRate
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
 from billing.subscriptions import subscription_create
@@ -59,6 +60,7 @@ class Scene:
     seller: Seller
     subscription: Subscription
     membership: Membership
+    coupon: Coupon
 
 
 Kwargs = Callable[[Scene], dict[str, Any]]
@@ -95,6 +97,10 @@ def _tax_rate(s: Scene) -> dict[str, Any]:
 
 def _seller(s: Scene) -> dict[str, Any]:
     return {"seller_id": s.seller.public_id}
+
+
+def _coupon(s: Scene) -> dict[str, Any]:
+    return {"coupon_id": s.coupon.public_id}
 
 
 def _invoice(s: Scene) -> dict[str, Any]:
@@ -139,6 +145,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:customer_balance": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     "dashboard:customer_portal_link": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     "dashboard:customer_portal_link_send": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
+    "dashboard:customer_note": Route(Perm.CUSTOMERS_MANAGE, 405, _customer),
     # dashboard: catalog
     "dashboard:catalog": Route(Perm.BILLING_VIEW),
     "dashboard:product_create": Route(Perm.CATALOG_MANAGE),
@@ -147,8 +154,12 @@ ROUTES: dict[str, Route] = {
     "dashboard:plan_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:plan_detail": Route(Perm.BILLING_VIEW, 200, _plan),
     "dashboard:plan_price": Route(Perm.CATALOG_MANAGE, 405, _plan),
+    "dashboard:plan_edit": Route(Perm.CATALOG_MANAGE, 200, _plan),
+    "dashboard:plan_archive": Route(Perm.CATALOG_MANAGE, 405, _plan),
     "dashboard:coupons": Route(Perm.BILLING_VIEW),
     "dashboard:coupon_create": Route(Perm.CATALOG_MANAGE),
+    "dashboard:coupon_edit": Route(Perm.CATALOG_MANAGE, 200, _coupon),
+    "dashboard:coupon_archive": Route(Perm.CATALOG_MANAGE, 405, _coupon),
     "dashboard:tax_rates": Route(Perm.BILLING_VIEW),
     "dashboard:tax_rate_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:tax_rate_edit": Route(Perm.CATALOG_MANAGE, 200, _tax_rate),
@@ -331,6 +342,9 @@ def _scene(setup: TenantSetup) -> Scene:
         )
         membership = Membership.objects.get(tenant=tenant, role=Role.OWNER)
         clock_create(tenant=tenant, frozen_time=now, actor=ACTOR, now=now, name="Scene clock")
+        coupon = coupon_create(
+            tenant=tenant, code="WELCOME", percent_off=Decimal(10), actor=ACTOR, now=now
+        )
     return Scene(
         setup,
         customer,
@@ -345,6 +359,7 @@ def _scene(setup: TenantSetup) -> Scene:
         seller,
         subscription,
         membership,
+        coupon,
     )
 
 

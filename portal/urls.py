@@ -1,6 +1,7 @@
 from django.urls import path
 
 from notifications import views as notification_views
+from portal import subscription_views as sv
 from portal import views
 
 app_name = "portal"
@@ -19,6 +20,22 @@ urlpatterns = [
         "payment-methods/<str:method_id>/<slug:action>/",
         views.payment_method_action,
         name="payment_method_action",
+    ),
+    path("subscriptions/", sv.subscriptions, name="subscriptions"),
+    path("subscriptions/<str:sub_id>/", sv.subscription, name="subscription"),
+    path("subscriptions/<str:sub_id>/change/", sv.subscription_change, name="subscription_change"),
+    path("subscriptions/<str:sub_id>/pause/", sv.subscription_pause, name="subscription_pause"),
+    path("subscriptions/<str:sub_id>/resume/", sv.subscription_resume, name="subscription_resume"),
+    path("subscriptions/<str:sub_id>/cancel/", sv.subscription_cancel, name="subscription_cancel"),
+    path(
+        "subscriptions/<str:sub_id>/cancel/undo/",
+        sv.subscription_cancel_undo,
+        name="subscription_cancel_undo",
+    ),
+    path(
+        "subscriptions/<str:sub_id>/payment-method/",
+        sv.subscription_payment_method,
+        name="subscription_payment_method",
     ),
     path("leave/", views.leave, name="leave"),
     path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),

@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import subscriptions as billing_subs
 from billing.coupons import coupon_redeem
-from billing.models import PlanPortalOptions
+from billing.models import Coupon, PlanPortalOptions
 from core.actors import Actor
-from core.errors import PermissionDenied, StateConflict, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from subscriptions import services as subs
 from subscriptions.models import Plan, Subscription
 from subscriptions.services import ProrationBehavior
@@ -36,8 +36,12 @@ COMMENT_MAX = 2000
 
 def portal_options(plan: Plan) -> PlanPortalOptions:
     """The plan's portal options; a plan without a row allows everything, offers nothing."""
-    found = PlanPortalOptions.objects.filter(tenant_id=plan.tenant_id, plan=plan).first()
-    return found or PlanPortalOptions(tenant_id=plan.tenant_id, plan=plan)
+    found = (
+        PlanPortalOptions.objects.filter(tenant_id=plan.tenant_id, plan_code=plan.code)
+        .select_related("offer_coupon", "offer_plan")
+        .first()
+    )
+    return found or PlanPortalOptions(tenant_id=plan.tenant_id, plan_code=plan.code)
 
 
 def portal_change_plans(*, sub: Subscription) -> QuerySet[Plan]:
@@ -223,3 +227,81 @@ def retention_offer_accept(
         outcome=f"accepted_{offer}",
     )
     return str(offer)
+
+
+@transaction.atomic
+def plan_portal_options_set(
+    *,
+    tenant: Tenant,
+    plan_code: str,
+    actor: Actor,
+    now: datetime,
+    allow_change: bool,
+    allow_pause: bool,
+    allow_cancel: bool,
+    change_plan_codes: list[str],
+    offer: str,
+    offer_coupon: Coupon | None = None,
+    offer_plan: Plan | None = None,
+    offer_pause_cycles: int = 1,
+) -> PlanPortalOptions:
+    """Save what the portal lets subscribers of ``plan_code`` do, and the offer."""
+    plans = Plan.objects.filter(tenant=tenant)
+    current = plans.filter(code=plan_code).order_by("-version").first()
+    if current is None:
+        raise NotFound("No such plan.", param="plan")
+    known = set(plans.values_list("code", flat=True))
+    unknown = [code for code in change_plan_codes if code not in known]
+    if unknown:
+        raise ValidationFailed(f"No such plan: {unknown[0]}", param="change_plan_codes")
+    if offer not in PlanPortalOptions.Offer.values:
+        raise ValidationFailed("Choose an offer.", param="offer")
+    if offer_coupon is not None and offer_coupon.tenant_id != tenant.pk:
+        raise NotFound("No such coupon.", param="offer_coupon")
+    if offer_plan is not None and offer_plan.tenant_id != tenant.pk:
+        raise NotFound("No such plan.", param="offer_plan")
+    if offer == PlanPortalOptions.Offer.COUPON and offer_coupon is None:
+        raise ValidationFailed("Choose the coupon to offer.", param="offer_coupon")
+    if offer == PlanPortalOptions.Offer.PLAN:
+        if offer_plan is None:
+            raise ValidationFailed("Choose the plan to offer.", param="offer_plan")
+        if offer_plan.currency != current.currency or offer_plan.code == plan_code:
+            raise ValidationFailed("Offer another plan in the same currency.", param="offer_plan")
+    if not isinstance(offer_pause_cycles, int) or not 1 <= offer_pause_cycles <= 120:
+        raise ValidationFailed("Between 1 and 120 periods.", param="offer_pause_cycles")
+    options, _created = PlanPortalOptions.objects.update_or_create(
+        tenant=tenant,
+        plan_code=plan_code,
+        defaults={
+            "allow_change": allow_change,
+            "allow_pause": allow_pause,
+            "allow_cancel": allow_cancel,
+            "change_plan_codes": sorted(set(change_plan_codes)),
+            "offer": offer,
+            "offer_coupon": offer_coupon if offer == PlanPortalOptions.Offer.COUPON else None,
+            "offer_plan": offer_plan if offer == PlanPortalOptions.Offer.PLAN else None,
+            "offer_pause_cycles": offer_pause_cycles,
+        },
+    )
+    changes = {
+        "allow_change": allow_change,
+        "allow_pause": allow_pause,
+        "allow_cancel": allow_cancel,
+        "change_plan_codes": options.change_plan_codes,
+        "offer": offer,
+        "offer_coupon": options.offer_coupon.public_id if options.offer_coupon else None,
+        "offer_plan": options.offer_plan.public_id if options.offer_plan else None,
+        "offer_pause_cycles": offer_pause_cycles,
+    }
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="plan.portal_options_updated",
+        subject_type="plan",
+        subject_id=current.public_id,
+        data={"plan": current.public_id, **changes},
+        target=current,
+        changes=changes,
+    )
+    return options

@@ -137,9 +137,10 @@ class CouponRedemption(TenantOwned):
 
 
 class PlanPortalOptions(TenantOwned):
-    """What a subscriber of one plan may do in the portal, and the retention
-    offer the cancellation flow shows before the cancellation is confirmed.
-    A plan without a row allows everything and offers nothing."""
+    """What a subscriber of one plan (all its price versions) may do in the
+    portal, and the retention offer the cancellation flow shows before the
+    cancellation is confirmed. A plan without a row allows everything and
+    offers nothing."""
 
     class Offer(models.TextChoices):
         NONE = "none", _("No offer")
@@ -147,9 +148,8 @@ class PlanPortalOptions(TenantOwned):
         PAUSE = "pause", _("A pause instead of cancelling")
         PLAN = "plan", _("A cheaper plan")
 
-    plan = models.OneToOneField(
-        "subscriptions.Plan", on_delete=models.CASCADE, related_name="portal_options"
-    )
+    # Per plan code: every price version of the plan shares its options.
+    plan_code = models.SlugField(max_length=64)
     allow_change = models.BooleanField(_("subscribers may change plan or quantity"), default=True)
     allow_pause = models.BooleanField(_("subscribers may pause"), default=True)
     allow_cancel = models.BooleanField(_("subscribers may cancel"), default=True)
@@ -166,5 +166,10 @@ class PlanPortalOptions(TenantOwned):
     )
     offer_pause_cycles = models.PositiveSmallIntegerField(default=1)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan_code"], name="plan_portal_options_code")
+        ]
+
     def __str__(self) -> str:
-        return f"portal options of plan {self.plan_id}"
+        return f"portal options of plan {self.plan_code}"

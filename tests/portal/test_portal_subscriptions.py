@@ -164,7 +164,7 @@ def test_change_bad_input_is_an_error_next_to_the_field(shop: Shop, data: dict[s
 def test_change_to_a_plan_the_merchant_does_not_offer_is_refused(shop: Shop) -> None:
     hidden = shop.w.plan("vip", 90_000)
     PlanPortalOptions.objects.create(
-        tenant=shop.w.tenant, plan=shop.basic, change_plan_codes=["pro"]
+        tenant=shop.w.tenant, plan_code="basic", change_plan_codes=["pro"]
     )
     before = shop.state()
     response = shop.client.post(
@@ -178,7 +178,7 @@ def test_change_to_a_plan_the_merchant_does_not_offer_is_refused(shop: Shop) -> 
 def test_change_pause_cancel_hidden_by_the_merchant(shop: Shop) -> None:
     PlanPortalOptions.objects.create(
         tenant=shop.w.tenant,
-        plan=shop.basic,
+        plan_code="basic",
         allow_change=False,
         allow_pause=False,
         allow_cancel=False,
@@ -239,7 +239,7 @@ def test_cancel_flow_offers_the_coupon_and_accepting_keeps_the_subscription(shop
         duration_cycles=3,
     )
     PlanPortalOptions.objects.create(
-        tenant=shop.w.tenant, plan=shop.basic, offer="coupon", offer_coupon=coupon
+        tenant=shop.w.tenant, plan_code="basic", offer="coupon", offer_coupon=coupon
     )
     data = _cancel_steps(shop)
     step1 = shop.client.post(shop.url("cancel/"), {**data, "step": "reason"})
@@ -272,7 +272,7 @@ def test_cancel_flow_offers_the_coupon_and_accepting_keeps_the_subscription(shop
 
 def test_cancel_flow_declining_the_offer_cancels_at_period_end_then_undo(shop: Shop) -> None:
     PlanPortalOptions.objects.create(
-        tenant=shop.w.tenant, plan=shop.basic, offer="pause", offer_pause_cycles=1
+        tenant=shop.w.tenant, plan_code="basic", offer="pause", offer_pause_cycles=1
     )
     data = _cancel_steps(shop)
     assert (
@@ -399,3 +399,94 @@ def test_a_plan_of_another_merchant_is_not_a_valid_choice(
 def test_signed_out_is_refused(shop: Shop) -> None:
     assert Client().get(shop.url()).status_code == 403
     assert Client().post(shop.url("cancel/undo/")).status_code == 403
+
+
+# --- The merchant's side: the plan's portal options and retention offer.
+
+PASSWORD = "s3cret-Pass!"
+
+
+def _owner() -> Client:
+    client = Client()
+    response = client.post(
+        "/accounts/login/", {"login": "owner@acme.example", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_the_merchant_configures_the_portal_options_and_the_offer(shop: Shop) -> None:
+    coupon = coupon_create(
+        tenant=shop.w.tenant, code="STAY", actor=ACTOR, now=shop.w.now, percent_off=Decimal("20")
+    )
+    owner = _owner()
+    url = f"/dashboard/catalog/plans/{shop.basic.public_id}/portal/"
+    assert owner.get(url).status_code == 200
+    response = owner.post(
+        url,
+        {
+            "allow_change": "on",
+            "allow_cancel": "on",
+            "change_plan_codes": ["pro"],
+            "offer": "coupon",
+            "offer_coupon": coupon.public_id,
+            "offer_pause_cycles": "1",
+        },
+    )
+    assert response.status_code == 302
+    options = PlanPortalOptions.objects.get(plan_code="basic")
+    assert (options.allow_change, options.allow_pause, options.allow_cancel) == (True, False, True)
+    assert options.change_plan_codes == ["pro"]
+    assert options.offer_coupon_id == coupon.pk
+    assert AuditEntry.objects.filter(action="plan.portal_options_updated").count() == 1
+    # The subscriber's page follows: no pause form any more.
+    assert 'data-testid="pause-form"' not in shop.client.get(shop.url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"offer": "coupon"},  # no coupon chosen
+        {"offer": "plan"},  # no plan chosen
+        {"offer": "bogus"},
+        {"offer": "coupon", "offer_coupon": "cpn_nope\x00"},
+        {"change_plan_codes": ["nope"]},
+        {"offer_pause_cycles": "0"},
+        {"offer_pause_cycles": str(10**9)},
+    ],
+)
+def test_bad_portal_options_save_nothing(shop: Shop, bad: dict[str, Any]) -> None:
+    owner = _owner()
+    url = f"/dashboard/catalog/plans/{shop.basic.public_id}/portal/"
+    response = owner.post(url, {"offer": "none", "offer_pause_cycles": "1", **bad})
+    assert response.status_code == 400
+    assert response.context["form"].errors
+    assert not PlanPortalOptions.objects.exists()
+
+
+def test_another_merchants_coupon_or_plan_cannot_be_offered(
+    shop: Shop, other_shop: dict[str, Any]
+) -> None:
+    with tenant_context(other_shop["b_plan"].tenant):
+        b_coupon = coupon_create(
+            tenant=other_shop["b_plan"].tenant,
+            code="THEIRS",
+            actor=ACTOR,
+            now=START,
+            percent_off=Decimal("90"),
+        )
+    owner = _owner()
+    url = f"/dashboard/catalog/plans/{shop.basic.public_id}/portal/"
+    for bad in (
+        {"offer": "coupon", "offer_coupon": b_coupon.public_id},
+        {"offer": "plan", "offer_plan": other_shop["b_plan"].public_id},
+    ):
+        response = owner.post(url, {"offer_pause_cycles": "1", **bad})
+        assert response.status_code == 400
+    with tenant_context(shop.w.tenant):
+        assert not PlanPortalOptions.objects.exists()
+    # And another merchant's plan page is a 404.
+    assert (
+        owner.get(f"/dashboard/catalog/plans/{other_shop['b_plan'].public_id}/portal/").status_code
+        == 404
+    )

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from notifications import views as notification_views
+from portal import invoice_views as iv
 from portal import subscription_views as sv
 from portal import views
 
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<str:invoice_id>/", iv.invoice_detail, name="invoice_detail"),
+    path("invoices/<str:invoice_id>/pay/", iv.invoice_pay, name="invoice_pay"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path(
         "invoices/<str:invoice_id>/segunda-via/",

@@ -34,7 +34,13 @@ def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
         )
         webhook_receive(gateway_name="sandbox", body=body, headers=headers, now=clock.now())
         charge.refresh_from_db()
-    return render(request, "billing/sandbox/authenticate.html", {"charge": charge})
+    # Back to where the payer came from: a path on this site only.
+    back = request.GET.get("return_to", "")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back or "\x00" in back:
+        back = ""
+    return render(
+        request, "billing/sandbox/authenticate.html", {"charge": charge, "return_to": back}
+    )
 
 
 def boleto_pdf(request: HttpRequest, ref: str) -> HttpResponse:

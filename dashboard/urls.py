@@ -1,6 +1,13 @@
 from django.urls import path
 
-from dashboard import catalog_views, customer_views, subscription_new, team_views, views
+from dashboard import (
+    catalog_views,
+    customer_views,
+    plan_portal_views,
+    subscription_new,
+    team_views,
+    views,
+)
 from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
@@ -26,6 +33,11 @@ urlpatterns = [
     ),
     path("dashboard/catalog/plans/new/", catalog_views.plan_create, name="plan_create"),
     path("dashboard/catalog/plans/<str:plan_id>/", catalog_views.plan_detail, name="plan_detail"),
+    path(
+        "dashboard/catalog/plans/<str:plan_id>/portal/",
+        plan_portal_views.plan_portal,
+        name="plan_portal",
+    ),
     path(
         "dashboard/catalog/plans/<str:plan_id>/price/", catalog_views.plan_price, name="plan_price"
     ),

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from notifications import views as notification_views
+from portal import invoice_views as iv
+from portal import subscription_views as sv
 from portal import views
 
 app_name = "portal"
@@ -8,6 +10,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<str:invoice_id>/", iv.invoice_detail, name="invoice_detail"),
+    path("invoices/<str:invoice_id>/pay/", iv.invoice_pay, name="invoice_pay"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path(
         "invoices/<str:invoice_id>/segunda-via/",
@@ -19,6 +23,22 @@ urlpatterns = [
         "payment-methods/<str:method_id>/<slug:action>/",
         views.payment_method_action,
         name="payment_method_action",
+    ),
+    path("subscriptions/", sv.subscriptions, name="subscriptions"),
+    path("subscriptions/<str:sub_id>/", sv.subscription, name="subscription"),
+    path("subscriptions/<str:sub_id>/change/", sv.subscription_change, name="subscription_change"),
+    path("subscriptions/<str:sub_id>/pause/", sv.subscription_pause, name="subscription_pause"),
+    path("subscriptions/<str:sub_id>/resume/", sv.subscription_resume, name="subscription_resume"),
+    path("subscriptions/<str:sub_id>/cancel/", sv.subscription_cancel, name="subscription_cancel"),
+    path(
+        "subscriptions/<str:sub_id>/cancel/undo/",
+        sv.subscription_cancel_undo,
+        name="subscription_cancel_undo",
+    ),
+    path(
+        "subscriptions/<str:sub_id>/payment-method/",
+        sv.subscription_payment_method,
+        name="subscription_payment_method",
     ),
     path("leave/", views.leave, name="leave"),
     path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),

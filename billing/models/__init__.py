@@ -1,6 +1,13 @@
 """billing's models, one module per concept; every model is importable from ``billing.models``."""
 
-from billing.models.catalog import Coupon, CouponRedemption, Seller, SellerPlanCap, TaxRate
+from billing.models.catalog import (
+    Coupon,
+    CouponRedemption,
+    PlanPortalOptions,
+    Seller,
+    SellerPlanCap,
+    TaxRate,
+)
 from billing.models.documents import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -42,6 +49,7 @@ __all__ = [
     "InvoiceStatus",
     "PaymentAttempt",
     "PendingLine",
+    "PlanPortalOptions",
     "Refund",
     "SandboxCard",
     "SandboxCharge",

@@ -134,3 +134,42 @@ class CouponRedemption(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.coupon_id} → {self.subscription_id}"
+
+
+class PlanPortalOptions(TenantOwned):
+    """What a subscriber of one plan (all its price versions) may do in the
+    portal, and the retention offer the cancellation flow shows before the
+    cancellation is confirmed. A plan without a row allows everything and
+    offers nothing."""
+
+    class Offer(models.TextChoices):
+        NONE = "none", _("No offer")
+        COUPON = "coupon", _("A coupon")
+        PAUSE = "pause", _("A pause instead of cancelling")
+        PLAN = "plan", _("A cheaper plan")
+
+    # Per plan code: every price version of the plan shares its options.
+    plan_code = models.SlugField(max_length=64)
+    allow_change = models.BooleanField(_("subscribers may change plan or quantity"), default=True)
+    allow_pause = models.BooleanField(_("subscribers may pause"), default=True)
+    allow_cancel = models.BooleanField(_("subscribers may cancel"), default=True)
+    # Plan codes a subscriber may move to; empty = the plans of the same product.
+    change_plan_codes = models.JSONField(_("plans offered"), default=list, blank=True)
+    offer = models.CharField(
+        _("retention offer"), max_length=10, choices=Offer.choices, default="none"
+    )
+    offer_coupon = models.ForeignKey(
+        Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    offer_plan = models.ForeignKey(
+        "subscriptions.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    offer_pause_cycles = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan_code"], name="plan_portal_options_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"portal options of plan {self.plan_code}"

@@ -64,6 +64,7 @@ def _begin_attempt(
     now: datetime,
     installment_id: int | None = None,
     failure_announced: bool = False,
+    payment_method_id: int | None = None,
 ) -> PaymentAttempt:
     """Step 1: record the attempt before any gateway call."""
     with transaction.atomic():
@@ -89,7 +90,19 @@ def _begin_attempt(
         ).first()
         if in_flight is not None:
             return in_flight
-        method = _method_for(invoice)
+        if payment_method_id is not None:
+            # The payer's choice (the portal's "pay now"): a live method of this
+            # invoice's customer, nothing else.
+            method = PaymentMethod.objects.filter(
+                tenant=tenant,
+                customer_id=invoice.customer_id,
+                pk=payment_method_id,
+                detached_at__isnull=True,
+            ).first()
+            if method is None:
+                raise NotFound("No such payment method.", param="payment_method")
+        else:
+            method = _method_for(invoice)
         if method is None:
             raise StateConflict("The customer has no payment method.", code="no_payment_method")
         number = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
@@ -199,9 +212,11 @@ def invoice_charge(
     now: datetime,
     installment_id: int | None = None,
     failure_announced: bool = False,
+    payment_method_id: int | None = None,
 ) -> PaymentAttempt:
     """Charge an open invoice (or one of its installments) off-session with the
-    customer's default method. ``failure_announced``: the caller tells the
+    customer's default method (or ``payment_method_id``, one of the customer's
+    own, when the payer chose it). ``failure_announced``: the caller tells the
     subscriber about a failure itself (``PaymentAttempt.failure_announced``)."""
     if transaction.get_connection().in_atomic_block:
         # Never call a gateway from inside a transaction (row locks would be
@@ -213,6 +228,7 @@ def invoice_charge(
         now=now,
         installment_id=installment_id,
         failure_announced=failure_announced,
+        payment_method_id=payment_method_id,
     )
     if attempt.status != PaymentAttempt.Status.PENDING:
         return attempt

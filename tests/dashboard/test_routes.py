@@ -153,6 +153,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:product_archive": Route(Perm.CATALOG_MANAGE, 405, _product),
     "dashboard:plan_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:plan_detail": Route(Perm.BILLING_VIEW, 200, _plan),
+    "dashboard:plan_portal": Route(Perm.CATALOG_MANAGE, 200, _plan),
     "dashboard:plan_price": Route(Perm.CATALOG_MANAGE, 405, _plan),
     "dashboard:plan_edit": Route(Perm.CATALOG_MANAGE, 200, _plan),
     "dashboard:plan_archive": Route(Perm.CATALOG_MANAGE, 405, _plan),

@@ -1,0 +1,99 @@
+"""Forms of the portal's subscription pages: types and scope only; the services
+decide (their errors come back next to the field)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from billing.retention import CANCEL_REASONS, COMMENT_MAX, portal_change_plans
+from customers.models import PaymentMethod
+from subscriptions.models import Subscription
+
+MAX_QUANTITY = 10_000
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError(_("Remove the invalid characters."))
+
+
+class _PlanChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
+class PortalChangeForm(forms.Form):
+    plan = _PlanChoice(label=_("Plan"), queryset=None, to_field_name="public_id")
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"plan": subscription.plan.public_id, "quantity": subscription.quantity}
+        )
+        super().__init__(*args, **kwargs)
+        # Only the plans the merchant offers this subscriber: any other id,
+        # another tenant's included, is "not a valid choice".
+        self.fields["plan"].queryset = portal_change_plans(sub=subscription)  # type: ignore[attr-defined]
+
+
+class PortalPauseForm(forms.Form):
+    cycles = forms.IntegerField(
+        label=_("Billing periods to skip"), initial=1, min_value=1, max_value=120
+    )
+
+
+class CancelReasonForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why are you cancelling?"), choices=CANCEL_REASONS)
+    comment = forms.CharField(
+        label=_("Anything else you want to tell us? (optional)"),
+        required=False,
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[_no_nul],
+    )
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[
+            ("period_end", _("At the end of the current period")),
+            ("now", _("Now")),
+        ],
+        initial="period_end",
+        widget=forms.RadioSelect,
+    )
+
+
+class PortalPaymentMethodForm(forms.Form):
+    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
+        label=_("Pays this subscription"),
+        queryset=None,
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("My default payment method"),
+    )
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "payment_method": subscription.payment_method.public_id
+                if subscription.payment_method
+                else None
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(  # type: ignore[attr-defined]
+            tenant_id=subscription.tenant_id,
+            customer_id=subscription.customer_id,
+            detached_at__isnull=True,
+        ).order_by("-is_default", "id")
+        self.fields["payment_method"].label_from_instance = _method_label  # type: ignore[attr-defined]
+
+
+def _method_label(method: PaymentMethod) -> str:
+    if method.last4:
+        return f"{method.get_kind_display()} {method.brand} •••• {method.last4}".replace("  ", " ")
+    return str(method.get_kind_display())

@@ -1,0 +1,101 @@
+"""The hosted checkout (``/t/<slug>/checkout/<plan_id>/``): one plan, the
+visitor's details and a card; on success the visitor lands signed in to the
+portal. The card goes from the browser to the gateway's tokenizer
+(static/js/card_setup.js); only its token reaches this view."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from billing.models import PaymentAttempt
+from billing.setup import card_gateway
+from checkout.services import MAX_QUANTITY, checkout_charge, checkout_plan, checkout_subscribe
+from core import clock
+from core.errors import DomainError, NotFound
+from portal.sessions import portal_sign_in, session_customer
+from subscriptions.models import Subscription
+from tenants.requests import TenantRequest
+
+FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id")
+
+
+@require_http_methods(["GET", "POST"])
+def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
+    tenant = request.tenant
+    try:
+        plan = checkout_plan(tenant=tenant, plan_id=plan_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    gateway, _publishable = card_gateway(tenant=tenant)
+    values = {"quantity": "1"}
+    errors: dict[str, str] = {}
+    status = 200
+    if gateway != "sandbox":
+        # Stripe needs a SetupIntent for a customer that does not exist yet:
+        # not offered by the hosted checkout so far.
+        errors["card"] = _("Card payments are not available on this checkout yet.")
+    elif request.method == "POST":
+        values = {field: request.POST.get(field, "") for field in FIELDS}
+        now = clock.now()
+        try:
+            result = checkout_subscribe(
+                tenant=tenant,
+                plan=plan,
+                now=now,
+                card_reference=request.POST.get("reference", ""),
+                **values,
+            )
+        except DomainError as exc:
+            errors[exc.param if exc.param in (*FIELDS, "card") else "form"] = str(exc)
+            status = 400
+        else:
+            attempt = (
+                checkout_charge(tenant=tenant, invoice=result.invoice, now=now)
+                if result.invoice is not None
+                else None
+            )
+            portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
+            if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
+                return redirect(attempt.action_url)
+            return redirect(reverse("checkout:done", kwargs={"tenant_slug": tenant.slug}))
+    return render(
+        request,
+        "checkout/hosted.html",
+        {
+            "plan": plan,
+            "values": values,
+            "errors": errors,
+            "max_quantity": MAX_QUANTITY,
+            "gateway": gateway,
+        },
+        status=status,
+    )
+
+
+def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """What happens next, for the subscriber the checkout just signed in."""
+    customer = session_customer(request, request.tenant)
+    if customer is None:
+        return redirect(reverse("portal:home", kwargs={"tenant_slug": tenant_slug}))
+    sub = (
+        Subscription.objects.filter(tenant=request.tenant, customer=customer)
+        .select_related("plan")
+        .order_by("-created_at")
+        .first()
+    )
+    attempt = (
+        PaymentAttempt.objects.filter(tenant=request.tenant, invoice__subscription=sub)
+        .order_by("-id")
+        .first()
+        if sub is not None
+        else None
+    )
+    return render(
+        request,
+        "checkout/done.html",
+        {"customer": customer, "subscription": sub, "attempt": attempt},
+    )

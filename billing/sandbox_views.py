@@ -4,6 +4,7 @@ and send the signed webhook to Ciclo, as the real thing would."""
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -34,7 +35,13 @@ def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
         )
         webhook_receive(gateway_name="sandbox", body=body, headers=headers, now=clock.now())
         charge.refresh_from_db()
-    return render(request, "billing/sandbox/authenticate.html", {"charge": charge})
+    # Where the payer goes on afterwards (a checkout's next page): a path of ours only.
+    back = request.GET.get("return", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
+        back = ""
+    return render(
+        request, "billing/sandbox/authenticate.html", {"charge": charge, "return_url": back}
+    )
 
 
 def boleto_pdf(request: HttpRequest, ref: str) -> HttpResponse:

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
-from billing.setup import card_setup_complete
+from billing.setup import card_setup_complete, card_verify
 from billing.subscriptions import subscription_create
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
@@ -106,6 +106,11 @@ def checkout_subscribe(
     }
     if not values["reference"]:
         raise ValidationFailed("Enter your card details.", param="card")
+    try:
+        # Before anything is written: a declined card creates nothing.
+        card_verify(gateway="sandbox", reference=values["reference"])
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
     actor = Actor.system("checkout")
     customer = customer_create(
         tenant=tenant,

@@ -5,6 +5,8 @@ portal. The card goes from the browser to the gateway's tokenizer
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,10 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from billing.models import PaymentAttempt
-from billing.setup import card_gateway
+from billing.setup import CardDeclined, card_gateway
+from checkout.limits import checkout_attempt_count, checkout_decline_record
 from checkout.services import MAX_QUANTITY, checkout_charge, checkout_plan, checkout_subscribe
 from core import clock
 from core.errors import DomainError, NotFound
+from core.middleware import client_ip
 from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
@@ -41,7 +45,9 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
     elif request.method == "POST":
         values = {field: request.POST.get(field, "") for field in FIELDS}
         now = clock.now()
+        ip = client_ip(request)
         try:
+            checkout_attempt_count(ip=ip)
             result = checkout_subscribe(
                 tenant=tenant,
                 plan=plan,
@@ -50,18 +56,24 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 **values,
             )
         except DomainError as exc:
+            if isinstance(exc, CardDeclined):
+                checkout_decline_record(ip=ip)
             errors[exc.param if exc.param in (*FIELDS, "card") else "form"] = str(exc)
-            status = 400
+            status = exc.status
         else:
             attempt = (
                 checkout_charge(tenant=tenant, invoice=result.invoice, now=now)
                 if result.invoice is not None
                 else None
             )
+            if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
+                checkout_decline_record(ip=ip)
             portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
+            done = reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
             if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
-                return redirect(attempt.action_url)
-            return redirect(reverse("checkout:done", kwargs={"tenant_slug": tenant.slug}))
+                # The issuer's 3-D Secure page, then back to what happens next.
+                return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
+            return redirect(done)
     return render(
         request,
         "checkout/hosted.html",

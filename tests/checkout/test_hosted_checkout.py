@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from billing.coupons import coupon_create
 from billing.models import Invoice, PaymentAttempt
@@ -170,14 +170,104 @@ def test_another_merchants_plan_or_an_unknown_id_is_not_found() -> None:
     assert client.get(f"/t/{tenant.slug}/checkout/plan_nope/").status_code == 404
 
 
-def test_a_declined_card_shows_the_gateways_message_after_subscribing_incomplete() -> None:
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("4000000000009995", "insufficient funds"),
+        ("4000000000000069", "expired"),
+        ("4000000000000002", "do not honour"),
+    ],
+)
+def test_a_declined_card_shows_the_gateways_message_and_creates_nothing(
+    number: str, message: str
+) -> None:
     tenant, plan, _ = _shop()
     client = Client()
-    data = _form(client, reference=_token(client, "4000000000009995"))
+    data = _form(client, reference=_token(client, number))
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 402
+    html = response.content.decode()
+    assert 'data-error="card">' in html
+    assert message in html
+    assert _counts(tenant) == (0, 0, 0, 0)
+    assert SESSION_KEY not in client.session
+
+
+def test_a_card_declined_only_when_charged_leaves_the_subscription_incomplete() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, reference=_token(client, "4000000000000341"))
     response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
     assert response.status_code == 302
     done = client.get(response["Location"])
     assert b'data-testid="declined"' in done.content
+    assert b"The card was declined." in done.content
     with tenant_context(tenant):
         sub = Subscription.objects.get(tenant=tenant)
         assert sub.status == "incomplete"
+        assert Invoice.objects.get(subscription=sub).status == "open"
+
+
+def test_a_3d_secure_card_goes_through_the_issuers_page_and_comes_back_paid() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, reference=_token(client, "4000002500003155"))
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/sandbox/authenticate/")
+    assert location.endswith(f"?return=%2Ft%2F{tenant.slug}%2Fcheckout%2Fdone%2F")
+    with tenant_context(tenant):
+        assert Subscription.objects.get(tenant=tenant).status == "incomplete"
+    page = client.post(location, {"outcome": "approve"})
+    assert page.status_code == 200
+    assert f'href="/t/{tenant.slug}/checkout/done/"'.encode() in page.content
+    with tenant_context(tenant):
+        sub = Subscription.objects.get(tenant=tenant)
+        assert sub.status == "active"
+        assert Invoice.objects.get(subscription=sub).status == "paid"
+    assert b'data-testid="paid"' in client.get(f"/t/{tenant.slug}/checkout/done/").content
+
+
+def test_the_issuers_page_sends_the_payer_back_only_to_a_path_of_ours() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, reference=_token(client, "4000002500003155"))
+    location = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)["Location"]
+    path = location.split("?")[0]
+    for evil in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        page = client.post(f"{path}?return={evil}", {"outcome": "approve"})
+        assert b'data-testid="continue"' not in page.content
+    page = client.get(f"{path}?return=/t/{tenant.slug}/checkout/done/")
+    assert b'data-testid="continue"' in page.content
+
+
+@override_settings(CHECKOUT_DECLINES_TO_BLOCK=3)
+def test_card_testing_many_declines_from_one_ip_block_further_attempts() -> None:
+    tenant, plan, _ = _shop()
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    for _ in range(3):
+        data = _form(client, reference=_token(client, "4000000000000002"))
+        assert client.post(url, data).status_code == 402
+    # Now even a good card from that address is refused, and nothing is created.
+    response = client.post(url, _form(client))
+    assert response.status_code == 429
+    assert b'data-error="card">Too many declined cards' in response.content
+    assert _counts(tenant) == (0, 0, 0, 0)
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="198.51.100.8")
+    assert other.post(url, _form(other)).status_code == 302
+
+
+@override_settings(CHECKOUT_RATE_PER_IP=2)
+def test_submissions_per_ip_are_rate_limited() -> None:
+    tenant, plan, _ = _shop()
+    client = Client(REMOTE_ADDR="198.51.100.9")
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    assert client.post(url, _form(client, name="")).status_code == 400
+    assert client.post(url, _form(client, name="")).status_code == 400
+    response = client.post(url, _form(client))
+    assert response.status_code == 429
+    assert b'data-error="form">Too many attempts' in response.content
+    assert _counts(tenant) == (0, 0, 0, 0)

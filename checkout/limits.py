@@ -65,6 +65,17 @@ def checkout_attempt_count(*, ip: str | None, publishable_key: str = "") -> None
             raise TooManyAttempts("Too many checkouts with this key. Try again later.")
 
 
+def checkout_quote_count(*, ip: str | None) -> None:
+    """Count one price quote (each one prices a subscription in a rolled-back
+    transaction: cheap, but not free)."""
+    if not ip:
+        return
+    window = _setting("CHECKOUT_RATE_WINDOW", 600)
+    count = hit(f"checkout:quote:{_subject(ip)}", window)
+    if count is not None and count > _setting("CHECKOUT_QUOTES_PER_IP", 300):
+        raise TooManyAttempts("Too many attempts. Wait a few minutes and try again.")
+
+
 def checkout_decline_record(*, ip: str | None) -> bool:
     """Count a declined card against ``ip``; True when that blocks the IP."""
     if not ip:

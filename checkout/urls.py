@@ -6,4 +6,5 @@ app_name = "checkout"
 urlpatterns = [
     path("done/", views.done, name="done"),
     path("<str:plan_id>/", views.hosted, name="hosted"),
+    path("<str:plan_id>/quote/", views.quote, name="quote"),
 ]

@@ -11,17 +11,29 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.models import PaymentAttempt
 from billing.setup import CardDeclined, card_gateway
-from checkout.limits import checkout_attempt_count, checkout_decline_record
-from checkout.services import MAX_QUANTITY, checkout_charge, checkout_plan, checkout_subscribe
+from checkout.limits import (
+    TooManyAttempts,
+    checkout_attempt_count,
+    checkout_decline_record,
+    checkout_quote_count,
+)
+from checkout.services import (
+    MAX_QUANTITY,
+    CheckoutQuote,
+    checkout_charge,
+    checkout_plan,
+    checkout_quote,
+    checkout_subscribe,
+)
 from core import clock
 from core.errors import DomainError, NotFound
 from core.middleware import client_ip
 from portal.sessions import portal_sign_in, session_customer
-from subscriptions.models import Subscription
+from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
 
 FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id")
@@ -74,10 +86,15 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
             return redirect(done)
+    quote, quote_errors = _quote(request, plan, values)
+    if errors:
+        quote_errors = {}  # the form shows them next to their fields already
     return render(
         request,
         "checkout/hosted.html",
         {
+            "quote": quote,
+            "quote_errors": quote_errors,
             "plan": plan,
             "values": values,
             "errors": errors,
@@ -85,6 +102,44 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "gateway": gateway,
         },
         status=status,
+    )
+
+
+def _quote(
+    request: TenantRequest, plan: Plan, values: dict[str, str]
+) -> tuple[CheckoutQuote | None, dict[str, str]]:
+    try:
+        return checkout_quote(
+            tenant=request.tenant,
+            plan=plan,
+            now=clock.now(),
+            quantity=values.get("quantity", "1"),
+            coupon=values.get("coupon", ""),
+        ), {}
+    except DomainError as exc:
+        return None, {exc.param if exc.param in FIELDS else "form": str(exc)}
+
+
+@require_GET
+def quote(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
+    """The exact total for a quantity and coupon (the htmx partial under the form)."""
+    try:
+        plan = checkout_plan(tenant=request.tenant, plan_id=plan_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    try:
+        checkout_quote_count(ip=client_ip(request))
+    except TooManyAttempts as exc:
+        return render(
+            request, "checkout/_quote.html", {"quote_errors": {"form": str(exc)}}, status=429
+        )
+    values = {"quantity": request.GET.get("quantity", "1"), "coupon": request.GET.get("coupon", "")}
+    result, errors = _quote(request, plan, values)
+    return render(
+        request,
+        "checkout/_quote.html",
+        {"quote": result, "quote_errors": errors},
+        status=400 if errors else 200,
     )
 
 

@@ -37,7 +37,9 @@ def _token(client: Client, number: str = "4242424242424242", year: int = 2031) -
 
 def _shop(**plan_kw: Any) -> tuple[Tenant, Plan, Plan]:
     with world(NOW, locale="en") as w:
-        plan = w.plan("monthly", amount=5_000, setup_fee_minor=2_000, **plan_kw)
+        plan = w.plan(
+            "monthly", amount=5_000, setup_fee_minor=2_000, pricing_model="per_seat", **plan_kw
+        )
         other = w.plan("other", amount=9_000)
         coupon_create(
             tenant=w.tenant,
@@ -271,3 +273,33 @@ def test_submissions_per_ip_are_rate_limited() -> None:
     assert response.status_code == 429
     assert b'data-error="form">Too many attempts' in response.content
     assert _counts(tenant) == (0, 0, 0, 0)
+
+
+def test_the_quote_prices_setup_fee_coupon_and_next_charge_and_saves_nothing() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/quote/"
+    plain = client.get(url, {"quantity": "2"})
+    assert plain.status_code == 200, plain.content
+    assert b'data-testid="total-now" data-minor="12000"' in plain.content  # 2 x 50 + 20
+    half = client.get(url, {"quantity": "1", "coupon": "HALF"})
+    assert b'data-testid="total-now" data-minor="4500"' in half.content
+    # A coupon that lasts once: the next month is at the full price.
+    assert b'data-testid="next-charge" data-minor="5000"' in half.content
+    bad = client.get(url, {"quantity": "1", "coupon": "OTHERONLY"})
+    assert bad.status_code == 400
+    assert b'data-quote-error="coupon"' in bad.content
+    assert client.get(url, {"quantity": "0"}).status_code == 400
+    assert _counts(tenant) == (0, 0, 0, 0)
+    # The page itself opens with the quote for one.
+    page = client.get(f"/t/{tenant.slug}/checkout/{plan.public_id}/")
+    assert b'data-testid="total-now" data-minor="7000"' in page.content
+
+
+def test_the_quote_counts_taxes_as_the_invoice_will() -> None:
+    with world(NOW, locale="en") as w:
+        tax = w.tax("10")
+        plan = w.plan("taxed", amount=10_000, tax_rate=tax)
+    client = Client()
+    page = client.get(f"/t/{w.tenant.slug}/checkout/{plan.public_id}/quote/")
+    assert b'data-testid="total-now" data-minor="11000"' in page.content

@@ -36,19 +36,21 @@ class CheckoutResult:
 
 
 def checkout_plan(*, tenant: Tenant, plan_id: str) -> Plan:
-    """An active, current plan of ``tenant`` by its public id (anything else: not found)."""
+    """An active plan of ``tenant`` by its public id; a shared link to an older
+    version of the plan opens its current version (a price change must not
+    break the links a merchant has printed). Anything else: not found."""
     plan = (
-        Plan.objects.filter(
-            tenant=tenant, public_id=plan_id, active=True, superseded_by__isnull=True
-        )
-        .select_related("product")
-        .first()
-        if isinstance(plan_id, str) and "\x00" not in plan_id
+        Plan.objects.filter(tenant=tenant, public_id=plan_id).first()
+        if isinstance(plan_id, str) and "\x00" not in plan_id and len(plan_id) <= 64
         else None
     )
-    if plan is None:
+    for _hop in range(100):
+        if plan is None or plan.superseded_by_id is None:
+            break
+        plan = Plan.objects.filter(tenant=tenant, pk=plan.superseded_by_id).first()
+    if plan is None or not plan.active or plan.superseded_by_id is not None:
         raise NotFound("No such plan.", param="plan")
-    return plan
+    return Plan.objects.select_related("product", "tax_rate").get(pk=plan.pk)
 
 
 def _quantity(value: Any) -> int:

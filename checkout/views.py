@@ -131,7 +131,10 @@ def quote(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespons
         checkout_quote_count(ip=client_ip(request))
     except TooManyAttempts as exc:
         return render(
-            request, "checkout/_quote.html", {"quote_errors": {"form": str(exc)}}, status=429
+            request,
+            "checkout/_quote.html",
+            {"quote_errors": {"form": str(exc)}},
+            status=_partial_status(request, 429),
         )
     values = {"quantity": request.GET.get("quantity", "1"), "coupon": request.GET.get("coupon", "")}
     result, errors = _quote(request, plan, values)
@@ -139,8 +142,14 @@ def quote(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespons
         request,
         "checkout/_quote.html",
         {"quote": result, "quote_errors": errors},
-        status=400 if errors else 200,
+        status=_partial_status(request, 400) if errors else 200,
     )
+
+
+def _partial_status(request: TenantRequest, status: int) -> int:
+    """htmx swaps only 2xx answers: to htmx the refused quote is a 200 whose
+    content says why; any other caller gets the real status."""
+    return 200 if getattr(request, "htmx", False) else status
 
 
 def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:

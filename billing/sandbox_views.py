@@ -4,6 +4,7 @@ and send the signed webhook to Ciclo, as the real thing would."""
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -34,12 +35,16 @@ def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
         )
         webhook_receive(gateway_name="sandbox", body=body, headers=headers, now=clock.now())
         charge.refresh_from_db()
-    # Back to where the payer came from: a path on this site only.
-    back = request.GET.get("return_to", "")
-    if not back.startswith("/") or back.startswith("//") or "\\" in back or "\x00" in back:
-        back = ""
+    # Where the payer goes on afterwards: a path on this site only. The portal sends
+    # them back with ``return_to``; a checkout continues to its next page with ``return``.
     return render(
-        request, "billing/sandbox/authenticate.html", {"charge": charge, "return_to": back}
+        request,
+        "billing/sandbox/authenticate.html",
+        {
+            "charge": charge,
+            "return_to": _same_site_path(request.GET.get("return_to", "")),
+            "return_url": _same_site_path(request.GET.get("return", "")),
+        },
     )
 
 
@@ -137,3 +142,9 @@ def tokens(request: HttpRequest) -> JsonResponse:
             },
         }
     )
+
+
+def _same_site_path(back: str) -> str:
+    if not back.startswith("/") or back.startswith("//") or "\\" in back or "\x00" in back:
+        return ""
+    return back if url_has_allowed_host_and_scheme(back, allowed_hosts=None) else ""

@@ -146,6 +146,26 @@ def card_setup_complete(
     )
 
 
+class CardDeclined(DomainError):
+    code = "card_declined"
+    status = 402
+    type = "card_error"
+
+
+def card_verify(*, gateway: str, reference: str) -> None:
+    """Ask the gateway whether the card can be charged before anything is saved
+    (the checkout: a declined card creates nothing). Stripe verified the card
+    when it confirmed the SetupIntent; the sandbox authorizes zero."""
+    if gateway != "sandbox":
+        return
+    from billing.gateways.sandbox import MESSAGES, SandboxGateway
+
+    saved = SandboxGateway().saved_card(reference)  # an unknown token: ValidationFailed
+    code = SandboxGateway().verify_card(saved.token)
+    if code:
+        raise CardDeclined(MESSAGES.get(code, "The card was declined."), param="card", code=code)
+
+
 def _stripe_saved(*, tenant: Tenant, customer: Customer, setup_intent: str) -> SavedMethod:
     if not setup_intent.startswith("seti_"):
         raise ValidationFailed("That is not a SetupIntent id.", param="reference")

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "dunning",
     "notifications",
     "portal",
+    "checkout",
     "dashboard",
     "reports",
     "config.admin_apps.AdminConfig",  # Django's admin behind allauth + MFA

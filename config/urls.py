@@ -33,6 +33,7 @@ urlpatterns = [
     path("sandbox/boleto/<str:ref>/", sandbox_views.boleto_pdf, name="sandbox-boleto"),
     path("sandbox/pix/<str:ref>/", sandbox_views.pix, name="sandbox-pix"),
     path("sandbox/tokens", sandbox_views.tokens, name="sandbox-tokens"),
+    path("t/<slug:tenant_slug>/checkout/", include("checkout.urls")),
     path("t/<slug:tenant_slug>/", include("portal.urls")),
     path("dashboard/billing/", include("billing.urls")),
     path("dashboard/notifications/", include("notifications.urls")),

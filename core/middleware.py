@@ -23,6 +23,11 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as the deployment's proxies report it (``NUM_PROXIES``)."""
+    return _client_ip(request)
+
+
 class RequestContextMiddleware:
     """Gives every request an id (kept from ``X-Request-ID`` when sane) and binds
     it, with the client address, to the logs and the audit context."""

@@ -111,6 +111,12 @@ def _hit(key: str, window: int) -> int | None:
         return None
 
 
+def hit(key: str, window: int) -> int | None:
+    """Count one event in the fixed window named ``key`` (seconds long); the
+    window's count so far, or None if the cache cannot count (callers fail open)."""
+    return _hit(key, window)
+
+
 class RateLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

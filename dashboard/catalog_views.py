@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from billing import coupons, sellers, taxes
 from billing.models import Coupon, Seller, SellerPlanCap, TaxRate
+from checkout.links import hosted_url, qr_svg
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
@@ -235,6 +236,7 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
     for sub in subs[:1000]:
         by_version[sub.plan_id].append(sub)
     current = versions[0]
+    checkout_url = hosted_url(request, current) if current.active else ""
     if form is None and request.membership.has_perm(Perm.CATALOG_MANAGE):
         form = PlanPriceForm(
             currency=current.currency,
@@ -249,6 +251,8 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
             "versions": [{"plan": v, "subscriptions": by_version.get(v.pk, [])} for v in versions],
             "form": form,
             "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE),
+            "checkout_url": checkout_url,
+            "checkout_qr": qr_svg(checkout_url) if checkout_url else "",
         },
     )
 

@@ -60,6 +60,9 @@ MESSAGES = {
     "card_declined": "The card was declined.",
     "processing_error": "The card could not be processed; try again later.",
 }
+_DECLINED_AT_SETUP = frozenset(
+    {"insufficient_funds", "expired_card", "do_not_honor", "processing_error"}
+)
 SIGNATURE_HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 
@@ -135,6 +138,14 @@ class SandboxGateway:
             exp_month=card.exp_month,
             exp_year=card.exp_year,
         )
+
+    def verify_card(self, token: str) -> str:
+        """A zero-amount authorization, as a gateway's card setup makes: the
+        decline code, or "" when the card can be charged. As with Stripe's test
+        cards, the declining cards fail here already, except the one that
+        attaches and declines only when charged (``card_declined``)."""
+        behaviour = self._behaviour(token)
+        return behaviour if behaviour in _DECLINED_AT_SETUP else ""
 
     # -- the interface --------------------------------------------------------
 

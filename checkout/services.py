@@ -1,0 +1,266 @@
+"""The hosted checkout's one write: a visitor becomes a subscriber.
+
+A screen app on top of the domain: the rules live in the domain services it
+calls (customers, billing.setup, billing.subscriptions); this module checks the
+checkout's own input and runs them in one transaction, so a refused coupon, an
+invalid CPF or a bad card token leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.models import Invoice, PaymentAttempt
+from billing.payments.charges import invoice_charge
+from billing.setup import card_setup_complete, card_verify
+from billing.subscriptions import subscription_create, subscription_preview_next_invoice
+from core.actors import Actor
+from core.errors import NotFound, ValidationFailed
+from customers.models import Customer
+from customers.services import customer_create
+from subscriptions.models import Plan, Subscription
+from tenants.models import Tenant
+
+MAX_QUANTITY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    customer: Customer
+    subscription: Subscription
+    invoice: Invoice | None  # the first invoice when something is due now
+
+
+def checkout_plan(*, tenant: Tenant, plan_id: str) -> Plan:
+    """An active plan of ``tenant`` by its public id; a shared link to an older
+    version of the plan opens its current version (a price change must not
+    break the links a merchant has printed). Anything else: not found."""
+    plan = (
+        Plan.objects.filter(tenant=tenant, public_id=plan_id).first()
+        if isinstance(plan_id, str) and "\x00" not in plan_id and len(plan_id) <= 64
+        else None
+    )
+    for _hop in range(100):
+        if plan is None or plan.superseded_by_id is None:
+            break
+        plan = Plan.objects.filter(tenant=tenant, pk=plan.superseded_by_id).first()
+    if plan is None or not plan.active or plan.superseded_by_id is not None:
+        raise NotFound("No such plan.", param="plan")
+    return Plan.objects.select_related("product", "tax_rate").get(pk=plan.pk)
+
+
+def _quantity(value: Any) -> int:
+    try:
+        quantity = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed("Enter a whole number.", param="quantity") from None
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationFailed(
+            f"The quantity must be between 1 and {MAX_QUANTITY}.", param="quantity"
+        )
+    return quantity
+
+
+def _text(field: str, value: Any, *, required: bool, limit: int = 200) -> str:
+    if not isinstance(value, str):
+        value = ""
+    value = value.strip()
+    if "\x00" in value or any(ord(ch) < 32 for ch in value):
+        raise ValidationFailed("Remove the control characters.", param=field)
+    if required and not value:
+        raise ValidationFailed("This field is required.", param=field)
+    if len(value) > limit:
+        raise ValidationFailed(f"At most {limit} characters.", param=field)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    kind: str
+    description: str
+    amount_minor: int
+    discount_minor: int
+    tax_minor: int
+    total_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutQuote:
+    """What the visitor pays now and when the next charge comes, priced by the
+    same engine and pricing as the real subscription (see ``checkout_quote``)."""
+
+    currency: str
+    lines: list[QuoteLine]
+    subtotal_minor: int
+    discount_minor: int
+    tax_minor: int
+    total_minor: int  # due now
+    trial_end: datetime | None
+    next_charge_at: datetime | None
+    next_total_minor: int | None
+
+
+class _Rollback(Exception):
+    pass
+
+
+def checkout_quote(
+    *, tenant: Tenant, plan: Plan, now: datetime, quantity: Any = 1, coupon: Any = ""
+) -> CheckoutQuote:
+    """The exact total before confirming: the subscription is written, invoiced
+    and previewed for a stand-in customer inside a transaction that is then
+    rolled back, so setup fee, coupon, taxes and trial come out exactly as the
+    real checkout will charge them and nothing stays. A bad quantity or coupon
+    raises the same error (and param) the checkout would."""
+    if plan.tenant_id != tenant.pk:
+        raise NotFound("No such plan.", param="plan")
+    count = _quantity(quantity)
+    code = _text("coupon", coupon, required=False, limit=100)
+    result: CheckoutQuote | None = None
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(tenant=tenant, name="checkout quote")
+            sub = subscription_create(
+                tenant=tenant,
+                customer=customer,
+                plan=plan,
+                actor=Actor.system("checkout"),
+                now=now,
+                quantity=count,
+                coupon=code or None,
+            )
+            first = (
+                Invoice.objects.filter(
+                    tenant=tenant,
+                    subscription=sub,
+                    billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
+                )
+                .prefetch_related("lines")
+                .first()
+            )
+            lines = (
+                [
+                    QuoteLine(
+                        kind=line.kind,
+                        description=line.description,
+                        amount_minor=line.amount_minor,
+                        discount_minor=line.discount_minor,
+                        tax_minor=line.tax_minor,
+                        total_minor=line.total_minor,
+                    )
+                    for line in sorted(first.lines.all(), key=lambda line: line.position)
+                ]
+                if first is not None
+                else []
+            )
+            following = subscription_preview_next_invoice(tenant=tenant, subscription_id=sub.pk)
+            result = CheckoutQuote(
+                currency=plan.currency,
+                lines=lines,
+                subtotal_minor=first.subtotal_minor if first else 0,
+                discount_minor=first.discount_minor if first else 0,
+                tax_minor=first.tax_minor if first else 0,
+                total_minor=first.total_minor if first else 0,
+                trial_end=sub.trial_end,
+                next_charge_at=following.issued_at if following else None,
+                next_total_minor=following.totals.total_minor if following else None,
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert result is not None
+    return result
+
+
+@transaction.atomic
+def checkout_subscribe(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    now: datetime,
+    name: Any,
+    email: Any,
+    card_reference: Any,
+    quantity: Any = 1,
+    phone: Any = "",
+    tax_id: Any = "",
+    coupon: Any = "",
+) -> CheckoutResult:
+    """Create the customer, save the card the sandbox tokenizer collected and
+    subscribe them to ``plan``, all or nothing. The first charge is not made
+    here (a gateway is never called inside a transaction): see ``checkout_charge``."""
+    if plan.tenant_id != tenant.pk:
+        raise NotFound("No such plan.", param="plan")
+    values = {
+        "quantity": _quantity(quantity),
+        "name": _text("name", name, required=True),
+        "email": _text("email", email, required=True, limit=254),
+        "phone": _text("phone", phone, required=False, limit=40),
+        "tax_id": _text("tax_id", tax_id, required=False, limit=40),
+        "coupon": _text("coupon", coupon, required=False, limit=100),
+        "reference": _text("reference", card_reference, required=False),
+    }
+    if not values["reference"]:
+        raise ValidationFailed("Enter your card details.", param="card")
+    try:
+        # Before anything is written: a declined card creates nothing.
+        card_verify(gateway="sandbox", reference=values["reference"])
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    actor = Actor.system("checkout")
+    customer = customer_create(
+        tenant=tenant,
+        name=values["name"],
+        email=values["email"],
+        phone=values["phone"],
+        tax_id=values["tax_id"],
+        actor=actor,
+        now=now,
+    )
+    actor = Actor.subscriber(customer)
+    try:
+        method = card_setup_complete(
+            tenant=tenant,
+            customer=customer,
+            gateway="sandbox",
+            reference=values["reference"],
+            actor=actor,
+            now=now,
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    sub = subscription_create(
+        tenant=tenant,
+        customer=customer,
+        plan=plan,
+        actor=actor,
+        now=now,
+        quantity=values["quantity"],
+        coupon=values["coupon"] or None,
+        payment_method=method,
+    )
+    invoice = (
+        Invoice.objects.filter(
+            tenant=tenant, subscription=sub, billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE
+        )
+        .order_by("id")
+        .first()
+    )
+    return CheckoutResult(customer=customer, subscription=sub, invoice=invoice)
+
+
+def checkout_charge(*, tenant: Tenant, invoice: Invoice, now: datetime) -> PaymentAttempt | None:
+    """The first charge's outcome, charging now unless a worker already did
+    (the billing run sends a charge task when the subscription commits; the
+    attempt protocol lets only one of them reach the gateway)."""
+    invoice.refresh_from_db()
+    if invoice.status != Invoice.Status.OPEN or invoice.amount_due_minor <= 0:
+        return invoice.attempts.order_by("-number").first()
+    attempt = invoice.attempts.order_by("-number").first()
+    if attempt is not None:
+        return attempt
+    return invoice_charge(tenant=tenant, invoice_id=invoice.pk, now=now)

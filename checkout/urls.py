@@ -1,0 +1,10 @@
+from django.urls import path
+
+from checkout import views
+
+app_name = "checkout"
+urlpatterns = [
+    path("done/", views.done, name="done"),
+    path("<str:plan_id>/", views.hosted, name="hosted"),
+    path("<str:plan_id>/quote/", views.quote, name="quote"),
+]

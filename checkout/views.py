@@ -1,0 +1,177 @@
+"""The hosted checkout (``/t/<slug>/checkout/<plan_id>/``): one plan, the
+visitor's details and a card; on success the visitor lands signed in to the
+portal. The card goes from the browser to the gateway's tokenizer
+(static/js/card_setup.js); only its token reaches this view."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from billing.models import PaymentAttempt
+from billing.setup import CardDeclined, card_gateway
+from checkout.limits import (
+    TooManyAttempts,
+    checkout_attempt_count,
+    checkout_decline_record,
+    checkout_quote_count,
+)
+from checkout.services import (
+    MAX_QUANTITY,
+    CheckoutQuote,
+    checkout_charge,
+    checkout_plan,
+    checkout_quote,
+    checkout_subscribe,
+)
+from core import clock
+from core.errors import DomainError, NotFound
+from core.middleware import client_ip
+from portal.sessions import portal_sign_in, session_customer
+from subscriptions.models import Plan, Subscription
+from tenants.requests import TenantRequest
+
+FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id")
+
+
+@require_http_methods(["GET", "POST"])
+def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
+    tenant = request.tenant
+    try:
+        plan = checkout_plan(tenant=tenant, plan_id=plan_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    gateway, _publishable = card_gateway(tenant=tenant)
+    values = {"quantity": "1"}
+    errors: dict[str, str] = {}
+    status = 200
+    if gateway != "sandbox":
+        # Stripe needs a SetupIntent for a customer that does not exist yet:
+        # not offered by the hosted checkout so far.
+        errors["card"] = _("Card payments are not available on this checkout yet.")
+    elif request.method == "POST":
+        values = {field: request.POST.get(field, "") for field in FIELDS}
+        now = clock.now()
+        ip = client_ip(request)
+        try:
+            checkout_attempt_count(ip=ip)
+            result = checkout_subscribe(
+                tenant=tenant,
+                plan=plan,
+                now=now,
+                card_reference=request.POST.get("reference", ""),
+                **values,
+            )
+        except DomainError as exc:
+            if isinstance(exc, CardDeclined):
+                checkout_decline_record(ip=ip)
+            errors[exc.param if exc.param in (*FIELDS, "card") else "form"] = str(exc)
+            status = exc.status
+        else:
+            attempt = (
+                checkout_charge(tenant=tenant, invoice=result.invoice, now=now)
+                if result.invoice is not None
+                else None
+            )
+            if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
+                checkout_decline_record(ip=ip)
+            portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
+            done = reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
+            if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
+                # The issuer's 3-D Secure page, then back to what happens next.
+                return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
+            return redirect(done)
+    quote, quote_errors = _quote(request, plan, values)
+    if errors:
+        quote_errors = {}  # the form shows them next to their fields already
+    return render(
+        request,
+        "checkout/hosted.html",
+        {
+            "quote": quote,
+            "quote_errors": quote_errors,
+            "plan": plan,
+            "values": values,
+            "errors": errors,
+            "max_quantity": MAX_QUANTITY,
+            "gateway": gateway,
+        },
+        status=status,
+    )
+
+
+def _quote(
+    request: TenantRequest, plan: Plan, values: dict[str, str]
+) -> tuple[CheckoutQuote | None, dict[str, str]]:
+    try:
+        return checkout_quote(
+            tenant=request.tenant,
+            plan=plan,
+            now=clock.now(),
+            quantity=values.get("quantity", "1"),
+            coupon=values.get("coupon", ""),
+        ), {}
+    except DomainError as exc:
+        return None, {exc.param if exc.param in FIELDS else "form": str(exc)}
+
+
+@require_GET
+def quote(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
+    """The exact total for a quantity and coupon (the htmx partial under the form)."""
+    try:
+        plan = checkout_plan(tenant=request.tenant, plan_id=plan_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    try:
+        checkout_quote_count(ip=client_ip(request))
+    except TooManyAttempts as exc:
+        return render(
+            request,
+            "checkout/_quote.html",
+            {"quote_errors": {"form": str(exc)}},
+            status=_partial_status(request, 429),
+        )
+    values = {"quantity": request.GET.get("quantity", "1"), "coupon": request.GET.get("coupon", "")}
+    result, errors = _quote(request, plan, values)
+    return render(
+        request,
+        "checkout/_quote.html",
+        {"quote": result, "quote_errors": errors},
+        status=_partial_status(request, 400) if errors else 200,
+    )
+
+
+def _partial_status(request: TenantRequest, status: int) -> int:
+    """htmx swaps only 2xx answers: to htmx the refused quote is a 200 whose
+    content says why; any other caller gets the real status."""
+    return 200 if getattr(request, "htmx", False) else status
+
+
+def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """What happens next, for the subscriber the checkout just signed in."""
+    customer = session_customer(request, request.tenant)
+    if customer is None:
+        return redirect(reverse("portal:home", kwargs={"tenant_slug": tenant_slug}))
+    sub = (
+        Subscription.objects.filter(tenant=request.tenant, customer=customer)
+        .select_related("plan")
+        .order_by("-created_at")
+        .first()
+    )
+    attempt = (
+        PaymentAttempt.objects.filter(tenant=request.tenant, invoice__subscription=sub)
+        .order_by("-id")
+        .first()
+        if sub is not None
+        else None
+    )
+    return render(
+        request,
+        "checkout/done.html",
+        {"customer": customer, "subscription": sub, "attempt": attempt},
+    )

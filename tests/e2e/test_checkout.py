@@ -1,0 +1,135 @@
+"""The hosted checkout in headless Chromium: a visitor subscribes to a monthly
+plan with a setup fee, applies a coupon (the total refreshes), pays with a
+sandbox card and lands signed in to the portal; a declined card; 3-D Secure.
+Screenshots of the checkout in en, pt-BR and ro at 390 and 1280 px."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, expect
+
+from billing.coupons import coupon_create
+from customers.models import Customer
+from subscriptions.models import Plan, Subscription
+from tenants.context import tenant_context
+from tenants.models import Tenant
+from tests.e2e.conftest import ARTIFACTS, DEFAULT_TIMEOUT_MS
+from tests.support.billing import ACTOR, utc, world
+
+pytestmark = pytest.mark.e2e
+NOW = utc(2026, 6, 1, 15)
+
+
+def _shop() -> tuple[Tenant, Plan]:
+    with world(NOW, locale="en") as w:
+        plan = w.plan(
+            "monthly", amount=5_000, setup_fee_minor=2_000, pricing_model="per_seat", name="Pro"
+        )
+        coupon_create(
+            tenant=w.tenant,
+            code="HALF",
+            actor=ACTOR,
+            now=w.now,
+            percent_off=Decimal("50"),
+            plan_codes=["monthly"],
+        )
+    return w.tenant, plan
+
+
+def _card(page: Page, number: str) -> None:
+    page.fill("#card-number", number)
+    page.fill("#card-exp", "12/31")
+    page.fill("#card-cvc", "123")
+
+
+def _details(page: Page) -> None:
+    page.fill("#f-name", "Ana Souza")
+    page.fill("#f-email", "ana@example.com")
+    page.fill("#f-tax-id", "529.982.247-25")
+
+
+def test_visitor_applies_a_coupon_pays_by_card_and_lands_in_the_portal(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant, plan = _shop()
+    posts: list[str] = []
+
+    def remember(request: Request) -> None:
+        if request.method == "POST" and "/checkout/" in request.url:
+            posts.append(request.post_data or "")
+
+    page.on("request", remember)
+    page.goto(f"/t/{tenant.slug}/checkout/{plan.public_id}/")
+    expect(page.get_by_test_id("plan-name")).to_have_text("Pro")
+    expect(page.get_by_test_id("total-now")).to_have_text("R$70.00")
+    page.fill("#f-coupon", "HALF")
+    expect(page.get_by_test_id("total-now")).to_have_text("R$45.00")
+    expect(page.get_by_test_id("next-charge")).to_contain_text("R$50.00")
+    page.fill("#f-coupon", "NOPE")
+    expect(page.locator("[data-quote-error=coupon]")).to_be_visible()
+    page.fill("#f-coupon", "HALF")
+    expect(page.get_by_test_id("total-now")).to_have_text("R$45.00")
+    _details(page)
+    _card(page, "4242 4242 4242 4242")
+    with page.expect_navigation(url=f"**/t/{tenant.slug}/checkout/done/"):
+        page.click("#card-setup button[type=submit]")
+    expect(page.get_by_test_id("paid")).to_contain_text("R$45.00")
+    assert len(posts) == 1
+    assert "4242" not in posts[0]
+    page.get_by_role("link", name="Go to your account").click()
+    expect(page.locator("body")).to_contain_text("Pro")
+    with tenant_context(tenant):
+        customer = Customer.objects.get(tenant=tenant)
+        assert Subscription.objects.get(customer=customer).status == "active"
+
+
+def test_a_declined_card_shows_the_message_and_a_3ds_card_completes(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant, plan = _shop()
+    page.goto(f"/t/{tenant.slug}/checkout/{plan.public_id}/")
+    _details(page)
+    _card(page, "4000 0000 0000 0002")
+    with page.expect_navigation():
+        page.click("#card-setup button[type=submit]")
+    expect(page.locator("[data-error=card]")).to_contain_text("do not honour")
+    expect(page.locator("#f-email")).to_have_value("ana@example.com")
+    with tenant_context(tenant):
+        assert not Customer.objects.filter(tenant=tenant).exists()
+
+    _card(page, "4000 0025 0000 3155")
+    with page.expect_navigation(url="**/sandbox/authenticate/**"):
+        page.click("#card-setup button[type=submit]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve").click()
+    with page.expect_navigation(url=f"**/t/{tenant.slug}/checkout/done/"):
+        page.get_by_test_id("continue").click()
+    expect(page.get_by_test_id("paid")).to_be_visible()
+    with tenant_context(tenant):
+        assert Subscription.objects.get(tenant=tenant).status == "active"
+
+
+def test_checkout_screens_in_three_languages_on_phone_and_desktop(
+    browser: Browser,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant, plan = _shop()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for locale, lang in (("en-US", "en"), ("pt-BR", "pt-BR"), ("ro-RO", "ro")):
+        for width, height in ((1280, 800), (390, 844)):
+            context = browser.new_context(
+                base_url=live_server.url, locale=locale, viewport={"width": width, "height": height}
+            )
+            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            page = context.new_page()
+            page.goto(f"/t/{tenant.slug}/checkout/{plan.public_id}/")
+            page.fill("#f-coupon", "HALF")
+            expect(page.get_by_test_id("total-now")).to_have_attribute("data-minor", "4500")
+            page.screenshot(
+                path=str(ARTIFACTS / f"checkout-hosted-{lang}-{width}.png"), full_page=True
+            )
+            context.close()

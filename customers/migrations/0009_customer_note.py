@@ -10,7 +10,7 @@ import tenants.rls
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_address'),
+        ('customers', '0008_testclock_advance_progress'),
         ('tenants', '0005_invitation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

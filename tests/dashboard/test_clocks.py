@@ -135,7 +135,13 @@ def test_advance_a_month_runs_the_renewal_on_the_worker_and_shows_the_timeline(
     assert reasons[1][1] == utc(2026, 2, 28, 13)
     page = lab.owner.get(lab.url()).content.decode()
     assert 'data-testid="clock-timeline"' in page
-    assert page.count("invoice.created") >= 2 or page.count("invoice.") >= 2
+    timeline = page[page.index('data-testid="clock-timeline"') :]
+    # Each invoice on the timeline at the clock's time it was issued, in order, linked.
+    assert timeline.count('data-type="invoice.finalized"') == 2
+    first, renewal = Invoice.objects.filter(subscription=sub).order_by("issued_at")
+    assert f'href="/dashboard/invoices/{first.public_id}/">{first.number}</a>' in timeline
+    assert timeline.index(first.number) < timeline.index(renewal.number)
+    assert '<time datetime="2026-02-28T10:00:00-03:00">' in timeline
     assert 'data-testid="clock-progress-done"' in page
 
 
@@ -228,4 +234,17 @@ def test_a_viewer_sees_clocks_but_cannot_change_them(lab: Lab) -> None:
     assert (
         viewer.post("/dashboard/test-clocks/new/", {"frozen_time": "2026-03-01"}).status_code == 403
     )
+    assert _snapshot() == before
+
+
+def test_a_redelivered_advance_task_does_nothing_once_the_clock_is_done(
+    lab: Lab, django_capture_on_commit_callbacks
+) -> None:
+    from billing.clocks import clock_advance_run
+
+    lab.w.subscribe(lab.plan, lab.w.customer("Ana"), collection_method="send_invoice")
+    with django_capture_on_commit_callbacks(execute=True):
+        lab.owner.post(lab.url("advance/"), {"by": "month"})
+    before = _snapshot()
+    clock_advance_run(tenant=lab.w.tenant, clock_id=lab.w.clock.pk, actor=ACTOR, now=START)
     assert _snapshot() == before

@@ -248,3 +248,44 @@ def test_a_redelivered_advance_task_does_nothing_once_the_clock_is_done(
     before = _snapshot()
     clock_advance_run(tenant=lab.w.tenant, clock_id=lab.w.clock.pk, actor=ACTOR, now=START)
     assert _snapshot() == before
+
+
+def test_the_progress_is_told_each_moment_the_engine_runs(lab: Lab) -> None:
+    from billing.clocks import clock_advance
+
+    lab.w.subscribe(lab.plan, lab.w.customer("Ana"), collection_method="send_invoice")
+    moments: list[object] = []
+    clock_advance(
+        tenant=lab.w.tenant,
+        clock_id=lab.w.clock.pk,
+        to=utc(2026, 5, 1, 13),
+        actor=ACTOR,
+        now=START,
+        progress=moments.append,
+    )
+    # Anchored on Jan 31 (São Paulo): the renewals fall on each month's last day.
+    assert moments == [utc(2026, 2, 28, 13), utc(2026, 3, 31, 13), utc(2026, 4, 30, 13)]
+
+
+def test_an_advance_that_fails_on_the_worker_says_why_and_leaves_the_clock(
+    lab: Lab, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing import clocks
+    from core.errors import ValidationFailed
+
+    class Broken:
+        def next_due(self, **kw: object) -> object:
+            return START + timedelta(hours=1)
+
+        def run(self, **kw: object) -> None:
+            raise ValidationFailed("The renewal could not be priced.")
+
+    monkeypatch.setattr(clocks, "_sweeps", lambda: [Broken()])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lab.owner.post(lab.url("advance/"), {"by": "day"}).status_code == 302
+    clock = lab.clock()
+    assert (clock.frozen_time, clock.advancing_to) == (START, None)
+    assert clock.advance_error == "The renewal could not be priced."
+    page = lab.owner.get(lab.url()).content.decode()
+    assert "The renewal could not be priced." in page
+    assert 'data-testid="advance-form"' in page  # it may be tried again

@@ -37,6 +37,8 @@ def _shots(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 800})
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} is {wide}px wide at {width}px ({lang})"
         page.screenshot(path=str(ARTIFACTS / f"walk-{name}-{lang}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -191,3 +193,34 @@ def test_the_merchant_walk_of_issue_13(page: Page) -> None:
     _shots(page, "clock-customer-new")
     with tenant_context(tenant):
         assert TestClock.objects.filter(tenant=tenant).count() == 1
+
+
+def test_the_clock_page_polls_the_progress_bar_until_the_advance_is_done(page: Page) -> None:
+    from datetime import timedelta
+
+    from tests.support.billing import utc, world
+
+    utc_start = utc(2026, 6, 1, 13)
+    with world(utc_start, locale="en") as w:
+        TestClock.objects.filter(pk=w.clock.pk).update(
+            advancing_to=utc_start + timedelta(days=30),
+            advanced_through=utc_start + timedelta(days=12),
+        )
+        log_in(page, "owner@acme.example")
+        page.goto(f"/dashboard/test-clocks/{w.clock.public_id}/")
+        bar = page.get_by_test_id("clock-progress-bar")
+        expect(bar).to_have_attribute("value", "288")
+        expect(bar).to_have_attribute("max", "720")
+        expect(page.get_by_test_id("clock-progress")).to_contain_text("288 of 720 hours (40%)")
+        expect(page.get_by_test_id("advance-form")).to_have_count(0)
+        _shots(page, "clock-advancing")
+        # The worker moves on, then finishes: the polled bar follows, then the page reloads.
+        TestClock.objects.filter(pk=w.clock.pk).update(
+            advanced_through=utc_start + timedelta(days=24)
+        )
+        expect(bar).to_have_attribute("value", "576", timeout=5_000)
+        TestClock.objects.filter(pk=w.clock.pk).update(
+            frozen_time=utc_start + timedelta(days=30), advancing_to=None, advanced_through=None
+        )
+        expect(page.get_by_test_id("advance-form")).to_be_visible(timeout=5_000)
+        expect(page.get_by_test_id("clock-time")).to_contain_text("07/01/2026")

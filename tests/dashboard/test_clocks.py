@@ -15,7 +15,9 @@ from billing.clocks import clock_advance_start
 from billing.models import Invoice
 from customers.models import Customer, TestClock
 from subscriptions.models import Plan
+from tenants.context import tenant_context
 from tenants.models import AuditEntry
+from tests.conftest import TenantSetup
 from tests.dashboard.helpers import add_member, signed_in
 from tests.support.billing import ACTOR, World, utc, world
 
@@ -289,3 +291,27 @@ def test_an_advance_that_fails_on_the_worker_says_why_and_leaves_the_clock(
     page = lab.owner.get(lab.url()).content.decode()
     assert "The renewal could not be priced." in page
     assert 'data-testid="advance-form"' in page  # it may be tried again
+
+
+def test_the_api_waits_too_while_the_dashboards_advance_runs(acme: TenantSetup) -> None:
+    from tests.api.helpers import error
+
+    created = acme.client().post("/api/v1/test_clocks", {"frozen_time": "2026-01-01T00:00:00Z"})
+    base = f"/api/v1/test_clocks/{created.json()['id']}"
+    with tenant_context(acme.tenant):
+        found = TestClock.objects.get(public_id=created.json()["id"])
+        clock_advance_start(
+            tenant=acme.tenant,
+            clock_id=found.pk,
+            to=utc(2026, 2, 1),
+            actor=ACTOR,
+            now=utc(2026, 1, 1),
+        )
+
+    advance = acme.client().post(f"{base}/advance", {"frozen_time": "2026-03-01T00:00:00Z"})
+    delete = acme.client().delete(base)
+
+    assert advance.status_code == 409
+    assert error(advance)["code"] == "test_clock_advancing"
+    assert delete.status_code == 409
+    assert acme.client().get(base).json()["frozen_time"] == "2026-01-01T00:00:00Z"

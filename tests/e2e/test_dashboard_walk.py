@@ -141,7 +141,11 @@ def test_the_merchant_walk_of_issue_13(page: Page) -> None:
     # Advance the clock a month: the renewal invoice appears on the clock's page.
     page.goto(clock_url)
     _shots(page, "clock")
-    page.get_by_test_id("advance-form").get_by_label("Advance").select_option("month")
+    advance = page.get_by_test_id("advance-form")
+    expect(advance.locator("input[name=to]")).to_be_hidden()  # only for "To a date"
+    advance.get_by_label("Advance").select_option("date")
+    expect(advance.locator("input[name=to]")).to_be_visible()
+    advance.get_by_label("Advance").select_option("month")
     page.get_by_test_id("advance-button").click()
     expect(page.get_by_test_id("clock-time")).to_contain_text("07/01/2026")
     with tenant_context(tenant):

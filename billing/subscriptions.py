@@ -404,6 +404,8 @@ def subscription_preview_next_invoice(
 
 @dataclass(frozen=True, slots=True)
 class FirstInvoiceLine:
+    kind: str
+    kind_label: str
     description: str
     quantity: int
     amount_minor: int
@@ -468,6 +470,8 @@ def subscription_preview_create(
             lines = (
                 [
                     FirstInvoiceLine(
+                        kind=line.kind,
+                        kind_label=str(line.get_kind_display()),
                         description=line.description,
                         quantity=line.quantity,
                         amount_minor=line.amount_minor,

@@ -66,8 +66,9 @@ class NewSubscriptionForm(forms.Form):
     collection_method = forms.ChoiceField(
         label=gettext_lazy("Collection"),
         choices=[
-            ("charge_automatically", gettext_lazy("Charge the payment method automatically")),
-            ("send_invoice", gettext_lazy("Send the invoice to be paid")),
+            # The subscriptions list's words (already translated).
+            ("charge_automatically", gettext_lazy("Charge automatically")),
+            ("send_invoice", gettext_lazy("Send invoice")),
         ],
         initial="charge_automatically",
     )

@@ -15,7 +15,9 @@ from billing.clocks import clock_advance_start
 from billing.models import Invoice
 from customers.models import Customer, TestClock
 from subscriptions.models import Plan
+from tenants.context import tenant_context
 from tenants.models import AuditEntry
+from tests.conftest import TenantSetup
 from tests.dashboard.helpers import add_member, signed_in
 from tests.support.billing import ACTOR, World, utc, world
 
@@ -135,7 +137,13 @@ def test_advance_a_month_runs_the_renewal_on_the_worker_and_shows_the_timeline(
     assert reasons[1][1] == utc(2026, 2, 28, 13)
     page = lab.owner.get(lab.url()).content.decode()
     assert 'data-testid="clock-timeline"' in page
-    assert page.count("invoice.created") >= 2 or page.count("invoice.") >= 2
+    timeline = page[page.index('data-testid="clock-timeline"') :]
+    # Each invoice on the timeline at the clock's time it was issued, in order, linked.
+    assert timeline.count('data-type="invoice.finalized"') == 2
+    first, renewal = Invoice.objects.filter(subscription=sub).order_by("issued_at")
+    assert f'href="/dashboard/invoices/{first.public_id}/">{first.number}</a>' in timeline
+    assert timeline.index(first.number) < timeline.index(renewal.number)
+    assert '<time datetime="2026-02-28T10:00:00-03:00">' in timeline
     assert 'data-testid="clock-progress-done"' in page
 
 
@@ -229,3 +237,81 @@ def test_a_viewer_sees_clocks_but_cannot_change_them(lab: Lab) -> None:
         viewer.post("/dashboard/test-clocks/new/", {"frozen_time": "2026-03-01"}).status_code == 403
     )
     assert _snapshot() == before
+
+
+def test_a_redelivered_advance_task_does_nothing_once_the_clock_is_done(
+    lab: Lab, django_capture_on_commit_callbacks
+) -> None:
+    from billing.clocks import clock_advance_run
+
+    lab.w.subscribe(lab.plan, lab.w.customer("Ana"), collection_method="send_invoice")
+    with django_capture_on_commit_callbacks(execute=True):
+        lab.owner.post(lab.url("advance/"), {"by": "month"})
+    before = _snapshot()
+    clock_advance_run(tenant=lab.w.tenant, clock_id=lab.w.clock.pk, actor=ACTOR, now=START)
+    assert _snapshot() == before
+
+
+def test_the_progress_is_told_each_moment_the_engine_runs(lab: Lab) -> None:
+    from billing.clocks import clock_advance
+
+    lab.w.subscribe(lab.plan, lab.w.customer("Ana"), collection_method="send_invoice")
+    moments: list[object] = []
+    clock_advance(
+        tenant=lab.w.tenant,
+        clock_id=lab.w.clock.pk,
+        to=utc(2026, 5, 1, 13),
+        actor=ACTOR,
+        now=START,
+        progress=moments.append,
+    )
+    # Anchored on Jan 31 (São Paulo): the renewals fall on each month's last day.
+    assert moments == [utc(2026, 2, 28, 13), utc(2026, 3, 31, 13), utc(2026, 4, 30, 13)]
+
+
+def test_an_advance_that_fails_on_the_worker_says_why_and_leaves_the_clock(
+    lab: Lab, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing import clocks
+    from core.errors import ValidationFailed
+
+    class Broken:
+        def next_due(self, **kw: object) -> object:
+            return START + timedelta(hours=1)
+
+        def run(self, **kw: object) -> None:
+            raise ValidationFailed("The renewal could not be priced.")
+
+    monkeypatch.setattr(clocks, "_sweeps", lambda: [Broken()])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lab.owner.post(lab.url("advance/"), {"by": "day"}).status_code == 302
+    clock = lab.clock()
+    assert (clock.frozen_time, clock.advancing_to) == (START, None)
+    assert clock.advance_error == "The renewal could not be priced."
+    page = lab.owner.get(lab.url()).content.decode()
+    assert "The renewal could not be priced." in page
+    assert 'data-testid="advance-form"' in page  # it may be tried again
+
+
+def test_the_api_waits_too_while_the_dashboards_advance_runs(acme: TenantSetup) -> None:
+    from tests.api.helpers import error
+
+    created = acme.client().post("/api/v1/test_clocks", {"frozen_time": "2026-01-01T00:00:00Z"})
+    base = f"/api/v1/test_clocks/{created.json()['id']}"
+    with tenant_context(acme.tenant):
+        found = TestClock.objects.get(public_id=created.json()["id"])
+        clock_advance_start(
+            tenant=acme.tenant,
+            clock_id=found.pk,
+            to=utc(2026, 2, 1),
+            actor=ACTOR,
+            now=utc(2026, 1, 1),
+        )
+
+    advance = acme.client().post(f"{base}/advance", {"frozen_time": "2026-03-01T00:00:00Z"})
+    delete = acme.client().delete(base)
+
+    assert advance.status_code == 409
+    assert error(advance)["code"] == "test_clock_advancing"
+    assert delete.status_code == 409
+    assert acme.client().get(base).json()["frozen_time"] == "2026-01-01T00:00:00Z"

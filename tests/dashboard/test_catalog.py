@@ -1062,6 +1062,8 @@ def test_a_plan_is_archived_and_unarchived(acme: TenantSetup) -> None:
         plan.refresh_from_db()
         assert plan.subscriptions.count() == 1
     assert plan.active is False
+    with pytest.raises(DomainError):  # no new subscriber on an archived plan
+        _subscribe(acme, plan, "Bruno")
     page = client.get(url).content.decode()
     assert 'data-testid="plan-archived"' in page
     assert 'data-testid="plan-unarchive"' in page

@@ -506,7 +506,8 @@ class CouponDiscountForm(CouponForm):
     RULES = ("code", "name", "max_redemptions", "redeem_by", "plan_codes")
     RULES_MORE = ("first_purchase_only", "seller")
 
-    def __init__(self, *args: Any, coupon: Coupon, **kw: Any):
+    def __init__(self, *args: Any, coupon: Coupon, currency: str = "", **kw: Any):
+        """``currency``: the account's, offered for an amount off."""
         kw.setdefault(
             "initial",
             {
@@ -517,13 +518,14 @@ class CouponDiscountForm(CouponForm):
                     if coupon.amount_off_minor is not None
                     else ""
                 ),
-                "currency": coupon.currency,
                 "applies_to": coupon.applies_to,
                 "setup_percent_off": coupon.setup_percent_off,
                 "duration": coupon.duration,
                 "duration_cycles": coupon.duration_cycles,
             },
         )
-        super().__init__(*args, plan_codes=[], sellers=[], currency=coupon.currency or "BRL", **kw)
+        if coupon.currency:
+            kw["initial"].setdefault("currency", coupon.currency)
+        super().__init__(*args, plan_codes=[], sellers=[], currency=currency or "BRL", **kw)
         for name in (*self.RULES, *self.RULES_MORE):
             del self.fields[name]

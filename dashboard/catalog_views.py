@@ -464,7 +464,7 @@ def _coupon_page(
         form = CouponEditForm(coupon=coupon, plan_codes=codes)
     redeemed = bool(coupon.times_redeemed) or coupon.redemptions.exists()
     if discount_form is None and not redeemed:
-        discount_form = CouponDiscountForm(coupon=coupon)
+        discount_form = CouponDiscountForm(coupon=coupon, currency=request.tenant.default_currency)
     return _render(
         request,
         "coupon_edit.html",
@@ -477,7 +477,7 @@ def _coupon_page(
 def coupon_discount(request: StaffRequest, coupon_id: str) -> HttpResponse:
     """Change the discount of a coupon nobody redeemed yet."""
     coupon = _get(Coupon, request, coupon_id)
-    form = CouponDiscountForm(request.POST, coupon=coupon)
+    form = CouponDiscountForm(request.POST, coupon=coupon, currency=request.tenant.default_currency)
     if form.is_valid():
         data = form.cleaned_data
         try:

@@ -1330,7 +1330,9 @@ def test_the_discount_changes_until_the_first_redemption(acme: TenantSetup) -> N
     coupon = _redeemed_coupon(acme, times=0)
     client = _owner(acme)
     url = f"/dashboard/catalog/coupons/{coupon.public_id}/"
-    assert 'data-testid="coupon-discount-form"' in client.get(url + "edit/").content.decode()
+    form = client.get(url + "edit/").content.decode()
+    assert 'data-testid="coupon-discount-form"' in form
+    assert 'name="currency" value="BRL"' in form  # offered for an amount off
 
     response = client.post(url + "discount/", _discount_body(kind="amount", amount_off="5.50"))
 

@@ -26,29 +26,18 @@ from tenants import audit
 from tenants.models import Tenant
 
 
-@transaction.atomic
-def coupon_create(
+def _check_discount(
     *,
-    tenant: Tenant,
-    code: str,
-    actor: Actor,
-    now: datetime,
-    percent_off: Decimal | None = None,
-    amount_off_minor: int | None = None,
-    currency: str = "",
-    duration: str = "once",
-    duration_cycles: int | None = None,
-    applies_to: str = "recurring",
-    setup_percent_off: Decimal | None = None,
-    max_redemptions: int | None = None,
-    redeem_by: datetime | None = None,
-    plan_codes: Sequence[str] = (),
-    first_purchase_only: bool = False,
-    seller_id: int | None = None,
-    name: str = "",
-) -> Coupon:
-    if not isinstance(code, str) or not code.strip() or len(code) > 64:
-        raise ValidationFailed("A coupon needs a code of at most 64 characters.", param="code")
+    percent_off: Decimal | None,
+    amount_off_minor: int | None,
+    currency: str,
+    duration: str,
+    duration_cycles: int | None,
+    applies_to: str,
+    setup_percent_off: Decimal | None,
+) -> None:
+    """A coupon's discount terms, checked as a whole (creation and the change
+    of a coupon nobody redeemed yet)."""
     if (percent_off is None) == (amount_off_minor is None):
         raise ValidationFailed("Give either percent_off or amount_off_minor.", param="percent_off")
     for param, pct in (("percent_off", percent_off), ("setup_percent_off", setup_percent_off)):
@@ -81,6 +70,40 @@ def coupon_create(
         )
     if applies_to not in Coupon.AppliesTo.values:
         raise ValidationFailed(f"Unknown target: {applies_to}", param="applies_to")
+
+
+@transaction.atomic
+def coupon_create(
+    *,
+    tenant: Tenant,
+    code: str,
+    actor: Actor,
+    now: datetime,
+    percent_off: Decimal | None = None,
+    amount_off_minor: int | None = None,
+    currency: str = "",
+    duration: str = "once",
+    duration_cycles: int | None = None,
+    applies_to: str = "recurring",
+    setup_percent_off: Decimal | None = None,
+    max_redemptions: int | None = None,
+    redeem_by: datetime | None = None,
+    plan_codes: Sequence[str] = (),
+    first_purchase_only: bool = False,
+    seller_id: int | None = None,
+    name: str = "",
+) -> Coupon:
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise ValidationFailed("A coupon needs a code of at most 64 characters.", param="code")
+    _check_discount(
+        percent_off=percent_off,
+        amount_off_minor=amount_off_minor,
+        currency=currency,
+        duration=duration,
+        duration_cycles=duration_cycles,
+        applies_to=applies_to,
+        setup_percent_off=setup_percent_off,
+    )
     if max_redemptions is not None and not is_whole(max_redemptions, 1, 10**9):
         raise ValidationFailed(
             "max_redemptions must be a whole number from 1 to 1,000,000,000.",
@@ -185,9 +208,10 @@ def coupon_redeem(
 
 
 # What a coupon can change at any time: who may still redeem it and until when.
-# Its discount (amount or percentage, duration, target, seller) is read by every
-# renewal of the subscriptions that redeemed it, so it never changes: a different
-# discount is a new coupon.
+# Its discount (amount or percentage, duration, target) is read by every renewal
+# of the subscriptions that redeemed it, so it changes only before the first
+# redemption (``coupon_discount_change``); after that a different discount is a
+# new coupon.
 COUPON_EDITABLE = ("name", "max_redemptions", "redeem_by", "plan_codes", "first_purchase_only")
 
 
@@ -276,5 +300,65 @@ def coupon_set_active(
         target=coupon,
         at=now,
         changes={"active": [not active, active]},
+    )
+    return coupon
+
+
+@transaction.atomic
+def coupon_discount_change(
+    *,
+    tenant: Tenant,
+    coupon_id: int,
+    actor: Actor,
+    now: datetime,
+    percent_off: Decimal | None = None,
+    amount_off_minor: int | None = None,
+    currency: str = "",
+    duration: str = "once",
+    duration_cycles: int | None = None,
+    applies_to: str = "recurring",
+    setup_percent_off: Decimal | None = None,
+) -> Coupon:
+    """Change the discount of a coupon nobody has redeemed yet. Once redeemed,
+    every renewal of those subscriptions prices it: it never changes again."""
+    coupon = Coupon.objects.select_for_update().filter(tenant=tenant, pk=coupon_id).first()
+    if coupon is None:
+        raise NotFound("No such coupon.", param="coupon")
+    if coupon.times_redeemed or CouponRedemption.objects.filter(coupon=coupon).exists():
+        raise StateConflict(
+            "The coupon was redeemed: its discount cannot change. Create a new coupon.",
+            code="coupon_redeemed",
+        )
+    _check_discount(
+        percent_off=percent_off,
+        amount_off_minor=amount_off_minor,
+        currency=currency,
+        duration=duration,
+        duration_cycles=duration_cycles,
+        applies_to=applies_to,
+        setup_percent_off=setup_percent_off,
+    )
+    values = {
+        "percent_off": percent_off,
+        "amount_off_minor": amount_off_minor,
+        "currency": currency if amount_off_minor is not None else "",
+        "duration": duration,
+        "duration_cycles": duration_cycles if duration == Coupon.Duration.REPEATING else None,
+        "applies_to": applies_to,
+        "setup_percent_off": setup_percent_off,
+    }
+    diff = {k: [getattr(coupon, k), v] for k, v in values.items() if getattr(coupon, k) != v}
+    if not diff:
+        return coupon
+    for field, (_old, new) in diff.items():
+        setattr(coupon, field, new)
+    coupon.save(update_fields=list(diff))
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="coupon.discount_changed",
+        target=coupon,
+        at=now,
+        changes=diff,
     )
     return coupon

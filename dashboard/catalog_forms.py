@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from billing.models import Coupon, Seller, TaxRate
 from core import clock
 from core.money import is_known_currency
-from dashboard.amounts import parse_money
+from dashboard.amounts import minor_to_text, parse_money
 from dashboard.templatetags.catalog_tags import rate_label
 from subscriptions.domain.cycles import Interval
 from subscriptions.models import Plan, Product
@@ -498,3 +498,34 @@ class CouponEditForm(forms.Form):
         if data["redeem_by_at"] != self.coupon.redeem_by and data["redeem_by_at"] <= clock.now():
             self.add_error("redeem_by", _("That day has passed."))
         return data
+
+
+class CouponDiscountForm(CouponForm):
+    """The discount of a coupon nobody redeemed yet (CouponForm's discount fields)."""
+
+    RULES = ("code", "name", "max_redemptions", "redeem_by", "plan_codes")
+    RULES_MORE = ("first_purchase_only", "seller")
+
+    def __init__(self, *args: Any, coupon: Coupon, currency: str = "", **kw: Any):
+        """``currency``: the account's, offered for an amount off."""
+        kw.setdefault(
+            "initial",
+            {
+                "kind": "amount" if coupon.amount_off_minor is not None else "percent",
+                "percent_off": coupon.percent_off,
+                "amount_off": (
+                    minor_to_text(coupon.amount_off_minor, coupon.currency)
+                    if coupon.amount_off_minor is not None
+                    else ""
+                ),
+                "applies_to": coupon.applies_to,
+                "setup_percent_off": coupon.setup_percent_off,
+                "duration": coupon.duration,
+                "duration_cycles": coupon.duration_cycles,
+            },
+        )
+        if coupon.currency:
+            kw["initial"].setdefault("currency", coupon.currency)
+        super().__init__(*args, plan_codes=[], sellers=[], currency=currency or "BRL", **kw)
+        for name in (*self.RULES, *self.RULES_MORE):
+            del self.fields[name]

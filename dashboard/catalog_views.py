@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.errors import DomainError
 from dashboard.amounts import minor_to_text
 from dashboard.catalog_forms import (
+    CouponDiscountForm,
     CouponEditForm,
     CouponForm,
     PlanEditForm,
@@ -451,7 +452,60 @@ def coupon_edit(request: StaffRequest, coupon_id: str) -> HttpResponse:
         else:
             messages.success(request, _("Coupon %(code)s saved.") % {"code": coupon.code})
             return redirect("dashboard:coupons")
-    return _render(request, "coupon_edit.html", {"form": form, "coupon": coupon})
+    return _coupon_page(request, coupon, form, None)
+
+
+def _coupon_page(
+    request: StaffRequest,
+    coupon: Coupon,
+    form: CouponEditForm | None,
+    discount_form: CouponDiscountForm | None,
+) -> HttpResponse:
+    if form is None:
+        codes = sorted(
+            set(Plan.objects.filter(tenant=request.tenant).values_list("code", flat=True))
+        )
+        form = CouponEditForm(coupon=coupon, plan_codes=codes)
+    redeemed = bool(coupon.times_redeemed) or coupon.redemptions.exists()
+    if discount_form is None and not redeemed:
+        discount_form = CouponDiscountForm(coupon=coupon, currency=request.tenant.default_currency)
+    return _render(
+        request,
+        "coupon_edit.html",
+        {"form": form, "coupon": coupon, "discount_form": discount_form},
+    )
+
+
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def coupon_discount(request: StaffRequest, coupon_id: str) -> HttpResponse:
+    """Change the discount of a coupon nobody redeemed yet."""
+    coupon = _get(Coupon, request, coupon_id)
+    form = CouponDiscountForm(request.POST, coupon=coupon, currency=request.tenant.default_currency)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            coupons.coupon_discount_change(
+                tenant=request.tenant,
+                coupon_id=coupon.pk,
+                percent_off=data["percent_off"],
+                amount_off_minor=data.get("amount_off_minor"),
+                currency=data.get("currency") or "",
+                duration=data["duration"],
+                duration_cycles=data["duration_cycles"],
+                applies_to=data["applies_to"],
+                setup_percent_off=data["setup_percent_off"],
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _domain_error(form, exc, {"amount_off_minor": "amount_off"})
+        else:
+            messages.success(
+                request, _("Coupon %(code)s: discount changed.") % {"code": coupon.code}
+            )
+            return redirect("dashboard:coupons")
+    return _coupon_page(request, coupon, None, form)
 
 
 @staff_view(Perm.CATALOG_MANAGE)

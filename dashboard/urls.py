@@ -59,6 +59,11 @@ urlpatterns = [
         catalog_views.coupon_archive,
         name="coupon_archive",
     ),
+    path(
+        "dashboard/catalog/coupons/<str:coupon_id>/discount/",
+        catalog_views.coupon_discount,
+        name="coupon_discount",
+    ),
     path("dashboard/catalog/tax-rates/", catalog_views.tax_rate_list, name="tax_rates"),
     path("dashboard/catalog/tax-rates/new/", catalog_views.tax_rate_create, name="tax_rate_create"),
     path(

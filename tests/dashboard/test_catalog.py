@@ -1062,6 +1062,8 @@ def test_a_plan_is_archived_and_unarchived(acme: TenantSetup) -> None:
         plan.refresh_from_db()
         assert plan.subscriptions.count() == 1
     assert plan.active is False
+    with pytest.raises(DomainError):  # no new subscriber on an archived plan
+        _subscribe(acme, plan, "Bruno")
     page = client.get(url).content.decode()
     assert 'data-testid="plan-archived"' in page
     assert 'data-testid="plan-unarchive"' in page
@@ -1309,3 +1311,89 @@ def test_a_viewer_or_another_tenant_cannot_edit_a_coupon(
     with tenant_context(acme.tenant):
         coupon.refresh_from_db()
     assert (coupon.name, coupon.active, coupon.max_redemptions) == ("", True, 5)
+
+
+def _discount_body(**kw: Any) -> dict[str, Any]:
+    return {
+        "kind": "percent",
+        "percent_off": "15",
+        "amount_off": "",
+        "currency": "BRL",
+        "applies_to": "recurring",
+        "setup_percent_off": "",
+        "duration": "repeating",
+        "duration_cycles": "3",
+    } | kw
+
+
+def test_the_discount_changes_until_the_first_redemption(acme: TenantSetup) -> None:
+    coupon = _redeemed_coupon(acme, times=0)
+    client = _owner(acme)
+    url = f"/dashboard/catalog/coupons/{coupon.public_id}/"
+    form = client.get(url + "edit/").content.decode()
+    assert 'data-testid="coupon-discount-form"' in form
+    assert 'name="currency" value="BRL"' in form  # offered for an amount off
+
+    response = client.post(url + "discount/", _discount_body(kind="amount", amount_off="5.50"))
+
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+        assert AuditEntry.objects.filter(action="coupon.discount_changed").count() == 1
+    assert (coupon.percent_off, coupon.amount_off_minor, coupon.currency) == (None, 550, "BRL")
+    assert (coupon.duration, coupon.duration_cycles) == ("repeating", 3)
+
+    # Once redeemed, the discount is locked: no form, and a post is refused.
+    with tenant_context(acme.tenant):
+        plan = Plan.objects.get(code="mensal")
+        customer = Customer.objects.create(tenant=acme.tenant, name="Ana")
+        billing_subs.subscription_create(
+            tenant=acme.tenant,
+            customer=customer,
+            plan=plan,
+            actor=ACTOR,
+            now=clock.now(),
+            coupon="DEZ",
+            collection_method="send_invoice",
+        )
+    page = client.get(url + "edit/").content.decode()
+    assert 'data-testid="coupon-discount-form"' not in page
+    assert 'data-testid="discount-locked"' in page
+    refused = client.post(url + "discount/", _discount_body())
+    assert refused.status_code == 400
+    assert "was redeemed" in refused.content.decode()
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+    assert (coupon.percent_off, coupon.amount_off_minor) == (None, 550)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"percent_off": "0"}, "percent_off"),
+        ({"percent_off": "100.01"}, "percent_off"),
+        ({"percent_off": ""}, "percent_off"),
+        ({"percent_off": "ten"}, "percent_off"),
+        ({"kind": "amount", "amount_off": "-1"}, "amount_off"),
+        ({"kind": "amount", "amount_off": "0"}, "amount_off"),
+        ({"kind": "amount", "amount_off": "999999999999999"}, "amount_off"),
+        ({"kind": "amount", "amount_off": "5", "currency": "XXX"}, "currency"),
+        ({"duration_cycles": ""}, "duration_cycles"),
+        ({"duration_cycles": "121"}, "duration_cycles"),
+        ({"duration": "sometimes"}, "duration"),
+        ({"applies_to": "\x00"}, "applies_to"),
+        ({"setup_percent_off": "-5"}, "setup_percent_off"),
+    ],
+)
+def test_a_bad_discount_is_refused_next_to_the_field(
+    acme: TenantSetup, changes: dict[str, str], field: str
+) -> None:
+    coupon = _redeemed_coupon(acme, times=0)
+    response = _owner(acme).post(
+        f"/dashboard/catalog/coupons/{coupon.public_id}/discount/", _discount_body(**changes)
+    )
+    assert response.status_code == 400
+    assert "errorlist" in _errors_of(response.content.decode(), field)
+    with tenant_context(acme.tenant):
+        coupon.refresh_from_db()
+    assert (coupon.percent_off, coupon.duration) == (Decimal(10), "once")

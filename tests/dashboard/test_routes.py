@@ -161,6 +161,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:coupon_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:coupon_edit": Route(Perm.CATALOG_MANAGE, 200, _coupon),
     "dashboard:coupon_archive": Route(Perm.CATALOG_MANAGE, 405, _coupon),
+    "dashboard:coupon_discount": Route(Perm.CATALOG_MANAGE, 405, _coupon),
     "dashboard:tax_rates": Route(Perm.BILLING_VIEW),
     "dashboard:tax_rate_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:tax_rate_edit": Route(Perm.CATALOG_MANAGE, 200, _tax_rate),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from contextlib import suppress
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -121,3 +122,23 @@ def invoice_pay(request: PortalRequest, tenant_slug: str, invoice_id: str) -> Ht
     else:
         messages.info(request, _("The payment is being processed."))
     return redirect(here)
+
+
+HISTORY_PAGE_SIZE = 25
+
+
+@subscriber_required
+def billing_history(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    """Every invoice and credit note of the subscriber, newest first, paginated."""
+    rows = (
+        Invoice.objects.filter(tenant=request.tenant, customer=request.customer)
+        .exclude(status=Invoice.Status.DRAFT)
+        .prefetch_related("credit_notes")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/billing_history.html",
+        {"customer": request.customer, "page": page},
+    )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/", views.invoices, name="invoices"),
+    path("invoices/history/", iv.billing_history, name="billing_history"),
     path("invoices/<str:invoice_id>/", iv.invoice_detail, name="invoice_detail"),
     path("invoices/<str:invoice_id>/pay/", iv.invoice_pay, name="invoice_pay"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),

@@ -17,7 +17,7 @@ from billing.models import Invoice, PlanPortalOptions
 from billing.services import invoice_mark_paid
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_url
-from subscriptions.models import ScheduledChange, Subscription
+from subscriptions.models import Plan, ScheduledChange, Subscription
 from subscriptions.services import ProrationBehavior
 from tests.e2e.conftest import ARTIFACTS
 from tests.support.billing import ACTOR, utc, world
@@ -120,10 +120,7 @@ def test_subscriber_upgrades_pauses_resumes_and_cancels_through_the_flow(page: P
         assert Subscription.objects.get(pk=sub.pk).plan_id == pro.pk
 
         # Pause, then resume.
-        Subscription.objects.filter(pk=sub.pk).update()  # pro allows no pause: give it one
-        from subscriptions.models import Plan
-
-        Plan.objects.filter(pk=pro.pk).update(max_pauses=1, max_pause_cycles=2)
+        Plan.objects.filter(pk=pro.pk).update(max_pauses=1, max_pause_cycles=2)  # Pro may pause
         page.reload()
         page.get_by_test_id("pause-button").click()
         expect(page.get_by_test_id("pause-scheduled")).to_be_visible()

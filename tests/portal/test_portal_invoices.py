@@ -149,3 +149,30 @@ def test_the_sandbox_return_link_stays_on_this_site(bill: Bill) -> None:
     for bad in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         page = bill.client.get(path, {"return_to": bad})
         assert page.context["return_to"] == ""
+
+
+def test_billing_history_is_paginated_and_only_the_subscribers_own(bill: Bill) -> None:
+    from portal.invoice_views import HISTORY_PAGE_SIZE
+
+    plan = bill.w.plan("extra", 1_000)
+    for _ in range(HISTORY_PAGE_SIZE):
+        bill.w.subscribe(plan, bill.ana)
+    bia = bill.w.customer("Bia")
+    bia_invoice = bill.w.invoices(bill.w.subscribe(plan, bia))[0]
+    url = f"/t/{bill.w.tenant.slug}/invoices/history/"
+    first = bill.client.get(url)
+    second = bill.client.get(url, {"page": "2"})
+    seen = [i.public_id for i in first.context["page"].object_list] + [
+        i.public_id for i in second.context["page"].object_list
+    ]
+    own = set(
+        Invoice.objects.filter(customer=bill.ana)
+        .exclude(status="draft")
+        .values_list("public_id", flat=True)
+    )
+    assert len(seen) == len(own) == HISTORY_PAGE_SIZE + 1
+    assert set(seen) == own
+    assert bia_invoice.public_id not in seen
+    # Garbage page numbers land on a real page, never an error.
+    for bad in ("0", "-1", "x\x00", str(10**9)):
+        assert bill.client.get(url, {"page": bad}).status_code == 200

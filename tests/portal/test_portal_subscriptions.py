@@ -490,3 +490,43 @@ def test_another_merchants_coupon_or_plan_cannot_be_offered(
         owner.get(f"/dashboard/catalog/plans/{other_shop['b_plan'].public_id}/portal/").status_code
         == 404
     )
+
+
+def test_accepting_a_pause_instead_of_cancelling(shop: Shop) -> None:
+    PlanPortalOptions.objects.create(
+        tenant=shop.w.tenant, plan_code="basic", offer="pause", offer_pause_cycles=2
+    )
+    data = _cancel_steps(shop)
+    assert shop.client.post(shop.url("cancel/"), {**data, "step": "accept"}).status_code == 302
+    [pause] = ScheduledChange.objects.filter(subscription=shop.sub, status="pending")
+    assert pause.kind == "pause"
+    assert pause.effective_at == shop.sub.current_period_end
+    entry = AuditEntry.objects.get(action="subscription.cancellation_feedback")
+    assert entry.changes["outcome"] == "accepted_pause"
+
+
+def test_accepting_a_cheaper_plan_from_the_next_period(shop: Shop) -> None:
+    lite = shop.w.plan("lite", 4_990, name="Lite")
+    PlanPortalOptions.objects.create(
+        tenant=shop.w.tenant, plan_code="basic", offer="plan", offer_plan=lite
+    )
+    data = _cancel_steps(shop)
+    step = shop.client.post(shop.url("cancel/"), {**data, "step": "reason"})
+    assert "Lite" in step.content.decode()
+    assert shop.client.post(shop.url("cancel/"), {**data, "step": "accept"}).status_code == 302
+    sub = shop.refresh()
+    assert sub.plan_id == shop.basic.pk  # nothing changes before the period ends
+    preview = billing_subs.subscription_preview_next_invoice(
+        tenant=shop.w.tenant, subscription_id=sub.pk
+    )
+    assert preview is not None
+    assert preview.totals.total_minor == 4_990
+    assert not ScheduledChange.objects.filter(subscription=sub, kind="cancel").exists()
+
+
+def test_no_offer_configured_cannot_be_accepted(shop: Shop) -> None:
+    before = shop.state()
+    response = shop.client.post(shop.url("cancel/"), {**_cancel_steps(shop), "step": "accept"})
+    assert response.status_code == 400
+    assert shop.state() == before
+    assert not AuditEntry.objects.filter(action="subscription.cancellation_feedback").exists()

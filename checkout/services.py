@@ -16,6 +16,7 @@ from django.db import transaction
 
 from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
+from billing.payments.methods import payment_method_attach_offline
 from billing.setup import card_setup_complete, card_verify
 from billing.subscriptions import subscription_create, subscription_preview_next_invoice
 from core.actors import Actor
@@ -51,6 +52,11 @@ def checkout_plan(*, tenant: Tenant, plan_id: str) -> Plan:
     if plan is None or not plan.active or plan.superseded_by_id is not None:
         raise NotFound("No such plan.", param="plan")
     return Plan.objects.select_related("product", "tax_rate").get(pk=plan.pk)
+
+
+def payment_choices(plan: Plan) -> tuple[str, ...]:
+    """How a visitor may pay for ``plan`` at checkout: card; boleto and Pix in reais."""
+    return ("card", "boleto", "pix") if plan.currency == "BRL" else ("card",)
 
 
 def _quantity(value: Any) -> int:
@@ -189,6 +195,7 @@ def checkout_subscribe(
     phone: Any = "",
     tax_id: Any = "",
     coupon: Any = "",
+    method: Any = "card",
 ) -> CheckoutResult:
     """Create the customer, save the card the sandbox tokenizer collected and
     subscribe them to ``plan``, all or nothing. The first charge is not made
@@ -204,13 +211,18 @@ def checkout_subscribe(
         "coupon": _text("coupon", coupon, required=False, limit=100),
         "reference": _text("reference", card_reference, required=False),
     }
-    if not values["reference"]:
-        raise ValidationFailed("Enter your card details.", param="card")
-    try:
-        # Before anything is written: a declined card creates nothing.
-        card_verify(gateway="sandbox", reference=values["reference"])
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    if method not in payment_choices(plan):
+        raise ValidationFailed("Choose a payment method.", param="method")
+    if method == "card":
+        if not values["reference"]:
+            raise ValidationFailed("Enter your card details.", param="card")
+        try:
+            # Before anything is written: a declined card creates nothing.
+            card_verify(gateway="sandbox", reference=values["reference"])
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    elif method == "boleto" and not values["tax_id"]:
+        raise ValidationFailed("A boleto needs your CPF or CNPJ.", param="tax_id")
     actor = Actor.system("checkout")
     customer = customer_create(
         tenant=tenant,
@@ -222,17 +234,22 @@ def checkout_subscribe(
         now=now,
     )
     actor = Actor.subscriber(customer)
-    try:
-        method = card_setup_complete(
-            tenant=tenant,
-            customer=customer,
-            gateway="sandbox",
-            reference=values["reference"],
-            actor=actor,
-            now=now,
+    if method == "card":
+        try:
+            payment = card_setup_complete(
+                tenant=tenant,
+                customer=customer,
+                gateway="sandbox",
+                reference=values["reference"],
+                actor=actor,
+                now=now,
+            )
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    else:
+        payment = payment_method_attach_offline(
+            tenant=tenant, customer=customer, kind=method, actor=actor, now=now
         )
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
     sub = subscription_create(
         tenant=tenant,
         customer=customer,
@@ -241,7 +258,7 @@ def checkout_subscribe(
         now=now,
         quantity=values["quantity"],
         coupon=values["coupon"] or None,
-        payment_method=method,
+        payment_method=payment,
     )
     invoice = (
         Invoice.objects.filter(

@@ -28,6 +28,7 @@ from checkout.services import (
     checkout_plan,
     checkout_quote,
     checkout_subscribe,
+    payment_choices,
 )
 from core import clock
 from core.errors import DomainError, NotFound
@@ -65,12 +66,13 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 plan=plan,
                 now=now,
                 card_reference=request.POST.get("reference", ""),
+                method=request.POST.get("method", "card"),
                 **values,
             )
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
-            errors[exc.param if exc.param in (*FIELDS, "card") else "form"] = str(exc)
+            errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
             status = exc.status
         else:
             attempt = (
@@ -100,6 +102,8 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "errors": errors,
             "max_quantity": MAX_QUANTITY,
             "gateway": gateway,
+            "methods": payment_choices(plan),
+            "method": request.POST.get("method", "card") if request.method == "POST" else "card",
         },
         status=status,
     )

@@ -303,3 +303,44 @@ def test_the_quote_counts_taxes_as_the_invoice_will() -> None:
     client = Client()
     page = client.get(f"/t/{w.tenant.slug}/checkout/{plan.public_id}/quote/")
     assert b'data-testid="total-now" data-minor="11000"' in page.content
+
+
+@pytest.mark.parametrize("method", ["boleto", "pix"])
+def test_boleto_or_pix_shows_how_to_pay_and_the_subscription_waits_for_it(method: str) -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, method=method, reference="")
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 302, response.content.decode()
+    done = client.get(response["Location"]).content.decode()
+    assert f'data-testid="{method}-link"' in done
+    with tenant_context(tenant):
+        sub = Subscription.objects.get(tenant=tenant)
+        assert sub.status == "incomplete"
+        attempt = PaymentAttempt.objects.get(invoice__subscription=sub)
+        assert attempt.status == "pending"
+        assert f'href="{attempt.action_url}"' in done
+    # The simulated payment (the sandbox's page) starts the subscription.
+    if method == "pix":
+        assert client.post(attempt.action_url).status_code == 200
+    else:
+        from billing.gateways.sandbox import SandboxBoletoGateway
+        from billing.payments import webhook_receive
+
+        body, headers = SandboxBoletoGateway().simulate_payment(gateway_ref=attempt.gateway_ref)
+        webhook_receive(gateway_name="sandbox_boleto", body=body, headers=headers, now=NOW)
+    with tenant_context(tenant):
+        assert Subscription.objects.get(pk=sub.pk).status == "active"
+
+
+def test_a_boleto_needs_a_tax_id_and_an_unknown_method_is_refused() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    response = client.post(url, _form(client, method="boleto", tax_id="", reference=""))
+    assert response.status_code == 400
+    assert 'data-error="tax_id">' in response.content.decode()
+    response = client.post(url, _form(client, method="cash"))
+    assert response.status_code == 400
+    assert 'data-error="method">' in response.content.decode()
+    assert _counts(tenant) == (0, 0, 0, 0)

@@ -59,6 +59,18 @@ def payment_choices(plan: Plan) -> tuple[str, ...]:
     return ("card", "boleto", "pix") if plan.currency == "BRL" else ("card",)
 
 
+def _installments(value: Any, plan: Plan) -> int | None:
+    """None (pay at once) or 2 up to the plan's maximum."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text in ("", "1"):
+        return None
+    if not text.isdigit() or not 2 <= int(text) <= plan.max_installments:
+        raise ValidationFailed(
+            "Choose a number of installments this plan allows.", param="installments"
+        )
+    return int(text)
+
+
 def _quantity(value: Any) -> int:
     try:
         quantity = int(str(value).strip())
@@ -196,6 +208,7 @@ def checkout_subscribe(
     tax_id: Any = "",
     coupon: Any = "",
     method: Any = "card",
+    installments: Any = "",
 ) -> CheckoutResult:
     """Create the customer, save the card the sandbox tokenizer collected and
     subscribe them to ``plan``, all or nothing. The first charge is not made
@@ -211,6 +224,8 @@ def checkout_subscribe(
         "coupon": _text("coupon", coupon, required=False, limit=100),
         "reference": _text("reference", card_reference, required=False),
     }
+    # Installments are offered with the card (the select sits among its fields).
+    parts = _installments(installments, plan) if method == "card" else None
     if method not in payment_choices(plan):
         raise ValidationFailed("Choose a payment method.", param="method")
     if method == "card":
@@ -259,6 +274,7 @@ def checkout_subscribe(
         quantity=values["quantity"],
         coupon=values["coupon"] or None,
         payment_method=payment,
+        installments=parts,
     )
     invoice = (
         Invoice.objects.filter(
@@ -280,4 +296,10 @@ def checkout_charge(*, tenant: Tenant, invoice: Invoice, now: datetime) -> Payme
     attempt = invoice.attempts.order_by("-number").first()
     if attempt is not None:
         return attempt
-    return invoice_charge(tenant=tenant, invoice_id=invoice.pk, now=now)
+    first_part = invoice.installments.order_by("number").first()
+    return invoice_charge(
+        tenant=tenant,
+        invoice_id=invoice.pk,
+        now=now,
+        installment_id=first_part.pk if first_part is not None else None,
+    )

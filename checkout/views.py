@@ -37,7 +37,7 @@ from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
 
-FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id")
+FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id", "installments")
 
 
 @require_http_methods(["GET", "POST"])
@@ -101,6 +101,7 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "values": values,
             "errors": errors,
             "max_quantity": MAX_QUANTITY,
+            "installment_choices": range(2, plan.max_installments + 1),
             "gateway": gateway,
             "methods": payment_choices(plan),
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",

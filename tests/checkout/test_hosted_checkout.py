@@ -344,3 +344,26 @@ def test_a_boleto_needs_a_tax_id_and_an_unknown_method_is_refused() -> None:
     assert response.status_code == 400
     assert 'data-error="method">' in response.content.decode()
     assert _counts(tenant) == (0, 0, 0, 0)
+
+
+def test_an_annual_plan_paid_by_card_in_installments_charges_the_first_part() -> None:
+    with world(NOW, locale="en") as w:
+        plan = w.plan("annual", amount=120_000, interval="year", max_installments=12)
+    client = Client()
+    url = f"/t/{w.tenant.slug}/checkout/{plan.public_id}/"
+    page = client.get(url).content.decode()
+    assert '<option value="12">' in page
+    assert '<option value="13">' not in page
+    for bad in ("13", "0", "x", "-2"):
+        response = client.post(url, _form(client, installments=bad))
+        assert response.status_code == 400
+        assert 'data-error="installments">' in response.content.decode()
+    assert _counts(w.tenant) == (0, 0, 0, 0)
+    response = client.post(url, _form(client, installments="3"))
+    assert response.status_code == 302
+    with tenant_context(w.tenant):
+        invoice = Invoice.objects.get(tenant=w.tenant)
+        assert [p.amount_minor for p in invoice.installments.order_by("number")] == [40_000] * 3
+        [attempt] = PaymentAttempt.objects.filter(invoice=invoice)
+        assert (attempt.amount_minor, attempt.status) == (40_000, "succeeded")
+        assert attempt.installment_id == invoice.installments.get(number=1).pk

@@ -88,7 +88,12 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
             return redirect(done)
-    quote, quote_errors = _quote(request, plan, values)
+    try:
+        checkout_quote_count(ip=client_ip(request))
+    except TooManyAttempts:
+        quote, quote_errors = None, {}  # the page still works; the total comes with htmx later
+    else:
+        quote, quote_errors = _quote(request, plan, values)
     if errors:
         quote_errors = {}  # the form shows them next to their fields already
     return render(

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
+from billing.payments.methods import payment_method_attach_offline
 from billing.setup import card_setup_complete, card_verify
 from billing.subscriptions import subscription_create, subscription_preview_next_invoice
 from core.actors import Actor
@@ -51,6 +52,23 @@ def checkout_plan(*, tenant: Tenant, plan_id: str) -> Plan:
     if plan is None or not plan.active or plan.superseded_by_id is not None:
         raise NotFound("No such plan.", param="plan")
     return Plan.objects.select_related("product", "tax_rate").get(pk=plan.pk)
+
+
+def payment_choices(plan: Plan) -> tuple[str, ...]:
+    """How a visitor may pay for ``plan`` at checkout: card; boleto and Pix in reais."""
+    return ("card", "boleto", "pix") if plan.currency == "BRL" else ("card",)
+
+
+def _installments(value: Any, plan: Plan) -> int | None:
+    """None (pay at once) or 2 up to the plan's maximum."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text in ("", "1"):
+        return None
+    if not text.isdigit() or not 2 <= int(text) <= plan.max_installments:
+        raise ValidationFailed(
+            "Choose a number of installments this plan allows.", param="installments"
+        )
+    return int(text)
 
 
 def _quantity(value: Any) -> int:
@@ -189,6 +207,8 @@ def checkout_subscribe(
     phone: Any = "",
     tax_id: Any = "",
     coupon: Any = "",
+    method: Any = "card",
+    installments: Any = "",
 ) -> CheckoutResult:
     """Create the customer, save the card the sandbox tokenizer collected and
     subscribe them to ``plan``, all or nothing. The first charge is not made
@@ -204,13 +224,20 @@ def checkout_subscribe(
         "coupon": _text("coupon", coupon, required=False, limit=100),
         "reference": _text("reference", card_reference, required=False),
     }
-    if not values["reference"]:
-        raise ValidationFailed("Enter your card details.", param="card")
-    try:
-        # Before anything is written: a declined card creates nothing.
-        card_verify(gateway="sandbox", reference=values["reference"])
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    # Installments are offered with the card (the select sits among its fields).
+    parts = _installments(installments, plan) if method == "card" else None
+    if method not in payment_choices(plan):
+        raise ValidationFailed("Choose a payment method.", param="method")
+    if method == "card":
+        if not values["reference"]:
+            raise ValidationFailed("Enter your card details.", param="card")
+        try:
+            # Before anything is written: a declined card creates nothing.
+            card_verify(gateway="sandbox", reference=values["reference"])
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    elif method == "boleto" and not values["tax_id"]:
+        raise ValidationFailed("A boleto needs your CPF or CNPJ.", param="tax_id")
     actor = Actor.system("checkout")
     customer = customer_create(
         tenant=tenant,
@@ -222,17 +249,22 @@ def checkout_subscribe(
         now=now,
     )
     actor = Actor.subscriber(customer)
-    try:
-        method = card_setup_complete(
-            tenant=tenant,
-            customer=customer,
-            gateway="sandbox",
-            reference=values["reference"],
-            actor=actor,
-            now=now,
+    if method == "card":
+        try:
+            payment = card_setup_complete(
+                tenant=tenant,
+                customer=customer,
+                gateway="sandbox",
+                reference=values["reference"],
+                actor=actor,
+                now=now,
+            )
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    else:
+        payment = payment_method_attach_offline(
+            tenant=tenant, customer=customer, kind=method, actor=actor, now=now
         )
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
     sub = subscription_create(
         tenant=tenant,
         customer=customer,
@@ -241,7 +273,8 @@ def checkout_subscribe(
         now=now,
         quantity=values["quantity"],
         coupon=values["coupon"] or None,
-        payment_method=method,
+        payment_method=payment,
+        installments=parts,
     )
     invoice = (
         Invoice.objects.filter(
@@ -263,4 +296,10 @@ def checkout_charge(*, tenant: Tenant, invoice: Invoice, now: datetime) -> Payme
     attempt = invoice.attempts.order_by("-number").first()
     if attempt is not None:
         return attempt
-    return invoice_charge(tenant=tenant, invoice_id=invoice.pk, now=now)
+    first_part = invoice.installments.order_by("number").first()
+    return invoice_charge(
+        tenant=tenant,
+        invoice_id=invoice.pk,
+        now=now,
+        installment_id=first_part.pk if first_part is not None else None,
+    )

@@ -28,6 +28,7 @@ from checkout.services import (
     checkout_plan,
     checkout_quote,
     checkout_subscribe,
+    payment_choices,
 )
 from core import clock
 from core.errors import DomainError, NotFound
@@ -36,7 +37,7 @@ from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
 
-FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id")
+FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id", "installments")
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,12 +66,13 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 plan=plan,
                 now=now,
                 card_reference=request.POST.get("reference", ""),
+                method=request.POST.get("method", "card"),
                 **values,
             )
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
-            errors[exc.param if exc.param in (*FIELDS, "card") else "form"] = str(exc)
+            errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
             status = exc.status
         else:
             attempt = (
@@ -86,7 +88,12 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
             return redirect(done)
-    quote, quote_errors = _quote(request, plan, values)
+    try:
+        checkout_quote_count(ip=client_ip(request))
+    except TooManyAttempts:
+        quote, quote_errors = None, {}  # the page still works; the total comes with htmx later
+    else:
+        quote, quote_errors = _quote(request, plan, values)
     if errors:
         quote_errors = {}  # the form shows them next to their fields already
     return render(
@@ -99,7 +106,10 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "values": values,
             "errors": errors,
             "max_quantity": MAX_QUANTITY,
+            "installment_choices": range(2, plan.max_installments + 1),
             "gateway": gateway,
+            "methods": payment_choices(plan),
+            "method": request.POST.get("method", "card") if request.method == "POST" else "card",
         },
         status=status,
     )

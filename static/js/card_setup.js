@@ -29,7 +29,23 @@
     return;
   }
 
+  // The checkout offers boleto and Pix too: only a card is tokenized.
+  function chosenMethod() {
+    var chosen = form.querySelector("input[name=method]:checked");
+    return chosen ? chosen.value : "card";
+  }
+  var cardFields = document.getElementById("card-fields");
+  var offlineNote = document.getElementById("offline-note");
+  form.querySelectorAll("input[name=method]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      var card = chosenMethod() === "card";
+      if (cardFields) cardFields.hidden = !card;
+      if (offlineNote) offlineNote.hidden = card;
+    });
+  });
+
   form.addEventListener("submit", function (event) {
+    if (chosenMethod() !== "card") return; // boleto or Pix: nothing to tokenize
     if (form.elements.reference.value) return; // tokenized: let it go
     event.preventDefault();
     form.querySelector("button[type=submit]").disabled = true;

@@ -303,3 +303,67 @@ def test_the_quote_counts_taxes_as_the_invoice_will() -> None:
     client = Client()
     page = client.get(f"/t/{w.tenant.slug}/checkout/{plan.public_id}/quote/")
     assert b'data-testid="total-now" data-minor="11000"' in page.content
+
+
+@pytest.mark.parametrize("method", ["boleto", "pix"])
+def test_boleto_or_pix_shows_how_to_pay_and_the_subscription_waits_for_it(method: str) -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, method=method, reference="")
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 302, response.content.decode()
+    done = client.get(response["Location"]).content.decode()
+    assert f'data-testid="{method}-link"' in done
+    with tenant_context(tenant):
+        sub = Subscription.objects.get(tenant=tenant)
+        assert sub.status == "incomplete"
+        attempt = PaymentAttempt.objects.get(invoice__subscription=sub)
+        assert attempt.status == "pending"
+        assert f'href="{attempt.action_url}"' in done
+    # The simulated payment (the sandbox's page) starts the subscription.
+    if method == "pix":
+        assert client.post(attempt.action_url).status_code == 200
+    else:
+        from billing.gateways.sandbox import SandboxBoletoGateway
+        from billing.payments import webhook_receive
+
+        body, headers = SandboxBoletoGateway().simulate_payment(gateway_ref=attempt.gateway_ref)
+        webhook_receive(gateway_name="sandbox_boleto", body=body, headers=headers, now=NOW)
+    with tenant_context(tenant):
+        assert Subscription.objects.get(pk=sub.pk).status == "active"
+
+
+def test_a_boleto_needs_a_tax_id_and_an_unknown_method_is_refused() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    response = client.post(url, _form(client, method="boleto", tax_id="", reference=""))
+    assert response.status_code == 400
+    assert 'data-error="tax_id">' in response.content.decode()
+    response = client.post(url, _form(client, method="cash"))
+    assert response.status_code == 400
+    assert 'data-error="method">' in response.content.decode()
+    assert _counts(tenant) == (0, 0, 0, 0)
+
+
+def test_an_annual_plan_paid_by_card_in_installments_charges_the_first_part() -> None:
+    with world(NOW, locale="en") as w:
+        plan = w.plan("annual", amount=120_000, interval="year", max_installments=12)
+    client = Client()
+    url = f"/t/{w.tenant.slug}/checkout/{plan.public_id}/"
+    page = client.get(url).content.decode()
+    assert '<option value="12">' in page
+    assert '<option value="13">' not in page
+    for bad in ("13", "0", "x", "-2"):
+        response = client.post(url, _form(client, installments=bad))
+        assert response.status_code == 400
+        assert 'data-error="installments">' in response.content.decode()
+    assert _counts(w.tenant) == (0, 0, 0, 0)
+    response = client.post(url, _form(client, installments="3"))
+    assert response.status_code == 302
+    with tenant_context(w.tenant):
+        invoice = Invoice.objects.get(tenant=w.tenant)
+        assert [p.amount_minor for p in invoice.installments.order_by("number")] == [40_000] * 3
+        [attempt] = PaymentAttempt.objects.filter(invoice=invoice)
+        assert (attempt.amount_minor, attempt.status) == (40_000, "succeeded")
+        assert attempt.installment_id == invoice.installments.get(number=1).pk

@@ -133,3 +133,23 @@ def test_checkout_screens_in_three_languages_on_phone_and_desktop(
                 path=str(ARTIFACTS / f"checkout-hosted-{lang}-{width}.png"), full_page=True
             )
             context.close()
+
+
+def test_a_boleto_checkout_shows_the_slip_and_waits_for_the_payment(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant, plan = _shop()
+    page.goto(f"/t/{tenant.slug}/checkout/{plan.public_id}/")
+    _details(page)
+    page.get_by_label("Boleto").check()
+    expect(page.locator("#card-fields")).to_be_hidden()
+    with page.expect_navigation(url=f"**/t/{tenant.slug}/checkout/done/"):
+        page.click("#card-setup button[type=submit]")
+    expect(page.get_by_test_id("boleto")).to_contain_text("R$70.00")
+    link = page.get_by_test_id("boleto-link")
+    href = link.get_attribute("href") or ""
+    assert href.startswith("/sandbox/boleto/")
+    assert page.request.get(href).headers["content-type"] == "application/pdf"
+    with tenant_context(tenant):
+        assert Subscription.objects.get(tenant=tenant).status == "incomplete"

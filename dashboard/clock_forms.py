@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
 # A clock starts at most this far ahead of today.
@@ -54,7 +55,7 @@ class ClockAdvanceForm(forms.Form):
         choices=[("day", _("By a day")), ("month", _("By a month")), ("date", _("To a date"))],
         initial="month",
     )
-    to = _when_field(_("To"), required=False)
+    to = _when_field(pgettext_lazy("date range", "To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

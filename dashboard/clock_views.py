@@ -40,7 +40,8 @@ def _clock_or_404(request: StaffRequest, clock_id: str) -> TestClock:
 
 
 def _error(form: forms.Form, exc: DomainError, field: str | None = None) -> None:
-    form.add_error(exc.param if exc.param in form.fields else field, exc.message)
+    param = (exc.param or "").replace(".", "_")  # address.city -> address_city
+    form.add_error(param if param in form.fields else field, exc.message)
 
 
 @staff_view(Perm.BILLING_VIEW)
@@ -167,7 +168,7 @@ def test_clock_customer_new(request: StaffRequest, clock_id: str) -> HttpRespons
                 actor=Actor.staff(request.user),
                 now=found.frozen_time,
                 test_clock=found,
-                **form.cleaned_data,
+                **form.service_values(),
             )
         except DomainError as exc:
             _error(form, exc)

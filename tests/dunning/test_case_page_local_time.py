@@ -31,6 +31,7 @@ def test_step_times_and_the_due_date_are_local_on_the_case_and_list_pages() -> N
         case = DunningCase.objects.get(invoice_id=attempt.invoice_id)
         with tenant_context(w.tenant):
             runs = list(case.runs.all())
+            invoice_id = case.invoice.public_id
         slug = w.tenant.slug
 
     assert runs
@@ -47,4 +48,4 @@ def test_step_times_and_the_due_date_are_local_on_the_case_and_list_pages() -> N
     assert "06/04/2026" in page  # the due date, the boleto's (tests/billing/test_one_due_date.py)
     assert "America/Sao_Paulo" in page
     assert "America/Sao_Paulo" in listing
-    assert f'href="/dashboard/invoices/{case.invoice.public_id}/"' in page
+    assert f'href="/dashboard/invoices/{invoice_id}/"' in page

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from notifications import views as notification_views
-from portal import views
+from portal import privacy_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -20,6 +20,8 @@ urlpatterns = [
         views.payment_method_action,
         name="payment_method_action",
     ),
+    path("privacy/", privacy_views.privacy_page, name="privacy"),
+    path("privacy/export/", privacy_views.privacy_export, name="privacy_export"),
     path("leave/", views.leave, name="leave"),
     path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
 ]

@@ -27,10 +27,14 @@ from billing.setup import card_setup_begin, card_setup_complete
 from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
+from core.middleware import _client_ip
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_token_read
 from customers.services import payment_method_detach, payment_method_set_default
+from portal import signin
+from portal.forms import CodeForm, SignInForm
 from portal.sessions import portal_sign_in, portal_sign_out, session_customer
+from portal.tasks import queue_code_email
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
 
@@ -100,7 +104,10 @@ def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
             return render(
                 request,
                 "portal/link_invalid.html",
-                {"message": _("Open the link from your latest email to see your account.")},
+                {
+                    "message": _("Sign in to see your account."),
+                    "sign_in": True,
+                },
                 status=403,
             )
         request.customer = customer
@@ -280,6 +287,100 @@ def payment_method_action(
             _("Default payment method changed.") if action == "default" else _("Card removed."),
         )
     return redirect("portal:payment_methods", tenant_slug=request.tenant.slug)
+
+
+CHALLENGE_SESSION_KEY = "portal_sign_in_challenge"
+
+
+def _subscriber_language(request: TenantRequest, customer: Customer | None) -> str:
+    """The subscriber's own language, then the merchant's, then the browser's."""
+    if customer is not None and customer.locale:
+        return customer.locale
+    tenant = request.tenant
+    return tenant.locale or getattr(request, "LANGUAGE_CODE", "") or "en"
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """Ask for an email; send a code and a magic link if it is a customer's.
+    The answer is the same either way."""
+    tenant = request.tenant
+    if _session_customer(request) is not None:
+        return redirect("portal:home", tenant_slug=tenant.slug)
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge = signin.sign_in_request(
+                tenant=tenant, email=form.cleaned_data["email"], client_ip=_client_ip(request)
+            )
+        except signin.SignInRateLimited:
+            form.add_error(None, _("Too many sign-in requests. Wait a few minutes and try again."))
+            return render(request, "portal/sign_in.html", {"form": form}, status=429)
+        if challenge.customer is not None and challenge.customer.email:
+            link = request.build_absolute_uri(
+                reverse(
+                    "portal:sign_in_link",
+                    kwargs={
+                        "tenant_slug": tenant.slug,
+                        "challenge_id": challenge.id,
+                        "secret": challenge.link_secret,
+                    },
+                )
+            )
+            queue_code_email(
+                tenant=tenant,
+                to=challenge.customer.email,
+                language=_subscriber_language(request, challenge.customer),
+                code=challenge.code,
+                link=link,
+            )
+        request.session[CHALLENGE_SESSION_KEY] = {"tenant": tenant.pk, "id": challenge.id}
+        return redirect("portal:sign_in_code", tenant_slug=tenant.slug)
+    return render(request, "portal/sign_in.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_code(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    tenant = request.tenant
+    held = request.session.get(CHALLENGE_SESSION_KEY) or {}
+    if held.get("tenant") != tenant.pk:
+        return redirect("portal:sign_in", tenant_slug=tenant.slug)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = signin.sign_in_with_code(
+            tenant=tenant, challenge_id=str(held.get("id", "")), code=form.cleaned_data["code"]
+        )
+        if customer is not None:
+            request.session.pop(CHALLENGE_SESSION_KEY, None)
+            portal_sign_in(request, tenant=tenant, customer=customer, method="code")
+            return redirect("portal:home", tenant_slug=tenant.slug)
+        form.add_error("code", _("This code is wrong or has expired. Ask for a new one."))
+    return render(request, "portal/sign_in_code.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_link(
+    request: TenantRequest, tenant_slug: str, challenge_id: str, secret: str
+) -> HttpResponse:
+    """The magic link: a page with one button (so a mail scanner that follows
+    links does not spend it); pressing it signs in, once."""
+    tenant = request.tenant
+    if request.method == "POST":
+        customer = signin.sign_in_with_link(tenant=tenant, challenge_id=challenge_id, secret=secret)
+        if customer is None:
+            return render(
+                request,
+                "portal/link_invalid.html",
+                {
+                    "message": _("This link is invalid or has expired. Ask for a new one."),
+                    "sign_in": True,
+                },
+                status=400,
+            )
+        request.session.pop(CHALLENGE_SESSION_KEY, None)
+        portal_sign_in(request, tenant=tenant, customer=customer, method="magic_link")
+        return redirect("portal:home", tenant_slug=tenant.slug)
+    return render(request, "portal/sign_in_link.html")
 
 
 @require_POST

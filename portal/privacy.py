@@ -154,3 +154,110 @@ def export_zip(*, tenant: Tenant, customer: Customer, actor: Actor, at: datetime
         at=at,
     )
     return buffer.getvalue()
+
+
+# --- Erasure (LGPD art. 18 VI, GDPR art. 17) ---------------------------------
+
+ERASED = "[erased]"
+ERASED_NAME = "Erased customer"
+_LIVE = (
+    Subscription.Status.INCOMPLETE,
+    Subscription.Status.TRIALING,
+    Subscription.Status.ACTIVE,
+    Subscription.Status.PAST_DUE,
+    Subscription.Status.PAUSED,
+)
+
+
+def _personal_values(customer: Customer) -> list[str]:
+    values = [customer.name, customer.email, customer.phone, customer.tax_id]
+    values += [str(v) for v in (customer.address or {}).values() if v]
+    return [v for v in {v.strip() for v in values if v} if len(v) >= 3]
+
+
+def _scrub(value: Any, personal: list[str]) -> Any:
+    """``value`` with every string holding one of ``personal`` replaced."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, personal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, personal) for v in value]
+    if isinstance(value, str):
+        lowered = value.lower()
+        if any(p.lower() in lowered for p in personal):
+            return ERASED
+    return value
+
+
+def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: datetime) -> None:
+    """Honour an erasure request: cancel the customer's live subscriptions now,
+    keep on every issued invoice the name, tax id and address it was issued to
+    (fiscal records must keep them), then anonymise everything else that names
+    the person: the customer row, saved cards, messages, events and audit
+    labels. The request is audited and told to the merchant as
+    ``customer.erased`` (webhooks and the dashboard read it)."""
+    from django.db import transaction
+
+    from billing.subscriptions import subscription_cancel
+    from tenants.changes import record_change
+    from tenants.models import AuditEntry, Event, IdempotencyKey
+
+    if customer.tenant_id != tenant.pk:
+        raise ValueError("A customer is erased by its own tenant only.")
+    for sub_id in Subscription.objects.filter(
+        tenant=tenant, customer=customer, status__in=_LIVE
+    ).values_list("pk", flat=True):
+        subscription_cancel(tenant=tenant, subscription_id=sub_id, actor=actor, now=now)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(tenant=tenant, pk=customer.pk)
+        personal = _personal_values(customer)
+        snapshot = {"name": customer.name, "tax_id": customer.tax_id, "address": customer.address}
+        Invoice.objects.filter(tenant=tenant, customer=customer, customer_snapshot={}).exclude(
+            status=Invoice.Status.DRAFT
+        ).update(customer_snapshot=snapshot)
+        Customer.objects.filter(pk=customer.pk).update(
+            name=ERASED_NAME,
+            email="",
+            phone="",
+            tax_id="",
+            address={},
+            metadata={},
+            marketing_opted_out_at=now,
+        )
+        PaymentMethod.objects.filter(tenant=tenant, customer=customer).update(
+            token=ERASED, last4="", detached_at=now, is_default=False
+        )
+        MessageDelivery.objects.filter(tenant=tenant, customer=customer).update(
+            recipient=ERASED, subject="", error=""
+        )
+        if personal:
+            for event in Event.objects.filter(
+                tenant=tenant, data__icontains=customer.public_id
+            ) | Event.objects.filter(tenant=tenant, subject_id=customer.public_id):
+                Event.objects.filter(pk=event.pk).update(data=_scrub(event.data, personal))
+            for entry in AuditEntry.objects.filter(
+                tenant=tenant, target_type="customers.customer", target_id=str(customer.pk)
+            ) | AuditEntry.objects.filter(
+                tenant=tenant, actor_type="subscriber", actor_id=str(customer.pk)
+            ):
+                AuditEntry.objects.filter(pk=entry.pk).update(
+                    changes=_scrub(entry.changes, personal),
+                    target_label=_scrub(entry.target_label, personal),
+                    actor_label=_scrub(entry.actor_label, personal),
+                )
+            IdempotencyKey.objects.filter(
+                tenant=tenant, response_body__icontains=customer.public_id
+            ).update(response_body="")
+        customer.refresh_from_db()
+        if actor.type == "subscriber":  # its label was the email: keep the id only
+            actor = Actor("subscriber", actor.id, customer.public_id)
+        record_change(
+            tenant=tenant,
+            actor=actor,
+            at=now,
+            event="customer.erased",
+            subject_type="customer",
+            subject_id=customer.public_id,
+            data={"customer": customer.public_id, "requested_by": actor.type},
+            target=customer,
+            action="customer.erasure_requested",
+        )

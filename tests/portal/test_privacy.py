@@ -16,7 +16,7 @@ from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_url
 from portal import privacy
 from subscriptions.models import Subscription
-from tenants.context import tenant_context
+from tenants.context import platform_access, tenant_context
 from tenants.models import AuditEntry
 from tests.support.billing import utc, world
 
@@ -121,3 +121,96 @@ def test_collect_refuses_a_customer_of_another_tenant() -> None:
         ana = a.customer("Ana")
     with world(NOW, slug="other") as b, pytest.raises(ValueError):
         privacy.collect(tenant=b.tenant, customer=ana)
+
+
+PERSONAL = {
+    "name": "Zuleica Erasmo Quintanilha",
+    "email": "zuleica.erasmo@example.com",
+    "phone": "+5511988887777",
+    "tax_id": "52998224725",
+}
+ADDRESS_LINE = "Rua Zuleica Secreta 4321"
+
+
+def _tables_holding(value: str) -> set[str]:
+    """Every (table.column) of the database whose text or JSON holds ``value``."""
+    from django.db import connection
+
+    found = set()
+    with platform_access(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type IN "
+            "('text', 'character varying', 'json', 'jsonb', 'character')"
+        )
+        columns = cursor.fetchall()
+        for table, column in columns:
+            cursor.execute(
+                f'SELECT 1 FROM "{table}" WHERE "{column}"::text ILIKE %s LIMIT 1',
+                [f"%{value}%"],
+            )
+            if cursor.fetchone():
+                found.add(f"{table}.{column}")
+    return found
+
+
+def test_erasure_cancels_then_leaves_personal_data_only_in_the_fiscal_columns() -> None:
+    with world(NOW) as w:
+        plan = w.plan()
+        zu = w.customer(PERSONAL["name"])
+        Customer.objects.filter(pk=zu.pk).update(
+            email=PERSONAL["email"],
+            phone=PERSONAL["phone"],
+            tax_id=PERSONAL["tax_id"],
+            address={"line1": ADDRESS_LINE, "city": "Campinas", "country": "BR"},
+        )
+        zu.refresh_from_db()
+        PaymentMethod.objects.create(
+            tenant=w.tenant,
+            customer=zu,
+            kind="card",
+            gateway="sandbox",
+            token="tok_zu",
+            brand="visa",
+            last4="4242",
+        )
+        sub = w.subscribe(plan, customer=zu)
+        other = w.customer("Bia Kept")
+        other_sub = w.subscribe(plan, customer=other)
+        slug = w.tenant.slug
+        issued = Invoice.objects.filter(customer=zu).exclude(status="draft").count()
+    assert issued >= 1
+    # The values are really everywhere before: the scan is not blind.
+    assert "customers_customer.email" in _tables_holding(PERSONAL["email"])
+
+    client = Client()
+    _enter(client, zu)
+    refused = client.post(f"/t/{slug}/privacy/erase/", {})  # not confirmed: nothing happens
+    assert refused.status_code == 400
+    with tenant_context(w.tenant):
+        assert Customer.objects.get(pk=zu.pk).email == PERSONAL["email"]
+    response = client.post(f"/t/{slug}/privacy/erase/", {"confirm": "yes"})
+    assert response.status_code == 200
+    # Signed out: the portal does not open any more with this session.
+    assert client.get(f"/t/{slug}/privacy/").status_code == 403
+
+    with tenant_context(w.tenant):
+        assert Subscription.objects.get(pk=sub.pk).status == Subscription.Status.CANCELED
+        assert Subscription.objects.get(pk=other_sub.pk).status != Subscription.Status.CANCELED
+        assert Customer.objects.get(pk=other.pk).name == "Bia Kept"
+        for invoice in Invoice.objects.filter(customer=zu).exclude(status="draft"):
+            assert invoice.customer_snapshot["name"] == PERSONAL["name"]
+            assert invoice.customer_snapshot["tax_id"] == PERSONAL["tax_id"]
+        assert AuditEntry.objects.filter(action="customer.erasure_requested").count() == 1
+        from tenants.models import Event
+
+        assert Event.objects.filter(type="customer.erased", subject_id=zu.public_id).exists()
+        method = PaymentMethod.objects.get(customer=zu)
+        assert method.detached_at is not None
+        assert method.token != "tok_zu"
+    fiscal = {"billing_invoice.customer_snapshot"}
+    for key in ("name", "tax_id"):
+        assert _tables_holding(PERSONAL[key]) == fiscal, key
+    for value in (PERSONAL["email"], PERSONAL["phone"]):
+        assert _tables_holding(value) == set(), value
+    assert _tables_holding(ADDRESS_LINE) == fiscal

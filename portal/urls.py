@@ -6,6 +6,13 @@ from portal import privacy_views, views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/code/", views.sign_in_code, name="sign_in_code"),
+    path(
+        "sign-in/link/<str:challenge_id>/<str:secret>/",
+        views.sign_in_link,
+        name="sign_in_link",
+    ),
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),

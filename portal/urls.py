@@ -14,6 +14,7 @@ urlpatterns = [
         name="sign_in_link",
     ),
     path("enter/<str:token>/", views.enter, name="enter"),
+    path("session/<str:secret>/", views.session_enter, name="session"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path(

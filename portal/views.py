@@ -33,7 +33,12 @@ from customers.portal_links import portal_token_read
 from customers.services import payment_method_detach, payment_method_set_default
 from portal import signin
 from portal.forms import CodeForm, SignInForm
-from portal.sessions import portal_sign_in, portal_sign_out, session_customer
+from portal.sessions import (
+    portal_session_enter,
+    portal_sign_in,
+    portal_sign_out,
+    session_customer,
+)
 from portal.tasks import queue_code_email
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
@@ -87,6 +92,19 @@ def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
         target = reverse(f"portal:{page}", kwargs={"tenant_slug": tenant.slug})
     except NoReverseMatch:
         target = reverse("portal:home", kwargs={"tenant_slug": tenant.slug})
+    return HttpResponseRedirect(target)
+
+
+def session_enter(request: TenantRequest, tenant_slug: str, secret: str) -> HttpResponse:
+    """Open an integrator's portal session URL (``POST /api/v1/portal_sessions``): once."""
+    target = portal_session_enter(request, tenant=request.tenant, secret=secret)
+    if target is None:
+        return render(
+            request,
+            "portal/link_invalid.html",
+            {"message": _("This link is invalid or has expired. Ask for a new one.")},
+            status=400,
+        )
     return HttpResponseRedirect(target)
 
 

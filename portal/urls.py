@@ -1,7 +1,7 @@
 from django.urls import path
 
 from notifications import views as notification_views
-from portal import privacy_views, views
+from portal import preferences_views, privacy_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -28,6 +28,7 @@ urlpatterns = [
         views.payment_method_action,
         name="payment_method_action",
     ),
+    path("preferences/", preferences_views.preferences, name="preferences"),
     path("privacy/", privacy_views.privacy_page, name="privacy"),
     path("privacy/export/", privacy_views.privacy_export, name="privacy_export"),
     path("privacy/erase/", privacy_views.privacy_erase, name="privacy_erase"),

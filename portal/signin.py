@@ -134,3 +134,59 @@ def sign_in_with_link(*, tenant: Tenant, challenge_id: str, secret: str) -> Cust
     if not challenge_id or len(challenge_id) > 64 or not secret or len(secret) > 128:
         return None
     return _consume(tenant, challenge_id, "link", secret)
+
+
+# --- Email change: a code and a link sent to the NEW address ---------------------
+
+
+def _email_key(tenant: Tenant, challenge_id: str) -> str:
+    return f"portal:emailchange:{tenant.pk}:{challenge_id}"
+
+
+def email_change_request(*, tenant: Tenant, customer: Customer, new_email: str) -> Challenge:
+    """A challenge proving the subscriber reads ``new_email``; the email changes
+    only when it is answered. Limited like sign-in requests, per customer."""
+    new_email = new_email.strip()
+    count = _hit(f"portal:emailchange:rate:{tenant.pk}:{customer.pk}", RATE_WINDOW)
+    if (count or 0) > PER_EMAIL_LIMIT:
+        raise SignInRateLimited("Too many requests. Wait a few minutes and try again.")
+    challenge = Challenge(
+        id=secrets.token_urlsafe(16),
+        customer=customer,
+        code=f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}",
+        link_secret=secrets.token_urlsafe(24),
+    )
+    cache.set(
+        _email_key(tenant, challenge.id),
+        {
+            "customer": customer.public_id,
+            "email": new_email,
+            "code": _digest(challenge.code),
+            "link": _digest(challenge.link_secret),
+        },
+        timeout=CHALLENGE_TTL,
+    )
+    return challenge
+
+
+def email_change_verify(
+    *, tenant: Tenant, customer: Customer, challenge_id: str, code: str = "", secret: str = ""
+) -> str | None:
+    """The verified new email when ``code`` (or the link's ``secret``) answers
+    this customer's challenge (then spent); None otherwise."""
+    if not challenge_id or len(challenge_id) > 64 or len(secret) > 128:
+        return None
+    key = _email_key(tenant, challenge_id)
+    attempts = _hit(f"{key}:attempts", CHALLENGE_TTL)
+    if attempts is not None and attempts > MAX_ATTEMPTS:
+        cache.delete(key)
+        return None
+    held = cache.get(key)
+    if not held or held.get("customer") != customer.public_id:
+        return None
+    field, value = ("link", secret) if secret else ("code", "".join(code.split()))
+    if not value or not hmac.compare_digest(held[field], _digest(value)):
+        return None
+    if not cache.delete(key):
+        return None
+    return str(held["email"])

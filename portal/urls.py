@@ -15,6 +15,14 @@ urlpatterns = [
     ),
     path("enter/<str:token>/", views.enter, name="enter"),
     path("session/<str:secret>/", views.session_enter, name="session"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/email/", views.profile_email, name="profile_email"),
+    path("profile/email/confirm/", views.profile_email_confirm, name="profile_email_confirm"),
+    path(
+        "profile/email/confirm/<str:challenge_id>/<str:secret>/",
+        views.profile_email_link,
+        name="profile_email_link",
+    ),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path(

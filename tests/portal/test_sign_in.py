@@ -44,7 +44,7 @@ def _ask(client: Client, slug: str, email: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_subscriber_signs_in_with_the_emailed_code_once_and_signs_out(settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         ana = _customer(w, "Ana", "ana@example.com")
         slug = w.tenant.slug
     client = Client()
@@ -75,9 +75,9 @@ def test_a_subscriber_signs_in_with_the_emailed_code_once_and_signs_out(settings
 
 
 def test_the_magic_link_works_once_and_only_at_its_own_merchant(settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW, slug="acme") as w:
+    with world(NOW, slug="acme", locale="en") as w:
         ana = _customer(w, "Ana", "ana@example.com")
-    with world(NOW, slug="other") as w2:
+    with world(NOW, slug="other", locale="en") as w2:
         _customer(w2, "Ana at other", "ana@example.com")
     with smtp_server(settings) as smtp:
         _ask(Client(), "acme", "ana@example.com")
@@ -102,7 +102,7 @@ def test_the_magic_link_works_once_and_only_at_its_own_merchant(settings) -> Non
 
 
 def test_same_answer_for_unknown_emails_and_no_email_sent(settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         _customer(w, "Ana", "ana@example.com")
         slug = w.tenant.slug
     with smtp_server(settings) as smtp:
@@ -122,7 +122,7 @@ def test_same_answer_for_unknown_emails_and_no_email_sent(settings) -> None:  # 
 
 
 def test_code_attempts_are_limited(settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         _customer(w, "Ana", "ana@example.com")
         slug = w.tenant.slug
     client = Client()
@@ -140,7 +140,7 @@ def test_code_attempts_are_limited(settings) -> None:  # type: ignore[no-untyped
 
 
 def test_requests_are_rate_limited_per_email_and_per_address(settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         _customer(w, "Ana", "ana@example.com")
         slug = w.tenant.slug
     with smtp_server(settings) as smtp:
@@ -161,7 +161,7 @@ def test_requests_are_rate_limited_per_email_and_per_address(settings) -> None: 
     "email", ["ana\x00@example.com", "not-an-email", "a" * 300 + "@example.com", ""]
 )
 def test_bad_emails_get_a_message_next_to_the_field(email: str, settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         slug = w.tenant.slug
     response = Client(HTTP_ACCEPT_LANGUAGE="en").post(f"/t/{slug}/sign-in/", {"email": email})
     assert response.status_code == 200
@@ -170,7 +170,7 @@ def test_bad_emails_get_a_message_next_to_the_field(email: str, settings) -> Non
 
 @pytest.mark.parametrize("code", ["12\x0034", "abcdef", "1" * 50, ""])
 def test_bad_codes_get_a_message(code: str, settings) -> None:  # type: ignore[no-untyped-def]
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         _customer(w, "Ana", "ana@example.com")
         slug = w.tenant.slug
     client = Client()

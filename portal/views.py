@@ -29,6 +29,8 @@ from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
 from core.middleware import _client_ip
+from customers.domain.address import format_postal_code
+from customers.domain.taxid import format_tax_id
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_token_read
 from customers.services import (
@@ -115,11 +117,19 @@ def session_enter(request: TenantRequest, tenant_slug: str, secret: str) -> Http
 
 
 def use_language(request: TenantRequest, customer: Customer | None) -> None:
-    """Every portal page speaks the subscriber's own language, then the
-    merchant's, then the browser's (LocaleMiddleware's pick)."""
+    """Every portal page speaks the subscriber's own language, then one chosen
+    in this browser with the language menu, then the merchant's, then the
+    browser's (LocaleMiddleware's pick from Accept-Language)."""
+    from django.conf import settings
+
     tenant = getattr(request, "tenant", None)
-    language = (customer.locale if customer is not None else "") or (
-        tenant.locale if tenant is not None else ""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen not in {code for code, _name in settings.LANGUAGES}:
+        chosen = ""
+    language = (
+        (customer.locale if customer is not None else "")
+        or chosen
+        or (tenant.locale if tenant is not None else "")
     )
     if language:
         translation.activate(language)
@@ -430,14 +440,19 @@ def leave(request: TenantRequest, tenant_slug: str) -> HttpResponse:
 
 
 def _profile_initial(customer: Customer) -> dict[str, str]:
+    tax_id = customer.tax_id
+    with suppress(DomainError):  # shown as stored when it is not a valid one
+        tax_id = format_tax_id(tax_id) if tax_id else ""
     initial = {
         "name": customer.name,
         "phone": customer.phone,
-        "tax_id": customer.tax_id,
+        "tax_id": tax_id,
         "locale": customer.locale,
     }
+    address = customer.address or {}
     for key, _label, _size in ADDRESS_FIELDS:
-        initial[f"address_{key}"] = (customer.address or {}).get(key, "")
+        initial[f"address_{key}"] = address.get(key, "")
+    initial["address_postal_code"] = format_postal_code(address)
     return initial
 
 

@@ -201,3 +201,27 @@ def test_the_profile_needs_a_session_and_one_of_this_merchant() -> None:
     assert client.post("/t/other/profile/", VALID).status_code == 403
     _reload(ana)
     assert ana.name == "Ana"
+
+
+def test_a_language_chosen_in_the_menu_applies_before_the_merchants_but_not_the_subscribers() -> (
+    None
+):
+    with world(NOW, locale="pt-br") as w:
+        ana = _ana(w, locale="ro")
+    visitor = Client()
+    visitor.cookies["django_language"] = "en"
+    assert visitor.get("/t/acme/sign-in/")["Content-Language"] == "en"
+    assert Client().get("/t/acme/sign-in/")["Content-Language"] == "pt-br"
+    client = _signed_in(ana)
+    client.cookies["django_language"] = "en"
+    assert client.get("/t/acme/profile/")["Content-Language"] == "ro"
+
+
+def test_the_profile_shows_the_cpf_and_cep_as_people_write_them() -> None:
+    with world(NOW, locale="en") as w:
+        ana = _ana(w)
+    client = _signed_in(ana)
+    assert client.post("/t/acme/profile/", VALID).status_code == 302
+    html = client.get("/t/acme/profile/").content.decode()
+    assert 'value="529.982.247-25"' in html
+    assert 'value="01310-100"' in html

@@ -13,6 +13,7 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +65,13 @@ def render_invoice_html(*, invoice: Invoice) -> str:
 
 def _context(invoice: Invoice, language: str) -> dict[str, Any]:
     tenant: Tenant = invoice.tenant
-    customer = invoice.customer
+    customer: Any = invoice.customer
+    if invoice.customer_snapshot:
+        # The customer as this invoice was issued to (kept when their row was erased).
+        held = invoice.customer_snapshot
+        customer = SimpleNamespace(
+            name=held.get("name", ""), email=customer.email, tax_id=held.get("tax_id", "")
+        )
     babel_locale = translation.to_locale(language)  # pt-br -> pt_BR
     tz = ZoneInfo(tenant.time_zone)
 

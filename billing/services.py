@@ -122,6 +122,7 @@ _INVOICE_FIELDS = [
     "paid_at",
     "voided_at",
     "locale",
+    "customer_snapshot",
     "created_at",
 ]
 _LINE_FIELDS = [
@@ -291,6 +292,14 @@ def invoices_write(
     if not drafts:
         return []
     finalized = _finalize(tenant=tenant, drafts=drafts)
+    # Each invoice keeps the customer as billed (name, tax id, address): what a
+    # fiscal record must show even after the customer's own row is erased.
+    billed_to = {
+        c["pk"]: {"name": c["name"], "tax_id": c["tax_id"], "address": c["address"]}
+        for c in Customer.objects.filter(
+            tenant=tenant, pk__in={d.customer_id for d in drafts}
+        ).values("pk", "name", "tax_id", "address")
+    }
     rows: list[dict[str, Any]] = []
     summaries: list[WrittenInvoice] = []
     for draft, fin in zip(drafts, finalized, strict=True):
@@ -320,6 +329,7 @@ def invoices_write(
                 "paid_at": fin.paid_at,
                 "voided_at": None,
                 "locale": draft.locale,
+                "customer_snapshot": billed_to.get(draft.customer_id, {}),
                 "created_at": now,
             }
         )
@@ -781,6 +791,12 @@ def invoice_finalize(*, tenant: Tenant, invoice_id: int, actor: Actor, now: date
     invoice.credit_applied_minor = fin.credit_applied_minor
     invoice.amount_due_minor = fin.amount_due_minor
     invoice.issued_at, invoice.due_at, invoice.paid_at = fin.issued_at, fin.due_at, fin.paid_at
+    billed = Customer.objects.get(tenant=tenant, pk=invoice.customer_id)
+    invoice.customer_snapshot = {
+        "name": billed.name,
+        "tax_id": billed.tax_id,
+        "address": billed.address,
+    }
     invoice.save()
     _ledger_write(_finalized_ledger(tenant=tenant, draft=draft, invoice_id=invoice.pk, fin=fin))
     emit_many(_finalized_events(tenant=tenant, draft=draft, public_id=invoice.public_id, fin=fin))

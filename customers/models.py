@@ -53,6 +53,9 @@ class Customer(TenantOwned):
     marketing_opted_out_at = models.DateTimeField(
         _("opted out of marketing messages"), null=True, blank=True
     )
+    # Channels (notifications' "email", "sms") the subscriber turned marketing off
+    # for, in the portal's preferences; ``marketing_opted_out_at`` turns off all.
+    marketing_channels_off = models.JSONField(default=list, blank=True)
     test_clock = models.ForeignKey(
         TestClock,
         null=True,
@@ -72,6 +75,12 @@ class Customer(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def marketing_off(self, channel: str) -> bool:
+        """Whether optional (marketing) messages on ``channel`` must not be sent."""
+        return self.marketing_opted_out_at is not None or channel in (
+            self.marketing_channels_off or []
+        )
 
 
 class PaymentMethod(TenantOwned):

@@ -431,3 +431,47 @@ def clock_rows_delete(*, tenant: Tenant, clock: TestClock) -> None:
     """Deleting a clock (``settings.TEST_CLOCK_DELETERS``, last): its customers, then itself."""
     Customer.objects.filter(tenant=tenant, test_clock=clock).delete()
     clock.delete()
+
+
+MARKETING_CHANNELS = ("email", "sms")
+
+
+@transaction.atomic
+def customer_marketing_channels_set(
+    *, tenant: Tenant, customer_id: int, channels_on: set[str], actor: Actor, now: datetime
+) -> Customer:
+    """The subscriber's marketing consent per channel (``MARKETING_CHANNELS``):
+    the channels in ``channels_on`` may carry optional messages, the others not.
+    Turning any channel on lifts a global opt-out (a newer, more precise choice)."""
+    unknown = set(channels_on) - set(MARKETING_CHANNELS)
+    if unknown:
+        raise ValidationFailed("Unknown channel.", param="channels")
+    customer = Customer.objects.select_for_update().filter(tenant=tenant, pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", param="customer")
+    off = [c for c in MARKETING_CHANNELS if c not in channels_on]
+    opted_out_at = customer.marketing_opted_out_at
+    if channels_on:
+        opted_out_at = None
+    elif opted_out_at is None:
+        opted_out_at = now
+    before = {c: not customer.marketing_off(c) for c in MARKETING_CHANNELS}
+    customer.marketing_channels_off = off
+    customer.marketing_opted_out_at = opted_out_at
+    after = {c: not customer.marketing_off(c) for c in MARKETING_CHANNELS}
+    customer.save(update_fields=["marketing_channels_off", "marketing_opted_out_at"])
+    if before == after:
+        return customer
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="customer.updated",
+        subject_type="customer",
+        subject_id=customer.public_id,
+        data={"customer": customer.public_id, "marketing_channels": after},
+        target=customer,
+        action="customer.marketing_preferences_changed",
+        changes={c: [before[c], after[c]] for c in MARKETING_CHANNELS if before[c] != after[c]},
+    )
+    return customer

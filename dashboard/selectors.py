@@ -131,6 +131,9 @@ def _action_label(action: str) -> str:
         "customer.payment_method_attached": _("Payment method added"),
         "customer.payment_method_detached": _("Payment method removed"),
         "customer.note_added": _("Note added"),
+        "customer.data_exported": _("Personal data downloaded by the subscriber"),
+        "customer.erasure_requested": _("Personal data erased on request"),
+        "customer.marketing_preferences_changed": _("Marketing preferences changed"),
     }
     return str(labels.get(action, action))
 

@@ -142,7 +142,7 @@ def plan_messages(event: Event, *, now: datetime) -> None:
             recipient = recipient_for(customer, channel, tenant)
             if not recipient:
                 continue  # no email address / no valid phone number: nothing to send
-            opted_out = not kind.required and customer.marketing_opted_out_at is not None
+            opted_out = not kind.required and customer.marketing_off(channel)
             rows.append(
                 MessageDelivery(
                     tenant_id=event.tenant_id,
@@ -248,7 +248,7 @@ def _send(row: MessageDelivery, *, tenant: Tenant, now: datetime) -> tuple[str, 
     customer = Customer.objects.filter(pk=row.customer_id).first() if row.customer_id else None
     if customer is None:
         raise NoLongerRelevant("the subscriber was deleted")
-    if not row.required and customer.marketing_opted_out_at is not None:
+    if not row.required and customer.marketing_off(row.channel):
         raise NoLongerRelevant("opted out of marketing messages")
     unsubscribe = (
         unsubscribe_url_for(customer) if not row.required and row.channel == catalog.EMAIL else ""

@@ -7,7 +7,14 @@ with ``session_customer``, which refuses a session opened at another tenant.
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
 from customers.models import Customer
 from tenants.models import Tenant
@@ -32,6 +39,7 @@ def portal_sign_in(
 
 def portal_sign_out(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
+    request.session.pop("portal_return_url", None)
 
 
 def session_customer(request: HttpRequest, tenant: Tenant | None) -> Customer | None:
@@ -40,3 +48,115 @@ def session_customer(request: HttpRequest, tenant: Tenant | None) -> Customer | 
     if not held or tenant is None or held.get("tenant") != tenant.pk:
         return None
     return Customer.objects.filter(tenant=tenant, public_id=held.get("customer")).first()
+
+
+# --- Portal sessions for integrators (``POST /api/v1/portal_sessions``) ----------
+#
+# A short-lived, single-use URL that signs one customer in and opens the portal,
+# optionally on one flow. The URL's secret is random and its state lives in the
+# cache: opening it deletes that state, so only the first request gets in.
+
+SESSION_TTL = 5 * 60
+FLOWS = ("payment_method_update", "subscription_cancel", "subscription_update")
+RETURN_URL_KEY = "portal_return_url"
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSession:
+    id: str
+    secret: str
+    customer: Customer
+    flow: str
+    subscription_id: str
+    return_url: str
+    expires_at: datetime
+
+
+def _session_cache_key(tenant_id: int, secret: str) -> str:
+    return f"portal:apisession:{tenant_id}:{secret}"
+
+
+def portal_session_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    flow: str = "",
+    subscription_id: str = "",
+    return_url: str = "",
+    now: datetime,
+) -> PortalSession:
+    if customer.tenant_id != tenant.pk:
+        raise ValueError("A portal session holds a customer of its own tenant only.")
+    if flow and flow not in FLOWS:
+        raise ValueError(f"unknown flow {flow!r}")
+    session = PortalSession(
+        id=f"bps_{secrets.token_hex(12)}",
+        secret=secrets.token_urlsafe(32),
+        customer=customer,
+        flow=flow,
+        subscription_id=subscription_id,
+        return_url=return_url,
+        expires_at=now + timedelta(seconds=SESSION_TTL),
+    )
+    cache.set(
+        _session_cache_key(tenant.pk, session.secret),
+        {
+            "id": session.id,
+            "customer": customer.public_id,
+            "flow": flow,
+            "subscription": subscription_id,
+            "return_url": return_url,
+        },
+        timeout=SESSION_TTL,
+    )
+    return session
+
+
+def portal_session_url(session: PortalSession) -> str:
+    path = reverse(
+        "portal:session",
+        kwargs={"tenant_slug": session.customer.tenant.slug, "secret": session.secret},
+    )
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+def _flow_target(slug: str, flow: str, subscription_id: str) -> str:
+    """The portal page of a flow: by URL name when that page exists, else its path."""
+    names = {
+        "payment_method_update": ("payment_methods", {}, "payment-methods/"),
+        "subscription_cancel": (
+            "subscription_cancel",
+            {"sub_id": subscription_id},
+            f"subscriptions/{subscription_id}/cancel/",
+        ),
+        "subscription_update": (
+            "subscription_change",
+            {"sub_id": subscription_id},
+            f"subscriptions/{subscription_id}/change/",
+        ),
+    }
+    if flow not in names:
+        return reverse("portal:home", kwargs={"tenant_slug": slug})
+    name, kwargs, path = names[flow]
+    try:
+        return reverse(f"portal:{name}", kwargs={"tenant_slug": slug, **kwargs})
+    except NoReverseMatch:
+        return f"/t/{slug}/{path}"
+
+
+def portal_session_enter(request: HttpRequest, *, tenant: Tenant, secret: str) -> str | None:
+    """Spend the session's URL: sign its customer in and return where to go;
+    None when it is unknown, expired, spent, or of another tenant."""
+    if not secret or len(secret) > 128:
+        return None
+    key = _session_cache_key(tenant.pk, secret)
+    held = cache.get(key)
+    if not held or not cache.delete(key):
+        return None
+    customer = Customer.objects.filter(tenant=tenant, public_id=held["customer"]).first()
+    if customer is None:
+        return None
+    portal_sign_in(request, tenant=tenant, customer=customer, method="api_session")
+    if held.get("return_url"):
+        request.session[RETURN_URL_KEY] = held["return_url"]
+    return _flow_target(tenant.slug, held.get("flow", ""), held.get("subscription", ""))

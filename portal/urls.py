@@ -2,13 +2,29 @@ from django.urls import path
 
 from notifications import views as notification_views
 from portal import invoice_views as iv
+from portal import preferences_views, privacy_views, views
 from portal import subscription_views as sv
-from portal import views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/code/", views.sign_in_code, name="sign_in_code"),
+    path(
+        "sign-in/link/<str:challenge_id>/<str:secret>/",
+        views.sign_in_link,
+        name="sign_in_link",
+    ),
     path("enter/<str:token>/", views.enter, name="enter"),
+    path("session/<str:secret>/", views.session_enter, name="session"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/email/", views.profile_email, name="profile_email"),
+    path("profile/email/confirm/", views.profile_email_confirm, name="profile_email_confirm"),
+    path(
+        "profile/email/confirm/<str:challenge_id>/<str:secret>/",
+        views.profile_email_link,
+        name="profile_email_link",
+    ),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/history/", iv.billing_history, name="billing_history"),
     path("invoices/<str:invoice_id>/", iv.invoice_detail, name="invoice_detail"),
@@ -41,6 +57,10 @@ urlpatterns = [
         sv.subscription_payment_method,
         name="subscription_payment_method",
     ),
+    path("preferences/", preferences_views.preferences, name="preferences"),
+    path("privacy/", privacy_views.privacy_page, name="privacy"),
+    path("privacy/export/", privacy_views.privacy_export, name="privacy_export"),
+    path("privacy/erase/", privacy_views.privacy_erase, name="privacy_erase"),
     path("leave/", views.leave, name="leave"),
     path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
 ]

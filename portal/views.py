@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,10 +28,25 @@ from billing.setup import card_setup_begin, card_setup_complete
 from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
+from core.middleware import _client_ip
+from customers.domain.address import format_postal_code
+from customers.domain.taxid import format_tax_id
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_token_read
-from customers.services import payment_method_detach, payment_method_set_default
-from portal.sessions import portal_sign_in, portal_sign_out, session_customer
+from customers.services import (
+    customer_update,
+    payment_method_detach,
+    payment_method_set_default,
+)
+from portal import signin
+from portal.forms import ADDRESS_FIELDS, CodeForm, EmailChangeForm, ProfileForm, SignInForm
+from portal.sessions import (
+    portal_session_enter,
+    portal_sign_in,
+    portal_sign_out,
+    session_customer,
+)
+from portal.tasks import queue_code_email
 from subscriptions.models import Subscription
 from tenants.requests import TenantRequest
 
@@ -45,6 +61,7 @@ class PortalRequest(TenantRequest):
 def home(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     """The merchant's branded landing; with a portal session, the customer's account."""
     customer = _session_customer(request)
+    use_language(request, customer)
     if customer is None:
         return render(request, "portal/home.html")
     subscriptions = (
@@ -86,6 +103,39 @@ def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
+def session_enter(request: TenantRequest, tenant_slug: str, secret: str) -> HttpResponse:
+    """Open an integrator's portal session URL (``POST /api/v1/portal_sessions``): once."""
+    target = portal_session_enter(request, tenant=request.tenant, secret=secret)
+    if target is None:
+        return render(
+            request,
+            "portal/link_invalid.html",
+            {"message": _("This link is invalid or has expired. Ask for a new one.")},
+            status=400,
+        )
+    return HttpResponseRedirect(target)
+
+
+def use_language(request: TenantRequest, customer: Customer | None) -> None:
+    """Every portal page speaks the subscriber's own language, then one chosen
+    in this browser with the language menu, then the merchant's, then the
+    browser's (LocaleMiddleware's pick from Accept-Language)."""
+    from django.conf import settings
+
+    tenant = getattr(request, "tenant", None)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen not in {code for code, _name in settings.LANGUAGES}:
+        chosen = ""
+    language = (
+        (customer.locale if customer is not None else "")
+        or chosen
+        or (tenant.locale if tenant is not None else "")
+    )
+    if language:
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+
 def _session_customer(request: TenantRequest) -> Customer | None:
     return session_customer(request, getattr(request, "tenant", None))
 
@@ -100,10 +150,14 @@ def subscriber_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
             return render(
                 request,
                 "portal/link_invalid.html",
-                {"message": _("Open the link from your latest email to see your account.")},
+                {
+                    "message": _("Sign in to see your account."),
+                    "sign_in": True,
+                },
                 status=403,
             )
         request.customer = customer
+        use_language(request, customer)
         # The request's one "now": the subscriber's test clock time if they live
         # on one (DESIGN.md, invariant 3), so the portal prices and acts at the
         # same time as their billing does.
@@ -282,7 +336,283 @@ def payment_method_action(
     return redirect("portal:payment_methods", tenant_slug=request.tenant.slug)
 
 
+CHALLENGE_SESSION_KEY = "portal_sign_in_challenge"
+
+
+def _subscriber_language(request: TenantRequest, customer: Customer | None) -> str:
+    """The subscriber's own language, then the merchant's, then the browser's."""
+    if customer is not None and customer.locale:
+        return customer.locale
+    tenant = request.tenant
+    return tenant.locale or getattr(request, "LANGUAGE_CODE", "") or "en"
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """Ask for an email; send a code and a magic link if it is a customer's.
+    The answer is the same either way."""
+    use_language(request, None)
+    tenant = request.tenant
+    if _session_customer(request) is not None:
+        return redirect("portal:home", tenant_slug=tenant.slug)
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge = signin.sign_in_request(
+                tenant=tenant, email=form.cleaned_data["email"], client_ip=_client_ip(request)
+            )
+        except signin.SignInRateLimited:
+            form.add_error(None, _("Too many sign-in requests. Wait a few minutes and try again."))
+            return render(request, "portal/sign_in.html", {"form": form}, status=429)
+        if challenge.customer is not None and challenge.customer.email:
+            link = request.build_absolute_uri(
+                reverse(
+                    "portal:sign_in_link",
+                    kwargs={
+                        "tenant_slug": tenant.slug,
+                        "challenge_id": challenge.id,
+                        "secret": challenge.link_secret,
+                    },
+                )
+            )
+            queue_code_email(
+                tenant=tenant,
+                to=challenge.customer.email,
+                language=_subscriber_language(request, challenge.customer),
+                code=challenge.code,
+                link=link,
+            )
+        request.session[CHALLENGE_SESSION_KEY] = {"tenant": tenant.pk, "id": challenge.id}
+        return redirect("portal:sign_in_code", tenant_slug=tenant.slug)
+    return render(request, "portal/sign_in.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_code(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    use_language(request, None)
+    tenant = request.tenant
+    held = request.session.get(CHALLENGE_SESSION_KEY) or {}
+    if held.get("tenant") != tenant.pk:
+        return redirect("portal:sign_in", tenant_slug=tenant.slug)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = signin.sign_in_with_code(
+            tenant=tenant, challenge_id=str(held.get("id", "")), code=form.cleaned_data["code"]
+        )
+        if customer is not None:
+            request.session.pop(CHALLENGE_SESSION_KEY, None)
+            portal_sign_in(request, tenant=tenant, customer=customer, method="code")
+            return redirect("portal:home", tenant_slug=tenant.slug)
+        form.add_error("code", _("This code is wrong or has expired. Ask for a new one."))
+    return render(request, "portal/sign_in_code.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_link(
+    request: TenantRequest, tenant_slug: str, challenge_id: str, secret: str
+) -> HttpResponse:
+    """The magic link: a page with one button (so a mail scanner that follows
+    links does not spend it); pressing it signs in, once."""
+    use_language(request, None)
+    tenant = request.tenant
+    if request.method == "POST":
+        customer = signin.sign_in_with_link(tenant=tenant, challenge_id=challenge_id, secret=secret)
+        if customer is None:
+            return render(
+                request,
+                "portal/link_invalid.html",
+                {
+                    "message": _("This link is invalid or has expired. Ask for a new one."),
+                    "sign_in": True,
+                },
+                status=400,
+            )
+        request.session.pop(CHALLENGE_SESSION_KEY, None)
+        portal_sign_in(request, tenant=tenant, customer=customer, method="magic_link")
+        return redirect("portal:home", tenant_slug=tenant.slug)
+    return render(request, "portal/sign_in_link.html")
+
+
 @require_POST
 def leave(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     portal_sign_out(request)
     return redirect("portal:home", tenant_slug=tenant_slug)
+
+
+def _profile_initial(customer: Customer) -> dict[str, str]:
+    tax_id = customer.tax_id
+    with suppress(DomainError):  # shown as stored when it is not a valid one
+        tax_id = format_tax_id(tax_id) if tax_id else ""
+    initial = {
+        "name": customer.name,
+        "phone": customer.phone,
+        "tax_id": tax_id,
+        "locale": customer.locale,
+    }
+    address = customer.address or {}
+    for key, _label, _size in ADDRESS_FIELDS:
+        initial[f"address_{key}"] = address.get(key, "")
+    initial["address_postal_code"] = format_postal_code(address)
+    return initial
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def profile(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    """Name, phone, CPF/CNPJ, billing address and language; the email is changed
+    through ``profile_email`` (verified at the new address)."""
+    customer: Customer = request.customer
+    tenant = request.tenant
+    form = ProfileForm(request.POST or None, initial=_profile_initial(customer))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes = {
+            "name": data["name"],
+            "phone": data["phone"],
+            "tax_id": data["tax_id"],
+            "locale": data["locale"],
+            "address": form.address(),
+        }
+        try:
+            customer_update(
+                tenant=tenant,
+                customer_id=customer.pk,
+                changes=changes,
+                actor=Actor.subscriber(customer),
+                now=request.now,
+            )
+        except DomainError as exc:
+            param = (exc.param or "").replace("address.", "address_")
+            if param == "address":
+                param = ""
+            form.add_error(param if param in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Your profile is saved."))
+            return redirect("portal:profile", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "portal/profile.html",
+        {"customer": customer, "form": form, "email_form": EmailChangeForm()},
+        status=400 if form.errors else 200,
+    )
+
+
+EMAIL_CHANGE_SESSION_KEY = "portal_email_change"
+
+
+@subscriber_required
+@require_POST
+def profile_email(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    """Send a code and a link to the new address; nothing changes yet."""
+    customer: Customer = request.customer
+    tenant = request.tenant
+    email_form = EmailChangeForm(request.POST)
+    if email_form.is_valid():
+        new_email = email_form.cleaned_data["email"]
+        if new_email.lower() == (customer.email or "").lower():
+            email_form.add_error("email", _("This is already your email."))
+        else:
+            try:
+                challenge = signin.email_change_request(
+                    tenant=tenant, customer=customer, new_email=new_email
+                )
+            except signin.SignInRateLimited:
+                email_form.add_error(
+                    "email", _("Too many requests. Wait a few minutes and try again.")
+                )
+            else:
+                link = request.build_absolute_uri(
+                    reverse(
+                        "portal:profile_email_link",
+                        kwargs={
+                            "tenant_slug": tenant.slug,
+                            "challenge_id": challenge.id,
+                            "secret": challenge.link_secret,
+                        },
+                    )
+                )
+                queue_code_email(
+                    tenant=tenant,
+                    to=new_email,
+                    language=_subscriber_language(request, customer),
+                    code=challenge.code,
+                    link=link,
+                    purpose="email_change",
+                )
+                request.session[EMAIL_CHANGE_SESSION_KEY] = challenge.id
+                return redirect("portal:profile_email_confirm", tenant_slug=tenant.slug)
+    form = ProfileForm(initial=_profile_initial(customer))
+    return render(
+        request,
+        "portal/profile.html",
+        {"customer": customer, "form": form, "email_form": email_form},
+        status=400,
+    )
+
+
+def _email_change_apply(request: PortalRequest, new_email: str) -> HttpResponse:
+    customer: Customer = request.customer
+    try:
+        customer_update(
+            tenant=request.tenant,
+            customer_id=customer.pk,
+            changes={"email": new_email},
+            actor=Actor.subscriber(customer),
+            now=request.now,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        request.session.pop(EMAIL_CHANGE_SESSION_KEY, None)
+        messages.success(request, _("Your email is now %(email)s.") % {"email": new_email})
+    return redirect("portal:profile", tenant_slug=request.tenant.slug)
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def profile_email_confirm(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    challenge_id = str(request.session.get(EMAIL_CHANGE_SESSION_KEY) or "")
+    if not challenge_id:
+        return redirect("portal:profile", tenant_slug=request.tenant.slug)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        new_email = signin.email_change_verify(
+            tenant=request.tenant,
+            customer=request.customer,
+            challenge_id=challenge_id,
+            code=form.cleaned_data["code"],
+        )
+        if new_email is not None:
+            return _email_change_apply(request, new_email)
+        form.add_error("code", _("This code is wrong or has expired. Ask for a new one."))
+    return render(
+        request,
+        "portal/profile_email_confirm.html",
+        {"customer": request.customer, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def profile_email_link(
+    request: PortalRequest, tenant_slug: str, challenge_id: str, secret: str
+) -> HttpResponse:
+    """The link in the email to the new address: signed in as the same
+    subscriber, one button confirms."""
+    if request.method == "POST":
+        new_email = signin.email_change_verify(
+            tenant=request.tenant,
+            customer=request.customer,
+            challenge_id=challenge_id,
+            secret=secret,
+        )
+        if new_email is None:
+            return render(
+                request,
+                "portal/link_invalid.html",
+                {"message": _("This link is invalid or has expired. Ask for a new one.")},
+                status=400,
+            )
+        return _email_change_apply(request, new_email)
+    return render(request, "portal/sign_in_link.html", {"confirm_email": True})

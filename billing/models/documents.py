@@ -72,6 +72,9 @@ class Invoice(TenantOwned):
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     locale = models.CharField(max_length=10, blank=True)
+    # The customer as billed (name, tax id, address), kept when the customer's own
+    # row is anonymised on an erasure request: fiscal records keep what was issued.
+    customer_snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

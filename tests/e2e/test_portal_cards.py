@@ -20,7 +20,9 @@ def test_subscriber_saves_a_test_card_and_only_the_token_reaches_the_portal(
 ) -> None:
     acme = make_tenant("acme")
     with tenant_context(acme.tenant):
-        ana = Customer.objects.create(tenant=acme.tenant, name="Ana", email="ana@example.com")
+        ana = Customer.objects.create(
+            tenant=acme.tenant, name="Ana", email="ana@example.com", locale="en"
+        )
     url = portal_url(ana, page="payment_methods")
     portal_posts: list[str] = []
 

@@ -29,6 +29,7 @@ def test_prints_a_link_that_signs_the_customer_in(acme, globex) -> None:
             tenant=acme.tenant,
             name="Ana Souza",
             email="ana@example.com",
+            locale="en",  # the page's text is asserted in English
             actor=Actor.system("tests"),
             now=clock.now(),
         )

@@ -39,7 +39,7 @@ def _tokenize(client: Client, number: str = "4242424242424242") -> dict:
 
 
 def test_a_signed_link_opens_the_customers_own_area_and_a_forged_one_does_not() -> None:
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         ana = w.customer("Ana")
         slug = w.tenant.slug
     client = Client()
@@ -53,9 +53,9 @@ def test_a_signed_link_opens_the_customers_own_area_and_a_forged_one_does_not() 
 
 
 def test_a_link_for_one_merchant_does_not_open_another_merchants_portal() -> None:
-    with world(NOW, slug="acme") as w:
+    with world(NOW, slug="acme", locale="en") as w:
         ana = w.customer("Ana")
-    with world(NOW, slug="other"):
+    with world(NOW, slug="other", locale="en"):
         pass
     client = Client()
     response = client.get(f"/t/other/enter/{portal_token(ana)}/")
@@ -64,7 +64,7 @@ def test_a_link_for_one_merchant_does_not_open_another_merchants_portal() -> Non
 
 
 def test_saving_a_sandbox_card_stores_only_the_token_and_what_the_gateway_shows() -> None:
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         ana = w.customer("Ana")
         slug = w.tenant.slug
     client = Client()
@@ -113,7 +113,7 @@ def test_the_sandbox_tokenizer_refuses_bad_cards_with_a_clear_error() -> None:
 
 
 def test_make_default_and_remove_touch_only_the_customers_own_methods() -> None:
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         ana, bia = w.customer("Ana"), w.customer("Bia")
         slug = w.tenant.slug
     ana_client, bia_client = Client(), Client()
@@ -153,7 +153,7 @@ def test_make_default_and_remove_touch_only_the_customers_own_methods() -> None:
 
 
 def test_invoices_page_and_pdf_show_only_the_customers_own_invoices() -> None:
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         ana, bia = w.customer("Ana"), w.customer("Bia")
         plan = w.plan("basic", amount=4_990)
         w.subscribe(plan, ana)
@@ -194,7 +194,7 @@ def _confirm_in_browser(fake: FakeStripe, client_secret: str, card: str = "pm_ca
 def test_with_a_stripe_account_the_portal_uses_elements_and_saves_the_confirmed_card(
     fake: FakeStripe,
 ) -> None:
-    with world(NOW) as w, override_settings(STRIPE_API_BASE=fake.api_base):
+    with world(NOW, locale="en") as w, override_settings(STRIPE_API_BASE=fake.api_base):
         gateway_account_set(
             tenant=w.tenant,
             gateway="stripe",
@@ -253,7 +253,7 @@ def test_with_a_stripe_account_the_portal_uses_elements_and_saves_the_confirmed_
 def test_gateway_account_publishable_key_is_checked() -> None:
     from core.errors import ValidationFailed
 
-    with world(NOW) as w:
+    with world(NOW, locale="en") as w:
         for publishable in ("pk_live_portal123456", "nope"):
             with pytest.raises(ValidationFailed) as exc:
                 gateway_account_set(
@@ -274,7 +274,7 @@ def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
     from billing.models import PaymentAttempt
     from billing.payments import payment_method_attach_offline
 
-    with world(NOW) as w:  # the slip falls due on June 4 of Ana's test clock
+    with world(NOW, locale="en") as w:  # the slip falls due on June 4 of Ana's test clock
         ana = w.customer("Ana")
         ana.tax_id = "529.982.247-25"
         ana.save()

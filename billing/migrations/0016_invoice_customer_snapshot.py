@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0013_paymentattempt_failure_announced'),
+        ('billing', '0015_plan_portal_options'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_address'),
+        ('customers', '0009_customer_note'),
     ]
 
     operations = [

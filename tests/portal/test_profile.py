@@ -238,3 +238,13 @@ def test_an_english_browser_with_a_pt_br_subscriber_gets_brazilian_dates() -> No
     local = end.astimezone(ZoneInfo("America/Sao_Paulo"))
     assert local.strftime("%d/%m/%Y") in page
     assert local.strftime("%m/%d/%Y") not in page or local.day == local.month
+
+
+def test_the_header_language_menu_is_hidden_when_the_subscribers_own_language_rules() -> None:
+    with world(NOW, locale="en") as w:
+        ana = _ana(w, locale="pt-br")
+        bob = _ana(w, email="bob@example.com", locale="")
+    assert 'class="lang"' in Client().get("/t/acme/sign-in/").content.decode()
+    for path in ("/t/acme/", "/t/acme/profile/"):
+        assert 'class="lang"' not in _signed_in(ana).get(path).content.decode()
+        assert 'class="lang"' in _signed_in(bob).get(path).content.decode()

@@ -64,6 +64,7 @@ def home(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     use_language(request, customer)
     if customer is None:
         return render(request, "portal/home.html")
+    request.customer = customer  # type: ignore[attr-defined]  # the header reads it
     subscriptions = (
         Subscription.objects.filter(tenant=request.tenant, customer=customer)
         .select_related("plan__product")

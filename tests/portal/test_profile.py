@@ -4,6 +4,7 @@ then wins over the browser's), and an email change verified at the new address."
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -225,3 +226,25 @@ def test_the_profile_shows_the_cpf_and_cep_as_people_write_them() -> None:
     html = client.get("/t/acme/profile/").content.decode()
     assert 'value="529.982.247-25"' in html
     assert 'value="01310-100"' in html
+
+
+def test_an_english_browser_with_a_pt_br_subscriber_gets_brazilian_dates() -> None:
+    with world(NOW, locale="en") as w:
+        ana = _ana(w, locale="pt-br")
+        sub = w.subscribe(w.plan(), ana)
+        end = sub.current_period_end
+    client = _signed_in(ana)
+    page = client.get("/t/acme/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    local = end.astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert local.strftime("%d/%m/%Y") in page
+    assert local.strftime("%m/%d/%Y") not in page or local.day == local.month
+
+
+def test_the_header_language_menu_is_hidden_when_the_subscribers_own_language_rules() -> None:
+    with world(NOW, locale="en") as w:
+        ana = _ana(w, locale="pt-br")
+        bob = _ana(w, email="bob@example.com", locale="")
+    assert 'class="lang"' in Client().get("/t/acme/sign-in/").content.decode()
+    for path in ("/t/acme/", "/t/acme/profile/"):
+        assert 'class="lang"' not in _signed_in(ana).get(path).content.decode()
+        assert 'class="lang"' in _signed_in(bob).get(path).content.decode()

@@ -52,7 +52,13 @@ ROUTES: dict[str, str] = {
     "subscription": "subscriber",
     "subscription_cancel": "subscriber",
     "subscription_change": "subscriber",
-    "invoice": "subscriber",
+    "invoice_detail": "subscriber",
+    "invoice_pay": "subscriber",
+    "billing_history": "subscriber",
+    "subscription_pause": "subscriber",
+    "subscription_resume": "subscriber",
+    "subscription_cancel_undo": "subscriber",
+    "subscription_payment_method": "subscriber",
 }
 
 

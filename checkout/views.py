@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from checkout.limits import (
     checkout_decline_record,
     checkout_quote_count,
 )
+from checkout.models import CheckoutSession
 from checkout.services import (
     MAX_QUANTITY,
     CheckoutQuote,
@@ -29,6 +31,12 @@ from checkout.services import (
     checkout_quote,
     checkout_subscribe,
     payment_choices,
+)
+from checkout.sessions import (
+    checkout_session_complete,
+    checkout_session_open,
+    checkout_session_status,
+    checkout_session_url,
 )
 from core import clock
 from core.errors import DomainError, NotFound
@@ -47,8 +55,53 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
         plan = checkout_plan(tenant=tenant, plan_id=plan_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    return _checkout_page(request, plan, None)
+
+
+@require_http_methods(["GET", "POST"])
+def session_page(request: TenantRequest, tenant_slug: str, session_id: str) -> HttpResponse:
+    """The hosted page of a checkout session created through the API: plan and
+    quantity fixed by the session, the visitor's details prefilled. Its state
+    is the session id in the URL (no cookie needed: it may run in an iframe)."""
+    tenant = request.tenant
+    now = clock.now()
+    try:
+        session = checkout_session_open(tenant=tenant, session_id=session_id, now=now)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    status = checkout_session_status(session, now)
+    if status != CheckoutSession.Status.OPEN:
+        return render(
+            request,
+            "checkout/session_closed.html",
+            {"session": session, "status": status},
+            status=200 if status == CheckoutSession.Status.COMPLETE else 410,
+        )
+    try:
+        plan = checkout_plan(tenant=tenant, plan_id=session.plan.public_id)
+    except NotFound:
+        return render(
+            request,
+            "checkout/session_closed.html",
+            {"session": session, "status": CheckoutSession.Status.EXPIRED},
+            status=410,
+        )
+    return _checkout_page(request, plan, session)
+
+
+def _checkout_page(
+    request: TenantRequest, plan: Plan, session: CheckoutSession | None
+) -> HttpResponse:
+    tenant = request.tenant
     gateway, _publishable = card_gateway(tenant=tenant)
     values = {"quantity": "1"}
+    if session is not None:
+        values = {
+            "quantity": str(session.quantity),
+            "name": session.customer_name,
+            "email": session.customer_email,
+            "tax_id": session.customer_tax_id,
+        }
     errors: dict[str, str] = {}
     status = 200
     if gateway != "sandbox":
@@ -57,18 +110,25 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
         errors["card"] = _("Card payments are not available on this checkout yet.")
     elif request.method == "POST":
         values = {field: request.POST.get(field, "") for field in FIELDS}
+        if session is not None:
+            values["quantity"] = str(session.quantity)  # the session fixed it
         now = clock.now()
         ip = client_ip(request)
         try:
             checkout_attempt_count(ip=ip)
-            result = checkout_subscribe(
-                tenant=tenant,
-                plan=plan,
-                now=now,
-                card_reference=request.POST.get("reference", ""),
-                method=request.POST.get("method", "card"),
-                **values,
-            )
+            with transaction.atomic():
+                result = checkout_subscribe(
+                    tenant=tenant,
+                    plan=plan,
+                    now=now,
+                    card_reference=request.POST.get("reference", ""),
+                    method=request.POST.get("method", "card"),
+                    **values,
+                )
+                if session is not None:
+                    checkout_session_complete(
+                        tenant=tenant, session=session, result=result, now=now
+                    )
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
@@ -83,10 +143,16 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
                 checkout_decline_record(ip=ip)
             portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
-            done = reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
+            done = (
+                reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
+                if session is None
+                else checkout_session_url(session, tenant)
+            )
             if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
+            if session is not None and not _embedded(request):
+                return redirect(session.success_url)
             return redirect(done)
     try:
         checkout_quote_count(ip=client_ip(request))
@@ -110,9 +176,15 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "gateway": gateway,
             "methods": payment_choices(plan),
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
+            "session": session,
         },
         status=status,
     )
+
+
+def _embedded(request: TenantRequest) -> bool:
+    """Whether the page runs inside the merchant's iframe (``?embed=1``)."""
+    return request.GET.get("embed") == "1"
 
 
 def _quote(

@@ -16,6 +16,7 @@ API_APPS = (
     "dunning",
     "notifications",
     "reports",
+    "checkout",
 )
 
 

@@ -250,6 +250,8 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
             "form": form,
             "checkout_url": checkout_url,
             "checkout_qr": qr_svg(checkout_url) if checkout_url else "",
+            "embed_url": f"{checkout_url}?embed=1" if checkout_url else "",
+            "site_origin": request.build_absolute_uri("/").rstrip("/"),
         },
     )
 

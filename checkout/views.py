@@ -251,6 +251,7 @@ def _checkout_page(
             "methods": payment_choices(plan),
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
             "session": session,
+            "embedded": _embedded(request),
         },
         status=status,
     )

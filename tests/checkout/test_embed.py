@@ -204,6 +204,6 @@ def test_the_plan_page_shows_the_snippet_and_a_preview() -> None:
     html = page.content.decode()
     embed = f"http://testserver/t/{tenant.slug}/checkout/{plan.public_id}/?embed=1"
     assert f'&lt;iframe src="{embed}"' in html
-    assert f'class="embed-preview" src="{embed}"' in html
+    assert f'height="720" src="{embed}"' in html
     assert "ciclo.checkout.completed" in html
     assert 'data-testid="embed-origin">https://shop.example.com<' in html

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
@@ -98,6 +99,12 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     )
 
 
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+    "Access-Control-Max-Age": "600",
+}
 _ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The session's id, cs_…")
 
 
@@ -120,6 +127,20 @@ class CheckoutSessionViewSet(ApiViewSet):
     object_name = "checkout_session"
     permission_classes = [SecretOrPublishableKey]
     request: TenantApiRequest
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """CORS for the browser: any origin may call these two routes, because
+        the key travels in the Authorization header (never a cookie): a page
+        can only act with a key it holds, and a publishable key can only
+        create and read checkout sessions. The preflight is answered before
+        authentication (browsers send it without the key)."""
+        if request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.META:
+            response: Any = HttpResponse(status=204)
+        else:
+            response = super().dispatch(request, *args, **kwargs)
+        for header, value in CORS_HEADERS.items():
+            response[header] = value
+        return response
 
     def get_queryset(self) -> QuerySet[CheckoutSession]:
         return CheckoutSession.objects.filter(tenant=self.request.tenant).select_related(

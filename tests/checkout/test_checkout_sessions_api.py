@@ -227,3 +227,23 @@ def test_creations_with_a_publishable_key_are_rate_limited() -> None:
     assert third.status_code == 429
     assert third.json()["error"]["code"] == "rate_limited"
     assert _sessions(tenant) == 2
+
+
+def test_the_browser_may_call_it_from_any_origin_with_the_key_in_a_header() -> None:
+    _tenant, seats, _flat, _sk, pk = _shop()
+    preflight = Client().options(
+        URL,
+        HTTP_ORIGIN="https://shop.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in preflight["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in preflight
+    created = pk.post(URL, _body(seats), format="json", HTTP_ORIGIN="https://shop.example.com")
+    assert created.status_code == 201
+    assert created["Access-Control-Allow-Origin"] == "*"
+    # Other resources stay without CORS.
+    other = pk.get("/api/v1/customers", HTTP_ORIGIN="https://shop.example.com")
+    assert "Access-Control-Allow-Origin" not in other

@@ -5,12 +5,18 @@ portal. The card goes from the browser to the gateway's tokenizer
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.models import PaymentAttempt
@@ -21,6 +27,7 @@ from checkout.limits import (
     checkout_decline_record,
     checkout_quote_count,
 )
+from checkout.models import CheckoutSession
 from checkout.services import (
     MAX_QUANTITY,
     CheckoutQuote,
@@ -30,7 +37,13 @@ from checkout.services import (
     checkout_subscribe,
     payment_choices,
 )
-from core import clock
+from checkout.sessions import (
+    checkout_session_complete,
+    checkout_session_open,
+    checkout_session_status,
+    checkout_session_url,
+)
+from core import clock, csp
 from core.errors import DomainError, NotFound
 from core.middleware import client_ip
 from portal.sessions import portal_sign_in, session_customer
@@ -40,6 +53,57 @@ from tenants.requests import TenantRequest
 FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id", "installments")
 
 
+def _embedded(request: TenantRequest) -> bool:
+    """Whether the page runs inside the merchant's iframe (``?embed=1``)."""
+    return request.GET.get("embed") == "1"
+
+
+def _same_origin_post(request: HttpRequest) -> bool:
+    """The embedded form's forgery check without cookies: browsers send
+    ``Origin`` with every POST, and only a page of ours (the checkout inside
+    the iframe) posts from our own origin."""
+    origin = request.headers.get("Origin", "")
+    return bool(origin) and origin == request.build_absolute_uri("/").rstrip("/")
+
+
+def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A checkout page the tenant's allowed sites may frame.
+
+    - ``Content-Security-Policy: frame-ancestors 'self' <embed_domains>``
+      (``'self'``: the dashboard's live preview) and no ``X-Frame-Options``
+      when the tenant allows any site, ``SAMEORIGIN`` otherwise.
+    - In the embedded flow (``?embed=1``) the state is in the URL (plan or
+      checkout session id) and no cookie is needed: a cross-site iframe may
+      not get ours (SameSite, third-party cookie blocking). The CSRF cookie is
+      replaced by the ``Origin`` check; outside the iframe Django's CSRF
+      protection applies as everywhere.
+    """
+
+    @wraps(view)
+    def wrapped(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            if _embedded(request):
+                if not _same_origin_post(request):
+                    return HttpResponseForbidden(_("This form must be sent from its own page."))
+            else:
+                rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+                    request, view, args, kwargs
+                )
+                if rejected is not None:
+                    return rejected
+        response = view(request, *args, **kwargs)
+        origins = list(request.tenant.embed_domains or [])
+        csp.frame_ancestors(request, origins)  # 'self' (the dashboard's preview) + theirs
+        if origins:
+            response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        else:
+            response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    return csrf_exempt(wrapped)
+
+
+@embeddable
 @require_http_methods(["GET", "POST"])
 def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
     tenant = request.tenant
@@ -47,8 +111,59 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
         plan = checkout_plan(tenant=tenant, plan_id=plan_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    return _checkout_page(request, plan, None)
+
+
+@embeddable
+@require_http_methods(["GET", "POST"])
+def session_page(request: TenantRequest, tenant_slug: str, session_id: str) -> HttpResponse:
+    """The hosted page of a checkout session created through the API: plan and
+    quantity fixed by the session, the visitor's details prefilled. Its state
+    is the session id in the URL (no cookie needed: it may run in an iframe)."""
+    tenant = request.tenant
+    now = clock.now()
+    try:
+        session = checkout_session_open(tenant=tenant, session_id=session_id, now=now)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    status = checkout_session_status(session, now)
+    if status != CheckoutSession.Status.OPEN:
+        return render(
+            request,
+            "checkout/session_closed.html",
+            {
+                "session": session,
+                "status": status,
+                "embedded": _embedded(request),
+                "embed_origins": list(tenant.embed_domains or []),
+            },
+            status=200 if status == CheckoutSession.Status.COMPLETE else 410,
+        )
+    try:
+        plan = checkout_plan(tenant=tenant, plan_id=session.plan.public_id)
+    except NotFound:
+        return render(
+            request,
+            "checkout/session_closed.html",
+            {"session": session, "status": CheckoutSession.Status.EXPIRED},
+            status=410,
+        )
+    return _checkout_page(request, plan, session)
+
+
+def _checkout_page(
+    request: TenantRequest, plan: Plan, session: CheckoutSession | None
+) -> HttpResponse:
+    tenant = request.tenant
     gateway, _publishable = card_gateway(tenant=tenant)
     values = {"quantity": "1"}
+    if session is not None:
+        values = {
+            "quantity": str(session.quantity),
+            "name": session.customer_name,
+            "email": session.customer_email,
+            "tax_id": session.customer_tax_id,
+        }
     errors: dict[str, str] = {}
     status = 200
     if gateway != "sandbox":
@@ -57,18 +172,25 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
         errors["card"] = _("Card payments are not available on this checkout yet.")
     elif request.method == "POST":
         values = {field: request.POST.get(field, "") for field in FIELDS}
+        if session is not None:
+            values["quantity"] = str(session.quantity)  # the session fixed it
         now = clock.now()
         ip = client_ip(request)
         try:
             checkout_attempt_count(ip=ip)
-            result = checkout_subscribe(
-                tenant=tenant,
-                plan=plan,
-                now=now,
-                card_reference=request.POST.get("reference", ""),
-                method=request.POST.get("method", "card"),
-                **values,
-            )
+            with transaction.atomic():
+                result = checkout_subscribe(
+                    tenant=tenant,
+                    plan=plan,
+                    now=now,
+                    card_reference=request.POST.get("reference", ""),
+                    method=request.POST.get("method", "card"),
+                    **values,
+                )
+                if session is not None:
+                    checkout_session_complete(
+                        tenant=tenant, session=session, result=result, now=now
+                    )
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
@@ -82,11 +204,29 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             )
             if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
                 checkout_decline_record(ip=ip)
-            portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
-            done = reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
+            embedded = _embedded(request)
+            # No portal session inside the merchant's iframe: the browser may
+            # drop our cookies there; the page says what happens next.
+            if embedded and (
+                attempt is None or attempt.status != PaymentAttempt.Status.REQUIRES_ACTION
+            ):
+                return _embedded_done(request, result.subscription, attempt)
+            if not embedded or session is None:
+                # Best effort inside an iframe: the plan page's 3-D Secure return
+                # (checkout:done) finds the subscriber by this session.
+                portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
+            done = (
+                reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
+                if session is None
+                else checkout_session_url(session, tenant)
+            )
+            if embedded:
+                done += "?embed=1"
             if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
+            if session is not None and not _embedded(request):
+                return redirect(session.success_url)
             return redirect(done)
     try:
         checkout_quote_count(ip=client_ip(request))
@@ -110,8 +250,28 @@ def hosted(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpRespon
             "gateway": gateway,
             "methods": payment_choices(plan),
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
+            "session": session,
+            "embedded": _embedded(request),
         },
         status=status,
+    )
+
+
+def _embedded_done(
+    request: TenantRequest, subscription: Subscription, attempt: PaymentAttempt | None
+) -> HttpResponse:
+    """The end of the embedded flow: what happens next, and the completion
+    posted to the merchant's page (static/js/checkout_embed.js)."""
+    return render(
+        request,
+        "checkout/done.html",
+        {
+            "customer": subscription.customer,
+            "subscription": subscription,
+            "attempt": attempt,
+            "embedded": True,
+            "embed_origins": list(request.tenant.embed_domains or []),
+        },
     )
 
 
@@ -130,6 +290,7 @@ def _quote(
         return None, {exc.param if exc.param in FIELDS else "form": str(exc)}
 
 
+@embeddable
 @require_GET
 def quote(request: TenantRequest, tenant_slug: str, plan_id: str) -> HttpResponse:
     """The exact total for a quantity and coupon (the htmx partial under the form)."""
@@ -162,6 +323,7 @@ def _partial_status(request: TenantRequest, status: int) -> int:
     return 200 if getattr(request, "htmx", False) else status
 
 
+@embeddable
 def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     """What happens next, for the subscriber the checkout just signed in."""
     customer = session_customer(request, request.tenant)
@@ -183,5 +345,11 @@ def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request,
         "checkout/done.html",
-        {"customer": customer, "subscription": sub, "attempt": attempt},
+        {
+            "customer": customer,
+            "subscription": sub,
+            "attempt": attempt,
+            "embedded": _embedded(request),
+            "embed_origins": list(request.tenant.embed_domains or []),
+        },
     )

@@ -17,6 +17,7 @@ API_APPS = (
     "notifications",
     "reports",
     "portal",
+    "checkout",
 )
 
 

@@ -254,6 +254,8 @@ def _plan_page(request: StaffRequest, plan: Plan, form: PlanPriceForm | None) ->
             "can_manage": request.membership.has_perm(Perm.CATALOG_MANAGE),
             "checkout_url": checkout_url,
             "checkout_qr": qr_svg(checkout_url) if checkout_url else "",
+            "embed_url": f"{checkout_url}?embed=1" if checkout_url else "",
+            "site_origin": request.build_absolute_uri("/").rstrip("/"),
         },
     )
 

@@ -45,6 +45,8 @@ _HELP = {
     "support_email": "Where customers write for help; empty for none.",
     "support_phone": "Support phone number shown to customers; empty for none.",
     "require_mfa": "Every staff member must use two-factor authentication.",
+    "embed_domains": "Origins allowed to embed the checkout in an iframe, like "
+    "https://shop.example.com (scheme, host and port only; at most 20).",
 }
 
 
@@ -72,6 +74,9 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     support_email = serializers.CharField(help_text=_HELP["support_email"])
     support_phone = serializers.CharField(help_text=_HELP["support_phone"])
     require_mfa = serializers.BooleanField(help_text=_HELP["require_mfa"])
+    embed_domains = serializers.ListField(
+        child=serializers.CharField(), help_text=_HELP["embed_domains"]
+    )
     created_at = serializers.DateTimeField(help_text="When the account was created.")
 
     @extend_schema_field(serializers.CharField())
@@ -126,6 +131,12 @@ class AccountUpdateSerializer(StrictSerializer):
         required=False, allow_blank=True, max_length=40, help_text=_HELP["support_phone"]
     )
     require_mfa = serializers.BooleanField(required=False, help_text=_HELP["require_mfa"])
+    embed_domains = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        required=False,
+        max_length=20,
+        help_text=_HELP["embed_domains"],
+    )
 
 
 class AccountViewSet(viewsets.GenericViewSet[Any]):

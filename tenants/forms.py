@@ -3,10 +3,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from tenants.embed import embed_origins
 from tenants.models import ApiKey, Tenant
 from tenants.permissions import Role
 from tenants.services import LOGO_EXTENSIONS, MAX_LOGO_BYTES, MAX_NET_TERMS_DAYS
@@ -59,6 +61,7 @@ class TenantSettingsForm(forms.ModelForm):
             "support_email",
             "support_phone",
             "require_mfa",
+            "embed_domains",
         ]
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
@@ -72,6 +75,27 @@ class TenantSettingsForm(forms.ModelForm):
             "time_zone": _("An IANA time zone name, e.g. America/Sao_Paulo or Europe/Bucharest."),
             "default_currency": _("A three-letter code of a currency in circulation, e.g. BRL."),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One origin per line (the model keeps a list).
+        self.fields["embed_domains"] = forms.CharField(
+            label=_("Sites allowed to embed the checkout"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://shop.example.com"}),
+            help_text=_("One origin per line, like https://shop.example.com."),
+        )
+        if not self.is_bound:
+            self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
+
+    def clean_embed_domains(self) -> list[str]:
+        value = str(self.cleaned_data.get("embed_domains") or "")
+        if "\x00" in value:
+            raise forms.ValidationError(_("Remove the NUL character."))
+        try:
+            return embed_origins(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from None
 
     def clean_default_currency(self) -> str:
         return str(self.cleaned_data["default_currency"]).strip().upper()

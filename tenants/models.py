@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import TenantNotSet
 from core.ids import new_public_id
 from tenants.context import current_tenant, platform_access_active
+from tenants.embed import validate_embed_domains
 from tenants.permissions import Role, role_has_permission
 
 _COLOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f6feb."))
@@ -67,6 +68,13 @@ class Tenant(models.Model):
     )
     support_email = models.EmailField(_("support email"), blank=True)
     support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    embed_domains = models.JSONField(
+        _("sites allowed to embed the checkout"),
+        default=list,
+        blank=True,
+        validators=[validate_embed_domains],
+        help_text=_("One origin per line, like https://shop.example.com."),
+    )
     require_mfa = models.BooleanField(
         _("require two-factor authentication for all staff"), default=False
     )

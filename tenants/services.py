@@ -16,6 +16,7 @@ from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFai
 from core.registry import registered
 from tenants import audit, invitations
 from tenants.context import tenant_context
+from tenants.embed import embed_origins
 from tenants.models import ApiKey, Invitation, Membership, Tenant, User
 from tenants.permissions import Role
 from tenants.selectors import api_key_forget
@@ -36,6 +37,7 @@ TENANT_SETTINGS_FIELDS = (
     "invoice_prefix",
     "net_terms_days",
     "logo",
+    "embed_domains",
 )
 MAX_NET_TERMS_DAYS = 365
 MAX_LOGO_BYTES = 512 * 1024
@@ -129,6 +131,11 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
             f"Days to pay must be a whole number from 0 to {MAX_NET_TERMS_DAYS}.",
             param="net_terms_days",
         )
+    if "embed_domains" in values:
+        try:
+            values["embed_domains"] = embed_origins(values["embed_domains"])
+        except DjangoValidationError as exc:
+            raise ValidationFailed(exc.messages[0], param="embed_domains") from None
     if "logo" in values and not values["logo"]:
         values["logo"] = ""  # a form's "clear" checkbox gives False
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)

@@ -28,6 +28,7 @@ DEFAULTS = {
     "support_email": "",
     "support_phone": "",
     "require_mfa": False,
+    "embed_domains": [],  # issue 14
 }
 
 

@@ -42,6 +42,7 @@ EXPECTED_PREFIXES = [
     "events",
     "test_clocks",
     "account",  # issue 13: the account's own settings, a singleton (no id)
+    "checkout_sessions",  # issue 14
 ]
 
 
@@ -76,6 +77,7 @@ def _known(w: ApiWorld) -> dict[str, Any]:
         "at_period_end": True,
         "frozen_time": later(w.now, 40),
         "url": "https://example.com/hooks",
+        "success_url": "https://example.com/thanks",
     }
 
 

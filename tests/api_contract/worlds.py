@@ -19,6 +19,7 @@ from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
 from billing.services import ManualLine, invoice_draft_create
+from checkout.sessions import checkout_session_create
 from notifications.webhooks import webhook_endpoint_create
 from tenants.context import tenant_context
 from tenants.models import Tenant, TenantOwned
@@ -83,6 +84,13 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             url="http://localhost:9/hooks",
             enabled_events=["*"],
         ).endpoint
+        checkout_session = checkout_session_create(
+            tenant=w.tenant,
+            actor=ACTOR,
+            now=now,
+            plan=plan.public_id,
+            success_url="https://example.com/thanks",
+        )
         ids = {
             "product": w.product.public_id,
             "plan": plan.public_id,
@@ -96,6 +104,7 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             "refund": refund.public_id,
             "test_clock": w.clock.public_id,
             "webhook_endpoint": hook.public_id,
+            "checkout_session": checkout_session.public_id,
         }
         if refund.credit_note_id is not None:
             ids["credit_note"] = refund.credit_note.public_id

@@ -433,6 +433,8 @@ class CreatePreview:
     total_minor: int
     amount_due_minor: int
     installments: list[tuple[datetime, int]]
+    next_charge_at: datetime | None  # the invoice after this one, as the run will write it
+    next_total_minor: int | None
 
 
 class _DryRun(Exception):
@@ -440,16 +442,21 @@ class _DryRun(Exception):
 
 
 def subscription_preview_create(
-    *, tenant: Tenant, customer: Customer, plan: Plan, now: datetime, **options: Any
+    *, tenant: Tenant, customer: Customer | None, plan: Plan, now: datetime, **options: Any
 ) -> CreatePreview:
-    """The exact first invoice of a new subscription: ``subscription_create``
-    itself runs, with the same ``options``, in a transaction that is then rolled
-    back, so the preview is what confirming writes, to the cent. Nothing stays:
-    no rows, no events, and the charge it would queue on commit is discarded
-    with the transaction. Raises the same ``DomainError`` confirming would."""
+    """The exact first invoice of a new subscription, and the one after it:
+    ``subscription_create`` itself runs, with the same ``options``, in a
+    transaction that is then rolled back, so the preview is what confirming
+    writes, to the cent. Nothing stays: no rows, no events, and the charge it
+    would queue on commit is discarded with the transaction. ``customer`` None
+    prices for a visitor who is not a customer yet (a checkout): a stand-in row
+    lives inside the same rolled-back transaction. Raises the same
+    ``DomainError`` confirming would."""
     result: list[CreatePreview] = []
     try:
         with transaction.atomic():
+            if customer is None:
+                customer = Customer.objects.create(tenant=tenant, name="preview")
             sub = subscription_create(
                 tenant=tenant,
                 customer=customer,
@@ -493,6 +500,7 @@ def subscription_preview_create(
                 if first is not None
                 else []
             )
+            following = subscription_preview_next_invoice(tenant=tenant, subscription_id=sub.pk)
             result.append(
                 CreatePreview(
                     status=sub.status,
@@ -507,6 +515,8 @@ def subscription_preview_create(
                     total_minor=first.total_minor if first else 0,
                     amount_due_minor=first.amount_due_minor if first else 0,
                     installments=parts,
+                    next_charge_at=following.issued_at if following else None,
+                    next_total_minor=following.totals.total_minor if following else None,
                 )
             )
             raise _DryRun

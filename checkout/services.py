@@ -18,7 +18,11 @@ from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
 from billing.payments.methods import payment_method_attach_offline
 from billing.setup import card_setup_complete, card_verify
-from billing.subscriptions import subscription_create, subscription_preview_next_invoice
+from billing.subscriptions import (
+    CreatePreview,
+    subscription_create,
+    subscription_preview_create,
+)
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
 from customers.models import Customer
@@ -96,102 +100,26 @@ def _text(field: str, value: Any, *, required: bool, limit: int = 200) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteLine:
-    kind: str
-    description: str
-    amount_minor: int
-    discount_minor: int
-    tax_minor: int
-    total_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutQuote:
-    """What the visitor pays now and when the next charge comes, priced by the
-    same engine and pricing as the real subscription (see ``checkout_quote``)."""
-
-    currency: str
-    lines: list[QuoteLine]
-    subtotal_minor: int
-    discount_minor: int
-    tax_minor: int
-    total_minor: int  # due now
-    trial_end: datetime | None
-    next_charge_at: datetime | None
-    next_total_minor: int | None
-
-
-class _Rollback(Exception):
-    pass
-
-
 def checkout_quote(
     *, tenant: Tenant, plan: Plan, now: datetime, quantity: Any = 1, coupon: Any = ""
-) -> CheckoutQuote:
-    """The exact total before confirming: the subscription is written, invoiced
-    and previewed for a stand-in customer inside a transaction that is then
-    rolled back, so setup fee, coupon, taxes and trial come out exactly as the
-    real checkout will charge them and nothing stays. A bad quantity or coupon
-    raises the same error (and param) the checkout would."""
+) -> CreatePreview:
+    """The exact total before confirming, and the next charge: the engine's own
+    dry run of the subscription for a visitor (``subscription_preview_create``),
+    so setup fee, coupon, taxes and trial come out exactly as the real checkout
+    will charge them and nothing stays. A bad quantity or coupon raises the same
+    error (and param) the checkout would."""
     if plan.tenant_id != tenant.pk:
         raise NotFound("No such plan.", param="plan")
     count = _quantity(quantity)
     code = _text("coupon", coupon, required=False, limit=100)
-    result: CheckoutQuote | None = None
-    try:
-        with transaction.atomic():
-            customer = Customer.objects.create(tenant=tenant, name="checkout quote")
-            sub = subscription_create(
-                tenant=tenant,
-                customer=customer,
-                plan=plan,
-                actor=Actor.system("checkout"),
-                now=now,
-                quantity=count,
-                coupon=code or None,
-            )
-            first = (
-                Invoice.objects.filter(
-                    tenant=tenant,
-                    subscription=sub,
-                    billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
-                )
-                .prefetch_related("lines")
-                .first()
-            )
-            lines = (
-                [
-                    QuoteLine(
-                        kind=line.kind,
-                        description=line.description,
-                        amount_minor=line.amount_minor,
-                        discount_minor=line.discount_minor,
-                        tax_minor=line.tax_minor,
-                        total_minor=line.total_minor,
-                    )
-                    for line in sorted(first.lines.all(), key=lambda line: line.position)
-                ]
-                if first is not None
-                else []
-            )
-            following = subscription_preview_next_invoice(tenant=tenant, subscription_id=sub.pk)
-            result = CheckoutQuote(
-                currency=plan.currency,
-                lines=lines,
-                subtotal_minor=first.subtotal_minor if first else 0,
-                discount_minor=first.discount_minor if first else 0,
-                tax_minor=first.tax_minor if first else 0,
-                total_minor=first.total_minor if first else 0,
-                trial_end=sub.trial_end,
-                next_charge_at=following.issued_at if following else None,
-                next_total_minor=following.totals.total_minor if following else None,
-            )
-            raise _Rollback
-    except _Rollback:
-        pass
-    assert result is not None
-    return result
+    return subscription_preview_create(
+        tenant=tenant,
+        customer=None,
+        plan=plan,
+        now=now,
+        quantity=count,
+        coupon=code or None,
+    )
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.models import PaymentAttempt
 from billing.setup import CardDeclined, card_gateway
+from billing.subscriptions import CreatePreview
 from checkout.limits import (
     TooManyAttempts,
     checkout_attempt_count,
@@ -30,7 +31,6 @@ from checkout.limits import (
 from checkout.models import CheckoutSession
 from checkout.services import (
     MAX_QUANTITY,
-    CheckoutQuote,
     checkout_charge,
     checkout_plan,
     checkout_quote,
@@ -277,7 +277,7 @@ def _embedded_done(
 
 def _quote(
     request: TenantRequest, plan: Plan, values: dict[str, str]
-) -> tuple[CheckoutQuote | None, dict[str, str]]:
+) -> tuple[CreatePreview | None, dict[str, str]]:
     try:
         return checkout_quote(
             tenant=request.tenant,

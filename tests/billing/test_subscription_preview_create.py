@@ -24,6 +24,7 @@ from billing.payments import payment_method_attach
 from billing.subscriptions import subscription_create, subscription_preview_create
 from billing.taxes import tax_rate_create
 from core.errors import DomainError
+from customers.models import Customer
 from subscriptions.models import Subscription
 from tenants.context import platform_access
 from tenants.models import AuditEntry, Event
@@ -162,3 +163,20 @@ def test_the_preview_raises_what_creating_would_and_keeps_nothing() -> None:
             "count",
         )
         assert _state(w.tenant) == before
+
+
+def test_a_visitor_is_priced_on_a_stand_in_customer_that_does_not_stay() -> None:
+    """A checkout's quote: no customer yet. The trial's end is the first charge,
+    priced as the run will price it; no customer row (or anything else) is left."""
+    with world(NOW) as w:
+        plan = w.plan("pro", 9_990, trial_days=14)
+        before = _state(w.tenant)
+        customers = Customer.objects.filter(tenant=w.tenant).count()
+
+        preview = subscription_preview_create(tenant=w.tenant, customer=None, plan=plan, now=w.now)
+
+        assert preview.total_minor == 0
+        assert preview.next_charge_at == utc(2026, 6, 15, 15)
+        assert preview.next_total_minor == 9_990
+        assert _state(w.tenant) == before
+        assert Customer.objects.filter(tenant=w.tenant).count() == customers

@@ -8,7 +8,7 @@ refused when they carry more decimals than the currency has.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -281,9 +281,43 @@ class PlanPriceForm(forms.Form):
         return parse_money(text, self.currency) if text else None
 
 
-class CouponForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("Code"), max_length=64)
+def _end_of_day(day: date) -> datetime:
+    """A coupon's last valid day as stored: the first instant after it, in the
+    tenant's time zone (the request's current one)."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+class CouponRulesForm(forms.Form):
+    """Who may redeem a coupon and until when: set at creation, editable after."""
+
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    max_redemptions = forms.IntegerField(
+        label=gettext_lazy("Maximum redemptions"),
+        required=False,
+        min_value=1,
+        max_value=10**9,
+        help_text=gettext_lazy("Empty: unlimited."),
+    )
+    redeem_by = forms.DateField(
+        label=gettext_lazy("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=gettext_lazy("The last day it can be redeemed. Empty: no expiry."),
+    )
+    plan_codes = forms.MultipleChoiceField(
+        label=gettext_lazy("Only for these plans"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every plan."),
+    )
+    first_purchase_only = forms.BooleanField(
+        label=gettext_lazy("Only on a customer's first purchase"), required=False
+    )
+
+
+class CouponForm(CouponRulesForm):
+    code = forms.CharField(label=gettext_lazy("Code"), max_length=64)
     kind = forms.ChoiceField(
         label=gettext_lazy("Discount"),
         choices=[("percent", gettext_lazy("A percentage")), ("amount", gettext_lazy("An amount"))],
@@ -321,29 +355,6 @@ class CouponForm(forms.Form):
         min_value=1,
         max_value=120,
         help_text=gettext_lazy("Only for a coupon that lasts a number of cycles."),
-    )
-    max_redemptions = forms.IntegerField(
-        label=gettext_lazy("Maximum redemptions"),
-        required=False,
-        min_value=1,
-        max_value=10**9,
-        help_text=gettext_lazy("Empty: unlimited."),
-    )
-    redeem_by = forms.DateField(
-        label=gettext_lazy("Valid until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d"],
-        help_text=gettext_lazy("The last day it can be redeemed. Empty: no expiry."),
-    )
-    plan_codes = forms.MultipleChoiceField(
-        label=gettext_lazy("Only for these plans"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked: every plan."),
-    )
-    first_purchase_only = forms.BooleanField(
-        label=gettext_lazy("Only on a customer's first purchase"), required=False
     )
     seller = forms.ChoiceField(label=gettext_lazy("Seller"), required=False)
 
@@ -383,10 +394,7 @@ class CouponForm(forms.Form):
             self.add_error("duration_cycles", _("Enter the number of cycles."))
         redeem_by = data.get("redeem_by")
         if redeem_by is not None:
-            # Valid through the whole day in the tenant's time zone.
-            data["redeem_by_at"] = timezone.make_aware(
-                datetime.combine(redeem_by + timedelta(days=1), time.min)
-            )
+            data["redeem_by_at"] = _end_of_day(redeem_by)
             if data["redeem_by_at"] <= clock.now():
                 self.add_error("redeem_by", _("That day has passed."))
         else:
@@ -436,33 +444,8 @@ class SellerCapForm(forms.Form):
         cast(forms.ChoiceField, self.fields["plan_code"]).choices = [(c, c) for c in plan_codes]
 
 
-class CouponEditForm(forms.Form):
+class CouponEditForm(CouponRulesForm):
     """Who may still redeem a coupon and until when; its discount never changes."""
-
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
-    max_redemptions = forms.IntegerField(
-        label=gettext_lazy("Maximum redemptions"),
-        required=False,
-        min_value=1,
-        max_value=10**9,
-        help_text=gettext_lazy("Empty: unlimited."),
-    )
-    redeem_by = forms.DateField(
-        label=gettext_lazy("Valid until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d"],
-        help_text=gettext_lazy("The last day it can be redeemed. Empty: no expiry."),
-    )
-    plan_codes = forms.MultipleChoiceField(
-        label=gettext_lazy("Only for these plans"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked: every plan."),
-    )
-    first_purchase_only = forms.BooleanField(
-        label=gettext_lazy("Only on a customer's first purchase"), required=False
-    )
 
     def __init__(self, *args: Any, coupon: Coupon, plan_codes: list[str], **kw: Any):
         self.coupon = coupon
@@ -491,9 +474,7 @@ class CouponEditForm(forms.Form):
         if redeem_by is None:
             data["redeem_by_at"] = None
             return data
-        data["redeem_by_at"] = timezone.make_aware(
-            datetime.combine(redeem_by + timedelta(days=1), time.min)
-        )
+        data["redeem_by_at"] = _end_of_day(redeem_by)
         # Keeping a day that passed is fine; moving it to a past day is not.
         if data["redeem_by_at"] != self.coupon.redeem_by and data["redeem_by_at"] <= clock.now():
             self.add_error("redeem_by", _("That day has passed."))

@@ -1,9 +1,53 @@
-"""Staff forms for billing settings; they validate shape, services validate meaning."""
+"""Billing forms (staff settings; the card paying a subscription, for staff and
+subscribers alike); they validate shape, services validate meaning."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import GatewayAccount
+from customers.models import PaymentMethod
+from subscriptions.models import Subscription
+
+
+class SubscriptionPaymentMethodForm(forms.Form):
+    """Which of the customer's live payment methods pays one subscription (empty:
+    the customer's default). The dashboard and the portal word it their own way."""
+
+    field_label: Any = _("Payment method")
+    default_label: Any = _("The customer's default")
+    show_ids = True  # staff see a method's id when it has no last four digits
+
+    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
+        queryset=PaymentMethod.objects.none(), to_field_name="public_id", required=False
+    )
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        method = subscription.payment_method
+        kwargs.setdefault("initial", {"payment_method": method.public_id if method else None})
+        super().__init__(*args, **kwargs)
+        field = self.fields["payment_method"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.label = self.field_label
+        field.empty_label = self.default_label
+        field.queryset = PaymentMethod.objects.filter(
+            tenant_id=subscription.tenant_id,
+            customer_id=subscription.customer_id,
+            detached_at__isnull=True,
+        ).order_by("-is_default", "id")
+        field.label_from_instance = self.method_label  # type: ignore[assignment]
+
+    def method_label(self, method: PaymentMethod) -> str:
+        if method.last4:
+            return f"{method.get_kind_display()} {method.brand} •••• {method.last4}".replace(
+                "  ", " "
+            )
+        if self.show_ids:
+            return f"{method.get_kind_display()} ({method.public_id})"
+        return str(method.get_kind_display())
 
 
 class StripeAccountForm(forms.Form):

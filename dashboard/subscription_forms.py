@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import PaymentMethod
+from billing.forms import SubscriptionPaymentMethodForm
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import ProrationBehavior
 from tenants.models import Tenant
@@ -110,34 +110,5 @@ class CancelForm(forms.Form):
     credit = forms.BooleanField(label=_("Credit the unused time"), required=False)
 
 
-class PaymentMethodForm(forms.Form):
-    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
-        label=_("Payment method"),
-        queryset=None,
-        to_field_name="public_id",
-        required=False,
-        empty_label=_("The customer's default"),
-    )
-
-    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "initial",
-            {
-                "payment_method": subscription.payment_method.public_id
-                if subscription.payment_method
-                else None
-            },
-        )
-        super().__init__(*args, **kwargs)
-        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(  # type: ignore[attr-defined]
-            tenant_id=subscription.tenant_id,
-            customer_id=subscription.customer_id,
-            detached_at__isnull=True,
-        ).order_by("-is_default", "id")
-        self.fields["payment_method"].label_from_instance = _method_label  # type: ignore[attr-defined]
-
-
-def _method_label(method: PaymentMethod) -> str:
-    if method.last4:
-        return f"{method.get_kind_display()} {method.brand} •••• {method.last4}".replace("  ", " ")
-    return f"{method.get_kind_display()} ({method.public_id})"
+class PaymentMethodForm(SubscriptionPaymentMethodForm):
+    """The staff wording of the card paying a subscription."""

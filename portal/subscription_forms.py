@@ -9,8 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from billing.forms import SubscriptionPaymentMethodForm
 from billing.retention import CANCEL_REASONS, COMMENT_MAX, portal_change_plans
-from customers.models import PaymentMethod
 from subscriptions.models import Subscription
 
 MAX_QUANTITY = 10_000
@@ -66,34 +66,9 @@ class CancelReasonForm(forms.Form):
     )
 
 
-class PortalPaymentMethodForm(forms.Form):
-    payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
-        label=_("Pays this subscription"),
-        queryset=None,
-        to_field_name="public_id",
-        required=False,
-        empty_label=_("My default payment method"),
-    )
+class PortalPaymentMethodForm(SubscriptionPaymentMethodForm):
+    """The subscriber's wording of the card paying a subscription; no ids shown."""
 
-    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "initial",
-            {
-                "payment_method": subscription.payment_method.public_id
-                if subscription.payment_method
-                else None
-            },
-        )
-        super().__init__(*args, **kwargs)
-        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(  # type: ignore[attr-defined]
-            tenant_id=subscription.tenant_id,
-            customer_id=subscription.customer_id,
-            detached_at__isnull=True,
-        ).order_by("-is_default", "id")
-        self.fields["payment_method"].label_from_instance = _method_label  # type: ignore[attr-defined]
-
-
-def _method_label(method: PaymentMethod) -> str:
-    if method.last4:
-        return f"{method.get_kind_display()} {method.brand} •••• {method.last4}".replace("  ", " ")
-    return str(method.get_kind_display())
+    field_label = _("Pays this subscription")
+    default_label = _("My default payment method")
+    show_ids = False

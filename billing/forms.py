@@ -21,8 +21,9 @@ class SubscriptionPaymentMethodForm(forms.Form):
     default_label: Any = _("The customer's default")
     show_ids = True  # staff see a method's id when it has no last four digits
 
+    # The queryset is set per form: a tenant's manager may not be read at import.
     payment_method: forms.ModelChoiceField[PaymentMethod] = forms.ModelChoiceField(
-        queryset=PaymentMethod.objects.none(), to_field_name="public_id", required=False
+        queryset=None, to_field_name="public_id", required=False
     )
 
     def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:

@@ -43,7 +43,45 @@ def _currency(value: str) -> str:
     return code
 
 
-class PlanForm(forms.Form):
+class EntitlementRowsForm(forms.Form):
+    """A plan's entitlements typed as rows of name and value (new plans and edits)."""
+
+    # Errors about the entitlement rows as a whole land here.
+    entitlements = forms.CharField(required=False, widget=forms.HiddenInput)
+    rows = ENTITLEMENT_ROWS
+
+    def add_entitlement_fields(self, rows: int) -> None:
+        self.rows = rows
+        for i in range(rows):
+            self.fields[f"ent_{i}_key"] = forms.CharField(
+                required=False, max_length=64, label=_("Entitlement")
+            )
+            self.fields[f"ent_{i}_value"] = forms.CharField(
+                required=False, max_length=200, label=_("Value")
+            )
+
+    def entitlement_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"ent_{i}_key"], self[f"ent_{i}_value"]) for i in range(self.rows)]
+
+    def entitlement_map(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The rows as the plan stores them; a nameless or repeated row is an error."""
+        entitlements: dict[str, Any] = {}
+        for i in range(self.rows):
+            key = (data.get(f"ent_{i}_key") or "").strip()
+            value = (data.get(f"ent_{i}_value") or "").strip()
+            if not key and not value:
+                continue
+            if not key:
+                self.add_error(f"ent_{i}_key", _("Name this entitlement."))
+                continue
+            if key in entitlements:
+                self.add_error(f"ent_{i}_key", _("This entitlement is listed twice."))
+                continue
+            entitlements[key] = _entitlement_value(value)
+        return entitlements
+
+
+class PlanForm(EntitlementRowsForm):
     product = forms.ChoiceField(label=gettext_lazy("Product"))
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     code = forms.SlugField(
@@ -101,9 +139,8 @@ class PlanForm(forms.Form):
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24, initial=1
     )
     tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
-    # Errors about the tier rows and the entitlement rows as a whole land here.
+    # Errors about the tier rows as a whole land here.
     tiers = forms.CharField(required=False, widget=forms.HiddenInput)
-    entitlements = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, products: list[Product], tax_rates: list[TaxRate], **kw: Any):
         super().__init__(*args, **kw)
@@ -117,22 +154,13 @@ class PlanForm(forms.Form):
             )
             self.fields[f"tier_{i}_unit"] = forms.CharField(required=False, label=_("Per seat"))
             self.fields[f"tier_{i}_flat"] = forms.CharField(required=False, label=_("Flat fee"))
-        for i in range(ENTITLEMENT_ROWS):
-            self.fields[f"ent_{i}_key"] = forms.CharField(
-                required=False, max_length=64, label=_("Entitlement")
-            )
-            self.fields[f"ent_{i}_value"] = forms.CharField(
-                required=False, max_length=200, label=_("Value")
-            )
+        self.add_entitlement_fields(ENTITLEMENT_ROWS)
 
     def tier_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
         return [
             (self[f"tier_{i}_up_to"], self[f"tier_{i}_unit"], self[f"tier_{i}_flat"])
             for i in range(TIER_ROWS)
         ]
-
-    def entitlement_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"ent_{i}_key"], self[f"ent_{i}_value"]) for i in range(ENTITLEMENT_ROWS)]
 
     def clean_currency(self) -> str:
         return _currency(self.cleaned_data["currency"])
@@ -166,20 +194,7 @@ class PlanForm(forms.Form):
                     self.add_error(field, exc)
             tiers.append(row)
         data["tier_list"] = tiers
-        entitlements: dict[str, Any] = {}
-        for i in range(ENTITLEMENT_ROWS):
-            key = (data.get(f"ent_{i}_key") or "").strip()
-            value = (data.get(f"ent_{i}_value") or "").strip()
-            if not key and not value:
-                continue
-            if not key:
-                self.add_error(f"ent_{i}_key", _("Name this entitlement."))
-                continue
-            if key in entitlements:
-                self.add_error(f"ent_{i}_key", _("This entitlement is listed twice."))
-                continue
-            entitlements[key] = _entitlement_value(value)
-        data["entitlement_map"] = entitlements
+        data["entitlement_map"] = self.entitlement_map(data)
         return data
 
 
@@ -193,7 +208,7 @@ def _entitlement_value(text: str) -> Any:
     return text
 
 
-class PlanEditForm(forms.Form):
+class PlanEditForm(EntitlementRowsForm):
     """What a plan changes in place (never its price: that is a new version)."""
 
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
@@ -208,23 +223,15 @@ class PlanEditForm(forms.Form):
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24
     )
     tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
-    entitlements = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self, *args: Any, tax_rates: list[TaxRate], rows: int = ENTITLEMENT_ROWS, **kw: Any
     ):
         super().__init__(*args, **kw)
         # A row per entitlement the plan has and one empty, so none is dropped.
-        self.rows = max(ENTITLEMENT_ROWS, rows)
         rates = cast(forms.ChoiceField, self.fields["tax_rate"])
         rates.choices = [("", _("No tax"))] + [(r.public_id, rate_label(r)) for r in tax_rates]
-        for i in range(self.rows):
-            self.fields[f"ent_{i}_key"] = forms.CharField(
-                required=False, max_length=64, label=_("Entitlement")
-            )
-            self.fields[f"ent_{i}_value"] = forms.CharField(
-                required=False, max_length=200, label=_("Value")
-            )
+        self.add_entitlement_fields(max(ENTITLEMENT_ROWS, rows))
 
     @staticmethod
     def initial_for(plan: Plan) -> dict[str, Any]:
@@ -239,25 +246,9 @@ class PlanEditForm(forms.Form):
             initial[f"ent_{i}_value"] = str(value).lower() if isinstance(value, bool) else value
         return initial
 
-    def entitlement_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"ent_{i}_key"], self[f"ent_{i}_value"]) for i in range(self.rows)]
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        entitlements: dict[str, Any] = {}
-        for i in range(self.rows):
-            key = (data.get(f"ent_{i}_key") or "").strip()
-            value = (data.get(f"ent_{i}_value") or "").strip()
-            if not key and not value:
-                continue
-            if not key:
-                self.add_error(f"ent_{i}_key", _("Name this entitlement."))
-                continue
-            if key in entitlements:
-                self.add_error(f"ent_{i}_key", _("This entitlement is listed twice."))
-                continue
-            entitlements[key] = _entitlement_value(value)
-        data["entitlement_map"] = entitlements
+        data["entitlement_map"] = self.entitlement_map(data)
         return data
 
 

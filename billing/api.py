@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from billing import clocks, payments
+from billing import clocks, payments, sellers_api
 from billing import services as billing
 from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
 from billing.selectors import (
@@ -798,3 +798,4 @@ def register(router: SimpleRouter) -> None:
     router.register("payments", PaymentViewSet, basename="payment")
     router.register("refunds", RefundViewSet, basename="refund")
     router.register("test_clocks", TestClockViewSet, basename="test_clock")
+    sellers_api.register(router)

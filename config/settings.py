@@ -201,7 +201,10 @@ CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
 # --- What apps register for lower apps to call (core/registry.py), so that a
 # lower app tells higher ones what happened without importing them (DESIGN.md).
 # Billing's listeners (billing/listeners.py): an invoice settled, a payment unsettled.
-BILLING_LISTENERS = ["dunning.listeners.DunningListener"]
+BILLING_LISTENERS = [
+    "billing.commissions.CommissionListener",
+    "dunning.listeners.DunningListener",
+]
 # Called as f(tenant=…, now=…) in the transaction that creates a tenant.
 TENANT_CREATED_LISTENERS = ["dunning.services.dunning_policies_seed"]
 # Called as f(events) with the PendingEvents tenants/outbox.py just wrote, in

@@ -8,6 +8,7 @@ from billing.models.catalog import (
     SellerPlanCap,
     TaxRate,
 )
+from billing.models.commissions import Commission, CommissionKind, CommissionPlan, Sale
 from billing.models.documents import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -35,6 +36,9 @@ __all__ = [
     "INVOICE_TRANSITIONS",
     "BalanceTransaction",
     "CollectionSettings",
+    "Commission",
+    "CommissionKind",
+    "CommissionPlan",
     "Coupon",
     "CouponRedemption",
     "CreditNote",
@@ -51,6 +55,7 @@ __all__ = [
     "PendingLine",
     "PlanPortalOptions",
     "Refund",
+    "Sale",
     "SandboxCard",
     "SandboxCharge",
     "Seller",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from billing.commissions import commission_reverse_for_refund
 from billing.gateways import get_gateway
 from billing.gateways.base import GatewayUnavailable
 from billing.locks import lock_invoice
@@ -116,6 +117,7 @@ def payment_refund(
         )
         refund.status = Refund.Status.SUCCEEDED
         refund.save()
+        commission_reverse_for_refund(tenant=tenant, refund=refund, invoice=locked, now=now)
         emit(
             tenant_id=tenant.pk,
             type="payment.refunded",

@@ -18,6 +18,7 @@ from billing import coupons as billing_coupons
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
+from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create
 from checkout.sessions import checkout_session_create
 from notifications.webhooks import webhook_endpoint_create
@@ -91,7 +92,9 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             plan=plan.public_id,
             success_url="https://example.com/thanks",
         )
+        seller = seller_create(tenant=w.tenant, name="Bia", actor=ACTOR, now=now)
         ids = {
+            "seller": seller.public_id,
             "product": w.product.public_id,
             "plan": plan.public_id,
             "coupon": coupon.public_id,

@@ -172,7 +172,8 @@ def test_statement_takes_days_in_the_tenants_time_zone_with_totals() -> None:
             (date(2026, 6, 30), 1_000)
         ]
         assert june.totals["BRL"].net_minor == 1_000
-        assert july.lines == [] and july.totals == {}
+        assert july.lines == []
+        assert july.totals == {}
 
 
 def test_a_rule_changed_after_the_sale_does_not_rewrite_it() -> None:

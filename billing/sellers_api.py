@@ -112,7 +112,9 @@ class SaleSerializer(serializers.Serializer[Any]):
     amount_minor = serializers.IntegerField(allow_null=True)
     months = serializers.IntegerField(allow_null=True)
     sold_at = serializers.DateTimeField(help_text="When the subscription started.")
-    source = serializers.CharField(help_text="coupon (a seller's coupon) or manual.")
+    attribution = serializers.CharField(
+        source="source", help_text="coupon (the seller's coupon was redeemed) or manual."
+    )
 
 
 class StatementLineSerializer(serializers.Serializer[Any]):

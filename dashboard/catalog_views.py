@@ -647,14 +647,35 @@ def seller_create(request: StaffRequest) -> HttpResponse:
 
 
 def _seller_page(
-    request: StaffRequest, seller: Seller, form: SellerForm, cap_form: SellerCapForm
+    request: StaffRequest,
+    seller: Seller,
+    form: SellerForm,
+    cap_form: SellerCapForm,
+    commission_form: forms.Form | None = None,
 ) -> HttpResponse:
+    from dashboard.commission_views import commission_form_for
+
     caps = SellerPlanCap.objects.filter(tenant=request.tenant, seller=seller).order_by("plan_code")
     return _render(
         request,
         "seller_form.html",
-        {"form": form, "cap_form": cap_form, "seller": seller, "caps": caps},
+        {
+            "form": form,
+            "cap_form": cap_form,
+            "seller": seller,
+            "caps": caps,
+            "commission_form": commission_form or commission_form_for(request, seller),
+        },
     )
+
+
+def seller_page_with(
+    request: StaffRequest, seller: Seller, *, commission_form: forms.Form
+) -> HttpResponse:
+    """The seller's page with a refused commission form (400), the rest fresh."""
+    form = SellerForm(initial={"name": seller.name, "email": seller.email})
+    cap_form = SellerCapForm(plan_codes=_plan_codes(request))
+    return _seller_page(request, seller, form, cap_form, commission_form)
 
 
 def _plan_codes(request: StaffRequest) -> list[str]:

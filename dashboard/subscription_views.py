@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import subscriptions as billing_subs
+from billing.models import Sale, Seller
 from billing.selectors import invoice_list, now_for
 from core import clock
 from core.actors import Actor
@@ -117,6 +118,10 @@ def _detail(
         "cancel_form": forms_.get("cancel_form") or CancelForm(),
         "payment_method_form": forms_.get("payment_method_form")
         or PaymentMethodForm(subscription=sub),
+        "sale": Sale.objects.filter(tenant=request.tenant, subscription=sub)
+        .select_related("seller")
+        .first(),
+        "sellers": Seller.objects.filter(tenant=request.tenant).order_by("name"),
     }
     return render(request, "dashboard/subscriptions/detail.html", context, status=status)
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from dashboard import (
     catalog_views,
+    commission_views,
     customer_views,
     plan_portal_views,
     subscription_new,
@@ -84,6 +85,16 @@ urlpatterns = [
         name="seller_edit",
     ),
     path(
+        "dashboard/catalog/sellers/<str:seller_id>/commission/",
+        commission_views.seller_commission,
+        name="seller_commission",
+    ),
+    path(
+        "dashboard/catalog/sellers/<str:seller_id>/statement/",
+        commission_views.seller_statement,
+        name="seller_statement",
+    ),
+    path(
         "dashboard/catalog/sellers/<str:seller_id>/caps/",
         catalog_views.seller_cap,
         name="seller_cap",
@@ -134,6 +145,11 @@ urlpatterns = [
         "dashboard/subscriptions/<str:sub_id>/",
         subscriptions.subscription,
         name="subscription",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/seller/",
+        commission_views.subscription_seller,
+        name="subscription_seller",
     ),
     path(
         "dashboard/subscriptions/<str:sub_id>/change/",

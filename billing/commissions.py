@@ -19,8 +19,8 @@ a full refund, in one step or several, reverses exactly what was earned.
 Amounts round half up to the minor unit (a commission is not an invoice and
 does not follow the tenant's invoice rounding mode).
 
-There is no dispute (chargeback) model in billing yet; when there is, it
-reverses through ``_reverse`` like a refund.
+A lost chargeback (``billing.payments.disputes``) reverses the same way as a
+refund; an open or won one reverses nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from billing.models import (
     CommissionKind,
     CommissionPlan,
     CouponRedemption,
+    Dispute,
     Invoice,
     PaymentAttempt,
     Refund,
@@ -336,14 +337,57 @@ def commission_reverse_for_refund(
 ) -> Commission | None:
     """Reverse the part of the invoice's commission a succeeded refund gives back
     (inside the refund's transaction, with the invoice locked)."""
+    if Commission.objects.filter(refund=refund).exists():
+        return None
+    return _reverse(
+        tenant=tenant,
+        invoice=invoice,
+        taken_minor=refund.amount_minor,
+        at=refund.settled_at or now,
+        refund=refund,
+    )
+
+
+def commission_reverse_for_dispute(
+    *, tenant: Tenant, dispute: Dispute, invoice: Invoice, now: datetime
+) -> Commission | None:
+    """Reverse the part of the invoice's commission a lost chargeback took."""
+    if Commission.objects.filter(dispute=dispute).exists():
+        return None
+    return _reverse(
+        tenant=tenant,
+        invoice=invoice,
+        taken_minor=dispute.amount_minor,
+        at=dispute.closed_at or now,
+        dispute=dispute,
+    )
+
+
+def _reverse(
+    *,
+    tenant: Tenant,
+    invoice: Invoice,
+    taken_minor: int,
+    at: datetime,
+    refund: Refund | None = None,
+    dispute: Dispute | None = None,
+) -> Commission | None:
+    """After money left the invoice (a refund, a lost chargeback), bring the
+    reversed total to round(earned × taken ÷ total), taken counting every
+    succeeded refund and lost chargeback so far: a full return, in one step or
+    several, reverses exactly what was earned."""
     earned = Commission.objects.filter(invoice=invoice, kind=Commission.Kind.EARNED).first()
     if earned is None or invoice.total_minor <= 0:
-        return None
-    if Commission.objects.filter(refund=refund).exists():
         return None
     refunded = (
         Refund.objects.filter(
             tenant=tenant, attempt__invoice=invoice, status=Refund.Status.SUCCEEDED
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    charged_back = (
+        Dispute.objects.filter(
+            tenant=tenant, attempt__invoice=invoice, status=Dispute.Status.LOST
         ).aggregate(s=Sum("amount_minor"))["s"]
         or 0
     )
@@ -353,7 +397,7 @@ def commission_reverse_for_refund(
         )["s"]
         or 0
     )
-    share = min(Decimal(refunded) / Decimal(invoice.total_minor), Decimal(1))
+    share = min(Decimal(refunded + charged_back) / Decimal(invoice.total_minor), Decimal(1))
     due = _round(Decimal(earned.amount_minor) * share) - reversed_so_far
     if due <= 0:
         return None
@@ -363,11 +407,12 @@ def commission_reverse_for_refund(
         sale_id=earned.sale_id,
         invoice=invoice,
         refund=refund,
+        dispute=dispute,
         kind=Commission.Kind.REVERSED,
-        base_minor=-refund.amount_minor,
+        base_minor=-taken_minor,
         amount_minor=-due,
         currency=earned.currency,
-        occurred_at=refund.settled_at or now,
+        occurred_at=at,
     )
 
 

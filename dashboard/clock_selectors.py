@@ -85,6 +85,8 @@ LABELS: dict[str, str | Promise] = {
     "payment.succeeded": _("Payment succeeded"),
     "payment.failed": _("Payment failed"),
     "payment.refunded": _("Payment refunded"),
+    "payment.dispute_opened": _("Chargeback opened"),
+    "payment.dispute_closed": _("Chargeback closed"),
     "payment.boleto_reissued": _("Boleto re-issued"),
     "credit_note.created": _("Credit note issued"),
 }

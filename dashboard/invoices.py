@@ -178,7 +178,7 @@ def _detail(request: StaffRequest, invoice: Invoice, *, status: int = 200, **for
         payment_list(tenant=request.tenant)
         .filter(invoice=invoice)
         .select_related("installment")
-        .prefetch_related("refunds")
+        .prefetch_related("refunds", "disputes")
         .order_by("number")
     )
     refund_forms = []

@@ -53,6 +53,9 @@ SIGNATURE_HEADER = "Stripe-Signature"
 WEBHOOK_TYPES = {
     "payment_intent.succeeded": "charge.succeeded",
     "payment_intent.payment_failed": "charge.failed",
+    "charge.dispute.created": "dispute.opened",
+    "charge.dispute.updated": "dispute.updated",
+    "charge.dispute.closed": "dispute.closed",
 }
 # Transient: ask again later under the same idempotency key.
 _TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
@@ -264,6 +267,20 @@ class StripeGateway:
             # for ours (they are ignored by the processing step).
             return WebhookEvent(id=str(payload.get("id", "")), type=f"stripe.{kind}")
         obj = (payload.get("data") or {}).get("object") or {}
+        if kind.startswith("charge.dispute."):
+            # A Dispute object names the PaymentIntent, which is our attempt's ref.
+            return WebhookEvent(
+                id=str(payload.get("id", "")),
+                type=WEBHOOK_TYPES[kind],
+                data={
+                    "dispute": str(obj.get("id", "")),
+                    "payment_ref": str(obj.get("payment_intent") or ""),
+                    "amount": obj.get("amount"),
+                    "currency": str(obj.get("currency", "")),
+                    "status": str(obj.get("status", "")),
+                    "reason": str(obj.get("reason", "")),
+                },
+            )
         return WebhookEvent(
             id=str(payload.get("id", "")),
             type=WEBHOOK_TYPES[kind],

@@ -9,6 +9,7 @@ from billing.models.catalog import (
     TaxRate,
 )
 from billing.models.commissions import Commission, CommissionKind, CommissionPlan, Sale
+from billing.models.disputes import Dispute
 from billing.models.documents import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -43,6 +44,7 @@ __all__ = [
     "CouponRedemption",
     "CreditNote",
     "CreditNoteLine",
+    "Dispute",
     "DocumentSequence",
     "GatewayAccount",
     "GatewayCustomer",

@@ -63,7 +63,7 @@ class Sale(TenantOwned):
 
 class Commission(TenantOwned):
     """One line of a seller's statement: earned on a paid invoice, or reversed
-    (a negative amount) by a refund of it."""
+    (a negative amount) by a refund of it or a chargeback lost on it."""
 
     class Kind(models.TextChoices):
         EARNED = "earned", _("Earned")
@@ -75,6 +75,9 @@ class Commission(TenantOwned):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
     refund = models.OneToOneField(
         Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    dispute = models.OneToOneField(
+        "billing.Dispute", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     base_minor = models.BigIntegerField()

@@ -10,7 +10,10 @@ from billing.gateways import get_gateway
 from billing.gateways.base import InvalidWebhook
 from billing.models import InboundWebhook, PaymentAttempt
 from billing.payments.charges import _settle
+from billing.payments.disputes import DisputeReport, dispute_record
+from billing.selectors import now_for
 from core.errors import NotFound, ValidationFailed
+from customers.models import Customer
 from tenants.context import platform_access, tenant_context
 
 
@@ -45,7 +48,12 @@ def webhook_receive(
     return outcome
 
 
+DISPUTE_EVENTS = ("dispute.opened", "dispute.updated", "dispute.closed")
+
+
 def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: datetime) -> str:
+    if event_type in DISPUTE_EVENTS:
+        return _process_dispute(gateway_name=gateway_name, data=data, now=now)
     if event_type not in ("charge.succeeded", "charge.failed"):
         return "ignored"
     with platform_access():
@@ -64,3 +72,27 @@ def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: dat
             return "unknown charge"
         settled = _settle(tenant=attempt.tenant, attempt_id=attempt.pk, result=result, now=now)
     return f"attempt {settled.public_id} {settled.status}"
+
+
+def _process_dispute(*, gateway_name: str, data: dict, now: datetime) -> str:
+    report = DisputeReport.from_data(data)
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("tenant", "invoice")
+            .filter(gateway=gateway_name, gateway_ref=report.payment_ref)
+            .exclude(gateway_ref="")
+            .first()
+        )
+    if attempt is None:
+        return "unknown charge"
+    with tenant_context(attempt.tenant):
+        # A customer on a test clock lives at the clock's time, webhooks included.
+        customer = Customer.objects.filter(pk=attempt.invoice.customer_id).first()
+        dispute = dispute_record(
+            tenant=attempt.tenant,
+            attempt_id=attempt.pk,
+            gateway=gateway_name,
+            report=report,
+            now=now_for(customer=customer, now=now),
+        )
+    return f"dispute {dispute.public_id} {dispute.status}"

@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reports-snapshot": {"task": "reports.snapshot", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# subscriptions/tasks.py: readjustments (reajuste) whose notice day came are decided
+# and their notice sent; the engine applies them from the next period.
+CELERY_BEAT_SCHEDULE["readjustments-sweep"] = {
+    "task": "subscriptions.readjustments_sweep",
+    "schedule": 3600.0,
+}
 
 # --- Outbox dispatch and outbound webhooks (notifications/outbox.py, webhooks/)
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "notifications.dispatch_outbox", "schedule": 2.0}

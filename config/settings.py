@@ -218,6 +218,7 @@ OUTBOX_LISTENERS = ["reports.movements.events_written"]
 TEST_CLOCK_SWEEPS = [
     "billing.clocks.RenewalSweep",
     "dunning.sweeps.DunningSweep",
+    "subscriptions.clocks.ReadjustmentSweep",
     "notifications.notices.NoticeSweep",
 ]
 # Deleting a test clock: each app deletes its own rows of the clock's customers,

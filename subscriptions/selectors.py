@@ -187,6 +187,7 @@ def readjustments_due(
     days: int,
     subscription_ids: Collection[int] | None = None,
     live_only: bool = False,
+    clock: object | None = None,
 ) -> list[DueReadjustment]:
     """Contracts whose next readjustment falls within ``days`` from today (the
     tenant's), with the old price, the factor and the new price; the ones whose
@@ -205,7 +206,9 @@ def readjustments_due(
     )
     if subscription_ids is not None:
         subs = subs.filter(pk__in=list(subscription_ids))
-    if live_only:  # test clocks' customers live at their clock's time, not now
+    if clock is not None:
+        subs = subs.filter(customer__test_clock=clock)
+    elif live_only:  # test clocks' customers live at their clock's time, not now
         subs = subs.filter(customer__test_clock__isnull=True)
     sub_list = list(subs)
     ids = [s.pk for s in sub_list]

@@ -11,15 +11,16 @@ import csv
 import io
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
-from core.localtime import local_date
+from core.localtime import from_local, local_date
 from subscriptions.domain import readjustment as rdj
 from subscriptions.domain.catalog import PricingModel
 from subscriptions.models import (
@@ -30,7 +31,7 @@ from subscriptions.models import (
     ReadjustmentPolicy,
     SubscriptionStatus,
 )
-from subscriptions.selectors import readjustments_due
+from subscriptions.selectors import DueReadjustment, readjustments_due
 from subscriptions.services.lifecycle import lock_subscription
 from tenants.changes import record_change
 from tenants.models import Tenant
@@ -417,11 +418,36 @@ def readjustments_schedule_many(
     return done, failed
 
 
-def readjustments_sweep(*, tenant: Tenant, now: datetime, actor: Actor) -> int:
-    """The automatic part (beat): decide, and notify, every readjustment of an
-    automatic policy whose notice day has come and whose factor is known; skip
-    the decided ones of contracts that ended. Idempotent: run it twice, the
-    second run decides and sends nothing."""
+def _automatic_pending(
+    *, tenant: Tenant, now: datetime, days: int, clock: object | None
+) -> list[DueReadjustment]:
+    return [
+        d
+        for d in readjustments_due(
+            tenant=tenant, now=now, days=days, live_only=clock is None, clock=clock
+        )
+        if d.policy.automatic and d.scheduled is None and d.factor is not None
+    ]
+
+
+def notice_moments(*, tenant: Tenant, clock: Any, until: datetime) -> list[datetime]:
+    """When a test clock's automatic readjustments are due for notice (its local
+    midnight of the notice day, or the clock's time when that passed)."""
+    floor: datetime = clock.frozen_time
+    days = (until - floor).days + MAX_NOTICE_DAYS + 1
+    return [
+        max(from_local(datetime.combine(d.notice_on, time()), tenant.time_zone), floor)
+        for d in _automatic_pending(tenant=tenant, now=floor, days=days, clock=clock)
+    ]
+
+
+def readjustments_sweep(
+    *, tenant: Tenant, now: datetime, actor: Actor, clock: object | None = None
+) -> int:
+    """The automatic part (beat, or a test clock's replay): decide, and notify,
+    every readjustment of an automatic policy whose notice day has come and whose
+    factor is known; skip the decided ones of contracts that ended. Idempotent:
+    run it twice, the second run decides and sends nothing."""
     Readjustment.objects.filter(
         tenant=tenant,
         status=Readjustment.Status.SCHEDULED,
@@ -430,11 +456,8 @@ def readjustments_sweep(*, tenant: Tenant, now: datetime, actor: Actor) -> int:
     today = local_date(now, tenant.time_zone)
     due = [
         d
-        for d in readjustments_due(tenant=tenant, now=now, days=MAX_NOTICE_DAYS + 1, live_only=True)
-        if d.policy.automatic
-        and d.scheduled is None
-        and d.factor is not None
-        and d.notice_on <= today
+        for d in _automatic_pending(tenant=tenant, now=now, days=MAX_NOTICE_DAYS + 1, clock=clock)
+        if d.notice_on <= today
     ]
     decided = 0
     for item in due:

@@ -64,7 +64,13 @@ def test_the_window_is_the_12_months_ending_two_months_before_the_due_month() ->
     [
         ("inside", "0.04621114", "0", "10", "0.04621114"),
         ("capped", "0.12", "0", "10", "0.10000000"),
-        ("floored at zero: a negative year does not lower the price", "-0.03178284", "0", None, "0"),
+        (
+            "floored at zero: a negative year does not lower the price",
+            "-0.03178284",
+            "0",
+            None,
+            "0",
+        ),
         ("no floor: the price goes down", "-0.03178284", None, None, "-0.03178284"),
         ("floor above the index", "0.02", "3", "8", "0.03000000"),
     ],

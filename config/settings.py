@@ -378,6 +378,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodKindEnum": "customers.models.PaymentMethod.Kind",
         "LocaleEnum": LANGUAGES,
         "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
+        "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
     },
 }
 # Requests per window per API key, reads and writes counted apart (0 = no

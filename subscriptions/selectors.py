@@ -50,7 +50,16 @@ def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
     return (
         Subscription.objects.for_tenant(tenant)
         .select_related("customer", "plan", "payment_method")
-        .prefetch_related(Prefetch("scheduled_changes", queryset=pending, to_attr="pending"))
+        .prefetch_related(
+            Prefetch("scheduled_changes", queryset=pending, to_attr="pending"),
+            Prefetch(
+                "readjustments",
+                queryset=Readjustment.objects.select_related("subscription").order_by(
+                    "-due_on", "-id"
+                ),
+                to_attr="readjustment_rows",
+            ),
+        )
         .order_by("-created_at", "-id")
     )
 

@@ -353,7 +353,16 @@ def test_csv_import_names_every_bad_line_and_imports_nothing() -> None:
         series = subs.index_series_create(
             tenant=w.tenant, kind="ipca", name="IPCA", actor=ACTOR, now=w.now
         )
-        text = "month,rate\n2023-01,0.53\n2023-13,0.84\n2023-03,abc\n2023-04\n2023-05,0.23\n2023-05,0.24\n2023-06,-0.08\n"
+        text = (
+            "month,rate\n"
+            "2023-01,0.53\n"
+            "2023-13,0.84\n"  # line 3: a 13th month
+            "2023-03,abc\n"  # line 4: not a number
+            "2023-04\n"  # line 5: one column
+            "2023-05,0.23\n"
+            "2023-05,0.24\n"  # line 7: May twice
+            "2023-06,-0.08\n"
+        )
         with pytest.raises(CsvImportError) as exc:
             subs.index_values_import_csv(
                 tenant=w.tenant, series_id=series.pk, text=text, actor=ACTOR, now=w.now

@@ -362,6 +362,7 @@ class ReadjustmentPolicy(TenantOwned):
     notice_days = models.PositiveSmallIntegerField(_("days of notice"), default=30)
     automatic = models.BooleanField(_("apply automatically"), default=True)
     active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -297,7 +297,7 @@ class PolicyViewSet(ApiViewSet):
         return policy_list(tenant=self.tenant)
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset().order_by("-id"))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(PolicySerializer(page, many=True).data)
 
     def create(self, request: Request) -> Response:

@@ -16,7 +16,7 @@ MAX_CSV_BYTES = 200_000
 MONTHS = [(str(m), date(2000, m, 1).strftime("%m")) for m in range(1, 13)]
 
 
-def _percent(label: str, *, required: bool = False, help_text: str = "") -> forms.DecimalField:
+def _percent(label: Any, *, required: bool = False, help_text: Any = "") -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=required,

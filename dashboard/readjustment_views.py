@@ -250,7 +250,7 @@ def _policy_form(request: StaffRequest, data: Any = None, initial: Any = None) -
 
 @staff_view(Perm.BILLING_VIEW)
 def policies(request: StaffRequest) -> HttpResponse:
-    initial = None
+    initial: dict[str, Any] | None = None
     code = request.GET.get("plan")
     existing = policy_list(tenant=request.tenant).filter(plan_code=code).first() if code else None
     if code:

@@ -120,7 +120,7 @@ class IndexValuesSetSerializer(StrictSerializer):
 
 class IndexValuesSerializer(serializers.Serializer[Any]):
     object = ObjectField("list")
-    data = IndexValueSerializer(many=True, help_text="Every month of the series, oldest first.")
+    data = IndexValueSerializer(many=True, help_text="Every month of the series, oldest first.")  # type: ignore[assignment]
 
 
 @extend_schema_view(
@@ -407,7 +407,7 @@ def _due_row(item: DueReadjustment) -> dict[str, Any]:
 
 class DueListSerializer(serializers.Serializer[Any]):
     object = ObjectField("list")
-    data = DueSerializer(many=True)
+    data = DueSerializer(many=True)  # type: ignore[assignment]
 
 
 class ApplySerializer(StrictSerializer):
@@ -421,8 +421,8 @@ class ApplySerializer(StrictSerializer):
 
 class ApplyResultSerializer(serializers.Serializer[Any]):
     object = ObjectField("list")
-    data = ReadjustmentSerializer(many=True)
-    errors = serializers.DictField(
+    data = ReadjustmentSerializer(many=True)  # type: ignore[assignment]
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.CharField(), help_text="Per subscription, why it was not readjusted."
     )
 

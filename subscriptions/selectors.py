@@ -47,18 +47,13 @@ def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
     pending = ScheduledChange.objects.filter(status=ScheduledChange.Status.PENDING).select_related(
         "plan"
     )
+    readjustments = Readjustment.objects.select_related("subscription").order_by("-due_on", "-id")
     return (
         Subscription.objects.for_tenant(tenant)
         .select_related("customer", "plan", "payment_method")
+        .prefetch_related(Prefetch("scheduled_changes", queryset=pending, to_attr="pending"))
         .prefetch_related(
-            Prefetch("scheduled_changes", queryset=pending, to_attr="pending"),
-            Prefetch(
-                "readjustments",
-                queryset=Readjustment.objects.select_related("subscription").order_by(
-                    "-due_on", "-id"
-                ),
-                to_attr="readjustment_rows",
-            ),
+            Prefetch("readjustments", queryset=readjustments, to_attr="readjustment_rows")
         )
         .order_by("-created_at", "-id")
     )
@@ -196,7 +191,7 @@ def readjustments_due(
     days: int,
     subscription_ids: Collection[int] | None = None,
     live_only: bool = False,
-    clock: object | None = None,
+    clock: Any = None,
 ) -> list[DueReadjustment]:
     """Contracts whose next readjustment falls within ``days`` from today (the
     tenant's), with the old price, the factor and the new price; the ones whose

@@ -176,3 +176,57 @@ def test_apply_one_and_other_tenants_ids(acme: TenantSetup, globex: TenantSetup)
     assert (r.old_amount_minor, r.new_amount_minor) == (10_000, 10_500)
     detail = owner.get(f"/dashboard/subscriptions/{sub_id}/").content.decode()
     assert f'data-testid="readjustment-{r.public_id}"' in detail
+
+
+def test_apply_in_bulk(acme: TenantSetup) -> None:
+    _code, first = _plan_and_sub(acme)
+    now = clock.now()
+    with tenant_context(acme.tenant):
+        plan = subs.plan_create(
+            tenant=acme.tenant,
+            product=subs.product_create(tenant=acme.tenant, name="Q", actor=ACTOR, now=now),
+            code="team",
+            name="Team",
+            currency="BRL",
+            amount_minor=3_333,
+            pricing_model="per_seat",
+            actor=ACTOR,
+            now=now,
+        )
+        second = billing_subs.subscription_create(
+            tenant=acme.tenant,
+            customer=Customer.objects.create(tenant=acme.tenant, name="Bia"),
+            plan=plan,
+            quantity=3,
+            actor=ACTOR,
+            now=now,
+            collection_method="send_invoice",
+        ).public_id
+        for code in ("pro", "team"):
+            subs.readjustment_policy_set(
+                tenant=acme.tenant,
+                plan_code=code,
+                method="fixed",
+                series_id=None,
+                fixed_percent=Decimal("4.5"),
+                period="anniversary",
+                month=None,
+                floor_percent=None,
+                cap_percent=None,
+                notice_days=30,
+                automatic=False,
+                actor=ACTOR,
+                now=now,
+            )
+    owner = signed_in("owner@acme.example")
+    page = owner.get("/dashboard/readjustments/?days=366").content.decode()
+    assert 'data-testid="rdj-apply-selected"' in page
+    response = owner.post(
+        "/dashboard/readjustments/apply/?days=366", {"subscription": [first, second]}
+    )
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        rows = dict(Readjustment.objects.values_list("subscription__public_id", "new_amount_minor"))
+        assert Event.objects.filter(type="subscription.price_change_scheduled").count() == 2
+    # 10 000 × 1.045 = 10 450; a seat of 3 333 × 1.045 = 3 482.985 → 3 483 (half even).
+    assert rows == {first: 10_450, second: 3_483}

@@ -198,14 +198,13 @@ def readjustments_due(
     index month is missing are listed as waiting. A contract cancelling before
     the new price would apply is left out."""
     tz = tenant.time_zone
-    today = local_date(now, tz)
     policies = {p.plan_code: p for p in policy_list(tenant=tenant).filter(active=True)}
     if not policies:
         return []
     subs = (
         Subscription.objects.for_tenant(tenant)
         .filter(plan__code__in=list(policies), status__in=READJUSTABLE)
-        .select_related("plan", "customer")
+        .select_related("plan", "customer", "customer__test_clock")
         .order_by("id")
     )
     if subscription_ids is not None:
@@ -231,9 +230,15 @@ def readjustments_due(
     rates = index_rates(
         tenant=tenant, series_ids={p.series_id for p in policies.values() if p.series_id}
     )
-    horizon = today + timedelta(days=days)
     out = []
     for sub in sub_list:
+        # A test clock's customer lives at its clock's time (a sweep on that clock
+        # passes the moment it replays as ``now``).
+        at = now
+        if clock is None and sub.customer.test_clock is not None:
+            at = sub.customer.test_clock.frozen_time
+        today = local_date(at, tz)
+        horizon = today + timedelta(days=days)
         policy = policies[sub.plan.code]
         start = local_date(sub.start_at, tz)
         due = _due_on(policy, start, today - timedelta(days=LATE_DAYS))
@@ -243,7 +248,7 @@ def readjustments_due(
             scheduled = existing.get((sub.pk, due))
         if due > horizon:
             continue
-        effective = scheduled.effective_at if scheduled else effective_from(sub, due, now, tz)
+        effective = scheduled.effective_at if scheduled else effective_from(sub, due, at, tz)
         cancel_at = cancels.get(sub.pk)
         if cancel_at is not None and cancel_at <= effective:
             continue

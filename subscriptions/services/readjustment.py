@@ -333,13 +333,25 @@ class ScheduleResult:
 
 @transaction.atomic
 def readjustment_schedule(
-    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime, horizon_days: int = 400
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    horizon_days: int = 400,
+    clock: Any = None,
 ) -> ScheduleResult:
     """Decide a contract's next readjustment: record it and send the subscriber
     its notice (once: a second call returns the one decided). The new price
-    applies from the first period starting on or after its date."""
+    applies from the first period starting on or after its date. A test clock's
+    customer is decided at the clock's time (``clock``: the sweep replaying it,
+    whose ``now`` is the moment replayed)."""
     sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
-    due = readjustments_due(tenant=tenant, now=now, days=horizon_days, subscription_ids=[sub.pk])
+    if clock is None and sub.customer.test_clock is not None:
+        now = sub.customer.test_clock.frozen_time
+    due = readjustments_due(
+        tenant=tenant, now=now, days=horizon_days, subscription_ids=[sub.pk], clock=clock
+    )
     if not due:
         raise StateConflict(_("This subscription has no readjustment coming due."))
     item = due[0]
@@ -463,7 +475,11 @@ def readjustments_sweep(
     for item in due:
         try:
             result = readjustment_schedule(
-                tenant=tenant, subscription_id=item.subscription.pk, actor=actor, now=now
+                tenant=tenant,
+                subscription_id=item.subscription.pk,
+                actor=actor,
+                now=now,
+                clock=clock,
             )
         except StateConflict:
             continue

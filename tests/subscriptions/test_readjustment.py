@@ -236,7 +236,7 @@ def test_fixed_month_vs_anniversary() -> None:
             w, None, method="fixed", fixed_percent=Decimal("10"), cap_percent=None, automatic=False
         )
         now = utc(2024, 3, 1, 15)
-        [item] = readjustments_due(tenant=w.tenant, now=now, days=30)
+        [item] = readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock)
         assert (item.subscription.pk, item.due_on, item.new_amount_minor) == (
             sub.pk,
             date(2024, 3, 15),
@@ -254,8 +254,8 @@ def test_fixed_month_vs_anniversary() -> None:
             month=1,
             automatic=False,
         )
-        assert readjustments_due(tenant=w.tenant, now=now, days=30) == []
-        [item] = readjustments_due(tenant=w.tenant, now=now, days=400)
+        assert readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock) == []
+        [item] = readjustments_due(tenant=w.tenant, now=now, days=400, clock=w.clock)
         assert item.due_on == date(2025, 1, 1)
 
 
@@ -286,18 +286,18 @@ def test_floor_and_cap_on_a_negative_year() -> None:
         )
         now = utc(2024, 1, 5, 15)
         _policy(w, series.pk, floor_percent=None, cap_percent=None, automatic=False)
-        [item] = readjustments_due(tenant=w.tenant, now=now, days=30)
+        [item] = readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock)
         # No floor: 20 000 × 0.96821716 = 19 364.34 → 19 364 (the price goes down).
         assert (item.factor, item.new_amount_minor) == (Decimal("-0.03178284"), 19_364)
         _policy(w, series.pk, floor_percent=Decimal("0"), cap_percent=None, automatic=False)
-        [item] = readjustments_due(tenant=w.tenant, now=now, days=30)
+        [item] = readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock)
         assert (item.computed_factor, item.factor, item.new_amount_minor) == (
             Decimal("-0.03178284"),
             Decimal("0"),
             20_000,
         )
         _policy(w, series.pk, floor_percent=Decimal("2"), cap_percent=Decimal("3"), automatic=False)
-        [item] = readjustments_due(tenant=w.tenant, now=now, days=30)
+        [item] = readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock)
         assert (item.factor, item.new_amount_minor) == (Decimal("0.02"), 20_400)
 
 
@@ -382,3 +382,24 @@ def test_csv_import_names_every_bad_line_and_imports_nothing() -> None:
             date(2023, 2, 1): Decimal("0.84"),
             date(2023, 6, 1): Decimal("-0.08"),
         }
+
+
+def test_a_test_clock_customer_is_listed_at_its_clocks_time() -> None:
+    with world(START) as w:
+        plan = w.plan("pro", amount=10_000)
+        sub = w.subscribe(plan, collection_method="send_invoice")
+        _policy(w, None, method="fixed", fixed_percent=Decimal("5"), cap_percent=None)
+        # Real time says nothing of a contract living in 2023 on its clock …
+        assert readjustments_due(tenant=w.tenant, now=utc(2024, 1, 20, 15), days=30) == []
+        # … its clock, moved to 20 January 2024, puts its 1 February date in the window.
+        w.advance(utc(2024, 1, 1, 12))
+        from customers.models import TestClock
+
+        TestClock.objects.filter(pk=w.clock.pk).update(frozen_time=utc(2024, 1, 20, 15))
+        [item] = readjustments_due(tenant=w.tenant, now=utc(2030, 1, 1), days=30)
+        assert (item.subscription.pk, item.due_on) == (sub.pk, date(2024, 2, 1))
+        # Applying it by hand decides it at the clock's time.
+        result = subs.readjustment_schedule(
+            tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=utc(2030, 1, 1)
+        )
+        assert result.readjustment.created_at == utc(2024, 1, 20, 15)

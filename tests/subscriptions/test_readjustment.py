@@ -33,6 +33,8 @@ IPCA_2023 += ["0.12", "0.23", "0.26", "0.24", "0.28", "0.56"]
 # × 1.0044 × 1.0056 × 1.0039 × 1.0052 = 1.048312958 → +4.8313 % (published 4.83 %).
 IPCA_2024 = ["0.42", "0.83", "0.16", "0.38", "0.46", "0.21"]
 IPCA_2024 += ["0.38", "-0.02", "0.44", "0.56", "0.39", "0.52"]
+IPCA_2025 = ["0.16", "1.31", "0.56", "0.43", "0.26", "0.24"]
+IPCA_2025 += ["0.26", "-0.11", "0.48", "0.09", "0.18", "0.33"]
 
 
 def _year(year: int, values: list[str]) -> dict[date, Decimal]:
@@ -70,7 +72,7 @@ def _policy(w: World, series_id: int, **kw: object) -> ReadjustmentPolicy:
     return subs.readjustment_policy_set(tenant=w.tenant, actor=ACTOR, now=w.now, **args)  # type: ignore[arg-type]
 
 
-def test_two_years_of_ipca_with_a_cap_and_a_late_month() -> None:
+def test_three_years_of_ipca_with_a_cap_and_a_late_month() -> None:
     with world(START) as w:
         plan = w.plan("pro", amount=9_990)
         sub = w.subscribe(plan, _customer(w), collection_method="send_invoice")
@@ -175,15 +177,38 @@ def test_two_years_of_ipca_with_a_cap_and_a_late_month() -> None:
         assert w.invoices(sub)[-1].total_minor == 10_943
         mrr = MrrMovement.objects.filter(subscription=sub).aggregate(s=Sum("delta_minor"))["s"]
         assert mrr == 10_943
-        # The history: both readjustments, newest first.
+
+        # Year three, 2025 (real-looking IPCA, August negative), compounded by hand:
+        # 1.0016 × 1.0131 × 1.0056 × 1.0043 × 1.0026 × 1.0024 × 1.0026 × 0.9989
+        # × 1.0048 × 1.0009 × 1.0018 × 1.0033 = 1.04264385 → +4.2644 % (under the cap):
+        # R$ 109,43 × 1.04264385 = 114.0965… → R$ 114,10.
+        subs.index_values_set(
+            tenant=w.tenant,
+            series_id=ipca.pk,
+            values=_year(2025, IPCA_2025),
+            actor=ACTOR,
+            now=w.now,
+        )
+        w.advance(utc(2026, 1, 1, 15))
+        assert len(_notices(w)) == 2  # not yet: the notice day is 2 January 2026
+        w.advance(utc(2026, 2, 1, 15))
+        assert len(_notices(w)) == 3
+        assert [i.total_minor for i in w.invoices(sub)[-2:]] == [10_943, 11_410]
+        mrr = MrrMovement.objects.filter(subscription=sub).aggregate(s=Sum("delta_minor"))["s"]
+        assert mrr == 11_410
+        # The history: every readjustment, newest first.
         assert list(
             sub.readjustments.order_by("-due_on").values_list(
-                "due_on", "old_amount_minor", "new_amount_minor", "status"
+                "due_on", "old_amount_minor", "new_amount_minor", "factor", "status"
             )
         ) == [
-            (date(2025, 2, 1), 10_452, 10_943, "applied"),
-            (date(2024, 2, 1), 9_990, 10_452, "applied"),
+            (date(2026, 2, 1), 10_943, 11_410, Decimal("0.04264385"), "applied"),
+            (date(2025, 2, 1), 10_452, 10_943, Decimal("0.04700000"), "applied"),
+            (date(2024, 2, 1), 9_990, 10_452, Decimal("0.04621114"), "applied"),
         ]
+        # Every invoice of the three years, month by month: the old price until each date.
+        totals = [i.total_minor for i in w.invoices(sub)]
+        assert totals == [9_990] * 12 + [10_452] * 12 + [10_943] * 12 + [11_410]
 
 
 def test_the_beat_sends_the_notice_exactly_once() -> None:

@@ -232,6 +232,18 @@ def series_import(request: StaffRequest, series_id: str) -> HttpResponse:
     return _series_page(request, series, csv_form=form, csv_lines=lines)
 
 
+@staff_view(Perm.CATALOG_MANAGE)
+@require_POST
+def policy_turn_off(request: StaffRequest, plan_code: str) -> HttpResponse:
+    if not policy_list(tenant=request.tenant).filter(plan_code=plan_code).exists():
+        raise Http404
+    services.readjustment_policy_turn_off(
+        tenant=request.tenant, plan_code=plan_code, actor=_actor(request), now=clock.now()
+    )
+    messages.success(request, _("Readjustments of %(plan)s turned off.") % {"plan": plan_code})
+    return redirect("dashboard:readjustment_policies")
+
+
 # --- policies ---------------------------------------------------------------------------------
 
 

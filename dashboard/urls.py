@@ -33,6 +33,11 @@ urlpatterns = [
         readjustment_views.policies,
         name="readjustment_policies",
     ),
+    path(
+        "dashboard/readjustments/policies/<str:plan_code>/off/",
+        readjustment_views.policy_turn_off,
+        name="readjustment_policy_off",
+    ),
     path("dashboard/readjustments/series/", readjustment_views.series_list, name="index_series"),
     path(
         "dashboard/readjustments/series/<str:series_id>/",

@@ -223,6 +223,7 @@ class PolicySerializer(serializers.ModelSerializer):
     )
     notice_days = serializers.IntegerField(help_text="Days of notice before the date.")
     automatic = serializers.BooleanField(help_text="Decided and notified without a click.")
+    active = serializers.BooleanField(help_text="False once turned off on the dashboard.")
 
     class Meta:
         model = ReadjustmentPolicy
@@ -238,6 +239,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "cap_percent",
             "notice_days",
             "automatic",
+            "active",
         ]
         read_only_fields = fields
 

@@ -322,6 +322,32 @@ def readjustment_policy_set(
     return policy
 
 
+@transaction.atomic
+def readjustment_policy_turn_off(
+    *, tenant: Tenant, plan_code: str, actor: Actor, now: datetime
+) -> ReadjustmentPolicy:
+    """Stop readjusting a plan's contracts: nothing new is decided (the ones
+    decided already keep their date). Setting the policy again turns it on."""
+    policy = ReadjustmentPolicy.objects.filter(tenant=tenant, plan_code=plan_code).first()
+    if policy is None:
+        raise NotFound(_("This plan has no readjustment policy."), param="plan")
+    if not policy.active:
+        return policy
+    policy.active = False
+    policy.save(update_fields=["active", "updated_at"])
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="plan.readjustment_policy_turned_off",
+        subject_type="plan",
+        subject_id=plan_code,
+        data={"code": plan_code},
+        target=policy,
+    )
+    return policy
+
+
 # --- contracts ------------------------------------------------------------------------------
 
 

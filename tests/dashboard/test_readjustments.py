@@ -230,3 +230,35 @@ def test_apply_in_bulk(acme: TenantSetup) -> None:
         assert Event.objects.filter(type="subscription.price_change_scheduled").count() == 2
     # 10 000 × 1.045 = 10 450; a seat of 3 333 × 1.045 = 3 482.985 → 3 483 (half even).
     assert rows == {first: 10_450, second: 3_483}
+
+
+def test_turning_a_policy_off(acme: TenantSetup, globex: TenantSetup) -> None:
+    _code, sub_id = _plan_and_sub(acme)
+    with tenant_context(acme.tenant):
+        subs.readjustment_policy_set(
+            tenant=acme.tenant,
+            plan_code="pro",
+            method="fixed",
+            series_id=None,
+            fixed_percent=Decimal("5"),
+            period="anniversary",
+            month=None,
+            floor_percent=None,
+            cap_percent=None,
+            notice_days=30,
+            automatic=True,
+            actor=ACTOR,
+            now=clock.now(),
+        )
+    owner = signed_in("owner@acme.example")
+    assert f"rdj-row-{sub_id}" in owner.get("/dashboard/readjustments/?days=366").content.decode()
+    intruder = signed_in("owner@globex.example")
+    assert intruder.post("/dashboard/readjustments/policies/pro/off/").status_code == 404
+    with tenant_context(acme.tenant):
+        assert ReadjustmentPolicy.objects.get().active is True
+    assert owner.post("/dashboard/readjustments/policies/pro/off/").status_code == 302
+    with tenant_context(acme.tenant):
+        assert ReadjustmentPolicy.objects.get().active is False
+    assert (
+        f"rdj-row-{sub_id}" not in owner.get("/dashboard/readjustments/?days=366").content.decode()
+    )

@@ -181,6 +181,9 @@ ROUTES: dict[str, Route] = {
     "dashboard:readjustment_apply": Route(Perm.SUBSCRIPTIONS_MANAGE, 405),
     "dashboard:readjustment_policies": Route(Perm.BILLING_VIEW),
     "dashboard:index_series": Route(Perm.BILLING_VIEW),
+    "dashboard:readjustment_policy_off": Route(
+        Perm.CATALOG_MANAGE, 405, lambda s: {"plan_code": s.plan.code}, tenant_ids=False
+    ),
     "dashboard:index_series_detail": Route(Perm.BILLING_VIEW, 200, _index_series),
     "dashboard:index_series_value": Route(Perm.CATALOG_MANAGE, 405, _index_series),
     "dashboard:index_series_import": Route(Perm.CATALOG_MANAGE, 405, _index_series),

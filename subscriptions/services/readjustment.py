@@ -33,6 +33,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors import DueReadjustment, readjustments_due
 from subscriptions.services.lifecycle import lock_subscription
+from tenants import audit
 from tenants.changes import record_change
 from tenants.models import Tenant
 
@@ -389,9 +390,14 @@ def readjustment_schedule(
             _("The index is missing months %(months)s: the readjustment waits for them.")
             % {"months": missing}
         )
+    unchanged = item.new_amount_minor == item.old_amount_minor
     readjustment = Readjustment.objects.create(
         tenant=tenant,
         subscription=sub,
+        # A floor of 0 % on a negative year keeps the price: recorded, nothing to
+        # announce and nothing for the engine to apply.
+        status=Readjustment.Status.APPLIED if unchanged else Readjustment.Status.SCHEDULED,
+        applied_at=item.effective_at if unchanged else None,
         policy=item.policy,
         due_on=item.due_on,
         effective_at=item.effective_at,
@@ -404,6 +410,22 @@ def readjustment_schedule(
         index_months=[f"{m:%Y-%m}" for m in item.index_months],
         created_at=now,
     )
+    changes = {
+        "old": item.old_amount_minor,
+        "new": item.new_amount_minor,
+        "factor": str(item.factor),
+        "due_on": item.due_on.isoformat(),
+    }
+    if unchanged:
+        audit.record(
+            tenant=tenant,
+            actor=actor,
+            action="subscription.readjustment_unchanged",
+            target=readjustment,
+            changes=changes,
+            at=now,
+        )
+        return ScheduleResult(readjustment, created=True)
     event_id = record_change(
         tenant=tenant,
         actor=actor,
@@ -425,12 +447,7 @@ def readjustment_schedule(
         },
         target=readjustment,
         action="subscription.readjustment_scheduled",
-        changes={
-            "old": item.old_amount_minor,
-            "new": item.new_amount_minor,
-            "factor": str(item.factor),
-            "due_on": item.due_on.isoformat(),
-        },
+        changes=changes,
     )
     Readjustment.objects.filter(pk=readjustment.pk).update(notice_event=event_id)
     readjustment.notice_event = event_id

@@ -321,6 +321,21 @@ def test_floor_and_cap_on_a_negative_year() -> None:
             Decimal("0"),
             20_000,
         )
+        # Decided: recorded with its factor, but no notice (the price does not change).
+        r = subs.readjustment_schedule(
+            tenant=w.tenant,
+            subscription_id=item.subscription.pk,
+            actor=ACTOR,
+            now=now,
+            clock=w.clock,
+        ).readjustment
+        assert (r.status, r.new_amount_minor, r.computed_factor) == (
+            "applied",
+            20_000,
+            Decimal("-0.03178284"),
+        )
+        assert _notices(w) == []
+        Readjustment.objects.filter(pk=r.pk).delete()
         _policy(w, series.pk, floor_percent=Decimal("2"), cap_percent=Decimal("3"), automatic=False)
         [item] = readjustments_due(tenant=w.tenant, now=now, days=30, clock=w.clock)
         assert (item.factor, item.new_amount_minor) == (Decimal("0.02"), 20_400)

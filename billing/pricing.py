@@ -29,7 +29,7 @@ from billing.domain.invoicing import (
 )
 from billing.models import CouponRedemption, Invoice, PendingLine
 from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
-from billing.terms import coupon_discount, plan_terms
+from billing.terms import contract_terms, coupon_discount, plan_terms
 from core.bulk import bulk_set
 from customers.models import Customer
 from subscriptions import engine
@@ -89,10 +89,11 @@ def recurring_line(
     end: datetime,
     nominal_start: datetime,
     nominal_end: datetime,
+    unit_amount_minor: int | None = None,
 ) -> ProposedLine:
-    """The plan's charge for ``[start, end)``; a short first period is prorated
-    against the full period it is part of."""
-    terms = plan_terms(plan)
+    """The plan's charge for ``[start, end)`` (at the contract's readjusted unit
+    price, if any); a short first period is prorated against the full period it is part of."""
+    terms = contract_terms(plan, unit_amount_minor)
     full = terms.period_amount(quantity)
     amount = full
     if (start, end) != (nominal_start, nominal_end):
@@ -140,6 +141,7 @@ def charge_line(tenant: Tenant, charge: engine.Charge) -> ProposedLine:
         end=charge.end,
         nominal_start=charge.nominal_start,
         nominal_end=charge.nominal_end,
+        unit_amount_minor=charge.unit_amount_minor,
     )
 
 

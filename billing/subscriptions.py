@@ -24,7 +24,7 @@ from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, tot
 from billing.locks import lock_invoices
 from billing.models import Invoice, InvoiceLine, PendingLine
 from billing.services import credit_note_write
-from billing.terms import plan_terms
+from billing.terms import contract_terms
 from core.actors import Actor
 from core.errors import ValidationFailed
 from customers.models import Customer
@@ -124,7 +124,8 @@ def change_lines(tenant: Tenant, change: engine.PlanChange) -> list[ProposedLine
         precision=tenant.proration_precision,
         tz=tenant.time_zone,
     )
-    old_terms, new_terms = plan_terms(change.old_plan), plan_terms(change.new_plan)
+    old_terms = contract_terms(change.old_plan, change.old_unit_amount_minor)
+    new_terms = contract_terms(change.new_plan, change.new_unit_amount_minor)
     end = change.end
     lines = []
     credit = prorate(old_terms.period_amount(change.old_quantity), fraction, tenant.rounding_mode)

@@ -1,5 +1,6 @@
 """Snapshots of catalog rows (plan versions, coupons) as the pricing domain sees them."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 from billing.domain.invoicing import Discount, PlanTerms
@@ -15,6 +16,14 @@ def plan_terms(plan: Plan) -> PlanTerms:
     if cached is None:
         cached = plan.__dict__["_ciclo_terms"] = _terms(plan)
     return cached
+
+
+def contract_terms(plan: Plan, unit_amount_minor: int | None) -> PlanTerms:
+    """The plan's terms at a contract's own readjusted unit price, when it has one."""
+    terms = plan_terms(plan)
+    if unit_amount_minor is None or unit_amount_minor == terms.amount_minor:
+        return terms
+    return replace(terms, amount_minor=unit_amount_minor)
 
 
 def _terms(plan: Plan) -> PlanTerms:

@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reports-snapshot": {"task": "reports.snapshot", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# subscriptions/tasks.py: readjustments (reajuste) whose notice day came are decided
+# and their notice sent; the engine applies them from the next period.
+CELERY_BEAT_SCHEDULE["readjustments-sweep"] = {
+    "task": "subscriptions.readjustments_sweep",
+    "schedule": 3600.0,
+}
 
 # --- Outbox dispatch and outbound webhooks (notifications/outbox.py, webhooks/)
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "notifications.dispatch_outbox", "schedule": 2.0}
@@ -215,6 +221,7 @@ OUTBOX_LISTENERS = ["reports.movements.events_written"]
 TEST_CLOCK_SWEEPS = [
     "billing.clocks.RenewalSweep",
     "dunning.sweeps.DunningSweep",
+    "subscriptions.clocks.ReadjustmentSweep",
     "notifications.notices.NoticeSweep",
 ]
 # Deleting a test clock: each app deletes its own rows of the clock's customers,
@@ -374,6 +381,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodKindEnum": "customers.models.PaymentMethod.Kind",
         "LocaleEnum": LANGUAGES,
         "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
+        "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
     },
 }
 # Requests per window per API key, reads and writes counted apart (0 = no

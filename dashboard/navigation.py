@@ -36,6 +36,7 @@ NAV: tuple[NavGroup, ...] = (
             NavItem(_("Subscriptions"), "dashboard:subscriptions", Perm.BILLING_VIEW),
             NavItem(_("Invoices"), "dashboard:invoices", Perm.BILLING_VIEW),
             NavItem(_("Catalog"), "dashboard:catalog", Perm.BILLING_VIEW),
+            NavItem(_("Readjustments"), "dashboard:readjustments", Perm.BILLING_VIEW),
             NavItem(_("Dunning"), "dunning:index", Perm.BILLING_VIEW),
             NavItem(_("Messages"), "notifications:messages", Perm.CUSTOMERS_VIEW),
         ),

@@ -108,6 +108,10 @@ def _detail(
         "plan": plan,
         "scheduled": scheduled,
         "pauses_left": max(plan.max_pauses - sub.pauses_used, 0),
+        "readjustments": getattr(sub, "readjustment_rows", []),
+        "next_readjustment": next(
+            (r for r in getattr(sub, "readjustment_rows", []) if r.status == "scheduled"), None
+        ),
         "next_invoice": billing_subs.subscription_preview_next_invoice(
             tenant=request.tenant, subscription_id=sub.pk
         ),

@@ -5,6 +5,7 @@ from dashboard import (
     commission_views,
     customer_views,
     plan_portal_views,
+    readjustment_views,
     subscription_new,
     team_views,
     views,
@@ -21,6 +22,39 @@ urlpatterns = [
     path("dashboard/audit/", views.audit_log, name="audit"),
     # --- Catalog (issue 13, item 1): products, plans, coupons, tax rates, sellers.
     path("dashboard/catalog/", catalog_views.catalog, name="catalog"),
+    # --- Readjustment (issue 17): contracts coming due, index series, plan policies.
+    path("dashboard/readjustments/", readjustment_views.due, name="readjustments"),
+    path(
+        "dashboard/readjustments/apply/",
+        readjustment_views.apply,
+        name="readjustment_apply",
+    ),
+    path(
+        "dashboard/readjustments/policies/",
+        readjustment_views.policies,
+        name="readjustment_policies",
+    ),
+    path(
+        "dashboard/readjustments/policies/<str:plan_code>/off/",
+        readjustment_views.policy_turn_off,
+        name="readjustment_policy_off",
+    ),
+    path("dashboard/readjustments/series/", readjustment_views.series_list, name="index_series"),
+    path(
+        "dashboard/readjustments/series/<str:series_id>/",
+        readjustment_views.series_detail,
+        name="index_series_detail",
+    ),
+    path(
+        "dashboard/readjustments/series/<str:series_id>/value/",
+        readjustment_views.series_value,
+        name="index_series_value",
+    ),
+    path(
+        "dashboard/readjustments/series/<str:series_id>/import/",
+        readjustment_views.series_import,
+        name="index_series_import",
+    ),
     path("dashboard/catalog/products/new/", catalog_views.product_create, name="product_create"),
     path(
         "dashboard/catalog/products/<str:product_id>/",

@@ -176,8 +176,9 @@ KINDS: tuple[MessageKind, ...] = (
         action=(_("Open your account"), "portal_url"),
     ),
     MessageKind(
-        # Nothing emits subscription.price_change_scheduled yet (readjustment
-        # will); its data: subscription, new_amount, currency, effective_at.
+        # Emitted when a readjustment is decided (subscriptions/services/readjustment.py);
+        # its data: subscription, customer, previous_amount, new_amount, currency,
+        # factor, due_on, effective_at, index_months.
         "price_change",
         _("Price change (readjustment notice)"),
         ("subscription.price_change_scheduled",),

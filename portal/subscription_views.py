@@ -38,7 +38,7 @@ from portal.subscription_forms import (
 )
 from portal.views import PortalRequest, subscriber_required
 from subscriptions import services as subs
-from subscriptions.models import ScheduledChange, Subscription
+from subscriptions.models import Readjustment, ScheduledChange, Subscription
 from subscriptions.services import ProrationBehavior
 
 ENDED = (Subscription.Status.CANCELED, Subscription.Status.ENDED)
@@ -98,6 +98,14 @@ def _detail(
         "options": options,
         "ended": ended,
         "scheduled": pending,
+        # A readjustment decided (its notice sent) and not yet in effect.
+        "readjustment": None
+        if ended
+        else Readjustment.objects.filter(
+            tenant=request.tenant, subscription=sub, status=Readjustment.Status.SCHEDULED
+        )
+        .order_by("effective_at")
+        .first(),
         "pauses_left": max(plan.max_pauses - sub.pauses_used, 0),
         "next_invoice": None
         if ended

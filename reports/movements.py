@@ -49,17 +49,23 @@ def monthly(amount_minor: int | Decimal, interval: str, interval_count: int) -> 
 
 
 def subscription_mrr(
-    *, plan: Plan, quantity: int, status: str, coupon: Coupon | None = None
+    *,
+    plan: Plan,
+    quantity: int,
+    status: str,
+    coupon: Coupon | None = None,
+    unit_amount_minor: int | None = None,
 ) -> int:
     """One subscription's MRR in minor units: the recurring list price for its
-    quantity, after a forever coupon, before tax, normalised to a month and
-    rounded once (half even). Zero unless active or past due."""
+    quantity (at the contract's readjusted unit price, if any), after a forever
+    coupon, before tax, normalised to a month and rounded once (half even).
+    Zero unless active or past due."""
     if status not in IN_MRR:
         return 0
     amount = Decimal(
         recurring_amount(
             model=plan.pricing_model,
-            unit_amount_minor=plan.amount_minor,
+            unit_amount_minor=plan.amount_minor if unit_amount_minor is None else unit_amount_minor,
             quantity=quantity,
             tiers=tiers_of(plan.tiers),
         )
@@ -128,6 +134,7 @@ class _State:
     status: str
     plan: Plan
     quantity: int
+    unit_amount: int | None = None
 
 
 def _states(
@@ -146,18 +153,31 @@ def _states(
             plan = plans.get(str(data["previous_plan"]), plan)
             quantity = int(data.get("previous_quantity") or quantity)
             break
+    # The contract's unit price before the first readjustment in the batch
+    # (``subscription.readjusted`` says the price it left), else as saved.
+    unit = sub.unit_amount_minor
+    for event in ordered:
+        if "previous_amount" in event.data and event.type == "subscription.readjusted":
+            unit = int(event.data["previous_amount"])
+            break
     status = ""
     out = []
     for event in ordered[:-1]:
         data = event.data
         if "plan" in data and "previous_plan" in data:
+            if data["plan"] != data["previous_plan"]:
+                unit = None  # a new plan is billed at its own price
             plan = plans.get(str(data["plan"]), plan)
             quantity = int(data.get("quantity") or quantity)
+        if event.type == "subscription.readjusted" and "amount" in data:
+            unit = int(data["amount"])
         status = str(data.get("status") or status)
         if status:
-            out.append(_State(event.at, event.type, status, plan, quantity))
+            out.append(_State(event.at, event.type, status, plan, quantity, unit))
     last = ordered[-1]
-    out.append(_State(last.at, last.type, sub.status, sub.plan, sub.quantity))
+    out.append(
+        _State(last.at, last.type, sub.status, sub.plan, sub.quantity, sub.unit_amount_minor)
+    )
     return out
 
 
@@ -222,6 +242,7 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
                 quantity=state.quantity,
                 status=state.status,
                 coupon=coupons.get(sub.pk),
+                unit_amount_minor=state.unit_amount,
             )
             live_delta = 0
             if live <= 0 and new_mrr > 0:

@@ -42,6 +42,7 @@ from customers.selectors import customer_list
 from subscriptions import services
 from subscriptions.domain.cycles import Interval
 from subscriptions.models import Plan, Product, Subscription, SubscriptionStatus
+from subscriptions.readjustment_api import ReadjustmentSerializer
 from subscriptions.selectors import plan_list, product_list, subscription_list
 
 MAX_AMOUNT = services.MAX_AMOUNT_MINOR
@@ -516,6 +517,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     )
     pauses_used = serializers.IntegerField(help_text="Pauses used so far.")
     pause_cycles_left = serializers.IntegerField(help_text="Periods left in a running pause.")
+    unit_amount = serializers.IntegerField(
+        help_text="The unit price billed from the next period, in minor units: the plan's, "
+        "or the contract's own after a readjustment."
+    )
+    readjustments = serializers.SerializerMethodField(
+        help_text="Its readjustments (reajuste), newest first: old and new price, factor, "
+        "index months, status."
+    )
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
 
     class Meta:
@@ -541,9 +550,18 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "pending_pause",
             "pauses_used",
             "pause_cycles_left",
+            "unit_amount",
+            "readjustments",
             "created",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ReadjustmentSerializer(many=True))
+    def get_readjustments(self, obj: Subscription) -> list[dict[str, Any]]:
+        rows = getattr(obj, "readjustment_rows", None)
+        if rows is None:
+            rows = list(obj.readjustments.select_related("subscription").order_by("-due_on", "-id"))
+        return list(ReadjustmentSerializer(rows, many=True).data)
 
     @staticmethod
     def _pending(obj: Subscription, kind: str) -> Any:
@@ -868,6 +886,9 @@ class SubscriptionViewSet(ApiViewSet):
 
 
 def register(router: SimpleRouter) -> None:
+    from subscriptions import readjustment_api
+
+    readjustment_api.register(router)
     router.register("products", ProductViewSet, basename="product")
     router.register("plans", PlanViewSet, basename="plan")
     router.register("coupons", CouponViewSet, basename="coupon")

@@ -20,7 +20,13 @@ from enum import StrEnum
 
 from core.bulk import bulk_set
 from subscriptions.domain.cycles import boundary
-from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.models import (
+    Plan,
+    Readjustment,
+    ScheduledChange,
+    Subscription,
+    SubscriptionStatus,
+)
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent, emit_many
 
@@ -38,6 +44,7 @@ SUB_FIELDS = [
     "term_notice_sent",
     "canceled_at",
     "ended_at",
+    "unit_amount_minor",
 ]
 
 
@@ -61,6 +68,8 @@ class PlanPeriod:
     end: datetime
     nominal_start: datetime
     nominal_end: datetime
+    # The contract's readjusted unit price, when it has one (else the plan's).
+    unit_amount_minor: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,9 @@ class PlanChange:
     new_quantity: int
     window: tuple[datetime, datetime] | None
     end: datetime
+    # The contract's readjusted unit price before and after (None: the plan's).
+    old_unit_amount_minor: int | None = None
+    new_unit_amount_minor: int | None = None
 
 
 @dataclass
@@ -115,6 +127,8 @@ class Batch:
     to_invoice: list[ToInvoice] = field(default_factory=list)
     events: list[PendingEvent] = field(default_factory=list)
     touched_changes: list[ScheduledChange] = field(default_factory=list)
+    readjustments: dict[int, list[Readjustment]] = field(default_factory=dict)
+    touched_readjustments: list[Readjustment] = field(default_factory=list)
 
 
 def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
@@ -134,6 +148,12 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
     ):
         changes[change.subscription_id].append(change)
     batch.changes = changes
+    readjustments: dict[int, list[Readjustment]] = defaultdict(list)
+    for readjustment in Readjustment.objects.filter(
+        subscription_id__in=ids, status=Readjustment.Status.SCHEDULED
+    ).order_by("effective_at", "id"):
+        readjustments[readjustment.subscription_id].append(readjustment)
+    batch.readjustments = readjustments
     return batch
 
 
@@ -241,6 +261,7 @@ class Engine:
                 end=end,
                 nominal_start=nominal[0],
                 nominal_end=nominal[1],
+                unit_amount_minor=sub.unit_amount_minor,
             ),
         )
         if first and sub.plan.setup_fee_minor:
@@ -271,6 +292,8 @@ class Engine:
             if change.kind == ScheduledChange.Kind.CHANGE:
                 old = (sub.plan.public_id, sub.quantity)
                 if change.plan is not None:
+                    if change.plan.pk != sub.plan_id:
+                        sub.unit_amount_minor = None  # the new plan's price applies
                     sub.plan = change.plan
                 if change.quantity is not None:
                     sub.quantity = change.quantity
@@ -332,6 +355,7 @@ class Engine:
             sub.move_to(Status.ACTIVE)
             self.event(sub, "subscription.resumed", at)
         sub.paid_cycles += 1
+        self.readjust(sub, start)
         charge = PlanPeriod(
             plan=sub.plan,
             quantity=sub.quantity,
@@ -339,8 +363,37 @@ class Engine:
             end=end,
             nominal_start=start,
             nominal_end=end,
+            unit_amount_minor=sub.unit_amount_minor,
         )
         self.invoice(sub, at=at, reason=InvoiceReason.CYCLE, charges=(charge,), period=(start, end))
+
+    def readjust(self, sub: Subscription, start: datetime) -> None:
+        """The readjustments scheduled to take effect by the period starting at
+        ``start`` take it (the new price applies from that period on). One decided
+        on a price the contract no longer has (it changed plan since) is skipped."""
+        for readjustment in self.b.readjustments.get(sub.pk, []):
+            if readjustment.status != Readjustment.Status.SCHEDULED:
+                continue
+            if readjustment.effective_at > start:
+                continue
+            self.b.touched_readjustments.append(readjustment)
+            previous = sub.unit_amount
+            if previous != readjustment.old_amount_minor:
+                readjustment.status = Readjustment.Status.SKIPPED
+                continue
+            readjustment.status = Readjustment.Status.APPLIED
+            readjustment.applied_at = start
+            sub.unit_amount_minor = readjustment.new_amount_minor
+            self.event(
+                sub,
+                "subscription.readjusted",
+                start,
+                readjustment=readjustment.public_id,
+                previous_amount=previous,
+                amount=readjustment.new_amount_minor,
+                currency=readjustment.currency,
+                factor=str(readjustment.factor),
+            )
 
     def advance(self, sub: Subscription, now: datetime) -> None:
         guard = 0
@@ -384,6 +437,8 @@ class Engine:
     def change_now(self, change: PlanChange) -> None:
         """The new plan and quantity from ``change.at``; billing prorates the window."""
         sub = change.subscription
+        if change.new_plan.pk != sub.plan_id:
+            sub.unit_amount_minor = None  # the new plan's price applies
         sub.plan, sub.quantity = change.new_plan, change.new_quantity
         self.event(
             sub,
@@ -409,6 +464,7 @@ class Engine:
             end=sub.current_period_end,
             nominal_start=nominal[0],
             nominal_end=nominal[1],
+            unit_amount_minor=sub.unit_amount_minor,
         )
         self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,))
         self.event(sub, "subscription.resumed", at)
@@ -427,6 +483,8 @@ def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: 
         new_quantity=quantity,
         window=window,
         end=sub.current_period_end,
+        old_unit_amount_minor=sub.unit_amount_minor,
+        new_unit_amount_minor=sub.unit_amount_minor if plan.pk == sub.plan_id else None,
     )
 
 
@@ -440,4 +498,5 @@ def write(batch: Batch, now: datetime, *, first_invoice_paid: Collection[int] = 
             sub.move_to(Status.ACTIVE)
     bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
     bulk_set(ScheduledChange, batch.touched_changes, ["status"])
+    bulk_set(Readjustment, batch.touched_readjustments, ["status", "applied_at"])
     emit_many(batch.events)

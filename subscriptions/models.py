@@ -169,7 +169,17 @@ class Subscription(TenantOwned):
     # Set by dunning's suspend step (status past_due, access off); cleared when
     # the subscription is reactivated. See ``has_access``.
     access_suspended_at = models.DateTimeField(null=True, blank=True)
+    # The contract's own unit price after a readjustment (reajuste); null = the
+    # plan's. Cleared when the subscription moves to another plan.
+    unit_amount_minor = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def unit_amount(self) -> int:
+        """The unit price billed from the next period (the plan's unless readjusted)."""
+        if self.unit_amount_minor is not None:
+            return self.unit_amount_minor
+        return self.plan.amount_minor
 
     @property
     def has_access(self) -> bool:
@@ -204,6 +214,10 @@ class Subscription(TenantOwned):
             models.CheckConstraint(
                 condition=Q(current_period_end__gt=models.F("current_period_start")),
                 name="sub_period_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_amount_minor__isnull=True) | Q(unit_amount_minor__gte=0),
+                name="sub_unit_amount_nonneg",
             ),
         ]
 
@@ -253,3 +267,172 @@ class ScheduledChange(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.effective_at:%Y-%m-%d}"
+
+
+# --- readjustment (reajuste) ------------------------------------------------------------
+
+
+class IndexSeries(TenantOwned):
+    """A price index with monthly rates: IPCA, IGP-M, INPC, or the merchant's own."""
+
+    class Kind(models.TextChoices):
+        IPCA = "ipca", _("IPCA (IBGE)")
+        IGPM = "igpm", _("IGP-M (FGV)")
+        INPC = "inpc", _("INPC (IBGE)")
+        CUSTOM = "custom", _("The merchant's own")
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "idx")
+    )
+    kind = models.CharField(_("index"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("index series")
+        verbose_name_plural = _("index series")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="indexseries_tenant_name"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="idx_tenant_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndexValue(TenantOwned):
+    """One month's rate of a series, in percent (0.53 = +0.53 %; negative allowed)."""
+
+    series = models.ForeignKey(IndexSeries, on_delete=models.CASCADE, related_name="values")
+    month = models.DateField(_("month"))  # always the 1st
+    rate_percent = models.DecimalField(_("rate (%)"), max_digits=9, decimal_places=4)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("index value")
+        verbose_name_plural = _("index values")
+        constraints = [
+            models.UniqueConstraint(fields=["series", "month"], name="indexvalue_series_month"),
+            models.CheckConstraint(
+                condition=Q(rate_percent__gte=-50) & Q(rate_percent__lte=100),
+                name="indexvalue_rate_sane",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "series", "month"], name="idxvalue_series")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.rate_percent}"
+
+
+class ReadjustmentPolicy(TenantOwned):
+    """How the contracts of a plan (every version of its code) are readjusted.
+    It applies to the recurring fee (the catalog has no add-ons)."""
+
+    class Method(models.TextChoices):
+        INDEX = "index", _("By an index")
+        FIXED = "fixed", _("Fixed percentage")
+
+    class Period(models.TextChoices):
+        ANNIVERSARY = "anniversary", _("Every 12 months from each contract's start")
+        FIXED_MONTH = "fixed_month", _("A fixed month for all contracts")
+
+    plan_code = models.SlugField(_("plan"), max_length=64)
+    method = models.CharField(_("method"), max_length=5, choices=Method.choices)
+    series = models.ForeignKey(
+        IndexSeries,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        verbose_name=_("index"),
+    )
+    fixed_percent = models.DecimalField(
+        _("fixed percentage"), max_digits=7, decimal_places=4, null=True, blank=True
+    )
+    period = models.CharField(
+        _("period"), max_length=11, choices=Period.choices, default=Period.ANNIVERSARY
+    )
+    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
+    floor_percent = models.DecimalField(
+        _("floor (%)"), max_digits=7, decimal_places=4, null=True, blank=True
+    )
+    cap_percent = models.DecimalField(
+        _("cap (%)"), max_digits=7, decimal_places=4, null=True, blank=True
+    )
+    notice_days = models.PositiveSmallIntegerField(_("days of notice"), default=30)
+    automatic = models.BooleanField(_("apply automatically"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("readjustment policy")
+        verbose_name_plural = _("readjustment policies")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan_code"], name="rdjpolicy_plan"),
+            models.CheckConstraint(
+                condition=Q(floor_percent__isnull=True)
+                | Q(cap_percent__isnull=True)
+                | Q(cap_percent__gte=models.F("floor_percent")),
+                name="rdjpolicy_cap_over_floor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.plan_code
+
+
+class Readjustment(TenantOwned):
+    """One contract's readjustment: decided (notice sent) and, from the first
+    period starting on or after ``due_on``, applied. Never edited afterwards
+    but for its status; one per subscription and due date."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        APPLIED = "applied", _("Applied")
+        SKIPPED = "skipped", _("Skipped")
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "rdj")
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="readjustments"
+    )
+    policy = models.ForeignKey(
+        ReadjustmentPolicy, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.SCHEDULED)
+    due_on = models.DateField()
+    effective_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    old_amount_minor = models.BigIntegerField()
+    new_amount_minor = models.BigIntegerField()
+    # The factor applied (after floor and cap) and the one computed before them.
+    factor = models.DecimalField(max_digits=14, decimal_places=8)
+    computed_factor = models.DecimalField(max_digits=14, decimal_places=8)
+    series_name = models.CharField(max_length=100, blank=True)
+    index_months = models.JSONField(default=list, blank=True)  # ["2023-01", …]
+    notice_event = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("readjustment")
+        verbose_name_plural = _("readjustments")
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "due_on"], name="rdj_one_per_due"),
+            models.CheckConstraint(
+                condition=Q(new_amount_minor__gte=0), name="rdj_new_amount_nonneg"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "subscription", "due_on"], name="rdj_tenant_sub"),
+            models.Index(fields=["tenant", "status", "effective_at"], name="rdj_tenant_status"),
+        ]
+
+    @property
+    def index_month_list(self) -> list[str]:
+        return [str(m) for m in self.index_months or []]
+
+    def __str__(self) -> str:
+        return self.public_id

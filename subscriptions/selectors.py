@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from core.localtime import from_local, local_date
 from customers.models import Customer
-from subscriptions.models import Plan, Product, ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.domain import readjustment as rdj
+from subscriptions.models import (
+    IndexSeries,
+    IndexValue,
+    Plan,
+    Product,
+    Readjustment,
+    ReadjustmentPolicy,
+    ScheduledChange,
+    Subscription,
+    SubscriptionStatus,
+)
 from tenants.models import Tenant
 
 # What gives access now: a paused, past-due-and-blocked or ended subscription does not.
@@ -31,10 +47,14 @@ def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
     pending = ScheduledChange.objects.filter(status=ScheduledChange.Status.PENDING).select_related(
         "plan"
     )
+    readjustments = Readjustment.objects.select_related("subscription").order_by("-due_on", "-id")
     return (
         Subscription.objects.for_tenant(tenant)
         .select_related("customer", "plan", "payment_method")
         .prefetch_related(Prefetch("scheduled_changes", queryset=pending, to_attr="pending"))
+        .prefetch_related(
+            Prefetch("readjustments", queryset=readjustments, to_attr="readjustment_rows")
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -80,4 +100,226 @@ def customer_entitlements(*, tenant: Tenant, customer: Customer) -> Entitlements
         features=features,
         subscriptions=[s.public_id for s in subs],
         plans=sorted({s.plan.public_id for s in subs}),
+    )
+
+
+# --- readjustment (reajuste) ---------------------------------------------------------------
+
+
+def index_series_list(*, tenant: Tenant) -> QuerySet[IndexSeries]:
+    return IndexSeries.objects.for_tenant(tenant).order_by("name", "id")
+
+
+def index_rates(*, tenant: Tenant, series_ids: Iterable[int]) -> dict[int, dict[date, Decimal]]:
+    """Every monthly rate of these series, by series then month."""
+    out: dict[int, dict[date, Decimal]] = defaultdict(dict)
+    for series_id, month, rate in IndexValue.objects.filter(
+        tenant=tenant, series_id__in=list(series_ids)
+    ).values_list("series_id", "month", "rate_percent"):
+        out[series_id][month] = rate
+    return out
+
+
+def policy_list(*, tenant: Tenant) -> QuerySet[ReadjustmentPolicy]:
+    return (
+        ReadjustmentPolicy.objects.for_tenant(tenant)
+        .select_related("series")
+        .order_by("plan_code", "id")
+    )
+
+
+# A readjustment whose date passed while its index was missing still comes due
+# (late) for this long; after that its year is lost and the next one is listed.
+LATE_DAYS = 62
+# Statuses whose contracts are readjusted (a cancelled or ended one never is).
+READJUSTABLE = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.PAUSED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DueReadjustment:
+    """A contract's next readjustment, as it stands today."""
+
+    subscription: Subscription
+    policy: ReadjustmentPolicy
+    due_on: date
+    notice_on: date
+    effective_at: datetime
+    currency: str
+    old_amount_minor: int
+    computed_factor: Decimal | None  # None: an index month is missing
+    factor: Decimal | None  # after floor and cap
+    new_amount_minor: int | None
+    index_months: tuple[date, ...]
+    missing_months: tuple[date, ...]
+    scheduled: Readjustment | None  # decided already (notice sent)
+
+    @property
+    def waiting(self) -> bool:
+        return self.factor is None
+
+
+def _due_on(policy: ReadjustmentPolicy, start: date, today: date) -> date:
+    if policy.period == ReadjustmentPolicy.Period.FIXED_MONTH and policy.month:
+        return rdj.fixed_month_due(start, today, policy.month)
+    return rdj.anniversary_due(start, today)
+
+
+def effective_from(sub: Subscription, due_on: date, now: datetime, tz: str) -> datetime:
+    """The start of the first period beginning on or after ``due_on`` (and not
+    in the past): the new price applies from the next period."""
+    from subscriptions.engine import period_bounds
+
+    earliest = max(from_local(datetime.combine(due_on, datetime.min.time()), tz), now)
+    index = max(sub.period_index + 1, 0)
+    for _ in range(5000):  # bounded: daily plans over a decade
+        start = period_bounds(sub, index, tz)[0]
+        if start >= earliest:
+            return start
+        index += 1
+    return period_bounds(sub, index, tz)[0]
+
+
+def readjustments_due(
+    *,
+    tenant: Tenant,
+    now: datetime,
+    days: int,
+    subscription_ids: Collection[int] | None = None,
+    live_only: bool = False,
+    clock: Any = None,
+) -> list[DueReadjustment]:
+    """Contracts whose next readjustment falls within ``days`` from today (the
+    tenant's), with the old price, the factor and the new price; the ones whose
+    index month is missing are listed as waiting. A contract cancelling before
+    the new price would apply is left out."""
+    tz = tenant.time_zone
+    policies = {p.plan_code: p for p in policy_list(tenant=tenant).filter(active=True)}
+    if not policies:
+        return []
+    subs = (
+        Subscription.objects.for_tenant(tenant)
+        .filter(plan__code__in=list(policies), status__in=READJUSTABLE)
+        .select_related("plan", "customer", "customer__test_clock")
+        .order_by("id")
+    )
+    if subscription_ids is not None:
+        subs = subs.filter(pk__in=list(subscription_ids))
+    if clock is not None:
+        subs = subs.filter(customer__test_clock=clock)
+    elif live_only:  # test clocks' customers live at their clock's time, not now
+        subs = subs.filter(customer__test_clock__isnull=True)
+    sub_list = list(subs)
+    ids = [s.pk for s in sub_list]
+    existing: dict[tuple[int, date], Readjustment] = {
+        (r.subscription_id, r.due_on): r
+        for r in Readjustment.objects.filter(tenant=tenant, subscription_id__in=ids)
+    }
+    cancels = dict(
+        ScheduledChange.objects.filter(
+            tenant=tenant,
+            subscription_id__in=ids,
+            kind=ScheduledChange.Kind.CANCEL,
+            status=ScheduledChange.Status.PENDING,
+        ).values_list("subscription_id", "effective_at")
+    )
+    rates = index_rates(
+        tenant=tenant, series_ids={p.series_id for p in policies.values() if p.series_id}
+    )
+    out = []
+    for sub in sub_list:
+        # A test clock's customer lives at its clock's time (a sweep on that clock
+        # passes the moment it replays as ``now``).
+        at = now
+        if clock is None and sub.customer.test_clock is not None:
+            at = sub.customer.test_clock.frozen_time
+        today = local_date(at, tz)
+        horizon = today + timedelta(days=days)
+        policy = policies[sub.plan.code]
+        start = local_date(sub.start_at, tz)
+        due = _due_on(policy, start, today - timedelta(days=LATE_DAYS))
+        scheduled = existing.get((sub.pk, due))
+        while scheduled is not None and scheduled.status != Readjustment.Status.SCHEDULED:
+            due = _due_on(policy, start, due + timedelta(days=1))
+            scheduled = existing.get((sub.pk, due))
+        if due > horizon:
+            continue
+        effective = scheduled.effective_at if scheduled else effective_from(sub, due, at, tz)
+        cancel_at = cancels.get(sub.pk)
+        if cancel_at is not None and cancel_at <= effective:
+            continue
+        out.append(_due_item(tenant, sub, policy, due, effective, rates, scheduled))
+    out.sort(key=lambda d: (d.due_on, d.subscription.pk))
+    return out
+
+
+def _due_item(
+    tenant: Tenant,
+    sub: Subscription,
+    policy: ReadjustmentPolicy,
+    due: date,
+    effective: datetime,
+    rates: dict[int, dict[date, Decimal]],
+    scheduled: Readjustment | None,
+) -> DueReadjustment:
+    notice_on = due - timedelta(days=policy.notice_days)
+    if scheduled is not None:
+        return DueReadjustment(
+            subscription=sub,
+            policy=policy,
+            due_on=due,
+            notice_on=notice_on,
+            effective_at=scheduled.effective_at,
+            currency=scheduled.currency,
+            old_amount_minor=scheduled.old_amount_minor,
+            computed_factor=scheduled.computed_factor,
+            factor=scheduled.factor,
+            new_amount_minor=scheduled.new_amount_minor,
+            index_months=tuple(date.fromisoformat(f"{m}-01") for m in scheduled.index_months),
+            missing_months=(),
+            scheduled=scheduled,
+        )
+    months: tuple[date, ...] = ()
+    missing: tuple[date, ...] = ()
+    computed: Decimal | None
+    if policy.method == ReadjustmentPolicy.Method.FIXED:
+        computed = Decimal(policy.fixed_percent or 0) / 100
+    else:
+        months = tuple(rdj.index_months(due))
+        series_rates = rates.get(policy.series_id or 0, {})
+        computed = rdj.accumulated(series_rates, months)
+        missing = tuple(rdj.missing_months(series_rates, months))
+    factor = new = None
+    old = sub.unit_amount
+    if computed is not None:
+        factor = rdj.bounded(
+            computed, floor_percent=policy.floor_percent, cap_percent=policy.cap_percent
+        )
+        new = rdj.readjusted(old, factor, tenant.rounding_mode)
+    return DueReadjustment(
+        subscription=sub,
+        policy=policy,
+        due_on=due,
+        notice_on=notice_on,
+        effective_at=effective,
+        currency=sub.plan.currency,
+        old_amount_minor=old,
+        computed_factor=computed,
+        factor=factor,
+        new_amount_minor=new,
+        index_months=months,
+        missing_months=missing,
+        scheduled=None,
+    )
+
+
+def readjustment_list(*, tenant: Tenant, subscription: Subscription) -> QuerySet[Readjustment]:
+    return (
+        Readjustment.objects.for_tenant(tenant)
+        .filter(subscription=subscription)
+        .order_by("-due_on", "-id")
     )

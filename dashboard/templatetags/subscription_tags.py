@@ -33,3 +33,16 @@ def sub_every(plan: object) -> str:
     if words is None:
         return interval
     return words(count) % {"n": count}
+
+
+@register.filter
+def rdj_percent(factor: object) -> str:
+    """A readjustment factor as a percentage in the viewer's format: 0.04621114 → "4,62 %"."""
+    from decimal import Decimal
+
+    from django.utils.formats import number_format
+
+    if factor is None or factor == "":
+        return "—"
+    value = Decimal(str(factor)) * 100
+    return f"{number_format(value, 2, use_l10n=True)} %"

@@ -43,6 +43,16 @@ from subscriptions.services.lifecycle import (
     subscription_pause,
     subscription_payment_method_set,
 )
+from subscriptions.services.readjustment import (
+    index_series_create,
+    index_values_import_csv,
+    index_values_set,
+    readjustment_policy_set,
+    readjustment_policy_turn_off,
+    readjustment_schedule,
+    readjustments_schedule_many,
+    readjustments_sweep,
+)
 
 __all__ = [
     "CHANGEABLE",
@@ -55,6 +65,9 @@ __all__ = [
     "change_schedule",
     "change_validate",
     "check_amount",
+    "index_series_create",
+    "index_values_import_csv",
+    "index_values_set",
     "is_whole",
     "lock_subscription",
     "pause_call_off",
@@ -65,6 +78,11 @@ __all__ = [
     "product_archive",
     "product_create",
     "product_update",
+    "readjustment_policy_set",
+    "readjustment_policy_turn_off",
+    "readjustment_schedule",
+    "readjustments_schedule_many",
+    "readjustments_sweep",
     "subscription_cancel_undo",
     "subscription_invoice_paid",
     "subscription_mark_past_due",

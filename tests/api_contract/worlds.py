@@ -7,7 +7,7 @@ at these ids, schemathesis explores around them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create
 from checkout.sessions import checkout_session_create
 from notifications.webhooks import webhook_endpoint_create
+from subscriptions import services as subs_services
 from tenants.context import tenant_context
 from tenants.models import Tenant, TenantOwned
 from tenants.services import api_key_create
@@ -93,6 +94,35 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             success_url="https://example.com/thanks",
         )
         seller = seller_create(tenant=w.tenant, name="Bia", actor=ACTOR, now=now)
+        # Readjustment (issue 17): a series with a value, a policy, one decided.
+        series = subs_services.index_series_create(
+            tenant=w.tenant, kind="ipca", name="IPCA", actor=ACTOR, now=now
+        )
+        subs_services.index_values_set(
+            tenant=w.tenant,
+            series_id=series.pk,
+            values={date(2025, 1, 1): Decimal("0.16")},
+            actor=ACTOR,
+            now=now,
+        )
+        subs_services.readjustment_policy_set(
+            tenant=w.tenant,
+            plan_code="basic",
+            method="fixed",
+            series_id=None,
+            fixed_percent=Decimal(5),
+            period="anniversary",
+            month=None,
+            floor_percent=None,
+            cap_percent=None,
+            notice_days=30,
+            automatic=False,
+            actor=ACTOR,
+            now=now,
+        )
+        readjustment = subs_services.readjustment_schedule(
+            tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=now
+        ).readjustment
         ids = {
             "seller": seller.public_id,
             "product": w.product.public_id,
@@ -108,6 +138,8 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             "test_clock": w.clock.public_id,
             "webhook_endpoint": hook.public_id,
             "checkout_session": checkout_session.public_id,
+            "index_series": series.public_id,
+            "readjustment": readjustment.public_id,
         }
         if refund.credit_note_id is not None:
             ids["credit_note"] = refund.credit_note.public_id

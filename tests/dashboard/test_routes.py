@@ -32,8 +32,8 @@ from customers.services import customer_create
 from dunning.models import DunningCase, DunningPolicy
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import webhook_endpoint_create
-from subscriptions.models import Plan, Product, Subscription
-from subscriptions.services import plan_create, product_create
+from subscriptions.models import IndexSeries, Plan, Product, Subscription
+from subscriptions.services import index_series_create, plan_create, product_create
 from tenants.access import STAFF_VIEW_PERM
 from tenants.context import platform_access, tenant_context
 from tenants.models import ApiKey, Event, Membership, Tenant
@@ -61,6 +61,7 @@ class Scene:
     subscription: Subscription
     membership: Membership
     coupon: Coupon
+    index_series: IndexSeries
 
 
 Kwargs = Callable[[Scene], dict[str, Any]]
@@ -97,6 +98,10 @@ def _tax_rate(s: Scene) -> dict[str, Any]:
 
 def _seller(s: Scene) -> dict[str, Any]:
     return {"seller_id": s.seller.public_id}
+
+
+def _index_series(s: Scene) -> dict[str, Any]:
+    return {"series_id": s.index_series.public_id}
 
 
 def _coupon(s: Scene) -> dict[str, Any]:
@@ -174,6 +179,16 @@ ROUTES: dict[str, Route] = {
     "dashboard:seller_statement": Route(Perm.REPORTS_VIEW, 200, _seller),
     # dashboard: subscriptions
     "dashboard:subscriptions": Route(Perm.BILLING_VIEW),
+    "dashboard:readjustments": Route(Perm.BILLING_VIEW),
+    "dashboard:readjustment_apply": Route(Perm.SUBSCRIPTIONS_MANAGE, 405),
+    "dashboard:readjustment_policies": Route(Perm.BILLING_VIEW),
+    "dashboard:index_series": Route(Perm.BILLING_VIEW),
+    "dashboard:readjustment_policy_off": Route(
+        Perm.CATALOG_MANAGE, 405, lambda s: {"plan_code": s.plan.code}, tenant_ids=False
+    ),
+    "dashboard:index_series_detail": Route(Perm.BILLING_VIEW, 200, _index_series),
+    "dashboard:index_series_value": Route(Perm.CATALOG_MANAGE, 405, _index_series),
+    "dashboard:index_series_import": Route(Perm.CATALOG_MANAGE, 405, _index_series),
     "dashboard:subscription_new": Route(Perm.SUBSCRIPTIONS_MANAGE),
     "dashboard:subscription": Route(Perm.BILLING_VIEW, 200, _subscription),
     "dashboard:subscription_change": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription),
@@ -350,6 +365,9 @@ def _scene(setup: TenantSetup) -> Scene:
         coupon = coupon_create(
             tenant=tenant, code="WELCOME", percent_off=Decimal(10), actor=ACTOR, now=now
         )
+        index_series = index_series_create(
+            tenant=tenant, kind="ipca", name="IPCA", actor=ACTOR, now=now
+        )
     return Scene(
         setup,
         customer,
@@ -365,6 +383,7 @@ def _scene(setup: TenantSetup) -> Scene:
         subscription,
         membership,
         coupon,
+        index_series,
     )
 
 

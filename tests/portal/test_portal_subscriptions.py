@@ -530,3 +530,33 @@ def test_no_offer_configured_cannot_be_accepted(shop: Shop) -> None:
     assert response.status_code == 400
     assert shop.state() == before
     assert not AuditEntry.objects.filter(action="subscription.cancellation_feedback").exists()
+
+
+def test_a_decided_readjustment_is_shown_to_the_subscriber(shop: Shop) -> None:
+    from subscriptions import services as subs
+
+    assert (
+        'data-testid="readjustment-scheduled"' not in shop.client.get(shop.url()).content.decode()
+    )
+    subs.readjustment_policy_set(
+        tenant=shop.w.tenant,
+        plan_code="basic",
+        method="fixed",
+        series_id=None,
+        fixed_percent=Decimal("5"),
+        period="anniversary",
+        month=None,
+        floor_percent=None,
+        cap_percent=None,
+        notice_days=30,
+        automatic=False,
+        actor=ACTOR,
+        now=shop.w.now,
+    )
+    r = subs.readjustment_schedule(
+        tenant=shop.w.tenant, subscription_id=shop.sub.pk, actor=ACTOR, now=shop.w.now
+    ).readjustment
+    assert (r.new_amount_minor, r.effective_at) == (10_500, utc(2027, 3, 10, 12))
+    page = shop.client.get(shop.url())
+    assert page.context["readjustment"] == r
+    assert 'data-testid="readjustment-scheduled"' in page.content.decode()

@@ -130,3 +130,19 @@ def test_past_due_counts_until_dunning_cancels_then_it_is_churn() -> None:
     assert feb["logo_churn"] == Decimal("1.0000")
     for row, previous in ((jan, 0), (feb, jan["mrr"])):
         assert sum(row[k] for k in MOVES) == row["mrr"] - previous
+
+
+def test_a_readjusted_contract_counts_at_its_own_unit_price() -> None:
+    # Readjustment (issue 17): the contract's unit price replaces the plan's.
+    per_seat = _plan(pricing_model="per_seat", amount_minor=2_500)
+    assert subscription_mrr(plan=per_seat, quantity=4, status="active") == 10_000
+    assert (
+        subscription_mrr(plan=per_seat, quantity=4, status="active", unit_amount_minor=2_616)
+        == 10_464
+    )
+    yearly = _plan(interval="year", amount_minor=120_000)
+    # 125 545 / 12 = 10 462.08 → 10 462
+    assert (
+        subscription_mrr(plan=yearly, quantity=1, status="active", unit_amount_minor=125_545)
+        == 10_462
+    )

@@ -418,6 +418,21 @@ class SandboxBoletoGateway(_OfflineSandbox):
             "our_number": boleto.our_number,
         }
 
+    def ref_for_our_number(self, our_number: str) -> str | None:
+        """The slip a bank's return file names by its nosso número (the sandbox
+        issues 17 digits; a file may pad or trim leading zeros)."""
+        from billing.models import SandboxCharge
+
+        digits = our_number.lstrip("0")
+        if not digits.isdigit() or len(digits) > 17:
+            return None
+        charge = (
+            SandboxCharge.objects.filter(kind=self.kind, details__our_number=digits.zfill(17))
+            .only("ref")
+            .first()
+        )
+        return charge.ref if charge is not None else None
+
 
 class SandboxPixGateway(_OfflineSandbox):
     name = "sandbox_pix"

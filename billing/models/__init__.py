@@ -22,6 +22,8 @@ from billing.models.documents import (
     PendingLine,
 )
 from billing.models.payments import (
+    BoletoReturnFile,
+    BoletoReturnLine,
     CollectionSettings,
     GatewayAccount,
     GatewayCustomer,
@@ -35,6 +37,8 @@ from billing.models.payments import (
 __all__ = [
     "INVOICE_TRANSITIONS",
     "BalanceTransaction",
+    "BoletoReturnFile",
+    "BoletoReturnLine",
     "CollectionSettings",
     "Commission",
     "CommissionKind",

@@ -75,7 +75,7 @@ def test_a_return_file_posted_twice_settles_once_and_is_listed_with_its_lines() 
 def test_bad_input_is_refused_and_changes_nothing(
     _case: str, body: dict[str, str], code: str
 ) -> None:
-    setup, attempt, _number = _with_boleto("acme")
+    setup, _attempt, _number = _with_boleto("acme")
     api = client_for(setup.key.raw)
 
     response = api.post("/api/v1/boleto_return_files", body, format="json")

@@ -105,7 +105,7 @@ def test_a_malformed_file_error_names_the_line() -> None:
 
 
 def test_another_tenants_file_is_404() -> None:
-    acme, _attempt, _number = _boleto("acme")
+    _boleto("acme")
     _boleto("globex")
     acme_client = signed_in("owner@acme.example")
     theirs = _upload(acme_client, return_file([Titulo("1", 100, 100)]))["Location"]

@@ -146,6 +146,11 @@ def boleto_return_file_process(
     return stored
 
 
+def _paid_by_pix(attempt: PaymentAttempt) -> bool:
+    slip = get_gateway(attempt.gateway).slip(gateway_ref=attempt.gateway_ref)  # type: ignore[attr-defined]
+    return bool(slip.get("paid_by") == "pix")
+
+
 def _process_entry(
     *, tenant: Tenant, file: BoletoReturnFile, match: _Match, now: datetime
 ) -> BoletoReturnLine:
@@ -169,13 +174,17 @@ def _process_entry(
     line.currency = attempt.currency
     if not entry.is_payment:
         line.outcome = Outcome.NOT_A_PAYMENT
-    elif (
-        attempt.status == PaymentAttempt.Status.SUCCEEDED
-        or BoletoReturnLine.objects.filter(
-            tenant=tenant, attempt=attempt, outcome__in=_PAYMENT_OUTCOMES
-        ).exists()
-    ):
-        line.outcome = Outcome.ALREADY_PAID  # settled by a webhook, an earlier file…
+    elif BoletoReturnLine.objects.filter(
+        tenant=tenant, attempt=attempt, outcome__in=_PAYMENT_OUTCOMES
+    ).exists():
+        line.outcome = Outcome.ALREADY_PAID  # an earlier file reported this payment
+    elif attempt.status == PaymentAttempt.Status.SUCCEEDED and _paid_by_pix(attempt):
+        # A bolepix whose Pix was paid first: its boleto was withdrawn, and this
+        # late payment of it is money to give back.
+        line.outcome = Outcome.WITHDRAWN
+        line.refund_due_minor = entry.paid_minor
+    elif attempt.status == PaymentAttempt.Status.SUCCEEDED:
+        line.outcome = Outcome.ALREADY_PAID  # settled by the boleto's webhook
     elif attempt.status == PaymentAttempt.Status.FAILED or invoice.status != Invoice.Status.OPEN:
         # The slip was withdrawn, or the invoice was settled otherwise: this
         # money pays nothing and goes back to the payer.
@@ -192,6 +201,10 @@ def _process_entry(
             result=ChargeResult(status=ChargeStatus.SUCCEEDED, gateway_ref=attempt.gateway_ref),
             now=now,
         )
+        gateway = get_gateway(attempt.gateway)
+        ref = attempt.gateway_ref
+        # A bolepix's Pix is withdrawn once the commit has made the payment ours.
+        transaction.on_commit(lambda: gateway.confirm_paid(gateway_ref=ref, rail="boleto"))  # type: ignore[attr-defined]
         extra = entry.paid_minor - attempt.amount_minor
         line.outcome = Outcome.OVERPAID if extra else Outcome.SETTLED
         line.refund_due_minor = extra

@@ -239,6 +239,9 @@ class CollectionSettings(TenantOwned):
         _("monthly interest (%)"), max_digits=5, decimal_places=2, default=Decimal("1.00")
     )
     boleto_days_to_pay = models.PositiveSmallIntegerField(_("days to pay a boleto"), default=3)
+    # Bolepix: each boleto also carries a Pix QR code for the same amount; the
+    # first rail paid withdraws the other.
+    boleto_with_pix = models.BooleanField(_("boleto with Pix (bolepix)"), default=False)
 
     class Meta:
         constraints = [

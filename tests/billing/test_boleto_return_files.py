@@ -257,3 +257,43 @@ def test_another_tenants_boleto_is_never_matched() -> None:
     with tenant_context(other.tenant):
         theirs.refresh_from_db()
         assert theirs.status == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_files_processed_at_once_pay_each_boleto_once() -> None:
+    import threading
+
+    from django.db import connections
+
+    with world(NOW) as w:
+        boletos = [_boleto_invoice(w, 1_000 + i) for i in range(4)]
+        titulos = [Titulo(number, a.amount_minor, a.amount_minor) for a, number in boletos]
+        # Same boletos, listed in opposite orders: the service sorts before locking.
+        contents = [return_file(titulos), return_file(list(reversed(titulos[1:])))]
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(content: bytes) -> None:
+            try:
+                with tenant_context(w.tenant):
+                    barrier.wait(timeout=30)
+                    boleto_return_file_process(
+                        tenant=w.tenant, content=content, filename="r", actor=ACTOR, now=LATER
+                    )
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in contents]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+
+        assert errors == []
+        outcomes = list(
+            BoletoReturnLine.objects.filter(tenant=w.tenant).values_list("outcome", flat=True)
+        )
+        assert sorted(outcomes) == ["already_paid"] * 3 + ["settled"] * 4
+        assert Event.objects.filter(tenant=w.tenant, type="invoice.paid").count() == 4

@@ -69,6 +69,20 @@ def _list(request: StaffRequest, form: ReturnFileForm, status: int = 200) -> Htt
     )
 
 
+def _refusal(exc: DomainError) -> str:
+    """The service's refusal in the reader's language; a malformed file keeps the
+    parser's pointer (line and FEBRABAN field name) as it is."""
+    if exc.code == "malformed_return_file":
+        return str(
+            _("This is not a valid CNAB 240 return file. %(detail)s") % {"detail": exc.message}
+        )
+    if exc.code == "empty_file":
+        return str(_("The file is empty."))
+    if exc.code == "file_too_large":
+        return str(_("The file is larger than 1 MB."))
+    return exc.message
+
+
 @staff_view(Perm.BILLING_VIEW)
 def return_files(request: StaffRequest) -> HttpResponse:
     return _list(request, ReturnFileForm())
@@ -90,7 +104,7 @@ def return_file_upload(request: StaffRequest) -> HttpResponse:
             now=clock.now(),
         )
     except DomainError as exc:
-        form.add_error("file", exc.message)
+        form.add_error("file", _refusal(exc))
         return _list(request, form, status=400)
     return redirect("dashboard:return_file", ref=stored.public_id)
 

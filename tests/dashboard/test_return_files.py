@@ -100,6 +100,7 @@ def test_a_malformed_file_error_names_the_line() -> None:
     response = _upload(client, content)
 
     assert response.context["form"].errors["file"] == [
+        "This is not a valid CNAB 240 return file. "
         "Line 6, quantidade de registros (024-029): says 9, the file has 6"
     ]
 

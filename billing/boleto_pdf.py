@@ -99,6 +99,8 @@ class _Slip:
     instructions: tuple[str, ...]
     barcode_uri: str
     barcode_digits: str
+    pix_payload: str  # bolepix: the Pix copy-and-paste code, or ""
+    pix_qr_uri: str
 
 
 def _day(value: date | None) -> str:
@@ -106,7 +108,7 @@ def _day(value: date | None) -> str:
 
 
 def _context(
-    boleto: BoletoData, tenant_name: str, payer_name: str, payer_tax_id: str
+    boleto: BoletoData, tenant_name: str, payer_name: str, payer_tax_id: str, pix_payload: str = ""
 ) -> dict[str, Any]:
     tax_id = normalize_tax_id(payer_tax_id)
     barcode = boleto.barcode
@@ -128,25 +130,52 @@ def _context(
         instructions=boleto.instructions,
         barcode_uri=_svg_data_uri(itf_svg(digits)),
         barcode_digits=digits,
+        pix_payload=pix_payload,
+        pix_qr_uri=_pix_qr_uri(pix_payload) if pix_payload else "",
     )
     return {"slip": slip}
 
 
+def _pix_qr_uri(payload: str) -> str:
+    """The bolepix QR code as a PNG ``data:`` URI (a raster image a scanner reads
+    off paper; the payload is checked, CRC included, before it is drawn)."""
+    from billing.domain.pix import pix_qr_png
+
+    return "data:image/png;base64," + base64.b64encode(pix_qr_png(payload)).decode("ascii")
+
+
 def render_boleto_html(
-    *, boleto: BoletoData, tenant_name: str, payer_name: str, payer_tax_id: str
+    *,
+    boleto: BoletoData,
+    tenant_name: str,
+    payer_name: str,
+    payer_tax_id: str,
+    pix_payload: str = "",
 ) -> str:
     return render_to_string(
-        "billing/boleto_pdf.html", _context(boleto, tenant_name, payer_name, payer_tax_id)
+        "billing/boleto_pdf.html",
+        _context(boleto, tenant_name, payer_name, payer_tax_id, pix_payload),
     )
 
 
 def render_boleto_pdf(
-    *, boleto: BoletoData, tenant_name: str, payer_name: str, payer_tax_id: str
+    *,
+    boleto: BoletoData,
+    tenant_name: str,
+    payer_name: str,
+    payer_tax_id: str,
+    pix_payload: str = "",
 ) -> bytes:
-    """The slip as PDF bytes; raises ``ValidationFailed`` for a bad payer tax id."""
+    """The slip as PDF bytes; raises ``ValidationFailed`` for a bad payer tax id.
+    With ``pix_payload`` (a bolepix) it also prints the Pix QR code and its
+    copy-and-paste code: either rail pays the same amount."""
     from weasyprint import HTML  # imported late: it loads Pango on import
 
     html = render_boleto_html(
-        boleto=boleto, tenant_name=tenant_name, payer_name=payer_name, payer_tax_id=payer_tax_id
+        boleto=boleto,
+        tenant_name=tenant_name,
+        payer_name=payer_name,
+        payer_tax_id=payer_tax_id,
+        pix_payload=pix_payload,
     )
     return HTML(string=html, url_fetcher=data_uris_only()).write_pdf()

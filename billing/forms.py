@@ -106,3 +106,11 @@ class LateChargesForm(forms.Form):
             "falls due with the boleto."
         ),
     )
+    with_pix = forms.BooleanField(
+        label=_("Boleto with Pix (bolepix)"),
+        required=False,
+        help_text=_(
+            "Each boleto also carries a Pix QR code for the same amount; paying by one "
+            "withdraws the other."
+        ),
+    )

@@ -21,7 +21,9 @@ query, never a wait.
 Example: settling a payment locks subscription → invoice → attempt, and
 cancelling with credit locks subscription → invoices; before this order, the
 payment took invoice then subscription and the two could deadlock (see
-tests/billing/test_lock_order.py).
+tests/billing/test_lock_order.py). A bank return file settles many boletos in
+one transaction: it takes them in ascending (subscription, invoice, attempt)
+order, so two overlapping files cannot deadlock (billing/return_files.py).
 """
 
 from __future__ import annotations

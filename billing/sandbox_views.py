@@ -72,6 +72,7 @@ def boleto_pdf(request: HttpRequest, ref: str) -> HttpResponse:
         tenant_name=attempt.tenant.name,
         payer_name=customer.name,
         payer_tax_id=customer.tax_id,
+        pix_payload=str(details.get("pix_payload") or ""),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="boleto-{ref}.pdf"'

@@ -55,6 +55,7 @@ def collection_settings_update(
     days_to_pay: int,
     actor: Actor,
     now: datetime,
+    with_pix: bool | None = None,
 ) -> CollectionSettings:
     """The tenant's boleto late charges. Multa is capped at 10 % and juros at
     10 % a month here; for consumer contracts Brazilian law caps multa at 2 %
@@ -78,6 +79,10 @@ def collection_settings_update(
     found.boleto_fine_percent = fine_percent
     found.boleto_monthly_interest_percent = monthly_interest_percent
     found.boleto_days_to_pay = days_to_pay
+    if with_pix is not None:  # None: left as it is
+        if not isinstance(with_pix, bool):
+            raise ValidationFailed("with_pix must be true or false.", param="with_pix")
+        found.boleto_with_pix = with_pix
     found.save()
     audit.record(
         tenant=tenant,
@@ -88,6 +93,7 @@ def collection_settings_update(
             "fine_percent": str(fine_percent),
             "monthly_interest_percent": str(monthly_interest_percent),
             "days_to_pay": days_to_pay,
+            "with_pix": found.boleto_with_pix,
         },
         at=now,
     )
@@ -177,6 +183,7 @@ def boleto_segunda_via_issue(
         description=f"Invoice {new.invoice.number}",
         now=now,
         due_date=quote.new_due,
+        with_pix=collection_settings(tenant=tenant).boleto_with_pix,
     )
     return _settle(tenant=tenant, attempt_id=new.pk, result=result, now=now)
 

@@ -124,5 +124,5 @@ def invoice_payment_instructions(*, invoice: Invoice) -> PaymentInstructions | N
     return PaymentInstructions(
         action_url=attempt.action_url,
         boleto_line=str(extra.get("linha_digitavel") or ""),
-        pix_code=str(extra.get("payload") or ""),
+        pix_code=str(extra.get("payload") or extra.get("pix_payload") or ""),  # bolepix too
     )

@@ -72,6 +72,7 @@ def payment_settings(request: StaffRequest) -> HttpResponse:
             "fine_percent": current.boleto_fine_percent,
             "monthly_interest_percent": current.boleto_monthly_interest_percent,
             "days_to_pay": current.boleto_days_to_pay,
+            "with_pix": current.boleto_with_pix,
         },
     )
     if late.is_bound and late.is_valid():
@@ -81,6 +82,7 @@ def payment_settings(request: StaffRequest) -> HttpResponse:
                 fine_percent=late.cleaned_data["fine_percent"],
                 monthly_interest_percent=late.cleaned_data["monthly_interest_percent"],
                 days_to_pay=late.cleaned_data["days_to_pay"],
+                with_pix=late.cleaned_data["with_pix"],
                 actor=Actor.staff(request.user),
                 now=clock.now(),
             )

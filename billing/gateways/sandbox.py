@@ -315,6 +315,7 @@ class _OfflineSandbox(SandboxGateway):
         description: str = "",
         now: datetime | None = None,
         due_date: date | None = None,
+        with_pix: bool = False,
     ) -> ChargeResult:
         from billing.models import SandboxCharge
 
@@ -327,6 +328,8 @@ class _OfflineSandbox(SandboxGateway):
         else:
             status, code = "pending", ""
             details = self.issue(ref, amount_minor, description, now or clock.now(), due_date)
+            if with_pix and self.kind == "boleto":
+                details.update(bolepix_details(idempotency_key, amount_minor))
         try:
             with transaction.atomic():
                 charge = SandboxCharge.objects.create(
@@ -372,16 +375,92 @@ class _OfflineSandbox(SandboxGateway):
         charge = SandboxCharge.objects.filter(ref=gateway_ref, kind=self.kind).first()
         return dict(charge.details) if charge is not None else {}
 
-    def simulate_payment(self, *, gateway_ref: str) -> tuple[bytes, dict[str, str]]:
-        """Test mode's "the payer paid": settle the charge and sign the webhook."""
+    def simulate_payment(self, *, gateway_ref: str, rail: str = "") -> tuple[bytes, dict[str, str]]:
+        """Test mode's "the payer paid": settle the charge and sign the webhook.
+
+        A bolepix can be paid by its barcode (``rail="boleto"``) or its QR code
+        (``rail="pix"``): the first rail paid withdraws the other. A payment that
+        still arrives on the withdrawn rail (a Pix QR saved before the boleto was
+        paid, say) is kept apart and announced as ``charge.paid_twice``: money to
+        give back, never a second settlement."""
         from billing.models import SandboxCharge
 
-        charge = SandboxCharge.objects.get(ref=gateway_ref, kind=self.kind, status="pending")
-        charge.status = "succeeded"
-        charge.save(update_fields=["status"])
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().get(ref=gateway_ref, kind=self.kind)
+            details = dict(charge.details)
+            if charge.status == "pending":
+                self._mark_paid(charge, rail or self.kind)
+                return self.signed_event(
+                    "charge.succeeded",
+                    {"charge": charge.ref, "idempotency_key": charge.idempotency_key},
+                )
+            if not (details.get("pix_payload") and rail and rail != details.get("paid_by")):
+                raise SandboxCharge.DoesNotExist("Nothing to pay on this charge.")
+            late = [*details.get("late_payments", []), {"rail": rail}]
+            charge.details = {**details, "late_payments": late}
+            charge.save(update_fields=["details"])
         return self.signed_event(
-            "charge.succeeded", {"charge": charge.ref, "idempotency_key": charge.idempotency_key}
+            "charge.paid_twice",
+            {
+                "charge": charge.ref,
+                "idempotency_key": charge.idempotency_key,
+                "rail": rail,
+                "amount": charge.amount_minor,
+            },
         )
+
+    @staticmethod
+    def _mark_paid(charge: Any, rail: str) -> None:
+        details = dict(charge.details)
+        details["paid_by"] = rail
+        if details.get("pix_payload"):
+            # The other rail is withdrawn: the bank's "baixa", the Pix txid closed.
+            details["withdrawn"] = "pix" if rail == "boleto" else "boleto"
+        charge.status = "succeeded"
+        charge.details = details
+        charge.save(update_fields=["status", "details"])
+
+    def confirm_paid(self, *, gateway_ref: str, rail: str) -> bool:
+        """We learnt of a payment another way (a bank return file): record it in
+        the gateway's books so the other rail of a bolepix is withdrawn. False
+        when the charge was no longer pending."""
+        from billing.models import SandboxCharge
+
+        with transaction.atomic():
+            charge = (
+                SandboxCharge.objects.select_for_update()
+                .filter(ref=gateway_ref, kind=self.kind, status="pending")
+                .first()
+            )
+            if charge is None:
+                return False
+            self._mark_paid(charge, rail)
+        return True
+
+
+def bolepix_txid(idempotency_key: str) -> str:
+    """The Pix txid of a bolepix, tied to the invoice: from its charge's key
+    (``in_<24 characters>:attempt:<n>``), the invoice's 24 characters and the
+    attempt number, within the 25 letters and digits a txid allows."""
+    head, _, number = idempotency_key.rpartition(":")
+    invoice = "".join(ch for ch in head.split(":")[0] if ch.isascii() and ch.isalnum())
+    invoice = invoice.removeprefix("in")
+    return invoice[: 25 - len(number)] + number
+
+
+def bolepix_details(idempotency_key: str, amount_minor: int) -> dict[str, Any]:
+    """The Pix half of a bolepix: a BR Code for the slip's amount."""
+    from billing.domain.pix import static_br_code
+
+    txid = bolepix_txid(idempotency_key)
+    payload = static_br_code(
+        key=SandboxPixGateway.KEY,
+        merchant_name="CICLO SANDBOX",
+        merchant_city="SAO PAULO",
+        amount_minor=amount_minor,
+        txid=txid,
+    )
+    return {"pix_payload": payload, "pix_txid": txid}
 
 
 class SandboxBoletoGateway(_OfflineSandbox):
@@ -417,6 +496,21 @@ class SandboxBoletoGateway(_OfflineSandbox):
             "due_date": boleto.due_date.isoformat(),
             "our_number": boleto.our_number,
         }
+
+    def ref_for_our_number(self, our_number: str) -> str | None:
+        """The slip a bank's return file names by its nosso número (the sandbox
+        issues 17 digits; a file may pad or trim leading zeros)."""
+        from billing.models import SandboxCharge
+
+        digits = our_number.lstrip("0")
+        if not digits.isdigit() or len(digits) > 17:
+            return None
+        charge = (
+            SandboxCharge.objects.filter(kind=self.kind, details__our_number=digits.zfill(17))
+            .only("ref")
+            .first()
+        )
+        return charge.ref if charge is not None else None
 
 
 class SandboxPixGateway(_OfflineSandbox):

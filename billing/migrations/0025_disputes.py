@@ -11,7 +11,7 @@ import tenants.rls
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0022_commissions'),
+        ('billing', '0024_boleto_with_pix'),
         ('tenants', '0006_embed_domains'),
     ]
 

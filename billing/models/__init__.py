@@ -23,6 +23,8 @@ from billing.models.documents import (
     PendingLine,
 )
 from billing.models.payments import (
+    BoletoReturnFile,
+    BoletoReturnLine,
     CollectionSettings,
     GatewayAccount,
     GatewayCustomer,
@@ -36,6 +38,8 @@ from billing.models.payments import (
 __all__ = [
     "INVOICE_TRANSITIONS",
     "BalanceTransaction",
+    "BoletoReturnFile",
+    "BoletoReturnLine",
     "CollectionSettings",
     "Commission",
     "CommissionKind",

@@ -239,6 +239,9 @@ class CollectionSettings(TenantOwned):
         _("monthly interest (%)"), max_digits=5, decimal_places=2, default=Decimal("1.00")
     )
     boleto_days_to_pay = models.PositiveSmallIntegerField(_("days to pay a boleto"), default=3)
+    # Bolepix: each boleto also carries a Pix QR code for the same amount; the
+    # first rail paid withdraws the other.
+    boleto_with_pix = models.BooleanField(_("boleto with Pix (bolepix)"), default=False)
 
     class Meta:
         constraints = [
@@ -247,3 +250,62 @@ class CollectionSettings(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.boleto_fine_percent}% + {self.boleto_monthly_interest_percent}%/month"
+
+
+class BoletoReturnFile(TenantOwned):
+    """A bank's CNAB 240 return file as uploaded, with what each of its títulos did.
+
+    Uploading the same file twice makes a second row whose lines say "already
+    paid": the settlement is per boleto (its payment attempt), never per file."""
+
+    public_id = public_id("brf")
+    filename = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    bank_code = models.CharField(max_length=3)
+    sequence = models.PositiveIntegerField()  # the bank's NSA
+    uploaded_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="boleto_return_file_at")]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.filename}"
+
+
+class BoletoReturnLine(TenantOwned):
+    """One título of a return file and what it did to our books."""
+
+    class Outcome(models.TextChoices):
+        SETTLED = "settled", _("Settled")
+        OVERPAID = "overpaid", _("Settled, overpaid")
+        ALREADY_PAID = "already_paid", _("Already paid")
+        UNDERPAID = "underpaid", _("Underpaid, not settled")
+        UNKNOWN = "unknown", _("Unknown nosso número")
+        WITHDRAWN = "withdrawn", _("Paid after being withdrawn")
+        NOT_A_PAYMENT = "not_a_payment", _("Not a payment")
+
+    file = models.ForeignKey(BoletoReturnFile, on_delete=models.CASCADE, related_name="lines")
+    line = models.PositiveIntegerField()
+    movement_code = models.CharField(max_length=2)
+    our_number = models.CharField(max_length=20)
+    paid_minor = models.BigIntegerField()
+    expected_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="BRL")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # Money received that nothing owes: to give back (an overpayment, a second
+    # payment on a withdrawn slip or an already paid invoice).
+    refund_due_minor = models.BigIntegerField(default=0)
+    attempt = models.ForeignKey(
+        PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["line"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "line"], name="boleto_return_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.our_number} {self.outcome}"

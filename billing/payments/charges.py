@@ -264,7 +264,11 @@ def _call_gateway(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> 
     gateway = get_gateway(attempt.gateway)
     extra: dict[str, Any] = {}
     if getattr(gateway, "kind", "") == PaymentMethod.Kind.BOLETO:
+        from billing.segunda_via import collection_settings  # it imports this module
+
         extra["due_date"] = boleto_due_date(tenant=tenant, attempt=attempt, now=now)
+        if collection_settings(tenant=tenant).boleto_with_pix:
+            extra["with_pix"] = True  # bolepix: the slip also carries a Pix QR code
     try:
         # A 429 or a lost answer is retried at once (with backoff) under the
         # attempt's own key: the gateway replays a charge it already made.

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from billing.gateways import get_gateway
 from billing.gateways.base import InvalidWebhook
 from billing.models import InboundWebhook, PaymentAttempt
 from billing.payments.charges import _settle
 from billing.payments.disputes import DisputeReport, dispute_record
 from billing.selectors import now_for
+from core.actors import SYSTEM
 from core.errors import NotFound, ValidationFailed
 from customers.models import Customer
+from tenants.changes import record_change
 from tenants.context import platform_access, tenant_context
+from tenants.models import Tenant
 
 
 def webhook_receive(
@@ -54,6 +59,8 @@ DISPUTE_EVENTS = ("dispute.opened", "dispute.updated", "dispute.closed")
 def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: datetime) -> str:
     if event_type in DISPUTE_EVENTS:
         return _process_dispute(gateway_name=gateway_name, data=data, now=now)
+    if event_type == "charge.paid_twice":
+        return _paid_twice(gateway_name=gateway_name, data=data, now=now)
     if event_type not in ("charge.succeeded", "charge.failed"):
         return "ignored"
     with platform_access():
@@ -96,3 +103,53 @@ def _process_dispute(*, gateway_name: str, data: dict, now: datetime) -> str:
             now=now_for(customer=customer, now=now),
         )
     return f"dispute {dispute.public_id} {dispute.status}"
+
+
+def _paid_twice(*, gateway_name: str, data: dict, now: datetime) -> str:
+    """A bolepix paid on the rail that was withdrawn (its boleto after its Pix, or
+    the other way round): never a second settlement — reported as an
+    overpayment to refund (event ``payment.overpaid``)."""
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("tenant", "invoice")
+            .filter(gateway=gateway_name, idempotency_key=data.get("idempotency_key", ""))
+            .first()
+        )
+    if attempt is None:
+        return "unknown charge"
+    amount = data.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        return "ignored"
+    with tenant_context(attempt.tenant):
+        payment_overpaid_report(
+            tenant=attempt.tenant,
+            attempt=attempt,
+            amount_minor=amount,
+            rail=str(data.get("rail", ""))[:10],
+            now=now,
+        )
+    return f"attempt {attempt.public_id} paid twice: {amount} to refund"
+
+
+def payment_overpaid_report(
+    *, tenant: Tenant, attempt: PaymentAttempt, amount_minor: int, rail: str, now: datetime
+) -> None:
+    """Money received for a payment already settled: an event and an audit entry
+    for the merchant to refund it (nothing is settled)."""
+    with transaction.atomic():
+        record_change(
+            tenant=tenant,
+            actor=SYSTEM,
+            at=now,
+            event="payment.overpaid",
+            subject_type="payment",
+            subject_id=attempt.public_id,
+            data={
+                "payment": attempt.public_id,
+                "invoice": attempt.invoice.public_id,
+                "rail": rail,
+                "refund_due": amount_minor,
+                "currency": attempt.currency,
+            },
+            target=attempt,
+        )

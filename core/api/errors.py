@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
@@ -24,6 +25,7 @@ _TYPES = {
     405: "invalid_request_error",
     406: "invalid_request_error",
     409: "invalid_request_error",
+    413: "invalid_request_error",
     415: "invalid_request_error",
     429: "rate_limit_error",
 }
@@ -82,6 +84,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             error_body(status_code=400, code="invalid_value", message="A value is out of range."),
             status=400,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read it.
+        return Response(
+            error_body(
+                status_code=413,
+                code="request_too_large",
+                message="The request body is too large.",
+            ),
+            status=413,
         )
     if isinstance(exc, ProtectedError | RestrictedError):
         return Response(

@@ -18,6 +18,7 @@ from billing import coupons as billing_coupons
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
+from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create
 from checkout.sessions import checkout_session_create
@@ -26,6 +27,7 @@ from subscriptions import services as subs_services
 from tenants.context import tenant_context
 from tenants.models import Tenant, TenantOwned
 from tenants.services import api_key_create
+from tests.billing import cnab
 from tests.conftest import TenantSetup
 from tests.support.billing import ACTOR, world
 
@@ -123,7 +125,15 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
         readjustment = subs_services.readjustment_schedule(
             tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=now
         ).readjustment
+        return_file = boleto_return_file_process(
+            tenant=w.tenant,
+            content=cnab.return_file([cnab.Titulo("123", 1_000, 1_000)]),
+            filename="ret.txt",
+            actor=ACTOR,
+            now=now,
+        )
         ids = {
+            "boleto_return_file": return_file.public_id,
             "seller": seller.public_id,
             "product": w.product.public_id,
             "plan": plan.public_id,

@@ -21,7 +21,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.clocks import clock_create
 from billing.coupons import coupon_create
-from billing.models import BalanceTransaction, Coupon, Invoice, Seller, SellerPlanCap, TaxRate
+from billing.models import (
+    BalanceTransaction,
+    BoletoReturnFile,
+    Coupon,
+    Invoice,
+    Seller,
+    SellerPlanCap,
+    TaxRate,
+)
+from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
 from billing.subscriptions import subscription_create
@@ -38,6 +47,7 @@ from tenants.access import STAFF_VIEW_PERM
 from tenants.context import platform_access, tenant_context
 from tenants.models import ApiKey, Event, Membership, Tenant
 from tenants.permissions import ROLE_PERMISSIONS, Perm, Role
+from tests.billing import cnab
 from tests.conftest import TenantSetup
 from tests.dashboard.helpers import add_member, signed_in
 from tests.support.billing import ACTOR
@@ -62,6 +72,7 @@ class Scene:
     membership: Membership
     coupon: Coupon
     index_series: IndexSeries
+    return_file: BoletoReturnFile
 
 
 Kwargs = Callable[[Scene], dict[str, Any]]
@@ -106,6 +117,10 @@ def _index_series(s: Scene) -> dict[str, Any]:
 
 def _coupon(s: Scene) -> dict[str, Any]:
     return {"coupon_id": s.coupon.public_id}
+
+
+def _return_file(s: Scene) -> dict[str, Any]:
+    return {"ref": s.return_file.public_id}
 
 
 def _invoice(s: Scene) -> dict[str, Any]:
@@ -172,6 +187,9 @@ ROUTES: dict[str, Route] = {
     "dashboard:tax_rate_edit": Route(Perm.CATALOG_MANAGE, 200, _tax_rate),
     "dashboard:tax_rate_archive": Route(Perm.CATALOG_MANAGE, 405, _tax_rate),
     "dashboard:sellers": Route(Perm.BILLING_VIEW),
+    "dashboard:return_files": Route(Perm.BILLING_VIEW),
+    "dashboard:return_file_upload": Route(Perm.BILLING_MANAGE, 405),
+    "dashboard:return_file": Route(Perm.BILLING_VIEW, 200, _return_file),
     "dashboard:seller_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:seller_edit": Route(Perm.CATALOG_MANAGE, 200, _seller),
     "dashboard:seller_cap": Route(Perm.CATALOG_MANAGE, 405, _seller),
@@ -368,6 +386,13 @@ def _scene(setup: TenantSetup) -> Scene:
         index_series = index_series_create(
             tenant=tenant, kind="ipca", name="IPCA", actor=ACTOR, now=now
         )
+        return_file = boleto_return_file_process(
+            tenant=tenant,
+            content=cnab.return_file([cnab.Titulo("123", 1_000, 1_000)]),
+            filename="ret.txt",
+            actor=ACTOR,
+            now=now,
+        )
     return Scene(
         setup,
         customer,
@@ -384,6 +409,7 @@ def _scene(setup: TenantSetup) -> Scene:
         membership,
         coupon,
         index_series,
+        return_file,
     )
 
 

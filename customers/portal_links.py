@@ -33,6 +33,17 @@ def portal_token_read(token: str, *, max_age: int | None = None) -> dict[str, ob
         return None
 
 
+def portal_token_spend(token: str) -> bool:
+    """Mark a (valid) token used; True only for the first caller. The mark lives
+    as long as the token could be valid, so a link opens the portal once."""
+    import hashlib
+
+    from django.core.cache import cache
+
+    key = f"portal:link:used:{hashlib.sha256(token.encode()).hexdigest()}"
+    return bool(cache.add(key, 1, timeout=settings.PORTAL_LINK_MAX_AGE))
+
+
 def portal_url(customer: Customer, *, page: str = "home") -> str:
     """An absolute link that signs ``customer`` into the portal and opens ``page``."""
     if page not in PAGES:

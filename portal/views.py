@@ -12,6 +12,7 @@ from contextlib import suppress
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -421,9 +422,19 @@ def _sign_in_page(
 ) -> HttpResponse:
     """The sign-in page: the emailed code always, a password and Google when
     this merchant turned them on."""
-    from portal.oidc import google_configured
+    from portal import oidc
 
     tenant = request.tenant
+    google_enabled = oidc.google_configured(tenant)
+    if google_enabled:
+        # The Google button's POST is answered by a redirect to the provider:
+        # the page's CSP form-action must allow that origin.
+        try:
+            parts = urlsplit(oidc.provider().authorization_endpoint)
+        except Exception:  # discovery unreachable: the button then fails politely
+            parts = None
+        if parts is not None and parts.scheme in {"http", "https"}:
+            csp.allow(request, "form-action", [f"{parts.scheme}://{parts.netloc}"])
     return render(
         request,
         "portal/sign_in.html",
@@ -432,7 +443,7 @@ def _sign_in_page(
             "password_form": (password_form or PasswordSignInForm())
             if tenant.portal_password_signin
             else None,
-            "google_enabled": google_configured(tenant),
+            "google_enabled": google_enabled,
         },
         status=status,
     )

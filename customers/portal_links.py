@@ -11,6 +11,8 @@ them, so none of them imports another.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -22,7 +24,12 @@ PAGES = ("home", "payment_methods", "invoices")
 
 
 def portal_token(customer: Customer) -> str:
-    return signing.dumps({"c": customer.public_id, "t": customer.tenant_id}, salt=SALT)
+    # A random part makes every link distinct, so spending one (a link opens the
+    # portal once) never spends another sent in the same second.
+    return signing.dumps(
+        {"c": customer.public_id, "t": customer.tenant_id, "n": secrets.token_urlsafe(8)},
+        salt=SALT,
+    )
 
 
 def portal_token_read(token: str, *, max_age: int | None = None) -> dict[str, object] | None:

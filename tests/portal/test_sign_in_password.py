@@ -262,3 +262,25 @@ def test_the_same_email_at_two_merchants_has_two_passwords() -> None:
     )
     with tenant_context(Tenant.objects.get(slug="acme")):
         assert check_password(GOOD, Customer.objects.get(pk=ana.pk).portal_password)
+
+
+def test_the_hash_is_never_exported_and_erasure_removes_it() -> None:
+    from core.actors import Actor
+    from portal.privacy import collect, erase_customer
+
+    with world(NOW, locale="en", portal_password_signin=True) as w:
+        ana = _customer(w, "Ana", "ana@example.com")
+        slug = w.tenant.slug
+    _set(_signed_in(slug, ana), slug, GOOD)
+    stored = _password(ana)
+    with tenant_context(w.tenant):
+        exported = collect(tenant=w.tenant, customer=Customer.objects.get(pk=ana.pk))
+        assert stored not in str(exported)
+        assert "portal_password" not in str(exported)
+        erase_customer(
+            tenant=w.tenant,
+            customer=Customer.objects.get(pk=ana.pk),
+            actor=Actor.subscriber(ana),
+            now=NOW,
+        )
+    assert _password(ana) == ""

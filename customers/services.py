@@ -178,7 +178,8 @@ def customer_portal_password_set(
     ):
         raise ValidationFailed("Enter a password.", param="password")
     try:
-        validate_password(password, user=customer)
+        # The validators read attributes (email, name) the customer has too.
+        validate_password(password, user=customer)  # type: ignore[arg-type]
     except DjangoValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages), param="password") from None
     had_one = bool(customer.portal_password)

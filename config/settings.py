@@ -31,6 +31,21 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # How long a signed portal link from an email stays valid (seconds).
 PORTAL_LINK_MAX_AGE = env.int("PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
+# "Continue with Google" in the portal (portal/oidc.py): the OpenID provider's
+# endpoints, Google's by default; tests point them at tests/support/fake_oidc.py.
+GOOGLE_OIDC = {
+    "issuer": env.str("GOOGLE_OIDC_ISSUER", default="https://accounts.google.com"),
+    "authorization_endpoint": env.str(
+        "GOOGLE_OIDC_AUTHORIZATION_ENDPOINT",
+        default="https://accounts.google.com/o/oauth2/v2/auth",
+    ),
+    "token_endpoint": env.str(
+        "GOOGLE_OIDC_TOKEN_ENDPOINT", default="https://oauth2.googleapis.com/token"
+    ),
+    "jwks_uri": env.str(
+        "GOOGLE_OIDC_JWKS_URI", default="https://www.googleapis.com/oauth2/v3/certs"
+    ),
+}
 
 INSTALLED_APPS = [
     # tenants before django.*: its `migrate` command wraps Django's (owner role, grants).

@@ -56,6 +56,9 @@ class Customer(TenantOwned):
     # Channels (notifications' "email", "sms") the subscriber turned marketing off
     # for, in the portal's preferences; ``marketing_opted_out_at`` turns off all.
     marketing_channels_off = models.JSONField(default=list, blank=True)
+    # The portal password's hash (django.contrib.auth.hashers), "" when none; used
+    # only when the tenant turns password sign-in on.
+    portal_password = models.CharField(max_length=128, blank=True, default="")
     test_clock = models.ForeignKey(
         TestClock,
         null=True,

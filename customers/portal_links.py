@@ -11,6 +11,8 @@ them, so none of them imports another.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -22,7 +24,12 @@ PAGES = ("home", "payment_methods", "invoices")
 
 
 def portal_token(customer: Customer) -> str:
-    return signing.dumps({"c": customer.public_id, "t": customer.tenant_id}, salt=SALT)
+    # A random part makes every link distinct, so spending one (a link opens the
+    # portal once) never spends another sent in the same second.
+    return signing.dumps(
+        {"c": customer.public_id, "t": customer.tenant_id, "n": secrets.token_urlsafe(8)},
+        salt=SALT,
+    )
 
 
 def portal_token_read(token: str, *, max_age: int | None = None) -> dict[str, object] | None:
@@ -31,6 +38,17 @@ def portal_token_read(token: str, *, max_age: int | None = None) -> dict[str, ob
         return signing.loads(token, salt=SALT, max_age=max_age or settings.PORTAL_LINK_MAX_AGE)
     except signing.BadSignature:
         return None
+
+
+def portal_token_spend(token: str) -> bool:
+    """Mark a (valid) token used; True only for the first caller. The mark lives
+    as long as the token could be valid, so a link opens the portal once."""
+    import hashlib
+
+    from django.core.cache import cache
+
+    key = f"portal:link:used:{hashlib.sha256(token.encode()).hexdigest()}"
+    return bool(cache.add(key, 1, timeout=settings.PORTAL_LINK_MAX_AGE))
 
 
 def portal_url(customer: Customer, *, page: str = "home") -> str:

@@ -155,6 +155,46 @@ def customer_update(
     return customer
 
 
+MAX_PASSWORD_LENGTH = 4096  # hashing a megabyte on every try would be a cheap attack
+
+
+@transaction.atomic
+def customer_portal_password_set(
+    *, tenant: Tenant, customer_id: int, password: str, actor: Actor, now: datetime
+) -> Customer:
+    """Set (or replace) the subscriber's portal password: checked by Django's
+    password validators, stored as a Django hash. Audited without any value."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.password_validation import validate_password
+
+    customer = Customer.objects.select_for_update().filter(tenant=tenant, pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", param="customer")
+    if (
+        not isinstance(password, str)
+        or not password
+        or "\x00" in password
+        or len(password) > MAX_PASSWORD_LENGTH
+    ):
+        raise ValidationFailed("Enter a password.", param="password")
+    try:
+        # The validators read attributes (email, name) the customer has too.
+        validate_password(password, user=customer)  # type: ignore[arg-type]
+    except DjangoValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), param="password") from None
+    had_one = bool(customer.portal_password)
+    customer.portal_password = make_password(password)
+    customer.save(update_fields=["portal_password"])
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="customer.portal_password_changed" if had_one else "customer.portal_password_set",
+        target=customer,
+        at=now,
+    )
+    return customer
+
+
 @transaction.atomic
 def customer_delete(*, tenant: Tenant, customer_id: int, actor: Actor, now: datetime) -> str:
     """Delete a customer nothing refers to (no subscription, invoice or balance);

@@ -134,6 +134,10 @@ def _action_label(action: str) -> str:
         "customer.data_exported": _("Personal data downloaded by the subscriber"),
         "customer.erasure_requested": _("Personal data erased on request"),
         "customer.marketing_preferences_changed": _("Marketing preferences changed"),
+        "customer.portal_password_set": _("Portal password set"),
+        "customer.portal_password_changed": _("Portal password changed"),
+        "portal.signed_in": _("Signed in to the portal"),
+        "portal.sign_in_failed": _("Failed sign-in to the portal"),
     }
     return str(labels.get(action, action))
 

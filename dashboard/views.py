@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -121,14 +122,21 @@ def tenant_settings(request: StaffRequest) -> HttpResponse:
                 actor=Actor.staff(request.user),
                 now=clock.now(),
                 **{f: form.cleaned_data[f] for f in form.Meta.fields},
+                google_client_secret=form.cleaned_data["google_client_secret"],
             )
         except DomainError as exc:
             form.add_error(exc.param if exc.param in form.fields else None, exc.message)
         else:
             messages.success(request, _("Settings saved."))
             return redirect("dashboard:settings")
+    google_redirect_uri = request.build_absolute_uri(
+        reverse("portal:google_callback", kwargs={"tenant_slug": tenant.slug})
+    )
     return render(
-        request, "dashboard/settings.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "dashboard/settings.html",
+        {"form": form, "google_redirect_uri": google_redirect_uri},
+        status=400 if form.errors else 200,
     )
 
 

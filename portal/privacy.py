@@ -38,7 +38,9 @@ from tenants import audit
 from tenants.models import Tenant
 
 # Never in an export: what lets someone charge or impersonate, not what describes the person.
-EXCLUDED_FIELDS = frozenset({"token", "tenant", "secret", "credentials", "password"})
+EXCLUDED_FIELDS = frozenset(
+    {"token", "tenant", "secret", "credentials", "password", "portal_password"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,7 @@ def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: dat
             address={},
             metadata={},
             marketing_opted_out_at=now,
+            portal_password="",
         )
         PaymentMethod.objects.filter(tenant=tenant, customer=customer).update(
             token=ERASED, last4="", detached_at=now, is_default=False

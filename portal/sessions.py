@@ -16,10 +16,23 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from core import clock
+from core.actors import Actor
 from customers.models import Customer
+from tenants import audit
 from tenants.models import Tenant
 
 SESSION_KEY = "portal_customer"
+# Every way in, as the audit log names it.
+SIGN_IN_METHODS = (
+    "code",
+    "magic_link",
+    "password",
+    "google",
+    "api_session",
+    "link",
+    "checkout",
+)
 
 
 def portal_sign_in(
@@ -35,6 +48,42 @@ def portal_sign_in(
         "customer": customer.public_id,
         "method": method,
     }
+    audit.record(
+        tenant=tenant,
+        actor=Actor.subscriber(customer),
+        action="portal.signed_in",
+        target=customer,
+        changes={"method": method},
+        at=clock.now(),
+    )
+
+
+def portal_sign_in_failed(
+    *,
+    tenant: Tenant,
+    method: str,
+    customer: Customer | None = None,
+    email: str = "",
+    reason: str = "",
+) -> None:
+    """Audit a refused attempt (wrong code, wrong password, refused Google
+    account). The actor is who it claimed to be, unproven: no actor id; the
+    target is the customer it was aimed at when there is one, so the attempt
+    shows in their timeline."""
+    if customer is not None and customer.tenant_id != tenant.pk:
+        customer = None
+    audit.record(
+        tenant=tenant,
+        actor=Actor(
+            "subscriber",
+            "",
+            (email or (customer.email if customer else "")).replace("\x00", "")[:200],
+        ),
+        action="portal.sign_in_failed",
+        target=customer,
+        changes={"method": method, **({"reason": reason} if reason else {})},
+        at=clock.now(),
+    )
 
 
 def portal_sign_out(request: HttpRequest) -> None:

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache as memoize
 
 from django.conf import settings
 from django.core.cache import cache
@@ -115,6 +116,16 @@ def _consume(tenant: Tenant, challenge_id: str, field: str, secret: str) -> Cust
     return Customer.objects.filter(tenant=tenant, public_id=held["customer"]).first()
 
 
+def challenge_customer(*, tenant: Tenant, challenge_id: str) -> Customer | None:
+    """Whom a live challenge was made for (for the audit of a wrong code only)."""
+    if not challenge_id or len(challenge_id) > 64:
+        return None
+    held = cache.get(_key(tenant, challenge_id))
+    if not held or not held.get("customer"):
+        return None
+    return Customer.objects.filter(tenant=tenant, public_id=held["customer"]).first()
+
+
 def sign_in_with_code(*, tenant: Tenant, challenge_id: str, code: str) -> Customer | None:
     """The customer when ``code`` is right (and the challenge then spent); None
     otherwise. Each try counts; the ``MAX_ATTEMPTS``-th wrong one ends the challenge."""
@@ -134,6 +145,51 @@ def sign_in_with_link(*, tenant: Tenant, challenge_id: str, secret: str) -> Cust
     if not challenge_id or len(challenge_id) > 64 or not secret or len(secret) > 128:
         return None
     return _consume(tenant, challenge_id, "link", secret)
+
+
+# --- Email and password (when the tenant allows it) -----------------------------
+
+PASSWORD_PER_EMAIL_LIMIT = 10  # password tries per address (at this tenant) per window
+PASSWORD_PER_IP_LIMIT = 30  # password tries per client address per window
+MAX_PASSWORD_LENGTH = 4096
+
+
+@memoize
+def _dummy_hash() -> str:
+    """A real hash of a random password, made once per process with the default
+    hasher: checking against it costs what checking a customer's hash costs."""
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(secrets.token_urlsafe(32))
+
+
+def sign_in_with_password(
+    *, tenant: Tenant, email: str, password: str, client_ip: str | None
+) -> Customer | None:
+    """The customer of ``tenant`` with this email and password, or None.
+
+    No account enumeration: exactly one hash check runs whatever the email (an
+    unknown one, or one without a password, is checked against a dummy hash),
+    and the caller gives one answer for every refusal. Limited per client
+    address and per email like code requests (``SignInRateLimited``)."""
+    from django.contrib.auth.hashers import check_password
+
+    if not isinstance(email, str) or not isinstance(password, str):
+        return None
+    email = normalize_email(email)
+    ip_count = _hit(f"portal:signin:pw:ip:{client_ip or '-'}", RATE_WINDOW)
+    email_count = _hit(f"portal:signin:pw:email:{tenant.pk}:{_digest(email)}", RATE_WINDOW)
+    if (ip_count or 0) > PASSWORD_PER_IP_LIMIT or (email_count or 0) > PASSWORD_PER_EMAIL_LIMIT:
+        raise SignInRateLimited("Too many sign-in attempts. Wait a few minutes and try again.")
+    if not email or not password or len(password) > MAX_PASSWORD_LENGTH or "\x00" in email:
+        check_password(secrets.token_urlsafe(8), _dummy_hash())  # the same work as a try
+        return None
+    customer = find_customer(tenant=tenant, email=email)
+    encoded = customer.portal_password if customer is not None else ""
+    matches = check_password(password, encoded or _dummy_hash())
+    if customer is None or not encoded or not matches:
+        return None
+    return customer
 
 
 # --- Email change: a code and a link sent to the NEW address ---------------------

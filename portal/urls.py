@@ -2,7 +2,7 @@ from django.urls import path
 
 from notifications import views as notification_views
 from portal import invoice_views as iv
-from portal import preferences_views, privacy_views, views
+from portal import oidc_views, preferences_views, privacy_views, views
 from portal import subscription_views as sv
 
 app_name = "portal"
@@ -10,6 +10,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-in/code/", views.sign_in_code, name="sign_in_code"),
+    path("sign-in/password/", views.sign_in_password, name="sign_in_password"),
+    path("sign-in/google/", oidc_views.google_start, name="google_start"),
+    path("sign-in/google/callback/", oidc_views.google_callback, name="google_callback"),
     path(
         "sign-in/link/<str:challenge_id>/<str:secret>/",
         views.sign_in_link,
@@ -18,6 +21,7 @@ urlpatterns = [
     path("enter/<str:token>/", views.enter, name="enter"),
     path("session/<str:secret>/", views.session_enter, name="session"),
     path("profile/", views.profile, name="profile"),
+    path("profile/password/", views.profile_password, name="profile_password"),
     path("profile/email/", views.profile_email, name="profile_email"),
     path("profile/email/confirm/", views.profile_email_confirm, name="profile_email_confirm"),
     path(

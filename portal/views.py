@@ -12,6 +12,7 @@ from contextlib import suppress
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -32,17 +33,27 @@ from core.middleware import _client_ip
 from customers.domain.address import format_postal_code
 from customers.domain.taxid import format_tax_id
 from customers.models import Customer, PaymentMethod
-from customers.portal_links import portal_token_read
+from customers.portal_links import portal_token_read, portal_token_spend
 from customers.services import (
+    customer_portal_password_set,
     customer_update,
     payment_method_detach,
     payment_method_set_default,
 )
 from portal import signin
-from portal.forms import ADDRESS_FIELDS, CodeForm, EmailChangeForm, ProfileForm, SignInForm
+from portal.forms import (
+    ADDRESS_FIELDS,
+    CodeForm,
+    EmailChangeForm,
+    PasswordSetForm,
+    PasswordSignInForm,
+    ProfileForm,
+    SignInForm,
+)
 from portal.sessions import (
     portal_session_enter,
     portal_sign_in,
+    portal_sign_in_failed,
     portal_sign_out,
     session_customer,
 )
@@ -94,6 +105,20 @@ def enter(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
             "portal/link_invalid.html",
             {"message": _("This link is invalid or has expired. Ask for a new one.")},
             status=400,
+        )
+    if not portal_token_spend(token):
+        return render(
+            request,
+            "portal/link_invalid.html",
+            {
+                "message": _(
+                    "This link was already used. Each sign-in link works once: "
+                    "sign in again to get a new one."
+                ),
+                "sign_in": True,
+                "used": True,
+            },
+            status=410,
         )
     portal_sign_in(request, tenant=tenant, customer=customer, method="link")
     page = request.GET.get("next", "home")
@@ -385,7 +410,77 @@ def sign_in(request: TenantRequest, tenant_slug: str) -> HttpResponse:
             )
         request.session[CHALLENGE_SESSION_KEY] = {"tenant": tenant.pk, "id": challenge.id}
         return redirect("portal:sign_in_code", tenant_slug=tenant.slug)
-    return render(request, "portal/sign_in.html", {"form": form})
+    return _sign_in_page(request, form=form)
+
+
+def _sign_in_page(
+    request: TenantRequest,
+    *,
+    form: SignInForm | None = None,
+    password_form: PasswordSignInForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The sign-in page: the emailed code always, a password and Google when
+    this merchant turned them on."""
+    from portal import oidc
+
+    tenant = request.tenant
+    google_enabled = oidc.google_configured(tenant)
+    if google_enabled:
+        # The Google button's POST is answered by a redirect to the provider:
+        # the page's CSP form-action must allow that origin.
+        try:
+            parts = urlsplit(oidc.provider().authorization_endpoint)
+        except Exception:  # discovery unreachable: the button then fails politely
+            parts = None
+        if parts is not None and parts.scheme in {"http", "https"}:
+            csp.allow(request, "form-action", [f"{parts.scheme}://{parts.netloc}"])
+    return render(
+        request,
+        "portal/sign_in.html",
+        {
+            "form": form or SignInForm(),
+            "password_form": (password_form or PasswordSignInForm())
+            if tenant.portal_password_signin
+            else None,
+            "google_enabled": google_enabled,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def sign_in_password(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """Email and password, when the merchant allows it. One answer for every
+    refusal (unknown email, no password, wrong password)."""
+    use_language(request, None)
+    tenant = request.tenant
+    if not tenant.portal_password_signin:
+        raise Http404
+    form = PasswordSignInForm(request.POST)
+    if not form.is_valid():
+        return _sign_in_page(request, password_form=form, status=400)
+    try:
+        customer = signin.sign_in_with_password(
+            tenant=tenant,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            client_ip=_client_ip(request),
+        )
+    except signin.SignInRateLimited:
+        form.add_error(None, _("Too many sign-in attempts. Wait a few minutes and try again."))
+        return _sign_in_page(request, password_form=form, status=429)
+    if customer is None:
+        portal_sign_in_failed(
+            tenant=tenant,
+            method="password",
+            customer=signin.find_customer(tenant=tenant, email=form.cleaned_data["email"]),
+            email=form.cleaned_data["email"],
+        )
+        form.add_error(None, _("This email and password do not match."))
+        return _sign_in_page(request, password_form=form, status=400)
+    portal_sign_in(request, tenant=tenant, customer=customer, method="password")
+    return redirect("portal:home", tenant_slug=tenant.slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -404,6 +499,11 @@ def sign_in_code(request: TenantRequest, tenant_slug: str) -> HttpResponse:
             request.session.pop(CHALLENGE_SESSION_KEY, None)
             portal_sign_in(request, tenant=tenant, customer=customer, method="code")
             return redirect("portal:home", tenant_slug=tenant.slug)
+        portal_sign_in_failed(
+            tenant=tenant,
+            method="code",
+            customer=signin.challenge_customer(tenant=tenant, challenge_id=str(held.get("id", ""))),
+        )
         form.add_error("code", _("This code is wrong or has expired. Ask for a new one."))
     return render(request, "portal/sign_in_code.html", {"form": form})
 
@@ -419,6 +519,7 @@ def sign_in_link(
     if request.method == "POST":
         customer = signin.sign_in_with_link(tenant=tenant, challenge_id=challenge_id, secret=secret)
         if customer is None:
+            portal_sign_in_failed(tenant=tenant, method="magic_link")
             return render(
                 request,
                 "portal/link_invalid.html",
@@ -493,8 +594,58 @@ def profile(request: PortalRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request,
         "portal/profile.html",
-        {"customer": customer, "form": form, "email_form": EmailChangeForm()},
+        {
+            "customer": customer,
+            "form": form,
+            "email_form": EmailChangeForm(),
+            "password_form": _password_form(request, customer),
+        },
         status=400 if form.errors else 200,
+    )
+
+
+def _password_form(
+    request: TenantRequest, customer: Customer, data: Any = None
+) -> PasswordSetForm | None:
+    if not request.tenant.portal_password_signin:
+        return None
+    return PasswordSetForm(data, customer=customer)
+
+
+@subscriber_required
+@require_POST
+def profile_password(request: PortalRequest, tenant_slug: str) -> HttpResponse:
+    """Set or change the portal password (only where the merchant allows
+    passwords). Being signed in (by code, link or Google) is the proof."""
+    customer: Customer = request.customer
+    tenant = request.tenant
+    password_form = _password_form(request, customer, request.POST)
+    if password_form is None:
+        raise Http404
+    if password_form.is_valid():
+        try:
+            customer_portal_password_set(
+                tenant=tenant,
+                customer_id=customer.pk,
+                password=password_form.cleaned_data["new_password1"],
+                actor=Actor.subscriber(customer),
+                now=request.now,
+            )
+        except DomainError as exc:
+            password_form.add_error("new_password1", exc.message)
+        else:
+            messages.success(request, _("Your password is saved."))
+            return redirect("portal:profile", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "portal/profile.html",
+        {
+            "customer": customer,
+            "form": ProfileForm(initial=_profile_initial(customer)),
+            "email_form": EmailChangeForm(),
+            "password_form": password_form,
+        },
+        status=400,
     )
 
 
@@ -546,7 +697,12 @@ def profile_email(request: PortalRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request,
         "portal/profile.html",
-        {"customer": customer, "form": form, "email_form": email_form},
+        {
+            "customer": customer,
+            "form": form,
+            "email_form": email_form,
+            "password_form": _password_form(request, customer),
+        },
         status=400,
     )
 

@@ -47,6 +47,12 @@ _HELP = {
     "require_mfa": "Every staff member must use two-factor authentication.",
     "embed_domains": "Origins allowed to embed the checkout in an iframe, like "
     "https://shop.example.com (scheme, host and port only; at most 20).",
+    "portal_password_signin": "Subscribers may also sign in to the portal with a password "
+    "they set on their profile (the emailed code always works).",
+    "google_client_id": "Google OAuth client id; with its secret the portal offers "
+    '"Continue with Google". Empty removes Google sign-in (and the stored secret).',
+    "google_client_secret": "Google OAuth client secret. Write-only: stored encrypted and "
+    "never returned; see has_google_client_secret.",
 }
 
 
@@ -77,7 +83,16 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     embed_domains = serializers.ListField(
         child=serializers.CharField(), help_text=_HELP["embed_domains"]
     )
+    portal_password_signin = serializers.BooleanField(help_text=_HELP["portal_password_signin"])
+    google_client_id = serializers.CharField(help_text=_HELP["google_client_id"])
+    has_google_client_secret = serializers.SerializerMethodField(
+        help_text="Whether a Google client secret is stored (it is never shown)."
+    )
     created_at = serializers.DateTimeField(help_text="When the account was created.")
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_google_client_secret(self, obj: Tenant) -> bool:
+        return bool(obj.google_client_secret_encrypted)
 
     @extend_schema_field(serializers.CharField())
     def get_object(self, obj: Tenant) -> str:
@@ -136,6 +151,19 @@ class AccountUpdateSerializer(StrictSerializer):
         required=False,
         max_length=20,
         help_text=_HELP["embed_domains"],
+    )
+    portal_password_signin = serializers.BooleanField(
+        required=False, help_text=_HELP["portal_password_signin"]
+    )
+    google_client_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text=_HELP["google_client_id"]
+    )
+    google_client_secret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        write_only=True,
+        help_text=_HELP["google_client_secret"],
     )
 
 

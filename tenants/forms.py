@@ -62,6 +62,8 @@ class TenantSettingsForm(forms.ModelForm):
             "support_phone",
             "require_mfa",
             "embed_domains",
+            "portal_password_signin",
+            "google_client_id",
         ]
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
@@ -85,6 +87,17 @@ class TenantSettingsForm(forms.ModelForm):
             widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://shop.example.com"}),
             help_text=_("One origin per line, like https://shop.example.com."),
         )
+        # Write-only: the stored secret is never rendered back into the page.
+        self.fields["google_client_secret"] = forms.CharField(
+            label=_("Google OAuth client secret"),
+            required=False,
+            max_length=500,
+            strip=True,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+            help_text=_(
+                "Leave empty to keep the stored secret. Clear the client id to remove both."
+            ),
+        )
         if not self.is_bound:
             self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
 
@@ -96,6 +109,18 @@ class TenantSettingsForm(forms.ModelForm):
             return embed_origins(value)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages[0]) from None
+
+    def clean_google_client_id(self) -> str:
+        value = str(self.cleaned_data.get("google_client_id") or "").strip()
+        if "\x00" in value:
+            raise forms.ValidationError(_("Remove the NUL character."))
+        return value
+
+    def clean_google_client_secret(self) -> str:
+        value = str(self.cleaned_data.get("google_client_secret") or "")
+        if "\x00" in value:
+            raise forms.ValidationError(_("Remove the NUL character."))
+        return value
 
     def clean_default_currency(self) -> str:
         return str(self.cleaned_data["default_currency"]).strip().upper()

@@ -99,6 +99,18 @@ class Tenant(models.Model):
         help_text=_("Defaults to the slug in capitals, e.g. ACME-2026-000123."),
     )
     net_terms_days = models.PositiveSmallIntegerField(_("days to pay an invoice"), default=0)
+    # How subscribers may sign in to this merchant's portal besides the emailed code.
+    portal_password_signin = models.BooleanField(
+        _("subscribers may also sign in with a password"), default=False
+    )
+    google_client_id = models.CharField(
+        _("Google OAuth client id"),
+        max_length=200,
+        blank=True,
+        help_text=_('With its secret, the portal offers "Continue with Google".'),
+    )
+    # Fernet token (core.secrets) of the client secret; never shown back.
+    google_client_secret_encrypted = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -38,6 +38,10 @@ TENANT_SETTINGS_FIELDS = (
     "net_terms_days",
     "logo",
     "embed_domains",
+    "portal_password_signin",
+    "google_client_id",
+    # Write-only: stored encrypted in ``google_client_secret_encrypted``.
+    "google_client_secret",
 )
 MAX_NET_TERMS_DAYS = 365
 MAX_LOGO_BYTES = 512 * 1024
@@ -139,12 +143,13 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
     if "logo" in values and not values["logo"]:
         values["logo"] = ""  # a form's "clear" checkbox gives False
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    secret_change = _google_secret_change(locked, values)
     changes = {
         field: [getattr(locked, field), value]
         for field, value in values.items()
         if getattr(locked, field) != value
     }
-    if not changes:
+    if not changes and secret_change is None:
         return locked
     if changes.get("logo", [None, None])[1]:
         _check_logo(changes["logo"][1])
@@ -155,20 +160,66 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
     except DjangoValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise ValidationFailed(messages[0], param=None if field == "__all__" else field) from None
-    locked.save(update_fields=list(changes))
+    recorded: dict[str, Any] = {
+        # A file is recorded by its name, not its bytes.
+        f: [str(o or ""), str(n or "")] if f == "logo" else [o, n]
+        for f, (o, n) in changes.items()
+    }
+    if secret_change is not None:
+        locked.google_client_secret_encrypted = secret_change
+        # The secret itself is never written anywhere readable: only that it changed.
+        recorded["google_client_secret"] = "set" if secret_change else "cleared"
+    locked.save(
+        update_fields=list(changes)
+        + (["google_client_secret_encrypted"] if secret_change is not None else [])
+    )
     audit.record(
         tenant=locked,
         actor=actor,
         action="tenant.settings_changed",
         target=locked,
-        # A file is recorded by its name, not its bytes.
-        changes={
-            f: [str(o or ""), str(n or "")] if f == "logo" else [o, n]
-            for f, (o, n) in changes.items()
-        },
+        changes=recorded,
         at=now,
     )
     return locked
+
+
+MAX_GOOGLE_SECRET_LENGTH = 500
+
+
+def _google_secret_change(tenant: Tenant, values: dict[str, Any]) -> str | None:
+    """Pop the write-only Google client secret from ``values``: the new Fernet
+    token to store, "" to clear it (when the client id is cleared), or None for
+    no change. An empty secret keeps the stored one (forms never show it back)."""
+    from core.secrets import encrypt_json
+
+    secret = values.pop("google_client_secret", "")
+    if not isinstance(secret, str) or "\x00" in secret or len(secret) > MAX_GOOGLE_SECRET_LENGTH:
+        raise ValidationFailed(
+            "Enter the client secret Google gave you.", param="google_client_secret"
+        )
+    client_id = values.get("google_client_id", tenant.google_client_id)
+    if not isinstance(client_id, str) or "\x00" in client_id:
+        raise ValidationFailed("Enter the client id Google gave you.", param="google_client_id")
+    values["google_client_id"] = client_id.strip()
+    if not values["google_client_id"]:
+        if secret.strip():
+            raise ValidationFailed(
+                "Enter the client id that goes with this secret.", param="google_client_id"
+            )
+        return "" if tenant.google_client_secret_encrypted else None
+    if secret.strip():
+        return encrypt_json({"client_secret": secret.strip()})
+    return None
+
+
+def google_client_secret(tenant: Tenant) -> str:
+    """The decrypted Google client secret of ``tenant``, "" when none."""
+    from core.secrets import decrypt_json
+
+    if not tenant.google_client_secret_encrypted:
+        return ""
+    return str(decrypt_json(tenant.google_client_secret_encrypted).get("client_secret", ""))
 
 
 @transaction.atomic

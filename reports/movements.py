@@ -184,6 +184,7 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
         for r in CouponRedemption.objects.filter(
             tenant=tenant,
             subscription_id__in=ids,
+            ended_at__isnull=True,
             coupon__duration=Coupon.Duration.FOREVER,
             coupon__applies_to__in=[Coupon.AppliesTo.RECURRING, Coupon.AppliesTo.BOTH],
         ).select_related("coupon")

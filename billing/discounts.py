@@ -343,7 +343,7 @@ def customer_discount_remove(
 
 
 def live_discount(
-    *, tenant: Tenant, subscription_id: int | None = None, customer_id: int | None = None
+    *, tenant_id: int, subscription_id: int | None = None, customer_id: int | None = None
 ) -> CouponRedemption | None:
     """The discount in place on a subscription, or on a customer (reads only)."""
     where: dict[str, object] = (
@@ -352,7 +352,7 @@ def live_discount(
         else {"customer_id": customer_id, "subscription__isnull": True}
     )
     return (
-        CouponRedemption.objects.select_related("coupon")
-        .filter(tenant=tenant, ended_at__isnull=True, **where)
+        CouponRedemption.objects.select_related("coupon", "subscription")
+        .filter(tenant_id=tenant_id, ended_at__isnull=True, **where)
         .first()
     )

@@ -4,6 +4,7 @@ from dashboard import (
     catalog_views,
     commission_views,
     customer_views,
+    discount_views,
     plan_portal_views,
     subscription_new,
     team_views,
@@ -110,6 +111,11 @@ urlpatterns = [
         name="customer_detail",
     ),
     path(
+        "dashboard/customers/<str:public_id>/discount/",
+        discount_views.customer_discount,
+        name="customer_discount",
+    ),
+    path(
         "dashboard/customers/<str:public_id>/edit/",
         customer_views.customer_edit,
         name="customer_edit",
@@ -150,6 +156,11 @@ urlpatterns = [
         "dashboard/subscriptions/<str:sub_id>/seller/",
         commission_views.subscription_seller,
         name="subscription_seller",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/discount/",
+        discount_views.subscription_discount,
+        name="subscription_discount",
     ),
     path(
         "dashboard/subscriptions/<str:sub_id>/change/",

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _coupon(setup: TenantSetup, code: str, **body: Any) -> dict[str, Any]:
-    default = {} if "amount_off_minor" in body else {"percent_off": "20"}
+    default = {} if "amount_off_minor" in body else {"percent_off": 20}
     body = {"code": code, **default, **body}
     response = setup.client().post("/api/v1/coupons", body)
     assert response.status_code == 201, response.json()
@@ -62,7 +62,7 @@ def test_apply_and_remove_on_a_subscription(acme: TenantSetup) -> None:
 
 def test_apply_now_invoices_the_proration_at_once(acme: TenantSetup) -> None:
     sub = _live_sub(acme)
-    _coupon(acme, "HALF", percent_off="50")
+    _coupon(acme, "HALF", percent_off=50)
 
     response = acme.client().post(
         f"/api/v1/subscriptions/{sub['id']}/discount", {"coupon": "HALF", "proration": "now"}

@@ -15,9 +15,9 @@ coupon's first cycle. Expectations are computed by hand in the comments.
 from decimal import Decimal
 
 from billing import discounts
-from billing.models import CouponRedemption
+from billing.models import CouponRedemption, Seller, SellerPlanCap
 from tests.scenarios.helpers_lifecycle import balance, doc, lines, sp, spans
-from tests.scenarios.helpers_money import coupon
+from tests.scenarios.helpers_money import coupon, refused
 from tests.support.billing import ACTOR, World, world
 
 SEND = {"collection_method": "send_invoice"}
@@ -336,3 +336,47 @@ def test_apply_then_remove_now_at_the_same_moment_nets_zero(db):
             10_000,
         )
         assert len(got) == 4
+
+
+def test_seller_cap_and_validity_hold_on_live_paths(db):
+    # Given Carla may give up to 20% on pro (none on basic); Ana on pro, Bia on basic
+    with world(sp(2026, 1, 15)) as w:
+        basic = w.plan("basic", amount=10_000)
+        pro = w.plan("pro", amount=20_000)
+        seller = Seller.objects.create(tenant=w.tenant, name="Carla")
+        SellerPlanCap.objects.create(
+            tenant=w.tenant, seller=seller, plan_code="pro", max_percent=Decimal("20")
+        )
+        coupon(w, "CARLA25", percent_off=Decimal("25"), seller_id=seller.pk)
+        coupon(w, "CARLA20", percent_off=Decimal("20"), seller_id=seller.pk)
+        coupon(w, "FIRST", percent_off=Decimal("10"), first_purchase_only=True)
+        coupon(w, "ONE", percent_off=Decimal("10"), max_redemptions=1)
+        ana = w.customer("Ana")
+        bia = w.customer("Bia")
+        sub_pro = w.subscribe(pro, ana, **SEND)
+        sub_basic = w.subscribe(basic, bia, **SEND)
+        w.advance(sp(2026, 2, 1))
+        # When coupons beyond the cap, for a first purchase, or fully redeemed are applied
+        codes = [
+            refused(lambda: apply(w, sub_pro, "CARLA25", "now")),
+            refused(lambda: apply(w, sub_basic, "CARLA20")),
+            refused(lambda: apply(w, sub_pro, "FIRST")),
+            refused(lambda: apply_customer(w, ana, "FIRST")),
+        ]
+        apply(w, sub_pro, "ONE")
+        codes.append(refused(lambda: apply(w, sub_basic, "ONE")))
+        nothing_for_bia = not CouponRedemption.objects.filter(customer=bia).exists()
+        # And Carla's 20% put on Bia as a customer: it never discounts basic (no cap)
+        apply_customer(w, bia, "CARLA20")
+        w.advance(sp(2026, 2, 20))
+        basic_feb = totals(w, sub_basic)[1]
+    assert codes == [
+        "coupon_over_seller_cap",
+        "coupon_over_seller_cap",
+        "coupon_not_applicable",
+        "coupon_not_applicable",
+        "coupon_exhausted",
+    ]
+    assert nothing_for_bia
+    # basic has no cap for Carla: the customer-level coupon does not discount it
+    assert basic_feb == ("2026-02-15 12:00", "subscription_cycle", 0, 10_000, 0, 10_000)

@@ -37,7 +37,7 @@ class DiscountSerializer(serializers.Serializer):
     )
 
     def get_subscription(self, obj: CouponRedemption) -> str | None:
-        return obj.subscription.public_id if obj.subscription_id else None
+        return obj.subscription.public_id if obj.subscription is not None else None
 
 
 def discount_data(redemption: CouponRedemption | None) -> dict[str, Any] | None:

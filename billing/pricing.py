@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 
@@ -78,7 +79,7 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
         pending[line.subscription_id].append(line)
     batch.pending = pending
     batch.redemptions = {
-        r.subscription_id: r
+        cast(int, r.subscription_id): r  # filtered on subscriptions: never None
         for r in CouponRedemption.objects.filter(
             subscription_id__in=ids, ended_at__isnull=True
         ).select_related("coupon")

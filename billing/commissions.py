@@ -259,7 +259,7 @@ def _sale_for(*, tenant: Tenant, subscription_id: int) -> Sale | None:
         .order_by("redeemed_at", "pk")
         .first()
     )
-    if redemption is None or redemption.coupon.seller is None:
+    if redemption is None or redemption.coupon.seller is None or redemption.subscription is None:
         return None
     return _new_sale(
         tenant=tenant,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from billing.models import Coupon, CouponRedemption, Invoice, SellerPlanCap
-from billing.terms import plan_terms
+from billing.terms import seller_cap_exceeded
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
@@ -136,21 +136,7 @@ def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
     """A seller's coupon may not discount any fee of the plan beyond their cap."""
     seller_id = cast(int, coupon.seller_id)  # called for a seller's coupon only
     cap = SellerPlanCap.objects.filter(seller_id=seller_id, plan_code=plan.code).first()
-    terms = plan_terms(plan)
-    percents = []
-    targets = {
-        "recurring": (terms.period_amount(quantity), coupon.percent_off),
-        "setup": (plan.setup_fee_minor, coupon.setup_percent_off or coupon.percent_off),
-    }
-    wanted = {"recurring": ["recurring"], "setup": ["setup"], "both": ["recurring", "setup"]}
-    for target in wanted[coupon.applies_to]:
-        fee, percent = targets[target]
-        if coupon.amount_off_minor is not None:
-            if fee:
-                percents.append(Decimal(min(coupon.amount_off_minor, fee)) * 100 / fee)
-        elif percent is not None:
-            percents.append(Decimal(percent))
-    if cap is None or any(p > cap.max_percent for p in percents):
+    if seller_cap_exceeded(coupon, plan, quantity, cap):
         raise ValidationFailed(
             f"The seller's coupon {coupon.code} exceeds their maximum discount for this plan.",
             param="coupon",
@@ -158,21 +144,37 @@ def _check_seller_cap(coupon: Coupon, plan: Plan, quantity: int) -> None:
         )
 
 
-def coupon_redeem(
-    *, tenant: Tenant, code: str, customer: Customer, plan: Plan, sub: Subscription, now: datetime
-) -> CouponRedemption:
+def coupon_check(
+    *,
+    tenant: Tenant,
+    code: str,
+    customer: Customer,
+    plan: Plan | None,
+    quantity: int,
+    now: datetime,
+) -> Coupon:
+    """The coupon ``code`` if ``customer`` may redeem it now on ``plan`` (None: on
+    the customer, whose plans pricing checks invoice by invoice); raises the
+    field's ``ValidationFailed`` otherwise. Redemption limits are taken by
+    ``coupon_take``."""
+    if not isinstance(code, str) or not code:
+        raise ValidationFailed("Give a coupon code.", param="coupon", code="coupon_invalid")
     coupon = Coupon.objects.select_related("seller").filter(tenant=tenant, code=code).first()
     if coupon is None or not coupon.active:
         raise ValidationFailed(f"No such coupon: {code}", param="coupon", code="coupon_invalid")
     if coupon.redeem_by is not None and now >= coupon.redeem_by:
         raise ValidationFailed(f"The coupon {code} expired.", param="coupon", code="coupon_expired")
-    if coupon.plan_codes and plan.code not in coupon.plan_codes:
+    if plan is not None and coupon.plan_codes and plan.code not in coupon.plan_codes:
         raise ValidationFailed(
             f"The coupon {code} does not apply to this plan.",
             param="coupon",
             code="coupon_not_applicable",
         )
-    if coupon.amount_off_minor is not None and coupon.currency != plan.currency:
+    if (
+        plan is not None
+        and coupon.amount_off_minor is not None
+        and coupon.currency != plan.currency
+    ):
         raise ValidationFailed(
             f"The coupon {code} is in {coupon.currency}.",
             param="coupon",
@@ -184,8 +186,13 @@ def coupon_redeem(
             param="coupon",
             code="coupon_not_applicable",
         )
-    if coupon.seller_id is not None:
-        _check_seller_cap(coupon, plan, sub.quantity)
+    if plan is not None and coupon.seller_id is not None:
+        _check_seller_cap(coupon, plan, quantity)
+    return coupon
+
+
+def coupon_take(coupon: Coupon) -> None:
+    """Count one redemption, within ``max_redemptions``."""
     # Conditional UPDATE: two checkouts cannot both take the last redemption.
     taken = (
         Coupon.objects.filter(pk=coupon.pk)
@@ -194,16 +201,30 @@ def coupon_redeem(
     )
     if not taken:
         raise ValidationFailed(
-            f"The coupon {code} was fully redeemed.", param="coupon", code="coupon_exhausted"
+            f"The coupon {coupon.code} was fully redeemed.",
+            param="coupon",
+            code="coupon_exhausted",
         )
-    cycles = {"once": 1, "repeating": coupon.duration_cycles, "forever": None}[coupon.duration]
+
+
+def redemption_cycles(coupon: Coupon) -> int | None:
+    return {"once": 1, "repeating": coupon.duration_cycles, "forever": None}[coupon.duration]
+
+
+def coupon_redeem(
+    *, tenant: Tenant, code: str, customer: Customer, plan: Plan, sub: Subscription, now: datetime
+) -> CouponRedemption:
+    coupon = coupon_check(
+        tenant=tenant, code=code, customer=customer, plan=plan, quantity=sub.quantity, now=now
+    )
+    coupon_take(coupon)
     return CouponRedemption.objects.create(
         tenant=tenant,
         coupon=coupon,
         customer=customer,
         subscription=sub,
         redeemed_at=now,
-        cycles_left=cycles,
+        cycles_left=redemption_cycles(coupon),
     )
 
 

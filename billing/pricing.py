@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 
@@ -27,9 +28,9 @@ from billing.domain.invoicing import (
     ProposedLine,
     price,
 )
-from billing.models import CouponRedemption, Invoice, PendingLine
+from billing.models import CouponRedemption, Invoice, PendingLine, SellerPlanCap
 from billing.services import InvoiceDraft, WrittenInvoice, invoices_write
-from billing.terms import contract_terms, coupon_discount, plan_terms
+from billing.terms import contract_terms, coupon_discount, plan_terms, seller_cap_exceeded
 from core.bulk import bulk_set
 from customers.models import Customer
 from subscriptions import engine
@@ -50,6 +51,10 @@ class Batch:
     lifecycle: engine.Batch
     pending: dict[int, list[PendingLine]] = field(default_factory=dict)
     redemptions: dict[int, CouponRedemption] = field(default_factory=dict)
+    # Customer-level discounts, by customer id (``billing.discounts``).
+    customer_redemptions: dict[int, CouponRedemption] = field(default_factory=dict)
+    # Seller caps, by (seller id, plan code), for the customer-level seller coupons.
+    seller_caps: dict[tuple[int, str], SellerPlanCap] = field(default_factory=dict)
     locales: dict[int, str] = field(default_factory=dict)
     drafts: list[InvoiceDraft] = field(default_factory=list)
     touched_redemptions: list[CouponRedemption] = field(default_factory=list)
@@ -74,9 +79,30 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
         pending[line.subscription_id].append(line)
     batch.pending = pending
     batch.redemptions = {
-        r.subscription_id: r
-        for r in CouponRedemption.objects.filter(subscription_id__in=ids).select_related("coupon")
+        cast(int, r.subscription_id): r  # filtered on subscriptions: never None
+        for r in CouponRedemption.objects.filter(
+            subscription_id__in=ids, ended_at__isnull=True
+        ).select_related("coupon")
     }
+    batch.customer_redemptions = {
+        r.customer_id: r
+        for r in CouponRedemption.objects.filter(
+            tenant=tenant,
+            customer_id__in={s.customer_id for s in subs},
+            subscription__isnull=True,
+            ended_at__isnull=True,
+        ).select_related("coupon")
+    }
+    sellers = {
+        r.coupon.seller_id
+        for r in batch.customer_redemptions.values()
+        if r.coupon.seller_id is not None
+    }
+    if sellers:
+        batch.seller_caps = {
+            (c.seller_id, c.plan_code): c
+            for c in SellerPlanCap.objects.filter(tenant=tenant, seller_id__in=sellers)
+        }
     return batch
 
 
@@ -165,27 +191,58 @@ def pending_as_lines(lines: Sequence[PendingLine]) -> list[ProposedLine]:
 def active_discount(
     batch: Batch, sub: Subscription, *, first: bool
 ) -> tuple[Discount | None, CouponRedemption | None]:
-    redemption = batch.redemptions.get(sub.pk)
-    if redemption is None:
-        return None, None
+    """The one discount an invoice of ``sub`` gets. As in Stripe, the
+    subscription's own discount wins over the customer's: the customer-level
+    one applies only while the subscription has none in force (none applied,
+    or its cycles and carried remainder used up)."""
+    own = batch.redemptions.get(sub.pk)
+    if own is not None:
+        discount = redemption_discount(own, first=first)
+        if discount is not None:
+            return discount, own
+    shared = batch.customer_redemptions.get(sub.customer_id)
+    if shared is not None and customer_coupon_fits(batch, shared, sub):
+        discount = redemption_discount(shared, first=first)
+        if discount is not None:
+            return discount, shared
+    return None, None
+
+
+def customer_coupon_fits(batch: Batch, redemption: CouponRedemption, sub: Subscription) -> bool:
+    """A customer-level coupon discounts only what it could discount at
+    subscribe: the plans it lists, its currency, within a seller's cap."""
+    coupon, plan = redemption.coupon, sub.plan
+    if coupon.plan_codes and plan.code not in coupon.plan_codes:
+        return False
+    if coupon.amount_off_minor is not None and coupon.currency != plan.currency:
+        return False
+    if coupon.seller_id is not None:
+        cap = batch.seller_caps.get((coupon.seller_id, plan.code))
+        return not seller_cap_exceeded(coupon, plan, sub.quantity, cap)
+    return True
+
+
+def redemption_discount(redemption: CouponRedemption, *, first: bool) -> Discount | None:
+    """What the redemption takes off the next invoice: its cycle (while cycles
+    are left), the setup fee of a first invoice, and an amount-off coupon's
+    remainder carried from earlier invoices (which outlives the cycles)."""
     recurring = redemption.cycles_left is None or redemption.cycles_left > 0
     setup = first and not redemption.setup_applied
-    if not recurring and not setup:
-        return None, None
-    discount = coupon_discount(redemption.coupon, recurring=recurring)
+    carried = redemption.carried_minor
+    if not recurring and not setup and not carried:
+        return None
+    discount = coupon_discount(redemption.coupon, recurring=recurring or carried > 0)
     if not setup:
         discount = _without_setup(discount)
-    if (
-        discount.amount_off_minor is not None
-        and redemption.recurring_uses == 0
-        and redemption.setup_discount_minor
-    ):
-        # The first cycle's pool was partly spent on the setup fee already.
-        discount = replace(
-            discount,
-            amount_off_minor=max(0, discount.amount_off_minor - redemption.setup_discount_minor),
-        )
-    return discount, redemption
+    if discount.amount_off_minor is not None:
+        pool = discount.amount_off_minor if (recurring or setup) else 0
+        if redemption.recurring_uses == 0 and redemption.setup_discount_minor:
+            # The first cycle's pool was partly spent on the setup fee already.
+            pool = max(0, pool - redemption.setup_discount_minor)
+        discount = replace(discount, amount_off_minor=pool + carried)
+    elif not recurring and not setup:
+        return None
+    return discount
 
 
 def _without_setup(discount: Discount) -> Discount:
@@ -211,6 +268,26 @@ def bill(
     )
 
 
+def bill_discounted(
+    batch: Batch, sub: Subscription, *, at: datetime, lines: list[ProposedLine]
+) -> None:
+    """An update invoice of ``lines`` that carry their discount already (a
+    coupon applied or removed now): no coupon is applied on top and the
+    prorations waiting stay for the next invoice."""
+    price_owed(batch)
+    _draft(
+        batch,
+        sub,
+        at=at,
+        reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
+        lines=lines,
+        period=None,
+        first=False,
+        currency=None,
+        discounted=True,
+    )
+
+
 def _draft(
     batch: Batch,
     sub: Subscription,
@@ -221,13 +298,16 @@ def _draft(
     period: tuple[datetime, datetime] | None,
     first: bool,
     currency: str | None,
+    discounted: bool = False,
 ) -> None:
     tenant = batch.tenant
-    pending = batch.pending.pop(sub.pk, [])
+    # ``discounted``: the lines carry their discount already (a coupon applied or
+    # removed now, ``billing.discounts``); the prorations waiting stay waiting.
+    pending = [] if discounted else batch.pending.pop(sub.pk, [])
     all_lines = lines + pending_as_lines(pending)
     if not all_lines:
         return
-    discount, redemption = active_discount(batch, sub, first=first)
+    discount, redemption = (None, None) if discounted else active_discount(batch, sub, first=first)
     priced, carried = price(all_lines, discount=discount, rounding=tenant.rounding_mode)
     if redemption is not None and discount is not None:
         used_recurring = any(line.coupon_id and line.kind == RECURRING for line in priced)
@@ -235,8 +315,16 @@ def _draft(
         used_setup = first and discount.on_setup and any(line.kind == SETUP_FEE for line in priced)
         if used_recurring:
             redemption.recurring_uses += 1
-            if redemption.cycles_left is not None:
+            if redemption.cycles_left:
                 redemption.cycles_left -= 1
+            if discount.amount_off_minor is not None:
+                # What this invoice could not use waits for the next ones.
+                used = sum(
+                    line.discount_minor
+                    for line in priced
+                    if line.coupon_id == discount.coupon_id and line.kind in (RECURRING, SETUP_FEE)
+                )
+                redemption.carried_minor = max(0, discount.amount_off_minor - used)
         if used_setup:
             redemption.setup_applied = True
             redemption.setup_discount_minor = setup_off
@@ -300,7 +388,7 @@ def write(batch: Batch, now: datetime) -> list[WrittenInvoice]:
     bulk_set(
         CouponRedemption,
         list({r.pk: r for r in batch.touched_redemptions}.values()),
-        ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses"],
+        ["cycles_left", "setup_applied", "setup_discount_minor", "recurring_uses", "carried_minor"],
     )
     auto = {s.pk for s in lifecycle.subs if s.collection_method == "charge_automatically"}
     _charge_after_commit(

@@ -186,7 +186,7 @@ def retention_offer_accept(
     reason, comment = _clean_feedback(reason, comment)
     offer = options.offer
     if offer == PlanPortalOptions.Offer.COUPON and options.offer_coupon is not None:
-        if sub.redemptions.exists():
+        if sub.redemptions.filter(ended_at__isnull=True).exists():
             raise StateConflict(
                 "This subscription already has a discount.", code="coupon_already_applied"
             )

@@ -4,7 +4,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from billing.domain.invoicing import Discount, PlanTerms
-from billing.models import Coupon
+from billing.models import Coupon, SellerPlanCap
 from subscriptions.domain.catalog import tiers_of
 from subscriptions.models import Plan
 
@@ -55,3 +55,25 @@ def coupon_discount(coupon: Coupon, *, recurring: bool = True) -> Discount:
         on_recurring=recurring and applies in (Coupon.AppliesTo.RECURRING, Coupon.AppliesTo.BOTH),
         on_setup=applies in (Coupon.AppliesTo.SETUP, Coupon.AppliesTo.BOTH),
     )
+
+
+def seller_cap_exceeded(
+    coupon: Coupon, plan: Plan, quantity: int, cap: SellerPlanCap | None
+) -> bool:
+    """Whether a seller's coupon discounts any fee of ``plan`` beyond the seller's
+    cap for it (no cap for the plan: the seller may not discount it at all)."""
+    terms = plan_terms(plan)
+    percents = []
+    targets = {
+        "recurring": (terms.period_amount(quantity), coupon.percent_off),
+        "setup": (plan.setup_fee_minor, coupon.setup_percent_off or coupon.percent_off),
+    }
+    wanted = {"recurring": ["recurring"], "setup": ["setup"], "both": ["recurring", "setup"]}
+    for target in wanted[coupon.applies_to]:
+        fee, percent = targets[target]
+        if coupon.amount_off_minor is not None:
+            if fee:
+                percents.append(Decimal(min(coupon.amount_off_minor, fee)) * 100 / fee)
+        elif percent is not None:
+            percents.append(Decimal(percent))
+    return cap is None or any(p > cap.max_percent for p in percents)

@@ -18,6 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from billing import discounts as billing_discounts
+from billing.discounts_api import (
+    CustomerDiscountApplySerializer,
+    DiscountSerializer,
+    discount_data,
+)
+from billing.models import CouponRedemption
+from billing.selectors import now_for
 from core import clock
 from core.api import (
     ApiViewSet,
@@ -76,6 +84,10 @@ class CustomerSerializer(serializers.ModelSerializer):
     metadata = serializers.DictField(
         child=serializers.CharField(), help_text="Your own key-value pairs."
     )
+    discount = serializers.SerializerMethodField(
+        help_text="The coupon applied to the customer, or null: it discounts their next "
+        "invoices, of every subscription without a discount of its own."
+    )
     test_clock = PublicIdOf(
         "test_clock.public_id", help_text="The test clock the customer lives on, or null."
     )
@@ -93,10 +105,25 @@ class CustomerSerializer(serializers.ModelSerializer):
             "locale",
             "address",
             "metadata",
+            "discount",
             "test_clock",
             "created",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DiscountSerializer(allow_null=True))
+    def get_discount(self, obj: Any) -> dict[str, Any] | None:
+        # A model instance, or the row a projection read (``public_id`` among its columns).
+        if isinstance(obj, Customer):
+            where = {"customer_id": obj.pk}
+        else:
+            where = {"customer__public_id": obj["public_id"]}
+        found = (
+            CouponRedemption.objects.select_related("coupon")
+            .filter(ended_at__isnull=True, subscription__isnull=True, **where)
+            .first()
+        )
+        return discount_data(found)
 
 
 _CUSTOMER_ROW = Projection(CustomerSerializer)
@@ -228,6 +255,47 @@ class CustomerViewSet(ApiViewSet):
             tenant=self.tenant, customer_id=customer.pk, actor=self.actor, now=clock.now()
         )
         return Response({"id": public_id, "object": "customer", "deleted": True})
+
+    @extend_schema(
+        methods=["POST"],
+        operation_id="customer_discount_apply",
+        summary="Apply a coupon to the customer",
+        description="It discounts the customer's next invoices, of every subscription "
+        "without a discount of its own (a subscription's discount wins, as in Stripe), "
+        "within the coupon's duration (counted in the customer's invoices) and plans. "
+        "Replaces the customer's discount.",
+        parameters=[_ID],
+        request=CustomerDiscountApplySerializer,
+        responses=CustomerSerializer,
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        operation_id="customer_discount_remove",
+        summary="Remove the customer's discount (from their next invoices)",
+        parameters=[_ID],
+        request=None,
+        responses=CustomerSerializer,
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def discount(self, request: Request, id: str) -> Response:
+        customer = self.get_object()
+        if request.method == "DELETE":
+            billing_discounts.customer_discount_remove(
+                tenant=self.tenant,
+                customer_id=customer.pk,
+                actor=self.actor,
+                now=now_for(customer=customer, now=clock.now()),
+            )
+        else:
+            data = input_of(CustomerDiscountApplySerializer, request)
+            billing_discounts.customer_discount_apply(
+                tenant=self.tenant,
+                customer_id=customer.pk,
+                actor=self.actor,
+                now=now_for(customer=customer, now=clock.now()),
+                **data,
+            )
+        return Response(self.get_row(_CUSTOMER_ROW))
 
     @action(detail=True, methods=["get"])
     def entitlements(self, request: Request, id: str) -> Response:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from billing.discounts import live_discount
 from billing.services import customer_balance_adjust
 from core import clock
 from core.actors import Actor
@@ -146,6 +147,7 @@ def _detail(
         "address_lines": address_lines(customer.address or {}),
         "portal_link": link,
         "can_manage": request.membership.has_perm(Perm.CUSTOMERS_MANAGE),
+        "discount": live_discount(tenant_id=tenant.pk, customer_id=customer.pk),
         "can_subscribe": request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE),
         **selectors.customer_summary(tenant=tenant, customer=customer),
     }

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from billing import discounts as billing_discounts
 from billing import subscriptions as billing_subs
 from billing.models import Sale, Seller
 from billing.selectors import invoice_list, now_for
@@ -117,6 +118,9 @@ def _detail(
         ),
         "invoices": invoice_list(tenant=request.tenant).filter(subscription=sub)[:20],
         "can_manage": can_manage,
+        "discount": billing_discounts.live_discount(
+            tenant_id=request.tenant.pk, subscription_id=sub.pk
+        ),
         "ended": sub.status in (Subscription.Status.CANCELED, Subscription.Status.ENDED),
         "pause_form": forms_.get("pause_form") or PauseForm(),
         "cancel_form": forms_.get("cancel_form") or CancelForm(),

@@ -4,6 +4,7 @@ from dashboard import (
     catalog_views,
     commission_views,
     customer_views,
+    discount_views,
     plan_portal_views,
     readjustment_views,
     return_file_views,
@@ -145,6 +146,11 @@ urlpatterns = [
         name="customer_detail",
     ),
     path(
+        "dashboard/customers/<str:public_id>/discount/",
+        discount_views.customer_discount,
+        name="customer_discount",
+    ),
+    path(
         "dashboard/customers/<str:public_id>/edit/",
         customer_views.customer_edit,
         name="customer_edit",
@@ -185,6 +191,11 @@ urlpatterns = [
         "dashboard/subscriptions/<str:sub_id>/seller/",
         commission_views.subscription_seller,
         name="subscription_seller",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/discount/",
+        discount_views.subscription_discount,
+        name="subscription_discount",
     ),
     path(
         "dashboard/subscriptions/<str:sub_id>/change/",

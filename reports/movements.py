@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, Least
@@ -200,10 +200,11 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
     }
     plans = {p.public_id: p for p in Plan.objects.filter(tenant=tenant, public_id__in=named)}
     coupons: dict[int, Coupon] = {
-        r.subscription_id: r.coupon
+        cast(int, r.subscription_id): r.coupon  # filtered on subscriptions: never None
         for r in CouponRedemption.objects.filter(
             tenant=tenant,
             subscription_id__in=ids,
+            ended_at__isnull=True,
             coupon__duration=Coupon.Duration.FOREVER,
             coupon__applies_to__in=[Coupon.AppliesTo.RECURRING, Coupon.AppliesTo.BOTH],
         ).select_related("coupon")

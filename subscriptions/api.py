@@ -22,7 +22,9 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from billing import coupons as billing_coupons
+from billing import discounts as billing_discounts
 from billing import subscriptions as billing_subs
+from billing.discounts_api import DiscountApplySerializer, DiscountSerializer, discount_data
 from billing.models import Coupon, TaxRate
 from billing.selectors import coupon_list, now_for
 from core import clock
@@ -525,6 +527,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="Its readjustments (reajuste), newest first: old and new price, factor, "
         "index months, status."
     )
+    discount = serializers.SerializerMethodField(
+        help_text="The coupon applied to this subscription, or null. It wins over the "
+        "customer's discount, which applies only while this is null or used up."
+    )
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
 
     class Meta:
@@ -552,6 +558,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "pause_cycles_left",
             "unit_amount",
             "readjustments",
+            "discount",
             "created",
         ]
         read_only_fields = fields
@@ -562,6 +569,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         if rows is None:
             rows = list(obj.readjustments.select_related("subscription").order_by("-due_on", "-id"))
         return list(ReadjustmentSerializer(rows, many=True).data)
+
+    @extend_schema_field(DiscountSerializer(allow_null=True))
+    def get_discount(self, obj: Subscription) -> dict[str, Any] | None:
+        return discount_data(
+            billing_discounts.live_discount(tenant_id=obj.tenant_id, subscription_id=obj.pk)
+        )
 
     @staticmethod
     def _pending(obj: Subscription, kind: str) -> Any:
@@ -873,6 +886,60 @@ class SubscriptionViewSet(ApiViewSet):
             at_period_end=data["at_period_end"],
             prorate_credit=data["prorate"],
         )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @extend_schema(
+        methods=["POST"],
+        operation_id="subscription_discount_apply",
+        summary="Apply a coupon: from the next invoice, or now with proration",
+        description="Replaces the subscription's discount. The coupon is checked as at "
+        "subscribe (plans, expiry, redemption limit, first purchase, the seller's cap). "
+        "With proration=now the rest of the current period is credited at the discount it "
+        "was charged with and charged again with the new one, on an invoice written at "
+        "once (a credit goes to the customer's balance); the current period counts as the "
+        "coupon's first cycle. A subscription's discount wins over its customer's.",
+        parameters=[_SUB],
+        request=DiscountApplySerializer,
+        responses=SubscriptionSerializer,
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        operation_id="subscription_discount_remove",
+        summary="Remove the discount: from the next invoice, or now with proration",
+        description="With proration=now the rest of the current period is charged without "
+        "the discount. Without a discount, nothing changes.",
+        parameters=[
+            _SUB,
+            OpenApiParameter(
+                "proration",
+                str,
+                enum=["next_invoice", "now"],
+                description="next_invoice (default) or now.",
+            ),
+        ],
+        request=None,
+        responses=SubscriptionSerializer,
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def discount(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        if request.method == "DELETE":
+            billing_discounts.subscription_discount_remove(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                actor=self.actor,
+                now=self._now(sub),
+                proration=request.query_params.get("proration", billing_discounts.NEXT_INVOICE),
+            )
+        else:
+            data = input_of(DiscountApplySerializer, request)
+            billing_discounts.subscription_discount_apply(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                actor=self.actor,
+                now=self._now(sub),
+                **data,
+            )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 
     @action(detail=True, methods=["post"])

@@ -117,10 +117,18 @@ class Coupon(TenantOwned):
 class CouponRedemption(TenantOwned):
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # Null: a customer-level discount, applied to the invoices of all the
+    # customer's subscriptions (a subscription's own discount wins over it).
     subscription = models.ForeignKey(
-        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="redemptions"
+        "subscriptions.Subscription",
+        on_delete=models.CASCADE,
+        related_name="redemptions",
+        null=True,
+        blank=True,
     )
     redeemed_at = models.DateTimeField()
+    # When the discount was removed (history is kept); null while it applies.
+    ended_at = models.DateTimeField(null=True, blank=True)
     # None = forever; counts down once per invoiced recurring period.
     cycles_left = models.PositiveSmallIntegerField(null=True, blank=True)
     setup_applied = models.BooleanField(default=False)
@@ -128,9 +136,31 @@ class CouponRedemption(TenantOwned):
     # the first recurring charge, even when a trial puts them on two invoices.
     setup_discount_minor = models.BigIntegerField(default=0)
     recurring_uses = models.PositiveIntegerField(default=0)
+    # What an amount-off coupon could not use on an invoice smaller than it:
+    # it discounts the next invoices until spent, even past the coupon's cycles.
+    carried_minor = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "subscription"], name="redemption_sub")]
+        indexes = [
+            models.Index(fields=["tenant", "subscription"], name="redemption_sub"),
+            models.Index(fields=["tenant", "customer"], name="redemption_customer"),
+        ]
+        constraints = [
+            # One live discount per subscription, and one per customer.
+            models.UniqueConstraint(
+                fields=["tenant", "subscription"],
+                condition=Q(ended_at__isnull=True, subscription__isnull=False),
+                name="redemption_one_live_per_sub",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "customer"],
+                condition=Q(ended_at__isnull=True, subscription__isnull=True),
+                name="redemption_one_live_per_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(carried_minor__gte=0), name="redemption_carried_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.coupon_id} → {self.subscription_id}"

@@ -193,12 +193,12 @@ def test_money_amount_off_above_price_floors_at_zero_and_activates(db):
         got_amounts = [amounts(i) for i in invoices]
         got_status = [i.status for i in invoices]
     # Then the discount is capped at the line (2500), the invoice is 0 and paid at once,
-    # so the subscription is active; nothing of the extra 500 carries over
+    # so the subscription is active; the extra 500 carries to the next invoice: 2500 - 500
     assert got == [
         ("2026-01-05", "subscription_create", 0, [("recurring", 2_500, 2_500, 0, 0)]),
-        ("2026-02-05", "subscription_cycle", 2_500, [("recurring", 2_500, 0, 0, 2_500)]),
+        ("2026-02-05", "subscription_cycle", 2_000, [("recurring", 2_500, 500, 0, 2_000)]),
     ]
-    assert got_amounts == [(2_500, 2_500, 0, 0, 0, 0), (2_500, 0, 0, 2_500, 0, 2_500)]
+    assert got_amounts == [(2_500, 2_500, 0, 0, 0, 0), (2_500, 500, 0, 2_000, 0, 2_000)]
     assert got_status == ["paid", "open"]
     assert status_at_signup == Subscription.Status.ACTIVE
 

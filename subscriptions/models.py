@@ -253,3 +253,15 @@ class ScheduledChange(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.effective_at:%Y-%m-%d}"
+
+
+class EntitlementState(TenantOwned):
+    """What a customer could use when it was last pushed: the
+    ``customer.entitlements.updated`` event goes out only when this changes."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    features = models.JSONField(default=dict)
+    subscriptions = models.JSONField(default=list)
+    updated_at = models.DateTimeField()

@@ -230,7 +230,10 @@ BILLING_LISTENERS = [
 TENANT_CREATED_LISTENERS = ["dunning.services.dunning_policies_seed"]
 # Called as f(events) with the PendingEvents tenants/outbox.py just wrote, in
 # their transaction: reports keeps its MRR movement log (reports/movements.py).
-OUTBOX_LISTENERS = ["reports.movements.events_written"]
+OUTBOX_LISTENERS = [
+    "reports.movements.events_written",
+    "subscriptions.entitlement_push.events_written",
+]
 # The scheduled work a test clock replays (billing/clocks.py); at one moment
 # they run in this order.
 TEST_CLOCK_SWEEPS = [

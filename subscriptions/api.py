@@ -531,6 +531,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="The coupon applied to this subscription, or null. It wins over the "
         "customer's discount, which applies only while this is null or used up."
     )
+    has_access = serializers.BooleanField(
+        help_text="Whether the subscriber gets the plan's entitlements now: trialing, active, "
+        "or past due in the grace period before dunning suspends access."
+    )
+    access_suspended_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When dunning suspended access for an unpaid invoice, or null.",
+    )
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
 
     class Meta:
@@ -542,6 +550,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "plan",
             "quantity",
             "status",
+            "has_access",
+            "access_suspended_at",
             "collection_method",
             "payment_method",
             "current_period_start",

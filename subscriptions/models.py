@@ -436,3 +436,15 @@ class Readjustment(TenantOwned):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class EntitlementState(TenantOwned):
+    """What a customer could use when it was last pushed: the
+    ``customer.entitlements.updated`` event goes out only when this changes."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    features = models.JSONField(default=dict)
+    subscriptions = models.JSONField(default=list)
+    updated_at = models.DateTimeField()

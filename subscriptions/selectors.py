@@ -27,8 +27,9 @@ from subscriptions.models import (
 )
 from tenants.models import Tenant
 
-# What gives access now: a paused, past-due-and-blocked or ended subscription does not.
-ENTITLED = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+# What gives access now (Subscription.has_access): past due keeps it until dunning
+# suspends the subscription; paused, canceled and ended ones don't.
+HAS_ACCESS = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 
 
 def product_list(*, tenant: Tenant) -> QuerySet[Product]:
@@ -85,13 +86,26 @@ def _merge(old: Any, new: Any) -> Any:
     return old  # other values: the newest subscription's (seen first) stands
 
 
-def customer_entitlements(*, tenant: Tenant, customer: Customer) -> Entitlements:
-    subs = list(
+def entitled_subscriptions(
+    *, tenant: Tenant, customer_ids: Iterable[int]
+) -> QuerySet[Subscription]:
+    """The subscriptions giving access now (``Subscription.has_access``): trialing,
+    active, or past due in the grace period before dunning suspends them."""
+    return (
         Subscription.objects.for_tenant(tenant)
-        .filter(customer=customer, status__in=ENTITLED)
+        .filter(
+            customer_id__in=list(customer_ids),
+            status__in=HAS_ACCESS,
+            access_suspended_at__isnull=True,
+        )
         .select_related("plan")
         .order_by("-created_at", "-id")
     )
+
+
+def entitlements_of(subs: Iterable[Subscription]) -> Entitlements:
+    """The union of the subscriptions' plan entitlements (newest first)."""
+    subs = list(subs)
     features: dict[str, Any] = {}
     for sub in subs:
         for key, value in (sub.plan.entitlements or {}).items():
@@ -101,6 +115,10 @@ def customer_entitlements(*, tenant: Tenant, customer: Customer) -> Entitlements
         subscriptions=[s.public_id for s in subs],
         plans=sorted({s.plan.public_id for s in subs}),
     )
+
+
+def customer_entitlements(*, tenant: Tenant, customer: Customer) -> Entitlements:
+    return entitlements_of(entitled_subscriptions(tenant=tenant, customer_ids=[customer.pk]))
 
 
 # --- readjustment (reajuste) ---------------------------------------------------------------

@@ -53,6 +53,8 @@ class TenantSettingsForm(forms.ModelForm):
             "locale",
             "proration_precision",
             "rounding_mode",
+            "interval_change_anchor",
+            "pause_unused",
             "invoice_prefix",
             "net_terms_days",
             "logo",

@@ -622,7 +622,7 @@ def subscription_preview_pause(
                 .select_related("invoice")
                 .order_by("pk")
             )
-            credits = [(n.invoice.number, n.total_minor) for n in notes]
+            credits = [(n.invoice.number or "", n.total_minor) for n in notes]
             carried = sub.pause_carry_until
             days = (
                 (local_date(carried, tenant.time_zone) - local_date(now, tenant.time_zone)).days

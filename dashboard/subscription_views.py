@@ -181,17 +181,16 @@ def subscription_pause(request: StaffRequest, sub_id: str) -> HttpResponse:
     sub = _get(request, sub_id)
     form = PauseForm(request.POST)
     if form.is_valid() and form.cleaned_data["when"] == "now":
-        options = {
-            "resume_at": _local_midnight(request, form.cleaned_data["resume_on"]),
-            "unused": form.cleaned_data["unused"] or None,
-        }
+        resume_at = _local_midnight(request, form.cleaned_data["resume_on"])
+        unused: str | None = form.cleaned_data["unused"] or None
         if request.POST.get("preview"):
             try:
                 preview = billing_subs.subscription_preview_pause(
                     tenant=request.tenant,
                     subscription_id=sub.pk,
                     now=now_for(customer=sub.customer, now=clock.now()),
-                    **options,
+                    resume_at=resume_at,
+                    unused=unused,
                 )
             except DomainError as exc:
                 form.add_error(_field(form, _pause_param(exc.param)), exc.message)
@@ -203,7 +202,12 @@ def subscription_pause(request: StaffRequest, sub_id: str) -> HttpResponse:
             form,
             "pause_form",
             lambda actor, now: billing_subs.subscription_pause_now(
-                tenant=request.tenant, subscription_id=sub.pk, actor=actor, now=now, **options
+                tenant=request.tenant,
+                subscription_id=sub.pk,
+                actor=actor,
+                now=now,
+                resume_at=resume_at,
+                unused=unused,
             ),
             _("The subscription is paused."),
             param=_pause_param,

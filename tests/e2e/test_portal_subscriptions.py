@@ -201,7 +201,9 @@ def test_subscriber_sees_the_credit_of_a_pause_now_then_pauses_and_picks_a_resum
         page.get_by_test_id("pause-preview-button").click()
         expect(page.get_by_test_id("pause-preview")).to_contain_text("67.74")
         assert Subscription.objects.get(pk=sub.pk).status == "active"
-        _shots(page, ana, "pause-now-preview")
+        # The preview is the answer to a POST: photographed as it is (no reload).
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "portal-pause-now-preview-en-desktop.png"))
         page.check("input[name=when][value=now]")
         page.get_by_test_id("pause-button").click()
         expect(page.get_by_test_id("paused-until")).to_be_visible()

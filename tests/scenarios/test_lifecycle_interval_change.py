@@ -297,3 +297,50 @@ def test_interval_change_with_a_scheduled_pause_is_refused(db):
         assert scheduled.value.code == "change_already_scheduled"
         assert pending_changes(sub) == [("pause", "2026-02-15 12:00")]
         assert state(w, sub)[1] == "basic"
+
+
+@pytest.mark.parametrize(
+    ("precision", "hour", "credit", "charge"),
+    [
+        # Annual bought Jan 31 at noon: [Jan 31 2026, Jan 31 2027) = 365 days; May 10 ..
+        # Jan 30 remain: 21 + 30+31+31+30+31+30+31 + 31 = 266 days:
+        # 100000 × 266/365 = 72876.71 → 72877. The quarters keep the Jan 31 anchor:
+        # [Apr 30, Jul 31) = 31 + 30 + 31 = 92 days, May 10 .. Jul 30 = 82:
+        # 27000 × 82/92 = 24065.22 → 24065. Total 24065 - 72877 = -48812.
+        pytest.param("day", 12, 72_877, 24_065, id="day"),
+        # By second at May 10 18:00: 265.75/365 → 72808.22 → 72808; 81.75/92 →
+        # 23991.85 → 23992. Total 23992 - 72808 = -48816.
+        pytest.param("second", 18, 72_808, 23_992, id="second"),
+    ],
+)
+def test_interval_annual_to_quarterly_kept_credit_pays_the_next_quarters(
+    db, precision, hour, credit, charge
+):
+    # Given annual (R$1,000) bought on Jan 31 at noon, quarterly at R$270
+    with world(sp(2026, 1, 31, 12), proration_precision=precision) as w:
+        annual = w.plan("annual", amount=100_000, interval="year")
+        quarterly = w.plan("quarterly", amount=27_000, interval="month", interval_count=3)
+        customer = w.customer()
+        sub = w.subscribe(annual, customer=customer, collection_method="send_invoice")
+        # When on May 10 it moves to quarterly, the anchor's day kept
+        w.advance(sp(2026, 5, 10, hour))
+        change(w, sub, plan=quarterly, anchor="keep")
+        got = w.invoices(sub)
+        left = credit - charge
+        # (the invoice does not go negative: what is left is carried to the balance)
+        assert lines(got[-1]) == [
+            ("proration", 1, -credit, 0, 0, -credit),
+            ("recurring", 1, charge, 0, 0, charge),
+            ("credit_carried", 1, left, 0, 0, left),
+        ]
+        assert (got[-1].total_minor, got[-1].amount_due_minor) == (0, 0)
+        assert balance(w, customer) == left
+        assert state(w, sub)[4] == "2026-07-31 12:00"
+        # Then the balance pays the Jul 31 quarter whole and part of the Oct 31 one
+        w.advance(sp(2026, 11, 1, 0))
+        got = w.invoices(sub)
+        assert balance(w, customer) == 0
+    assert [(doc(i)[1], doc(i)[7], doc(i)[8], doc(i)[9]) for i in got[-2:]] == [
+        ("2026-07-31 12:00", 27_000, 27_000, 0),
+        ("2026-10-31 12:00", 27_000, left - 27_000, 27_000 - (left - 27_000)),
+    ]

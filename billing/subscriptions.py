@@ -22,13 +22,14 @@ from billing.coupons import coupon_redeem
 from billing.domain.amounts import prorate, remaining_fraction, round_minor
 from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
 from billing.locks import lock_invoices
-from billing.models import Invoice, InvoiceLine, PendingLine
+from billing.models import CreditNote, Invoice, InvoiceLine, PendingLine
 from billing.services import credit_note_write
 from billing.terms import contract_terms
 from core.actors import Actor
 from core.errors import ValidationFailed
 from customers.models import Customer
 from subscriptions import engine
+from subscriptions.domain.cycles import local_date
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import lifecycle
 from subscriptions.services.lifecycle import ProrationBehavior
@@ -113,8 +114,11 @@ class ChangePreview:
     total_minor: int
 
 
-def change_lines(tenant: Tenant, change: engine.PlanChange) -> list[ProposedLine]:
-    """Credit for the unused part of the old price, charge for the rest of the new one."""
+def change_lines(
+    tenant: Tenant, change: engine.PlanChange, *, credit_only: bool = False
+) -> list[ProposedLine]:
+    """Credit for the unused part of the old price, charge for the rest of the new
+    one (``credit_only``: an interval change, whose new period is charged whole)."""
     if change.window is None:
         return []
     fraction = remaining_fraction(
@@ -143,6 +147,8 @@ def change_lines(tenant: Tenant, change: engine.PlanChange) -> list[ProposedLine
                 tax_inclusive=old_terms.tax_inclusive,
             )
         )
+    if credit_only:
+        return lines
     charge = prorate(new_terms.period_amount(change.new_quantity), fraction, tenant.rounding_mode)
     if charge:
         lines.append(
@@ -170,11 +176,23 @@ def subscription_preview_change(
     quantity: int | None = None,
     when: str = "now",
     proration: str = ProrationBehavior.NEXT_INVOICE,
+    anchor: str | None = None,
 ) -> ChangePreview:
     """The exact lines the change would produce, priced, without saving anything."""
     new_plan, new_qty = lifecycle.change_validate(
         tenant, subscription, plan, quantity, when, proration
     )
+    lifecycle.anchor_choice(tenant, anchor)
+    if _is_interval_change(subscription, new_plan):
+        return _preview_interval_change(
+            tenant=tenant,
+            subscription=subscription,
+            now=now,
+            plan=new_plan,
+            quantity=new_qty,
+            proration=proration,
+            anchor=anchor,
+        )
     if when == "period_end" or proration == ProrationBehavior.NONE:
         return ChangePreview(
             [], subscription.current_period_end if when == "period_end" else now, 0
@@ -205,13 +223,21 @@ def subscription_change(
     quantity: int | None = None,
     when: str = "now",
     proration: str = ProrationBehavior.NEXT_INVOICE,
+    anchor: str | None = None,
 ) -> Subscription:
     """Change plan and/or quantity now (prorated as ``proration`` says: on the
-    next invoice, invoiced now, or not at all) or at the period end."""
+    next invoice, invoiced now, or not at all) or at the period end. A change of
+    billing interval starts the new period now and invoices it at once, with the
+    old period's unused part credited (unless ``proration`` is none); ``anchor``
+    (default: the tenant's) resets the anchor to now or keeps its day."""
     sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
     new_plan, new_qty = lifecycle.change_validate(tenant, sub, plan, quantity, when, proration)
+    choice = lifecycle.anchor_choice(tenant, anchor)
     old = {"plan": sub.plan.code, "quantity": sub.quantity}
-    if when == "period_end":
+    moved = _is_interval_change(sub, new_plan)
+    if moved:
+        _change_interval(tenant, sub, new_plan, new_qty, now, proration=proration, anchor=choice)
+    elif when == "period_end":
         lifecycle.change_schedule(tenant=tenant, sub=sub, plan=new_plan, quantity=new_qty, now=now)
     else:
         change = engine.plan_change(sub, new_plan, new_qty, now, tenant.time_zone)
@@ -260,22 +286,147 @@ def subscription_change(
             "quantity": [old["quantity"], new_qty],
             "when": when,
             "proration": proration,
+            "anchor": choice if moved else "",
         },
     )
     return sub
 
 
-def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int:
-    """Credit notes for the unused share of everything charged for the current
-    period (its renewal, and any mid-period changes or resumption), one per
-    invoice, each rounded once. Returns the total credited."""
+def _is_interval_change(sub: Subscription, plan: Plan) -> bool:
+    """An interval change that moves the periods: a started subscription out of
+    its trial (in a trial, or before the start, nothing was charged and the new
+    plan's periods simply begin when billing does)."""
+    return (
+        lifecycle.interval_changes(sub, plan)
+        and sub.started
+        and sub.status in (Status.ACTIVE, Status.PAST_DUE, Status.INCOMPLETE)
+    )
+
+
+def _change_interval(
+    tenant: Tenant,
+    sub: Subscription,
+    plan: Plan,
+    quantity: int,
+    now: datetime,
+    *,
+    proration: str,
+    anchor: str,
+) -> None:
+    """The new interval's period starts now and is invoiced at once, with the
+    credit for the old period's unused part (and the prorations waiting)."""
+    change = engine.plan_change(sub, plan, quantity, now, tenant.time_zone)
+    credit = (
+        []
+        if proration == ProrationBehavior.NONE
+        else change_lines(tenant, change, credit_only=True)
+    )
+    batch = pricing.load(tenant, [sub])
+    period = engine.Engine(batch.lifecycle).change_interval(
+        change, reset_anchor=anchor == lifecycle.AnchorChoice.RESET
+    )
+    pricing.bill(
+        batch,
+        sub,
+        at=now,
+        reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
+        lines=[*credit, pricing.charge_line(tenant, period)],
+        period=(period.start, period.end),
+    )
+    pricing.write(batch, now)
+
+
+def _preview_interval_change(
+    *,
+    tenant: Tenant,
+    subscription: Subscription,
+    now: datetime,
+    plan: Plan,
+    quantity: int,
+    proration: str,
+    anchor: str | None,
+) -> ChangePreview:
+    """``subscription_change`` itself, in a transaction rolled back: the preview
+    is the invoice confirming writes, to the cent."""
+    result: list[ChangePreview] = []
+    try:
+        with transaction.atomic():
+            before = set(
+                Invoice.objects.filter(subscription=subscription).values_list("pk", flat=True)
+            )
+            subscription_change(
+                tenant=tenant,
+                subscription_id=subscription.pk,
+                actor=Actor.system("preview"),
+                now=now,
+                plan=plan,
+                quantity=quantity,
+                proration=proration,
+                anchor=anchor,
+            )
+            written = (
+                Invoice.objects.filter(subscription=subscription)
+                .exclude(pk__in=before)
+                .order_by("pk")
+                .last()
+            )
+            lines = (
+                [_proposed(line) for line in written.lines.order_by("position", "pk")]
+                if written is not None
+                else []
+            )
+            result.append(ChangePreview(lines, now, written.total_minor if written else 0))
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result[0]
+
+
+def _proposed(line: InvoiceLine) -> ProposedLine:
+    return ProposedLine(
+        kind=line.kind,
+        description=line.description,
+        amount_minor=line.amount_minor,
+        quantity=line.quantity,
+        discount_minor=line.discount_minor,
+        tax_minor=line.tax_minor,
+        tax_inclusive=line.tax_inclusive,
+        tax_percent=line.tax_percent,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        plan_id=line.plan_id,
+        coupon_id=line.coupon_id,
+    )
+
+
+def _credit_unused_time(
+    tenant: Tenant,
+    sub: Subscription,
+    now: datetime,
+    *,
+    reason: str = "Unused time after cancellation",
+    until: datetime | None = None,
+    since: datetime | None = None,
+) -> int:
+    """Credit notes for the unused share, from ``now`` to ``until`` (the current
+    period's end), of everything charged for that period (its renewal, and any
+    mid-period changes or resumption), one per invoice, each rounded once.
+    Returns the total credited.
+
+    Only lines starting at or after ``since`` (the current period's start) count:
+    after a credited mid-period pause and its resumption inside the same period,
+    the period's first charge was credited from the pause on already, and only
+    what the resumption charged is still unused (never the same days twice)."""
+    end = sub.current_period_end if until is None else until
     lines = InvoiceLine.objects.filter(
         invoice__subscription=sub,
         invoice__status__in=[Invoice.Status.OPEN, Invoice.Status.PAID],
         kind__in=[InvoiceLine.Kind.RECURRING, InvoiceLine.Kind.PRORATION],
-        period_end=sub.current_period_end,
+        period_end=end,
         period_start__isnull=False,
     ).order_by("invoice_id", "position")
+    if since is not None:
+        lines = lines.filter(period_start__gte=since)
     shares: dict[int, Decimal] = {}
     for line in lines:
         # Both bounds are set: the query above asks for them.
@@ -304,10 +455,10 @@ def _credit_unused_time(tenant: Tenant, sub: Subscription, now: datetime) -> int
                 tenant=tenant,
                 invoice=locked,
                 amount_minor=amount,
-                reason="Unused time after cancellation",
+                reason=reason,
                 now=now,
                 period_start=now,
-                period_end=sub.current_period_end,
+                period_end=end,
             )
             total += amount
     return total
@@ -337,24 +488,162 @@ def subscription_cancel(
     pricing.write(batch, now)
     credit = 0
     if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):
-        credit = _credit_unused_time(tenant, sub, now)
+        credit = _credit_unused_time(tenant, sub, now, since=sub.current_period_start)
+    elif prorate_credit and sub.paused_at is not None and sub.pause_carry_until is not None:
+        # Paused with its unused time carried: that time is still owed back.
+        credit = _credit_unused_time(
+            tenant, sub, sub.paused_at, until=sub.pause_carry_until, since=None
+        )
     return lifecycle.cancel_now_finish(tenant=tenant, sub=sub, actor=actor, now=now, credit=credit)
 
 
 @transaction.atomic
 def subscription_resume(
-    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    resume_at: datetime | None = None,
 ) -> Subscription:
     """Resume early: a scheduled pause is called off; a running one ends now and
-    the rest of the current period is billed, prorated."""
+    the rest of the current period is billed, prorated. With ``resume_at``, a
+    pause begun mid-period ends on that date instead (nothing is billed now)."""
+    if resume_at is not None:
+        return lifecycle.subscription_resume_on(
+            tenant=tenant, subscription_id=subscription_id, actor=actor, now=now, at=resume_at
+        )
     sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
     if lifecycle.pause_call_off(tenant=tenant, sub=sub, actor=actor, now=now):
         return sub
     batch = pricing.load(tenant, [sub])
-    engine.Engine(batch.lifecycle).resume(sub, now)
+    eng = engine.Engine(batch.lifecycle)
+    if sub.paused_at is not None:
+        eng.resume_from_pause(sub, now)
+    else:
+        eng.resume(sub, now)
     pricing.write(batch, now)
     audit.record(tenant=tenant, actor=actor, action="subscription.resumed", target=sub, at=now)
     return sub
+
+
+@transaction.atomic
+def subscription_pause_now(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    resume_at: datetime | None = None,
+    unused: str | None = None,
+) -> Subscription:
+    """Pause now, mid-period, until ``resume_at`` (default: the plan's longest
+    pause): billing stops, and the paid time left in the period is credited to
+    the customer's balance or carried past the pause (``unused``, default: the
+    tenant's). A pause scheduled for the period end is brought forward."""
+    sub = lifecycle.lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    until, choice, brought_forward = lifecycle.pause_now_prepare(
+        tenant=tenant, sub=sub, now=now, resume_at=resume_at, unused=unused
+    )
+    credit = 0
+    if choice == lifecycle.PauseUnused.CREDIT:
+        # Prorations waiting are billed first, so the credit below covers them
+        # (as a cancellation now does).
+        batch = pricing.load(tenant, [sub])
+        engine.Engine(batch.lifecycle).stop(sub, now)
+        pricing.write(batch, now)
+        credit = _credit_unused_time(
+            tenant, sub, now, reason="Unused time after pause", since=sub.current_period_start
+        )
+    carried = sub.current_period_end
+    batch = pricing.load(tenant, [sub])
+    engine.Engine(batch.lifecycle).pause_now(
+        sub, now, resume_at=until, carry=choice == lifecycle.PauseUnused.CARRY
+    )
+    pricing.write(batch, now)
+    audit.record(
+        tenant=tenant,
+        actor=actor,
+        action="subscription.paused",
+        target=sub,
+        at=now,
+        changes={
+            "resumes_at": until.isoformat(),
+            "unused": choice,
+            "credit": credit,
+            "carried_until": carried.isoformat() if choice == "carry" else "",
+            "brought_forward": brought_forward,
+        },
+    )
+    return sub
+
+
+@dataclass(frozen=True, slots=True)
+class PausePreview:
+    """What ``subscription_pause_now`` would do: the credit (one note per invoice),
+    or the paid time carried, and when billing resumes."""
+
+    unused: str
+    resumes_at: datetime
+    credit_minor: int
+    credits: list[tuple[str, int]]  # (invoice number, amount credited)
+    carried_from: datetime | None  # the paid-through date carried past the pause
+    carried_days: int
+
+
+def subscription_preview_pause(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    now: datetime,
+    resume_at: datetime | None = None,
+    unused: str | None = None,
+) -> PausePreview:
+    """The pause itself, run in a transaction that is rolled back: the credit
+    shown is the credit confirming writes. Raises the same errors."""
+    result: list[PausePreview] = []
+    try:
+        with transaction.atomic():
+            before = set(
+                CreditNote.objects.filter(
+                    tenant=tenant, invoice__subscription_id=subscription_id
+                ).values_list("pk", flat=True)
+            )
+            sub = subscription_pause_now(
+                tenant=tenant,
+                subscription_id=subscription_id,
+                actor=Actor.system("preview"),
+                now=now,
+                resume_at=resume_at,
+                unused=unused,
+            )
+            notes = (
+                CreditNote.objects.filter(tenant=tenant, invoice__subscription=sub)
+                .exclude(pk__in=before)
+                .select_related("invoice")
+                .order_by("pk")
+            )
+            credits = [(n.invoice.number or "", n.total_minor) for n in notes]
+            carried = sub.pause_carry_until
+            days = (
+                (local_date(carried, tenant.time_zone) - local_date(now, tenant.time_zone)).days
+                if carried
+                else 0
+            )
+            result.append(
+                PausePreview(
+                    unused="carry" if carried else "credit",
+                    resumes_at=sub.current_period_end,
+                    credit_minor=sum(amount for _n, amount in credits),
+                    credits=credits,
+                    carried_from=carried,
+                    carried_days=days,
+                )
+            )
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result[0]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.forms import SubscriptionPaymentMethodForm
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
-from subscriptions.services import ProrationBehavior
+from subscriptions.services import AnchorChoice, PauseUnused, ProrationBehavior
 from tenants.models import Tenant
 
 COLLECTION_METHODS = [
@@ -74,6 +74,15 @@ class ChangeForm(forms.Form):
         ],
         initial=ProrationBehavior.NEXT_INVOICE,
     )
+    anchor = forms.ChoiceField(
+        label=_("Billing anchor (on a change of interval)"),
+        choices=[
+            ("", _("The account's default")),
+            (AnchorChoice.RESET, _("Reset to today")),
+            (AnchorChoice.KEEP, _("Keep its day (the first period prorated)")),
+        ],
+        required=False,
+    )
 
     def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -95,7 +104,57 @@ class ChangeForm(forms.Form):
 
 
 class PauseForm(forms.Form):
-    cycles = forms.IntegerField(label=_("Billing periods to skip"), initial=1)
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[
+            ("period_end", _("From the end of the period")),
+            ("now", _("Now, in the middle of the period")),
+        ],
+        initial="period_end",
+        required=False,
+    )
+    cycles = forms.IntegerField(
+        label=_("Billing periods to skip"),
+        initial=1,
+        required=False,
+        help_text=_("From the end of the period."),
+    )
+    resume_on = forms.DateField(
+        label=_("Resume on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Pausing now: empty means the plan's longest pause."),
+    )
+    unused = forms.ChoiceField(
+        label=_("Paid time left"),
+        choices=[
+            ("", _("The account's default")),
+            (PauseUnused.CREDIT, _("Credit it to the customer")),
+            (PauseUnused.CARRY, _("Carry the paid-through date past the pause")),
+        ],
+        required=False,
+        help_text=_("Pausing now."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["when"] = data.get("when") or "period_end"
+        if (
+            data["when"] == "period_end"
+            and data.get("cycles") is None
+            and "cycles" not in self.errors
+        ):
+            self.add_error("cycles", self.fields["cycles"].error_messages["required"])
+        return data
+
+
+class ResumeForm(forms.Form):
+    resume_on = forms.DateField(
+        label=_("Resume on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: now."),
+    )
 
 
 class CancelForm(forms.Form):

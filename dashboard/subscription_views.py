@@ -4,7 +4,7 @@ the customer's behalf. Thin: forms check types and scope, services decide."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
@@ -29,9 +29,11 @@ from dashboard.subscription_forms import (
     ChangeForm,
     PauseForm,
     PaymentMethodForm,
+    ResumeForm,
     SubscriptionFilterForm,
 )
 from subscriptions import services as subs
+from subscriptions.domain.cycles import from_local
 from subscriptions.models import Subscription
 from subscriptions.selectors import subscription_list
 from tenants.access import staff_view
@@ -99,8 +101,13 @@ def _get(request: StaffRequest, sub_id: str) -> Subscription:
 
 
 def _detail(
-    request: StaffRequest, sub: Subscription, status: int = 200, **forms_: forms.Form
+    request: StaffRequest,
+    sub: Subscription,
+    status: int = 200,
+    pause_preview: Any = None,
+    **forms_: forms.Form,
 ) -> HttpResponse:
+    preview_of_pause = pause_preview
     can_manage = request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE)
     scheduled = {c.kind: c for c in getattr(sub, "pending", [])}
     plan = sub.plan
@@ -123,6 +130,8 @@ def _detail(
         ),
         "ended": sub.status in (Subscription.Status.CANCELED, Subscription.Status.ENDED),
         "pause_form": forms_.get("pause_form") or PauseForm(),
+        "resume_form": forms_.get("resume_form") or ResumeForm(),
+        "pause_preview": preview_of_pause,
         "cancel_form": forms_.get("cancel_form") or CancelForm(),
         "payment_method_form": forms_.get("payment_method_form")
         or PaymentMethodForm(subscription=sub),
@@ -150,6 +159,7 @@ def _run(
     form_name: str,
     action: Callable[[Actor, datetime], object],
     done: str,
+    param: Callable[[str | None], str | None] = lambda p: p,
 ) -> HttpResponse:
     """Call the service once the form is valid; a domain error becomes a form
     error next to its field and the page comes back (400), nothing saved."""
@@ -157,18 +167,59 @@ def _run(
         try:
             action(Actor.staff(request.user), now_for(customer=sub.customer, now=clock.now()))
         except DomainError as exc:
-            form.add_error(_field(form, exc.param), exc.message)
+            form.add_error(_field(form, param(exc.param)), exc.message)
         else:
             messages.success(request, done)
             return redirect("dashboard:subscription", sub_id=sub.public_id)
     return _detail(request, sub, 400, **{form_name: form})
 
 
+def _local_midnight(request: StaffRequest, day: date | None) -> datetime | None:
+    """A date typed in the form: its midnight in the tenant's time zone."""
+    if day is None:
+        return None
+    return from_local(datetime.combine(day, time()), request.tenant.time_zone)
+
+
 @staff_view(Perm.SUBSCRIPTIONS_MANAGE)
 @require_POST
 def subscription_pause(request: StaffRequest, sub_id: str) -> HttpResponse:
+    """Schedule a pause from the period end, or pause now; with ``preview`` (a
+    pause now), the page comes back with the exact credit, nothing saved."""
     sub = _get(request, sub_id)
     form = PauseForm(request.POST)
+    if form.is_valid() and form.cleaned_data["when"] == "now":
+        resume_at = _local_midnight(request, form.cleaned_data["resume_on"])
+        unused: str | None = form.cleaned_data["unused"] or None
+        if request.POST.get("preview"):
+            try:
+                preview = billing_subs.subscription_preview_pause(
+                    tenant=request.tenant,
+                    subscription_id=sub.pk,
+                    now=now_for(customer=sub.customer, now=clock.now()),
+                    resume_at=resume_at,
+                    unused=unused,
+                )
+            except DomainError as exc:
+                form.add_error(_field(form, _pause_param(exc.param)), exc.message)
+                return _detail(request, sub, 400, pause_form=form)
+            return _detail(request, sub, pause_form=form, pause_preview=preview)
+        return _run(
+            request,
+            sub,
+            form,
+            "pause_form",
+            lambda actor, now: billing_subs.subscription_pause_now(
+                tenant=request.tenant,
+                subscription_id=sub.pk,
+                actor=actor,
+                now=now,
+                resume_at=resume_at,
+                unused=unused,
+            ),
+            _("The subscription is paused."),
+            param=_pause_param,
+        )
     return _run(
         request,
         sub,
@@ -185,19 +236,30 @@ def subscription_pause(request: StaffRequest, sub_id: str) -> HttpResponse:
     )
 
 
+def _pause_param(param: str | None) -> str | None:
+    """The services' ``resume_at`` is the form's ``resume_on``."""
+    return "resume_on" if param == "resume_at" else param
+
+
 @staff_view(Perm.SUBSCRIPTIONS_MANAGE)
 @require_POST
 def subscription_resume(request: StaffRequest, sub_id: str) -> HttpResponse:
     sub = _get(request, sub_id)
+    form = ResumeForm(request.POST)
     return _run(
         request,
         sub,
-        forms.Form(request.POST),
+        form,
         "resume_form",
         lambda actor, now: billing_subs.subscription_resume(
-            tenant=request.tenant, subscription_id=sub.pk, actor=actor, now=now
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=actor,
+            now=now,
+            resume_at=_local_midnight(request, form.cleaned_data["resume_on"]),
         ),
-        _("The subscription is resumed."),
+        _("The subscription is resumed (or its resumption date is set)."),
+        param=_pause_param,
     )
 
 
@@ -278,6 +340,7 @@ def _preview(request: StaffRequest, sub: Subscription, form: ChangeForm) -> Any:
             quantity=form.cleaned_data["quantity"],
             when=form.cleaned_data["when"],
             proration=form.cleaned_data["proration"],
+            anchor=form.cleaned_data["anchor"] or None,
         )
     except DomainError as exc:
         form.add_error(_field(form, exc.param), exc.message)
@@ -307,6 +370,7 @@ def subscription_change(request: StaffRequest, sub_id: str) -> HttpResponse:
                     quantity=form.cleaned_data["quantity"],
                     when=form.cleaned_data["when"],
                     proration=form.cleaned_data["proration"],
+                    anchor=form.cleaned_data["anchor"] or None,
                 )
             except DomainError as exc:
                 form.add_error(_field(form, exc.param), exc.message)

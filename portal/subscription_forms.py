@@ -41,8 +41,46 @@ class PortalChangeForm(forms.Form):
 
 
 class PortalPauseForm(forms.Form):
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[
+            ("period_end", _("At the end of the current period")),
+            ("now", _("Now")),
+        ],
+        initial="period_end",
+        required=False,
+        widget=forms.RadioSelect,
+    )
     cycles = forms.IntegerField(
-        label=_("Billing periods to skip"), initial=1, min_value=1, max_value=120
+        label=_("Billing periods to skip"),
+        initial=1,
+        min_value=1,
+        max_value=120,
+        required=False,
+    )
+    resume_on = forms.DateField(
+        label=_("Resume on (pausing now; optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["when"] = data.get("when") or "period_end"
+        if (
+            data["when"] == "period_end"
+            and data.get("cycles") is None
+            and "cycles" not in self.errors
+        ):
+            self.add_error("cycles", self.fields["cycles"].error_messages["required"])
+        return data
+
+
+class PortalResumeForm(forms.Form):
+    resume_on = forms.DateField(
+        label=_("Resume on (optional; empty: now)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
 

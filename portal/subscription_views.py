@@ -9,6 +9,7 @@ another subscriber's or another merchant's id is a 404."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, time
 from typing import Any
 
 from django import forms
@@ -35,9 +36,11 @@ from portal.subscription_forms import (
     PortalChangeForm,
     PortalPauseForm,
     PortalPaymentMethodForm,
+    PortalResumeForm,
 )
 from portal.views import PortalRequest, subscriber_required
 from subscriptions import services as subs
+from subscriptions.domain.cycles import from_local
 from subscriptions.models import Readjustment, ScheduledChange, Subscription
 from subscriptions.services import ProrationBehavior
 
@@ -80,7 +83,11 @@ def subscriptions(request: PortalRequest, tenant_slug: str) -> HttpResponse:
 
 
 def _detail(
-    request: PortalRequest, sub: Subscription, status: int = 200, **forms_: forms.Form
+    request: PortalRequest,
+    sub: Subscription,
+    status: int = 200,
+    pause_preview: Any = None,
+    **forms_: forms.Form,
 ) -> HttpResponse:
     options = portal_options(sub.plan)
     pending = {
@@ -113,6 +120,8 @@ def _detail(
             tenant=request.tenant, subscription_id=sub.pk
         ),
         "pause_form": forms_.get("pause_form") or PortalPauseForm(),
+        "pause_preview": pause_preview,
+        "resume_form": forms_.get("resume_form") or PortalResumeForm(),
         "payment_method_form": forms_.get("payment_method_form")
         or PortalPaymentMethodForm(subscription=sub),
         "action_error": forms_.get("action_form"),
@@ -132,6 +141,7 @@ def _run(
     form_name: str,
     action: Callable[[Actor], object],
     done: str,
+    param: Callable[[str | None], str | None] = lambda p: p,
 ) -> HttpResponse:
     """The service once the form is valid; a domain error comes back next to
     its field with the page (400), nothing saved."""
@@ -139,7 +149,7 @@ def _run(
         try:
             action(Actor.subscriber(request.customer))
         except DomainError as exc:
-            form.add_error(_field(form, exc.param), exc.message)
+            form.add_error(_field(form, param(exc.param)), exc.message)
         else:
             messages.success(request, done)
             return _back(request, sub)
@@ -149,11 +159,38 @@ def _run(
 @subscriber_required
 @require_POST
 def subscription_pause(request: PortalRequest, tenant_slug: str, sub_id: str) -> HttpResponse:
+    """A pause from the period end, or now (the merchant's setting decides whether
+    the paid time left is credited or carried); ``preview`` shows what a pause
+    now would credit, nothing saved."""
     sub = _get(request, sub_id)
     form = PortalPauseForm(request.POST)
+    now_ = form.is_valid() and form.cleaned_data["when"] == "now"
+    resume_at = None
+    if now_ and form.cleaned_data["resume_on"]:
+        resume_at = from_local(
+            datetime.combine(form.cleaned_data["resume_on"], time()), request.tenant.time_zone
+        )
+    if now_ and request.POST.get("preview"):
+        try:
+            portal_check(sub=sub, what="pause")
+            preview = billing_subs.subscription_preview_pause(
+                tenant=request.tenant, subscription_id=sub.pk, now=request.now, resume_at=resume_at
+            )
+        except DomainError as exc:
+            form.add_error(_field(form, _pause_param(exc.param)), exc.message)
+            return _detail(request, sub, 400, pause_form=form)
+        return _detail(request, sub, pause_form=form, pause_preview=preview)
 
     def pause(actor: Actor) -> object:
         portal_check(sub=sub, what="pause")
+        if now_:
+            return billing_subs.subscription_pause_now(
+                tenant=request.tenant,
+                subscription_id=sub.pk,
+                actor=actor,
+                now=request.now,
+                resume_at=resume_at,
+            )
         return subs.subscription_pause(
             tenant=request.tenant,
             subscription_id=sub.pk,
@@ -168,23 +205,44 @@ def subscription_pause(request: PortalRequest, tenant_slug: str, sub_id: str) ->
         form,
         "pause_form",
         pause,
-        _("Your pause starts at the end of the current period."),
+        _("Your subscription is paused.")
+        if now_
+        else _("Your pause starts at the end of the current period."),
+        param=_pause_param,
     )
+
+
+def _pause_param(param: str | None) -> str | None:
+    """The services' ``resume_at`` is the form's ``resume_on``."""
+    return "resume_on" if param == "resume_at" else param
 
 
 @subscriber_required
 @require_POST
 def subscription_resume(request: PortalRequest, tenant_slug: str, sub_id: str) -> HttpResponse:
     sub = _get(request, sub_id)
+    form = PortalResumeForm(request.POST)
+
+    def resume(actor: Actor) -> object:
+        day = form.cleaned_data["resume_on"]
+        return billing_subs.subscription_resume(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=actor,
+            now=request.now,
+            resume_at=from_local(datetime.combine(day, time()), request.tenant.time_zone)
+            if day
+            else None,
+        )
+
     return _run(
         request,
         sub,
-        forms.Form(request.POST),
-        "action_form",
-        lambda actor: billing_subs.subscription_resume(
-            tenant=request.tenant, subscription_id=sub.pk, actor=actor, now=request.now
-        ),
-        _("Your subscription is resumed."),
+        form,
+        "resume_form",
+        resume,
+        _("Your subscription is resumed (or will be, on the date you chose)."),
+        param=_pause_param,
     )
 
 

@@ -539,6 +539,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When dunning suspended access for an unpaid invoice, or null.",
     )
+    paused_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When a pause begun mid-period began (it resumes at current_period_end).",
+    )
+    pause_carry_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="That pause carries the paid time from paused_at to this date past it.",
+    )
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
 
     class Meta:
@@ -569,6 +577,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "unit_amount",
             "readjustments",
             "discount",
+            "paused_at",
+            "pause_carry_until",
             "created",
         ]
         read_only_fields = fields
@@ -681,7 +691,15 @@ class ChangeSerializer(StrictSerializer):
     proration = serializers.ChoiceField(
         choices=list(services.ProrationBehavior.ALL),
         default=services.ProrationBehavior.NEXT_INVOICE,
-        help_text="next_invoice (add to the next invoice), invoice_now, or none.",
+        help_text="next_invoice (add to the next invoice), invoice_now, or none. A change "
+        "of billing interval invoices at once; none leaves the old period uncredited.",
+    )
+    anchor = serializers.ChoiceField(
+        choices=list(services.AnchorChoice.ALL),
+        required=False,
+        help_text="On a change of billing interval: reset (periods start again from now) "
+        "or keep (the anchor's day stays; the first new period is prorated to it). "
+        "Default: the account's interval_change_anchor.",
     )
 
 
@@ -708,10 +726,76 @@ class ChangePreviewSerializer(serializers.Serializer):
 
 
 class PauseSerializer(StrictSerializer):
-    cycles = serializers.IntegerField(
-        min_value=1, max_value=120, required=False, help_text="Periods to skip."
+    when = serializers.ChoiceField(
+        choices=["period_end", "now"],
+        default="period_end",
+        help_text="period_end (skip whole periods: give cycles or until) or now (mid-period; "
+        "brings a pause scheduled for the period end forward).",
     )
-    until = InstantField(required=False, help_text="Or: pause until this time.")
+    cycles = serializers.IntegerField(
+        min_value=1, max_value=120, required=False, help_text="Periods to skip (period_end)."
+    )
+    until = InstantField(required=False, help_text="Or: pause until this time (period_end).")
+    resume_at = InstantField(
+        required=False,
+        help_text="Pausing now: when billing resumes (default: the plan's longest pause).",
+    )
+    unused = serializers.ChoiceField(
+        choices=list(services.PauseUnused.ALL),
+        required=False,
+        help_text="Pausing now: credit the paid time left to the customer's balance, or carry "
+        "the paid-through date past the pause. Default: the account's pause_unused.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        now_only, end_only = (
+            {"resume_at", "unused"} & attrs.keys(),
+            {"cycles", "until"} & attrs.keys(),
+        )
+        if attrs["when"] == "now" and end_only:
+            raise serializers.ValidationError(
+                {sorted(end_only)[0]: "Only for a pause at the period end."}
+            )
+        if attrs["when"] == "period_end" and now_only:
+            raise serializers.ValidationError({sorted(now_only)[0]: "Only for a pause now."})
+        return attrs
+
+
+class PausePreviewInputSerializer(StrictSerializer):
+    resume_at = InstantField(
+        required=False, help_text="When billing resumes (default: the plan's longest pause)."
+    )
+    unused = serializers.ChoiceField(
+        choices=list(services.PauseUnused.ALL),
+        required=False,
+        help_text="credit or carry (default: the account's pause_unused).",
+    )
+
+
+class PauseCreditSerializer(serializers.Serializer):
+    invoice = serializers.CharField(help_text="The invoice number credited.")
+    amount_minor = serializers.IntegerField(help_text="Credited on it.")
+
+
+class PausePreviewSerializer(serializers.Serializer):
+    object = ObjectField("subscription_pause_preview")
+    subscription = serializers.CharField(help_text="sub_…")
+    unused = serializers.CharField(help_text="credit or carry.")
+    resumes_at = serializers.DateTimeField(help_text="When billing would resume.")
+    currency = serializers.CharField(help_text="Currency of the amounts.")
+    credit_minor = serializers.IntegerField(help_text="Credited to the customer's balance.")
+    credits = PauseCreditSerializer(many=True, help_text="One credit note per invoice.")
+    carried_from = serializers.DateTimeField(
+        allow_null=True, help_text="Carrying: the paid-through date carried past the pause."
+    )
+    carried_days = serializers.IntegerField(help_text="Carrying: paid days carried.")
+
+
+class ResumeSerializer(StrictSerializer):
+    resume_at = InstantField(
+        required=False,
+        help_text="A pause begun mid-period: resume on this date instead of now.",
+    )
 
 
 class CancelSerializer(StrictSerializer):
@@ -751,15 +835,21 @@ _SUB = _id_param("subscription", "sub")
         responses=SubscriptionSerializer,
     ),
     pause=extend_schema(
-        summary="Pause from the period end for some cycles",
+        summary="Pause from the period end for some cycles, or now (mid-period)",
         parameters=[_SUB],
         request=PauseSerializer,
         responses=SubscriptionSerializer,
     ),
-    resume=extend_schema(
-        summary="Resume a paused subscription, or call off a scheduled pause",
+    preview_pause=extend_schema(
+        summary="Preview a pause now: the credit or the paid time carried (changes nothing)",
         parameters=[_SUB],
-        request=EmptySerializer,
+        request=PausePreviewInputSerializer,
+        responses=PausePreviewSerializer,
+    ),
+    resume=extend_schema(
+        summary="Resume a paused subscription (now or on a date), or call off a scheduled pause",
+        parameters=[_SUB],
+        request=ResumeSerializer,
         responses=SubscriptionSerializer,
     ),
     cancel=extend_schema(
@@ -870,17 +960,59 @@ class SubscriptionViewSet(ApiViewSet):
     def pause(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         data = input_of(PauseSerializer, request)
-        services.subscription_pause(
-            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data
-        )
+        if data.pop("when") == "now":
+            billing_subs.subscription_pause_now(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                actor=self.actor,
+                now=self._now(sub),
+                **data,
+            )
+        else:
+            services.subscription_pause(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                actor=self.actor,
+                now=self._now(sub),
+                **data,
+            )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def preview_pause(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(PausePreviewInputSerializer, request)
+        preview = billing_subs.subscription_preview_pause(
+            tenant=self.tenant, subscription_id=sub.pk, now=self._now(sub), **data
+        )
+        return Response(
+            PausePreviewSerializer(
+                {
+                    "subscription": sub.public_id,
+                    "unused": preview.unused,
+                    "resumes_at": preview.resumes_at,
+                    "currency": sub.plan.currency,
+                    "credit_minor": preview.credit_minor,
+                    "credits": [
+                        {"invoice": number, "amount_minor": amount}
+                        for number, amount in preview.credits
+                    ],
+                    "carried_from": preview.carried_from,
+                    "carried_days": preview.carried_days,
+                }
+            ).data
+        )
 
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, id: str) -> Response:
         sub = self.get_object()
-        input_of(EmptySerializer, request)
+        data = input_of(ResumeSerializer, request)
         billing_subs.subscription_resume(
-            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub)
+            tenant=self.tenant,
+            subscription_id=sub.pk,
+            actor=self.actor,
+            now=self._now(sub),
+            resume_at=data.get("resume_at"),
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.bulk import bulk_set
-from subscriptions.domain.cycles import boundary
+from subscriptions.domain.cycles import boundary, from_local, to_local
 from subscriptions.models import (
     Plan,
     Readjustment,
@@ -46,6 +46,9 @@ SUB_FIELDS = [
     "ended_at",
     "unit_amount_minor",
 ]
+# Written only for the few subscriptions whose anchor or mid-period pause moved
+# (``Batch.rare``), so the billing run's bulk update keeps its width.
+RARE_FIELDS = ["billing_anchor", "billing_day", "paused_at", "pause_carry_until"]
 
 
 class InvoiceReason(StrEnum):
@@ -129,6 +132,7 @@ class Batch:
     touched_changes: list[ScheduledChange] = field(default_factory=list)
     readjustments: dict[int, list[Readjustment]] = field(default_factory=dict)
     touched_readjustments: list[Readjustment] = field(default_factory=list)
+    rare: list[Subscription] = field(default_factory=list)
 
 
 def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
@@ -167,6 +171,25 @@ def period_bounds(sub: Subscription, index: int, tz: str) -> tuple[datetime, dat
             sub.billing_anchor, plan.interval, plan.interval_count, index + 1, tz, sub.billing_day
         ),
     )
+
+
+def index_at(sub: Subscription, plan: Plan, at: datetime, tz: str) -> int:
+    """The period ``n`` of ``plan``'s interval, from ``sub``'s anchor, holding ``at``:
+    ``boundary(n) <= at < boundary(n + 1)``. Only the commands that move a
+    subscription onto another grid (an interval change, a mid-period resumption)
+    ask; it steps from the anchor, a few iterations a year."""
+
+    def start(n: int) -> datetime:
+        return boundary(
+            sub.billing_anchor, plan.interval, plan.interval_count, n, tz, sub.billing_day
+        )
+
+    n = 0
+    while start(n) > at:
+        n -= 1
+    while start(n + 1) <= at:
+        n += 1
+    return n
 
 
 class Engine:
@@ -334,6 +357,10 @@ class Engine:
     def period_end(self, sub: Subscription, at: datetime) -> None:
         if not self.apply_changes(sub, at):
             return
+        if sub.paused_at is not None:
+            # A mid-period pause reached the resumption date it was given.
+            self.resume_from_pause(sub, at)
+            return
         if sub.status == Status.TRIALING:
             self.event(sub, "subscription.trial_ended", at)
             self.start_first_period(sub, at, reason=InvoiceReason.CYCLE, first=False)
@@ -470,6 +497,106 @@ class Engine:
         self.event(sub, "subscription.resumed", at)
         sub.next_event_at = self.next_event(sub)
 
+    # -- interval changes and mid-period pauses (issue 16) -----------------------
+
+    def change_interval(self, change: PlanChange, *, reset_anchor: bool) -> PlanPeriod:
+        """Move onto the new plan's interval at ``change.at``: a new period starts
+        there and runs to the next boundary of the new grid, anchored on the
+        change itself (``reset_anchor``, a full period) or on the old anchor's day
+        (a prorated part of the period holding ``change.at``). Returns the charge
+        for it; billing adds the credit for the old period's unused part."""
+        sub, at = change.subscription, change.at
+        sub.plan, sub.quantity = change.new_plan, change.new_quantity
+        if reset_anchor:
+            sub.billing_anchor, sub.billing_day = at, None
+        n = index_at(sub, sub.plan, at, self.tz)
+        start, end = period_bounds(sub, n, self.tz)
+        sub.period_index = n
+        sub.current_period_start, sub.current_period_end = at, end
+        if at == start:
+            sub.paid_cycles += 1
+        self.b.rare.append(sub)
+        self.event(
+            sub,
+            "subscription.updated",
+            at,
+            previous_plan=change.old_plan.public_id,
+            previous_quantity=change.old_quantity,
+            plan=change.new_plan.public_id,
+            quantity=change.new_quantity,
+            interval=f"{sub.plan.interval_count} {sub.plan.interval}",
+            anchor="reset" if reset_anchor else "keep",
+        )
+        sub.next_event_at = self.next_event(sub)
+        return PlanPeriod(
+            plan=sub.plan,
+            quantity=sub.quantity,
+            start=at,
+            end=end,
+            nominal_start=start,
+            nominal_end=end,
+        )
+
+    def pause_now(
+        self, sub: Subscription, at: datetime, *, resume_at: datetime, carry: bool
+    ) -> None:
+        """Billing stops at ``at`` until ``resume_at``: the pause is the current
+        period. With ``carry`` the paid-through date it interrupts is kept, to
+        be carried past the pause; otherwise billing has credited the unused
+        time already."""
+        sub.pause_carry_until = sub.current_period_end if carry else None
+        sub.paused_at = at
+        sub.move_to(Status.PAUSED)
+        sub.pause_cycles_left = 0
+        sub.current_period_start, sub.current_period_end = at, resume_at
+        self.b.rare.append(sub)
+        self.event(
+            sub,
+            "subscription.paused",
+            at,
+            cycles=0,
+            resumes_at=resume_at.isoformat(),
+            unused="carry" if carry else "credit",
+        )
+        sub.next_event_at = self.next_event(sub)
+
+    def resume_from_pause(self, sub: Subscription, at: datetime) -> None:
+        """End a mid-period pause at ``at``. Carried: the paid time left when it
+        began runs from ``at`` (free) and the anchor moves to its end. Credited:
+        the period of the anchor's grid holding ``at`` is owed from ``at``,
+        prorated against it."""
+        assert sub.paused_at is not None
+        sub.move_to(Status.ACTIVE)
+        sub.pause_cycles_left = 0
+        if sub.pause_carry_until is not None:
+            left = to_local(sub.pause_carry_until, self.tz) - to_local(sub.paused_at, self.tz)
+            end = from_local(to_local(at, self.tz) + left, self.tz)
+            sub.billing_anchor, sub.billing_day = end, None
+            sub.period_index = -1
+            sub.current_period_start, sub.current_period_end = at, end
+        else:
+            n = index_at(sub, sub.plan, at, self.tz)
+            start, end = period_bounds(sub, n, self.tz)
+            sub.period_index = n
+            sub.current_period_start, sub.current_period_end = at, end
+            if at == start:
+                sub.paid_cycles += 1
+            charge = PlanPeriod(
+                plan=sub.plan,
+                quantity=sub.quantity,
+                start=at,
+                end=end,
+                nominal_start=start,
+                nominal_end=end,
+            )
+            self.invoice(
+                sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,), period=(at, end)
+            )
+        sub.paused_at = sub.pause_carry_until = None
+        self.b.rare.append(sub)
+        self.event(sub, "subscription.resumed", at)
+        sub.next_event_at = self.next_event(sub)
+
 
 def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: str) -> PlanChange:
     """What changing ``sub`` to ``plan`` × ``quantity`` at ``at`` replaces (reads only)."""
@@ -499,4 +626,6 @@ def write(batch: Batch, now: datetime, *, first_invoice_paid: Collection[int] = 
     bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
     bulk_set(ScheduledChange, batch.touched_changes, ["status"])
     bulk_set(Readjustment, batch.touched_readjustments, ["status", "applied_at"])
+    if batch.rare:
+        bulk_set(Subscription, list({s.pk: s for s in batch.rare}.values()), RARE_FIELDS)
     emit_many(batch.events)

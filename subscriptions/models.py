@@ -164,6 +164,12 @@ class Subscription(TenantOwned):
     pauses_used = models.PositiveSmallIntegerField(default=0)
     pause_cycles_left = models.PositiveSmallIntegerField(default=0)
     term_notice_sent = models.BooleanField(default=False)
+    # A pause that began mid-period (``subscription_pause(when="now")``): when it
+    # began, and, when the unused paid time is carried forward rather than
+    # credited, the paid-through date it interrupted. While it runs, the current
+    # period is [paused_at, the resumption).
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_carry_until = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set by dunning's suspend step (status past_due, access off); cleared when

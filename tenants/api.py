@@ -26,6 +26,8 @@ from tenants.requests import TenantApiRequest
 _COLOUR = r"^#[0-9a-fA-F]{6}$"
 _PRECISIONS = [("day", "Calendar day"), ("second", "Second")]
 _ROUNDINGS = [("half_even", "Half even (banker's)"), ("half_up", "Half up")]
+_ANCHORS = [("reset", "Reset to the change"), ("keep", "Keep the anchor's day")]
+_UNUSED = [("credit", "Credit the customer"), ("carry", "Carry the paid-through date")]
 _LOCALES = [code for code, _name in settings.LANGUAGES]
 
 _HELP = {
@@ -37,6 +39,10 @@ _HELP = {
     "locale": "Language of customer-facing pages, emails and PDFs.",
     "proration_precision": "Prorations count whole calendar days or seconds.",
     "rounding_mode": "How fractions of a minor unit are rounded.",
+    "interval_change_anchor": "On a change of billing interval: reset the anchor to the "
+    "change (reset) or keep its day, the first new period prorated to it (keep).",
+    "pause_unused": "Pausing now, mid-period: credit the paid time left to the customer "
+    "(credit) or carry the paid-through date past the pause (carry).",
     "invoice_prefix": "Capital letters and digits, up to 12; empty means the slug in "
     "capitals (ACME-2026-000123).",
     "net_terms_days": "Days a customer has to pay an invoice, 0 to 365.",
@@ -67,6 +73,10 @@ class AccountSerializer(serializers.Serializer[Tenant]):
         choices=_PRECISIONS, help_text=_HELP["proration_precision"]
     )
     rounding_mode = serializers.ChoiceField(choices=_ROUNDINGS, help_text=_HELP["rounding_mode"])
+    interval_change_anchor = serializers.ChoiceField(
+        choices=_ANCHORS, help_text=_HELP["interval_change_anchor"]
+    )
+    pause_unused = serializers.ChoiceField(choices=_UNUSED, help_text=_HELP["pause_unused"])
     invoice_prefix = serializers.CharField(help_text=_HELP["invoice_prefix"])
     document_prefix = serializers.CharField(
         help_text="The prefix invoice numbers actually get (invoice_prefix or the default)."
@@ -121,6 +131,12 @@ class AccountUpdateSerializer(StrictSerializer):
     )
     rounding_mode = serializers.ChoiceField(
         choices=_ROUNDINGS, required=False, help_text=_HELP["rounding_mode"]
+    )
+    interval_change_anchor = serializers.ChoiceField(
+        choices=_ANCHORS, required=False, help_text=_HELP["interval_change_anchor"]
+    )
+    pause_unused = serializers.ChoiceField(
+        choices=_UNUSED, required=False, help_text=_HELP["pause_unused"]
     )
     invoice_prefix = serializers.RegexField(
         r"^[A-Z0-9]*$",

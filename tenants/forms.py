@@ -53,6 +53,8 @@ class TenantSettingsForm(forms.ModelForm):
             "locale",
             "proration_precision",
             "rounding_mode",
+            "interval_change_anchor",
+            "pause_unused",
             "invoice_prefix",
             "net_terms_days",
             "logo",
@@ -100,6 +102,17 @@ class TenantSettingsForm(forms.ModelForm):
         )
         if not self.is_bound:
             self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
+        # Issue 16's defaults: a form posted without them keeps the saved values.
+        for name in ("interval_change_anchor", "pause_unused"):
+            self.fields[name].required = False
+
+    def clean_interval_change_anchor(self) -> str:
+        return str(
+            self.cleaned_data.get("interval_change_anchor") or self.instance.interval_change_anchor
+        )
+
+    def clean_pause_unused(self) -> str:
+        return str(self.cleaned_data.get("pause_unused") or self.instance.pause_unused)
 
     def clean_embed_domains(self) -> list[str]:
         value = str(self.cleaned_data.get("embed_domains") or "")

@@ -91,6 +91,26 @@ class Tenant(models.Model):
         choices=[("half_even", _("Half even (banker's)")), ("half_up", _("Half up"))],
         default="half_even",
     )
+    # Issue 16: the defaults of an interval change now and of a pause now (each
+    # call may choose otherwise).
+    interval_change_anchor = models.CharField(
+        _("billing anchor on an interval change"),
+        max_length=5,
+        choices=[
+            ("reset", _("Reset to the change date")),
+            ("keep", _("Keep the anchor's day (prorated to it)")),
+        ],
+        default="reset",
+    )
+    pause_unused = models.CharField(
+        _("unused time when pausing now"),
+        max_length=6,
+        choices=[
+            ("credit", _("Credit it to the customer")),
+            ("carry", _("Carry the paid-through date forward")),
+        ],
+        default="credit",
+    )
     invoice_prefix = models.CharField(
         _("invoice number prefix"),
         max_length=12,

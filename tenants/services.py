@@ -34,6 +34,8 @@ TENANT_SETTINGS_FIELDS = (
     "require_mfa",
     "proration_precision",
     "rounding_mode",
+    "interval_change_anchor",
+    "pause_unused",
     "invoice_prefix",
     "net_terms_days",
     "logo",

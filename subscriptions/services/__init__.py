@@ -28,6 +28,8 @@ from subscriptions.services.catalog import (
 )
 from subscriptions.services.lifecycle import (
     CHANGEABLE,
+    AnchorChoice,
+    PauseUnused,
     ProrationBehavior,
     Status,
     cancel_at_period_end,
@@ -57,6 +59,8 @@ from subscriptions.services.readjustment import (
 __all__ = [
     "CHANGEABLE",
     "MAX_AMOUNT_MINOR",
+    "AnchorChoice",
+    "PauseUnused",
     "ProrationBehavior",
     "Status",
     "cancel_at_period_end",

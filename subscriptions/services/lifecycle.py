@@ -23,7 +23,13 @@ from core.errors import NotFound, StateConflict, ValidationFailed
 from customers.models import Customer, PaymentMethod
 from subscriptions import engine
 from subscriptions.domain.catalog import PricingModel
-from subscriptions.domain.cycles import Interval, from_local, next_anchor_on_day, to_local
+from subscriptions.domain.cycles import (
+    Interval,
+    boundary,
+    from_local,
+    next_anchor_on_day,
+    to_local,
+)
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.services.catalog import _check_period_amount, is_whole
 from tenants.changes import record_change
@@ -159,6 +165,34 @@ def lock_subscription(*, tenant: Tenant, subscription_id: int) -> Subscription:
     return sub
 
 
+class AnchorChoice:
+    """Where the billing anchor goes on an interval change."""
+
+    RESET = "reset"  # periods start again from the change (Stripe)
+    KEEP = "keep"  # the old anchor's day stays; the first new period is prorated to it
+    ALL = (RESET, KEEP)
+
+
+class PauseUnused:
+    """What becomes of the paid, unused time when pausing now."""
+
+    CREDIT = "credit"  # a credit note to the customer's balance
+    CARRY = "carry"  # the paid-through date moves past the pause
+    ALL = (CREDIT, CARRY)
+
+
+def interval_changes(sub: Subscription, plan: Plan) -> bool:
+    return (plan.interval, plan.interval_count) != (sub.plan.interval, sub.plan.interval_count)
+
+
+def anchor_choice(tenant: Tenant, anchor: str | None) -> str:
+    """The call's choice, or the tenant's default."""
+    choice = tenant.interval_change_anchor if anchor is None else anchor
+    if choice not in AnchorChoice.ALL:
+        raise ValidationFailed("anchor must be 'reset' or 'keep'.", param="anchor")
+    return choice
+
+
 def change_validate(
     tenant: Tenant,
     sub: Subscription,
@@ -186,14 +220,29 @@ def change_validate(
     _check_period_amount(new_plan, new_qty)
     if new_plan.currency != sub.plan.currency:
         raise ValidationFailed("A subscription cannot change currency.", param="plan")
-    if (new_plan.interval, new_plan.interval_count) != (sub.plan.interval, sub.plan.interval_count):
-        raise ValidationFailed(
-            "Changing the billing interval is done by cancelling and subscribing again.",
-            param="plan",
-            code="interval_change_unsupported",
-        )
     if when not in ("now", "period_end"):
         raise ValidationFailed("when must be 'now' or 'period_end'.", param="when")
+    if interval_changes(sub, new_plan):
+        # The new interval starts a new period at once (credit for the old one's
+        # unused part, charge for the new one): a change made now, never scheduled.
+        if when != "now":
+            raise ValidationFailed(
+                "A change of billing interval takes effect now.",
+                param="when",
+                code="interval_change_now_only",
+            )
+        if new_plan.term_cycles or sub.plan.term_cycles:
+            raise ValidationFailed(
+                "A plan with a fixed term cannot change its billing interval.",
+                param="plan",
+                code="interval_change_fixed_term",
+            )
+        if ScheduledChange.objects.filter(subscription=sub, status="pending").exists():
+            raise StateConflict(
+                "The subscription has a change scheduled for its period end; "
+                "call it off before changing the interval.",
+                code="change_already_scheduled",
+            )
     if behavior not in ProrationBehavior.ALL:
         raise ValidationFailed(f"Unknown proration behaviour: {behavior}", param="proration")
     if new_plan.pk == sub.plan_id and new_qty == sub.quantity:
@@ -476,6 +525,127 @@ def pause_call_off(*, tenant: Tenant, sub: Subscription, actor: Actor, now: date
     if sub.status != Status.PAUSED:
         raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
     return False
+
+
+# --- pauses that begin now, mid-period (issue 16) ---------------------------------
+
+
+def pause_latest_end(sub: Subscription, began: datetime, tz: str) -> datetime:
+    """The latest a pause begun at ``began`` may last to: the plan's longest pause,
+    in its periods."""
+    plan = sub.plan
+    return boundary(began, plan.interval, plan.interval_count, plan.max_pause_cycles, tz)
+
+
+def pause_now_prepare(
+    *,
+    tenant: Tenant,
+    sub: Subscription,
+    now: datetime,
+    resume_at: datetime | None,
+    unused: str | None,
+) -> tuple[datetime, str, bool]:
+    """Check a pause starting now; returns (resumption, what becomes of the unused
+    time, whether a pause scheduled for the period end is brought forward). A
+    pause brought forward replaces the scheduled one (it is not a second pause).
+    ``sub`` is locked by the caller, in its transaction; the only write (calling
+    off the scheduled pause) comes after every check."""
+    choice = tenant.pause_unused if unused is None else unused
+    if choice not in PauseUnused.ALL:
+        raise ValidationFailed("unused must be 'credit' or 'carry'.", param="unused")
+    plan = sub.plan
+    if sub.status != Status.ACTIVE:
+        raise StateConflict(
+            f"Only an active subscription can pause; this one is {sub.status}.",
+            code="subscription_not_pausable",
+        )
+    if plan.term_cycles:
+        raise ValidationFailed(
+            "A plan with a fixed term pauses at a period end.",
+            param="when",
+            code="pause_fixed_term",
+        )
+    pending = list(ScheduledChange.objects.filter(subscription=sub, status="pending"))
+    scheduled = [c for c in pending if c.kind == ScheduledChange.Kind.PAUSE]
+    if len(pending) > len(scheduled):
+        raise StateConflict(
+            "The subscription already has a change scheduled.", code="change_already_scheduled"
+        )
+    if not scheduled and sub.pauses_used >= plan.max_pauses:
+        raise ValidationFailed(
+            f"This plan allows {plan.max_pauses} pause(s) per subscription, all used.",
+            param="when",
+            code="pause_limit_reached",
+        )
+    tz = tenant.time_zone
+    latest = pause_latest_end(sub, now, tz)
+    if resume_at is None:
+        resume_at = latest
+        if scheduled:
+            # Brought forward, it still ends when the scheduled one would have.
+            cycles = scheduled[0].pause_cycles or 0
+            resume_at = min(latest, engine.period_bounds(sub, sub.period_index + cycles, tz)[1])
+    elif resume_at <= now:
+        raise ValidationFailed(
+            "A pause cannot end in the past.", param="resume_at", code="resume_in_past"
+        )
+    if latest <= now or resume_at > latest:
+        raise ValidationFailed(
+            f"This plan allows pauses of at most {plan.max_pause_cycles} cycle(s).",
+            param="resume_at",
+            code="pause_too_long",
+        )
+    if scheduled:
+        ScheduledChange.objects.filter(pk=scheduled[0].pk).update(
+            status=ScheduledChange.Status.CANCELED
+        )
+    else:
+        Subscription.objects.filter(pk=sub.pk).update(pauses_used=F("pauses_used") + 1)
+        sub.pauses_used += 1
+    return resume_at, choice, bool(scheduled)
+
+
+@transaction.atomic
+def subscription_resume_on(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime, at: datetime
+) -> Subscription:
+    """Set (or move) the date a mid-period pause ends; billing resumes then,
+    through the billing run (``engine.Engine.resume_from_pause``)."""
+    sub = lock_subscription(tenant=tenant, subscription_id=subscription_id)
+    if sub.status != Status.PAUSED:
+        raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
+    if sub.paused_at is None:
+        raise StateConflict(
+            "This pause skips whole periods; resume it now instead.",
+            code="resume_date_unsupported",
+        )
+    if at <= now:
+        raise ValidationFailed(
+            "A resumption date must be in the future.", param="resume_at", code="resume_in_past"
+        )
+    if at > pause_latest_end(sub, sub.paused_at, tenant.time_zone):
+        raise ValidationFailed(
+            f"This plan allows pauses of at most {sub.plan.max_pause_cycles} cycle(s).",
+            param="resume_at",
+            code="pause_too_long",
+        )
+    previous = sub.current_period_end
+    sub.current_period_end = sub.next_event_at = at
+    sub.save(update_fields=["current_period_end", "next_event_at"])
+    # A cancellation scheduled for the end of the pause follows it.
+    ScheduledChange.objects.filter(subscription=sub, status="pending").update(effective_at=at)
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="subscription.resume_scheduled",
+        subject_type="subscription",
+        subject_id=sub.public_id,
+        data={"subscription": sub.public_id, "resumes_at": at.isoformat()},
+        target=sub,
+        changes={"resumes_at": [previous.isoformat(), at.isoformat()]},
+    )
+    return sub
 
 
 def subscription_invoice_paid(*, tenant: Tenant, subscription_id: int, now: datetime) -> None:

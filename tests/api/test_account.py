@@ -21,6 +21,8 @@ DEFAULTS = {
     "locale": "pt-br",
     "proration_precision": "day",
     "rounding_mode": "half_even",
+    "interval_change_anchor": "reset",  # issue 16
+    "pause_unused": "credit",
     "invoice_prefix": "",
     "net_terms_days": 0,
     "primary_color": "#1f6feb",

@@ -434,6 +434,9 @@ def test_actions_on_another_tenants_subscription_are_404_and_change_nothing(
         ("change", {"quantity": 2}),
         ("change", {"plan": mine["id"]}),
         ("preview_change", {"quantity": 2}),
+        ("pause", {"when": "now"}),
+        ("preview_pause", {}),
+        ("resume", {"resume_at": "2030-01-01T00:00:00Z"}),
     ):
         response = acme.client().post(f"/api/v1/subscriptions/{theirs['id']}/{action}", body)
         assert response.status_code == 404, (action, response.json())

@@ -105,6 +105,8 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     form = _form(
         proration_precision="second",
         rounding_mode="half_up",
+        interval_change_anchor="keep",
+        pause_unused="carry",
         invoice_prefix="acme",
         net_terms_days="30",
         locale="ro",
@@ -123,6 +125,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     tenant = Tenant.objects.get(pk=acme.tenant.pk)
     assert tenant.proration_precision == "second"
     assert tenant.rounding_mode == "half_up"
+    assert (tenant.interval_change_anchor, tenant.pause_unused) == ("keep", "carry")
     assert tenant.invoice_prefix == "ACME"
     assert tenant.net_terms_days == 30
     assert tenant.locale == "ro"
@@ -144,6 +147,8 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     [
         pytest.param("proration_precision", "hour", id="bad-precision"),
         pytest.param("rounding_mode", "ceiling", id="bad-rounding"),
+        pytest.param("interval_change_anchor", "sometimes", id="bad-anchor"),
+        pytest.param("pause_unused", "forget", id="bad-pause-unused"),
         pytest.param("invoice_prefix", "AC-ME", id="prefix-with-dash"),
         pytest.param("invoice_prefix", "A" * 13, id="prefix-too-long"),
         pytest.param("net_terms_days", "-1", id="negative-terms"),

@@ -517,3 +517,82 @@ def test_no_pause_form_once_the_plan_allows_no_more(shop: Shop) -> None:
     assert 'data-testid="pause-form"' not in page
     assert "No pause left" in page
     assert 'data-testid="pause-form"' in shop.owner.get(shop.url()).content.decode()
+
+
+# -- pause now, resume on a date, interval change (issue 16) ---------------------------
+
+
+def test_pause_now_previews_the_credit_then_pauses_then_resumes_on_a_date(shop: Shop) -> None:
+    from tests.scenarios.helpers_lifecycle import balance
+
+    # Given the R$100 month [Mar 10 09:00, Apr 10 09:00) São Paulo, on Mar 20
+    shop.w.advance(utc(2026, 3, 20, 12))
+    before = _state(shop)
+    data = {"when": "now", "unused": "credit", "resume_on": ""}
+    # When staff preview a pause now: Mar 20 .. Apr 9 = 21 of 31 days,
+    # 10000 × 21/31 = 6774.19 → 6774 credited
+    response = shop.owner.post(shop.url("pause/"), {**data, "preview": "1"})
+    assert response.status_code == 200
+    assert response.context["pause_preview"].credit_minor == 6_774
+    assert 'data-testid="pause-preview-credit" hidden>6774<' in response.content.decode()
+    assert _state(shop) == before  # a preview changes nothing
+    # And confirm it
+    assert shop.owner.post(shop.url("pause/"), data).status_code == 302
+    sub = shop.refresh()
+    assert (sub.status, sub.pauses_used, balance(shop.w, sub.customer_id)) == ("paused", 1, 6_774)
+    # Then a resumption date in the past is an error next to the field, nothing changed
+    paused = _state(shop)
+    bad = shop.owner.post(shop.url("resume/"), {"resume_on": "2026-03-01"})
+    assert bad.status_code == 400
+    assert bad.context["resume_form"].errors["resume_on"]
+    assert _state(shop) == paused
+    # And a good one sets when billing resumes (São Paulo midnight = 03:00 UTC)
+    assert shop.owner.post(shop.url("resume/"), {"resume_on": "2026-05-05"}).status_code == 302
+    sub = shop.refresh()
+    assert (sub.status, sub.current_period_end) == ("paused", utc(2026, 5, 5, 3))
+
+
+def test_pause_now_bad_input_changes_nothing(shop: Shop) -> None:
+    before = _state(shop)
+    for body, field in (
+        ({"when": "now", "resume_on": "2026-03-01"}, "resume_on"),
+        ({"when": "now", "resume_on": "2027-03-01"}, "resume_on"),
+        ({"when": "now", "unused": "forget"}, "unused"),
+        ({"when": "soon", "cycles": "1"}, "when"),
+    ):
+        response = shop.owner.post(shop.url("pause/"), body)
+        assert response.status_code == 400, body
+        assert response.context["pause_form"].errors[field], body
+        assert _state(shop) == before
+
+
+def test_change_interval_with_the_anchor_kept_shows_the_exact_preview(shop: Shop) -> None:
+    w = shop.w
+    annual = w.plan("annual", 100_000, interval="year")
+    w.advance(utc(2026, 3, 20, 12))
+    data = {
+        "plan": annual.public_id,
+        "quantity": "1",
+        "when": "now",
+        "proration": "invoice_now",
+        "anchor": "keep",
+    }
+    before = _state(shop)
+    response = shop.owner.post(shop.url("change/"), {**data, "preview": "1"})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    # Credit Mar 20 .. Apr 9 = 21/31 → 6774; the year on the Mar 10 grid:
+    # Mar 20 .. Mar 9 2027 = 355 of 365 days: 100000 × 355/365 = 97260.27 → 97260
+    assert [(p.kind, p.amount_minor) for p in preview.lines] == [
+        ("proration", -6_774),
+        ("recurring", 97_260),
+    ]
+    assert _state(shop) == before
+    assert shop.owner.post(shop.url("change/"), {**data, "confirm": "1"}).status_code == 302
+    update = Invoice.objects.filter(
+        subscription=shop.sub, billing_reason="subscription_update"
+    ).get()
+    assert update.total_minor == preview.total_minor == 90_486
+    bad = shop.owner.post(shop.url("change/"), {**data, "anchor": "x", "preview": "1"})
+    assert bad.status_code == 400
+    assert bad.context["form"].errors["anchor"]

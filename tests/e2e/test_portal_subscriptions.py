@@ -180,3 +180,36 @@ def test_subscriber_pays_an_open_invoice_with_a_3d_secure_card(page: Page) -> No
         expect(page.get_by_test_id("invoice-status")).to_have_text("Paid")
         assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
         _shots(page, ana, "invoice-paid")
+
+
+def test_subscriber_sees_the_credit_of_a_pause_now_then_pauses_and_picks_a_resume_date(
+    page: Page,
+) -> None:
+    # Issue 16: pause now, mid-period, the credit shown before confirming.
+    with world(utc(2026, 3, 10, 12)) as w:
+        basic = w.plan("basic", 10_000, name="Basic", max_pauses=1, max_pause_cycles=3)
+        ana = w.customer("Ana Souza")
+        Customer.objects.filter(pk=ana.pk).update(locale="en", email="ana@example.com")
+        sub = w.subscribe(basic, ana, collection_method="send_invoice")
+        for invoice in w.invoices(sub):
+            invoice_mark_paid(tenant=w.tenant, invoice_id=invoice.pk, actor=ACTOR, now=w.now)
+        w.advance(utc(2026, 3, 20, 12))
+        _enter(page, ana, f"subscriptions/{sub.public_id}")
+
+        # Mar 20 .. Apr 9 = 21 of 31 days: 10000 × 21/31 = 6774.19 → 6774
+        page.check("input[name=when][value=now]")
+        page.get_by_test_id("pause-preview-button").click()
+        expect(page.get_by_test_id("pause-preview")).to_contain_text("67.74")
+        assert Subscription.objects.get(pk=sub.pk).status == "active"
+        # The preview is the answer to a POST: photographed as it is (no reload).
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "portal-pause-now-preview-en-desktop.png"))
+        page.check("input[name=when][value=now]")
+        page.get_by_test_id("pause-button").click()
+        expect(page.get_by_test_id("paused-until")).to_be_visible()
+        assert Subscription.objects.get(pk=sub.pk).status == "paused"
+
+        page.fill("input[name=resume_on]", "2026-04-25")
+        page.get_by_test_id("resume-button").click()
+        expect(page.get_by_test_id("paused-until")).to_be_visible()
+        assert Subscription.objects.get(pk=sub.pk).current_period_end == utc(2026, 4, 25, 3)

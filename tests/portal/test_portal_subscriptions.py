@@ -560,3 +560,73 @@ def test_a_decided_readjustment_is_shown_to_the_subscriber(shop: Shop) -> None:
     page = shop.client.get(shop.url())
     assert page.context["readjustment"] == r
     assert 'data-testid="readjustment-scheduled"' in page.content.decode()
+
+
+# -- pause now, resume on a date, interval change (issue 16) ---------------------------
+
+
+def test_pause_now_shows_the_credit_then_pauses_and_resumes_on_a_date(shop: Shop) -> None:
+    from tests.scenarios.helpers_lifecycle import balance
+
+    # Given the R$100 month [Mar 10 09:00, Apr 10 09:00) São Paulo, on Mar 20
+    shop.w.advance(utc(2026, 3, 20, 12))
+    before = shop.state()
+    # When the subscriber asks what pausing now does: Mar 20 .. Apr 9 = 21 of 31
+    # days, 10000 × 21/31 = 6774.19 → 6774 credited (the merchant's default)
+    response = shop.client.post(shop.url("pause/"), {"when": "now", "preview": "1"})
+    assert response.status_code == 200
+    assert response.context["pause_preview"].credit_minor == 6_774
+    assert 'data-testid="pause-preview-credit" hidden>6774<' in response.content.decode()
+    assert shop.state() == before
+    # And pauses now
+    assert shop.client.post(shop.url("pause/"), {"when": "now"}).status_code == 302
+    sub = shop.refresh()
+    assert (sub.status, sub.pauses_used, balance(shop.w, shop.ana)) == ("paused", 1, 6_774)
+    assert 'data-testid="paused-until"' in shop.client.get(shop.url()).content.decode()
+    # Then a resumption date in the past is refused next to the field
+    paused = shop.state()
+    bad = shop.client.post(shop.url("resume/"), {"resume_on": "2026-03-01"})
+    assert bad.status_code == 400
+    assert bad.context["resume_form"].errors["resume_on"]
+    assert shop.state() == paused
+    # And a date ahead is when billing resumes (São Paulo midnight = 03:00 UTC)
+    assert shop.client.post(shop.url("resume/"), {"resume_on": "2026-04-25"}).status_code == 302
+    assert shop.refresh().current_period_end == utc(2026, 4, 25, 3)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"when": "now", "resume_on": "2026-03-01"},
+        {"when": "now", "resume_on": "2027-01-01"},
+        {"when": "now", "resume_on": "banana"},
+        {"when": "later"},
+    ],
+)
+def test_pause_now_bad_input_changes_nothing(shop: Shop, data: dict[str, str]) -> None:
+    before = shop.state()
+    response = shop.client.post(shop.url("pause/"), data)
+    assert response.status_code == 400
+    assert response.context["pause_form"].errors
+    assert shop.state() == before
+
+
+def test_change_to_an_annual_plan_shows_the_exact_preview(shop: Shop) -> None:
+    annual = shop.w.plan("annual", 100_000, interval="year", name="Annual")
+    shop.w.advance(utc(2026, 3, 20, 12))
+    before = shop.state()
+    data = {"plan": annual.public_id, "quantity": "1"}
+    response = shop.client.post(shop.url("change/"), {**data, "preview": "1"})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    # The merchant's default anchor (reset): credit 21/31 → 6774, a year from now
+    assert [(p.kind, p.amount_minor) for p in preview.lines] == [
+        ("proration", -6_774),
+        ("recurring", 100_000),
+    ]
+    assert shop.state() == before
+    assert shop.client.post(shop.url("change/"), {**data, "confirm": "1"}).status_code == 302
+    sub = shop.refresh()
+    assert (sub.plan_id, sub.current_period_end) == (annual.pk, utc(2027, 3, 20, 12))
+    written = shop.w.invoices(sub)[-1]
+    assert written.total_minor == preview.total_minor == 93_226

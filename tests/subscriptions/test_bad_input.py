@@ -648,7 +648,19 @@ def test_a_bad_change_is_refused(scene: Scene) -> None:
     active = scene.active
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         ("currency", {"plan": scene.usd}, "validation_failed", "plan"),
-        ("interval", {"plan": scene.yearly}, "interval_change_unsupported", "plan"),
+        # An interval change is made now (issue 16); scheduled for later it is refused.
+        (
+            "interval-later",
+            {"plan": scene.yearly, "when": "period_end"},
+            "interval_change_now_only",
+            "when",
+        ),
+        (
+            "interval-bad-anchor",
+            {"plan": scene.yearly, "anchor": "x"},
+            "validation_failed",
+            "anchor",
+        ),
         ("zero-quantity", {"quantity": 0}, "validation_failed", "quantity"),
         ("negative-quantity", {"quantity": -1}, "validation_failed", "quantity"),
         ("huge-quantity", {"quantity": 10**9}, "validation_failed", "quantity"),

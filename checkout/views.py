@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core import signing
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
@@ -49,6 +50,12 @@ from core.middleware import client_ip
 from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
+
+# The plan page's 3-D Secure return inside a cross-site iframe carries the
+# subscription in a signed token: the browser may drop our session cookie
+# there. Short-lived, because the link proves nothing but "just paid".
+DONE_SALT = "checkout.done"
+DONE_MAX_AGE = 30 * 60
 
 FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id", "installments")
 
@@ -211,9 +218,7 @@ def _checkout_page(
                 attempt is None or attempt.status != PaymentAttempt.Status.REQUIRES_ACTION
             ):
                 return _embedded_done(request, result.subscription, attempt)
-            if not embedded or session is None:
-                # Best effort inside an iframe: the plan page's 3-D Secure return
-                # (checkout:done) finds the subscriber by this session.
+            if not embedded:
                 portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
             done = (
                 reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
@@ -222,6 +227,10 @@ def _checkout_page(
             )
             if embedded:
                 done += "?embed=1"
+                if session is None:
+                    # No cookie to find the subscriber by when the issuer sends
+                    # them back inside the iframe: a signed, short-lived id.
+                    done += "&" + urlencode({"r": done_token(result.subscription)})
             if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
@@ -323,9 +332,40 @@ def _partial_status(request: TenantRequest, status: int) -> int:
     return 200 if getattr(request, "htmx", False) else status
 
 
+def done_token(subscription: Subscription) -> str:
+    return signing.dumps([subscription.tenant_id, subscription.pk], salt=DONE_SALT, compress=True)
+
+
+def _signed_subscription(request: TenantRequest) -> Subscription | None:
+    """The subscription named by a valid, recent ``r`` token of this tenant."""
+    token = request.GET.get("r", "")
+    if not token or len(token) > 200:
+        return None
+    try:
+        tenant_id, sub_id = signing.loads(token, salt=DONE_SALT, max_age=DONE_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if tenant_id != request.tenant.pk:
+        return None
+    return (
+        Subscription.objects.filter(tenant=request.tenant, pk=sub_id)
+        .select_related("plan", "customer")
+        .first()
+    )
+
+
 @embeddable
 def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
-    """What happens next, for the subscriber the checkout just signed in."""
+    """What happens next, for the subscriber the checkout just signed in, or
+    (inside an iframe, after 3-D Secure) the one a signed token names."""
+    signed = _signed_subscription(request) if _embedded(request) else None
+    if signed is not None:
+        attempt = (
+            PaymentAttempt.objects.filter(tenant=request.tenant, invoice__subscription=signed)
+            .order_by("-id")
+            .first()
+        )
+        return _embedded_done(request, signed, attempt)
     customer = session_customer(request, request.tenant)
     if customer is None:
         return redirect(reverse("portal:home", kwargs={"tenant_slug": tenant_slug}))

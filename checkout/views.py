@@ -45,8 +45,9 @@ from checkout.sessions import (
     checkout_session_url,
 )
 from core import clock, csp
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.middleware import client_ip
+from customers.forms import AddressForm
 from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
@@ -173,6 +174,7 @@ def _checkout_page(
         }
     errors: dict[str, str] = {}
     status = 200
+    address_form = AddressForm(request.POST if request.method == "POST" else None)
     if gateway != "sandbox":
         # Stripe needs a SetupIntent for a customer that does not exist yet:
         # not offered by the hosted checkout so far.
@@ -185,6 +187,8 @@ def _checkout_page(
         ip = client_ip(request)
         try:
             checkout_attempt_count(ip=ip)
+            if not address_form.is_valid():  # a part too long: shown next to it
+                raise ValidationFailed(_("Check your billing address."), param="address_form")
             with transaction.atomic():
                 result = checkout_subscribe(
                     tenant=tenant,
@@ -192,6 +196,7 @@ def _checkout_page(
                     now=now,
                     card_reference=request.POST.get("reference", ""),
                     method=request.POST.get("method", "card"),
+                    address=address_form.address(),
                     **values,
                 )
                 if session is not None:
@@ -201,7 +206,10 @@ def _checkout_page(
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
-            errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
+            if exc.param == "address_form":
+                pass  # the address form holds its own errors
+            elif not address_form.add_address_error(exc):
+                errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
             status = exc.status
         else:
             attempt = (
@@ -261,6 +269,7 @@ def _checkout_page(
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
             "session": session,
             "embedded": _embedded(request),
+            "address_form": address_form,
         },
         status=status,
     )

@@ -144,6 +144,17 @@ def test_a_boleto_checkout_shows_the_slip_and_waits_for_the_payment(
     _details(page)
     page.get_by_label("Boleto").check()
     expect(page.locator("#card-fields")).to_be_hidden()
+    # Without the billing address the bank cannot issue the slip: refused, kept.
+    with page.expect_navigation():
+        page.click("#card-setup button[type=submit]")
+    expect(page.locator("[data-error=address]")).to_be_visible()
+    expect(page.locator("#f-email")).to_have_value("ana@example.com")
+    page.fill("#id_address_postal_code", "01310-100")
+    page.fill("#id_address_line1", "Avenida Paulista")
+    page.fill("#id_address_number", "1000")
+    page.fill("#id_address_district", "Bela Vista")
+    page.fill("#id_address_city", "São Paulo")
+    page.fill("#id_address_state", "SP")
     with page.expect_navigation(url=f"**/t/{tenant.slug}/checkout/done/"):
         page.click("#card-setup button[type=submit]")
     expect(page.get_by_test_id("boleto")).to_contain_text("R$70.00")
@@ -153,3 +164,4 @@ def test_a_boleto_checkout_shows_the_slip_and_waits_for_the_payment(
     assert page.request.get(href).headers["content-type"] == "application/pdf"
     with tenant_context(tenant):
         assert Subscription.objects.get(tenant=tenant).status == "incomplete"
+        assert Customer.objects.get(tenant=tenant).address["postal_code"] == "01310100"

@@ -22,7 +22,12 @@ class CheckoutSession(TenantOwned):
     public_id = models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, "cs")
     )
+    # The plan sold: the first of ``plan_options`` until the visitor picks one.
     plan = models.ForeignKey("subscriptions.Plan", on_delete=models.PROTECT, related_name="+")
+    # The plans the visitor may pick from (public ids, in the integrator's
+    # order; a later version of a plan opens in their place). One for a
+    # single-plan session.
+    plan_options = models.JSONField(default=list, blank=True)
     quantity = models.PositiveIntegerField(default=1)
     customer_name = models.CharField(max_length=200, blank=True)
     customer_email = models.CharField(max_length=254, blank=True)

@@ -41,6 +41,7 @@ from checkout.services import (
 from checkout.sessions import (
     checkout_session_complete,
     checkout_session_open,
+    checkout_session_plans,
     checkout_session_status,
     checkout_session_url,
 )
@@ -147,20 +148,25 @@ def session_page(request: TenantRequest, tenant_slug: str, session_id: str) -> H
             },
             status=200 if status == CheckoutSession.Status.COMPLETE else 410,
         )
-    try:
-        plan = checkout_plan(tenant=tenant, plan_id=session.plan.public_id)
-    except NotFound:
+    options = checkout_session_plans(session)
+    if not options:
         return render(
             request,
             "checkout/session_closed.html",
             {"session": session, "status": CheckoutSession.Status.EXPIRED},
             status=410,
         )
-    return _checkout_page(request, plan, session)
+    # The visitor's pick (?plan=, a link per option); the first one otherwise.
+    wanted = request.GET.get("plan", "")
+    plan = next((p for p in options if p.public_id == wanted), options[0])
+    return _checkout_page(request, plan, session, options)
 
 
 def _checkout_page(
-    request: TenantRequest, plan: Plan, session: CheckoutSession | None
+    request: TenantRequest,
+    plan: Plan,
+    session: CheckoutSession | None,
+    options: list[Plan] | None = None,
 ) -> HttpResponse:
     tenant = request.tenant
     gateway, _publishable = card_gateway(tenant=tenant)
@@ -270,9 +276,21 @@ def _checkout_page(
             "session": session,
             "embedded": _embedded(request),
             "address_form": address_form,
+            "plan_choices": _plan_choices(request, session, options or []),
         },
         status=status,
     )
+
+
+def _plan_choices(
+    request: TenantRequest, session: CheckoutSession | None, options: list[Plan]
+) -> list[tuple[Plan, str]]:
+    """Each plan a session offers with the link that picks it (none for one plan)."""
+    if session is None or len(options) < 2:
+        return []
+    base = checkout_session_url(session, request.tenant)
+    embed = {"embed": "1"} if _embedded(request) else {}
+    return [(p, f"{base}?{urlencode({**embed, 'plan': p.public_id})}") for p in options]
 
 
 def _embedded_done(

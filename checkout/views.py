@@ -30,6 +30,7 @@ from checkout.limits import (
     checkout_quote_count,
 )
 from checkout.models import CheckoutSession
+from checkout.price_tables import price_table_open, price_table_plans
 from checkout.services import (
     MAX_QUANTITY,
     checkout_charge,
@@ -419,4 +420,33 @@ def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
             "embedded": _embedded(request),
             "embed_origins": list(request.tenant.embed_domains or []),
         },
+    )
+
+
+@embeddable
+@require_GET
+def price_table_page(request: TenantRequest, tenant_slug: str, table_id: str) -> HttpResponse:
+    """Several plans side by side, each leading to its plan's checkout (kept
+    inside the iframe when embedded)."""
+    try:
+        table = price_table_open(tenant=request.tenant, table_id=table_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    embedded = _embedded(request)
+    columns = [
+        (
+            plan,
+            highlighted,
+            reverse(
+                "checkout:hosted",
+                kwargs={"tenant_slug": request.tenant.slug, "plan_id": plan.public_id},
+            )
+            + ("?embed=1" if embedded else ""),
+        )
+        for plan, highlighted in price_table_plans(table)
+    ]
+    return render(
+        request,
+        "checkout/price_table.html",
+        {"table": table, "columns": columns, "embedded": embedded},
     )

@@ -454,3 +454,33 @@ def test_a_boleto_needs_the_billing_address() -> None:
     response = client.post(url, _form(client, method="boleto", reference="", **ADDRESS))
     assert response.status_code == 302
     assert _address_of(tenant)["postal_code"] == "01310100"
+
+
+@override_settings(CHECKOUT_DECLINES_TO_BLOCK=2)
+def test_declines_at_the_first_charge_count_and_the_block_covers_every_checkout() -> None:
+    """A tester whose cards pass the check but fail the charge is blocked too,
+    on this merchant's embedded checkout and on another merchant's page."""
+    from django.core.cache import cache
+
+    cache.clear()
+    tenant, plan, _ = _shop()
+    with world(NOW, slug="globex", locale="en") as other:
+        other_plan = other.plan("basic", amount=1_000)
+    client = Client(REMOTE_ADDR="198.51.100.21")
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    for n in range(2):
+        card = _token(client, "4000000000000341")
+        data = _form(client, email=f"t{n}@example.com", reference=card)
+        assert client.post(url, data).status_code == 302
+    before = _counts(tenant)
+    assert before[1] == 2  # two incomplete subscriptions, declined when charged
+    blocked = client.post(url, _form(client, email="t3@example.com"))
+    assert blocked.status_code == 429
+    embedded = client.post(f"{url}?embed=1", _form(client), HTTP_ORIGIN="http://testserver")
+    assert embedded.status_code == 429
+    elsewhere = client.post(
+        f"/t/{other.tenant.slug}/checkout/{other_plan.public_id}/", _form(client)
+    )
+    assert elsewhere.status_code == 429
+    assert _counts(tenant) == before
+    assert _counts(other.tenant) == (0, 0, 0, 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, Response, expect
 
 from billing.coupons import coupon_create
 from customers.models import Customer
@@ -165,3 +165,34 @@ def test_a_boleto_checkout_shows_the_slip_and_waits_for_the_payment(
     with tenant_context(tenant):
         assert Subscription.objects.get(tenant=tenant).status == "incomplete"
         assert Customer.objects.get(tenant=tenant).address["postal_code"] == "01310100"
+
+
+def test_the_hosted_checkout_with_everything_it_loads_weighs_under_200_kb(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    """Every same-origin response the browser fetches for the page (HTML, CSS,
+    scripts, images, the quote htmx loads) counted by its body; a gateway's
+    own script would come from its origin and is not counted."""
+    tenant, plan = _shop()
+    origin = live_server.url
+    sizes: dict[str, int] = {}
+    other_origins: list[str] = []
+
+    def weigh(response: Response) -> None:
+        if response.url.startswith(origin):
+            sizes[response.url] = len(response.body())
+        elif not response.url.startswith("data:"):
+            other_origins.append(response.url)
+
+    page.on("response", weigh)
+    page.goto(f"/t/{tenant.slug}/checkout/{plan.public_id}/", wait_until="networkidle")
+    page.fill("#f-coupon", "HALF")
+    expect(page.get_by_test_id("total-now")).to_have_attribute("data-minor", "4500")
+    page.wait_for_load_state("networkidle")
+    kinds = {url.rsplit(".", 1)[-1] for url in sizes if "/static/" in url}
+    assert {"css", "js"} <= kinds, sizes
+    assert any("/quote/" in url for url in sizes)  # what htmx fetched counts too
+    assert other_origins == []
+    total = sum(sizes.values())
+    assert 10_000 < total < 200 * 1024, sizes

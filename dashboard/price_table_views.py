@@ -144,6 +144,8 @@ def _detail(request: StaffRequest, table: PriceTable, form: PriceTableForm | Non
 @require_POST
 def price_table_edit(request: StaffRequest, table_id: str) -> HttpResponse:
     table = _table(request, table_id)
+    if not table.active:
+        raise Http404(_("This price table is archived."))
     form = PriceTableForm(request.POST, plans=_plans(request))
     if form.is_valid():
         try:

@@ -196,3 +196,48 @@ def test_the_hosted_checkout_with_everything_it_loads_weighs_under_200_kb(
     assert other_origins == []
     total = sum(sizes.values())
     assert 10_000 < total < 200 * 1024, sizes
+
+
+def test_a_price_table_side_by_side_stacks_on_a_phone_and_leads_to_checkout(
+    browser: Browser,
+    live_server,  # type: ignore[no-untyped-def]
+) -> None:
+    from checkout.price_tables import price_table_create
+
+    with world(NOW, locale="en") as w:
+        plans = [
+            w.plan("basic", amount=2_990, name="Basic"),
+            w.plan("pro", amount=5_990, name="Pro"),
+            w.plan("team", amount=9_990, name="Team"),
+        ]
+        table = price_table_create(
+            tenant=w.tenant,
+            actor=ACTOR,
+            now=w.now,
+            name="Plans",
+            plans=[p.public_id for p in plans],
+            highlighted=plans[1].public_id,
+        )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tops: dict[int, set[float]] = {}
+    for width, height in ((1280, 800), (390, 844)):
+        context = browser.new_context(
+            base_url=live_server.url, locale="pt-BR", viewport={"width": width, "height": height}
+        )
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = context.new_page()
+        page.goto(f"/t/{w.tenant.slug}/checkout/pricing/{table.public_id}/")
+        columns = page.get_by_test_id("price-column")
+        expect(columns).to_have_count(3)
+        boxes = [columns.nth(i).bounding_box() for i in range(3)]
+        tops[width] = {round(box["y"]) for box in boxes if box}
+        page.screenshot(
+            path=str(ARTIFACTS / f"checkout-price-table-pt-BR-{width}.png"), full_page=True
+        )
+        if width == 390:
+            with page.expect_navigation(url=f"**/checkout/{plans[1].public_id}/"):
+                columns.nth(1).get_by_test_id("choose-plan").click()
+            expect(page.get_by_test_id("plan-name")).to_have_text("Pro")
+        context.close()
+    assert len(tops[1280]) == 1  # one row, side by side
+    assert len(tops[390]) == 3  # stacked

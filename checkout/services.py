@@ -146,7 +146,7 @@ def checkout_subscribe(
     here (a gateway is never called inside a transaction): see ``checkout_charge``."""
     if plan.tenant_id != tenant.pk:
         raise NotFound("No such plan.", param="plan")
-    values = {
+    values: dict[str, Any] = {
         "quantity": _quantity(quantity),
         "name": _text("name", name, required=True),
         "email": _text("email", email, required=True, limit=254),

@@ -47,7 +47,9 @@ class PriceTableForm(forms.Form):
             self.fields[slot] = forms.ChoiceField(
                 label=_("Column %(n)d") % {"n": index}, required=False, choices=choices
             )
-        self.fields["highlighted"].choices = choices
+        highlighted = self.fields["highlighted"]
+        assert isinstance(highlighted, forms.ChoiceField)
+        highlighted.choices = choices
         self.order_fields(["name", *SLOTS, "highlighted"])
 
     def plan_ids(self) -> list[str]:

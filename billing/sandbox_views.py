@@ -2,7 +2,8 @@
 boleto or a Pix QR would be for a real gateway. They act on the sandbox's books
 and send the signed webhook to Ciclo, as the real thing would."""
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
@@ -14,7 +15,7 @@ from billing.domain.pix import pix_qr_svg
 from billing.gateways.sandbox import SandboxGateway, SandboxPixGateway
 from billing.models import PaymentAttempt, SandboxCharge
 from billing.payments import webhook_receive
-from core import clock, safejson
+from core import clock, csp, safejson
 from core.errors import DomainError
 from tenants.context import platform_access
 
@@ -26,9 +27,38 @@ def _charge(ref: str, kind: str) -> SandboxCharge:
     return charge
 
 
+def _embed_origins(ref: str) -> list[str]:
+    """The sites allowed to frame the checkout of the tenant this charge is for."""
+    with platform_access():
+        attempt = (
+            PaymentAttempt.objects.select_related("tenant")
+            .filter(gateway="sandbox", gateway_ref=ref)
+            .first()
+        )
+    return list(attempt.tenant.embed_domains or []) if attempt is not None else []
+
+
+def _csrf_checked(request: HttpRequest) -> HttpResponse:
+    """Stands for the view in the CSRF check (the view itself is exempt)."""
+    return HttpResponse()
+
+
+@csrf_exempt  # checked below: by Origin, or by the CSRF cookie
 @require_http_methods(["GET", "POST"])
 def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
+    """The issuer's 3-D Secure step. Like a real issuer's challenge it may run
+    inside the merchant's iframe (the embedded checkout), where the browser may
+    not send our cookies: a POST from our own origin passes on its ``Origin``
+    header, anything else needs the usual CSRF cookie."""
     charge = _charge(ref, "card")
+    if request.method == "POST":
+        origin = request.headers.get("Origin", "")
+        if origin != request.build_absolute_uri("/").rstrip("/"):
+            rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+                request, _csrf_checked, (), {}
+            )
+            if rejected is not None:
+                return HttpResponseForbidden("This form must be sent from its own page.")
     if request.method == "POST" and charge.status == "requires_action":
         body, headers = SandboxGateway().complete_authentication(
             gateway_ref=ref, succeed=request.POST.get("outcome") == "approve"
@@ -37,7 +67,7 @@ def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
         charge.refresh_from_db()
     # Where the payer goes on afterwards: a path on this site only. The portal sends
     # them back with ``return_to``; a checkout continues to its next page with ``return``.
-    return render(
+    response = render(
         request,
         "billing/sandbox/authenticate.html",
         {
@@ -46,6 +76,13 @@ def authenticate(request: HttpRequest, ref: str) -> HttpResponse:
             "return_url": _same_site_path(request.GET.get("return", "")),
         },
     )
+    origins = _embed_origins(ref)
+    csp.frame_ancestors(request, origins)  # where the embedded checkout runs
+    if origins:
+        response.xframe_options_exempt = True
+    else:
+        response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 def boleto_pdf(request: HttpRequest, ref: str) -> HttpResponse:

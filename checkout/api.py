@@ -55,7 +55,17 @@ class CheckoutSessionSerializer(serializers.Serializer):
     object = ObjectField("checkout_session")
     url = serializers.SerializerMethodField(help_text="The hosted checkout page of this session.")
     status = serializers.SerializerMethodField(help_text="open, complete or expired.")
-    plan = serializers.CharField(source="plan.public_id", help_text="The plan (plan_…).")
+    embed_url = serializers.SerializerMethodField(
+        help_text="The same page for an iframe on the merchant's site (its origin must be "
+        "among the account's embed_domains)."
+    )
+    plan = serializers.CharField(
+        source="plan.public_id",
+        help_text="The plan (plan_…): the one bought once complete, else the first offered.",
+    )
+    plans = serializers.SerializerMethodField(
+        help_text="The plans the visitor may pick from (plan_…), in order."
+    )
     quantity = serializers.IntegerField(help_text="How many (seats) of the plan.")
     customer_name = serializers.CharField(help_text="The name the form is prefilled with.")
     customer_email = serializers.CharField(help_text="The email the form is prefilled with.")
@@ -73,6 +83,12 @@ class CheckoutSessionSerializer(serializers.Serializer):
     def get_url(self, obj: CheckoutSession) -> str:
         return settings.SITE_URL.rstrip("/") + checkout_session_url(obj, obj.tenant)
 
+    def get_embed_url(self, obj: CheckoutSession) -> str:
+        return self.get_url(obj) + "?embed=1"
+
+    def get_plans(self, obj: CheckoutSession) -> list[str]:
+        return list(obj.plan_options or [obj.plan.public_id])
+
     def get_status(self, obj: CheckoutSession) -> str:
         return str(checkout_session_status(obj, clock.now()))
 
@@ -83,8 +99,26 @@ class CheckoutSessionSerializer(serializers.Serializer):
         return obj.subscription.public_id if obj.subscription is not None else None
 
 
+class _PlanId(serializers.CharField):
+    """A plan id in a list: a JSON string only (DRF would turn 7 into "7")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
-    plan = serializers.CharField(max_length=64, help_text="The plan to sell (plan_…).")
+    plan = serializers.CharField(
+        max_length=64, required=False, help_text="The plan to sell (plan_…); or give plans."
+    )
+    plans = serializers.ListField(
+        child=_PlanId(max_length=64),
+        required=False,
+        min_length=1,
+        max_length=10,
+        help_text="1 to 10 active plans (plan_…) the visitor picks one of; instead of plan.",
+    )
     quantity = serializers.IntegerField(
         required=False, min_value=1, max_value=10_000, help_text="Seats, for per-seat plans."
     )

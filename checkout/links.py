@@ -9,6 +9,7 @@ import segno
 from django.http import HttpRequest
 from django.urls import reverse
 
+from checkout.models import PriceTable
 from subscriptions.models import Plan
 
 
@@ -17,6 +18,15 @@ def hosted_url(request: HttpRequest, plan: Plan) -> str:
         reverse(
             "checkout:hosted",
             kwargs={"tenant_slug": plan.tenant.slug, "plan_id": plan.public_id},
+        )
+    )
+
+
+def price_table_url(request: HttpRequest, table: PriceTable) -> str:
+    return request.build_absolute_uri(
+        reverse(
+            "checkout:price_table",
+            kwargs={"tenant_slug": table.tenant.slug, "table_id": table.public_id},
         )
     )
 

@@ -22,7 +22,12 @@ class CheckoutSession(TenantOwned):
     public_id = models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, "cs")
     )
+    # The plan sold: the first of ``plan_options`` until the visitor picks one.
     plan = models.ForeignKey("subscriptions.Plan", on_delete=models.PROTECT, related_name="+")
+    # The plans the visitor may pick from (public ids, in the integrator's
+    # order; a later version of a plan opens in their place). One for a
+    # single-plan session.
+    plan_options = models.JSONField(default=list, blank=True)
     quantity = models.PositiveIntegerField(default=1)
     customer_name = models.CharField(max_length=200, blank=True)
     customer_email = models.CharField(max_length=254, blank=True)
@@ -49,3 +54,27 @@ class CheckoutSession(TenantOwned):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class PriceTable(TenantOwned):
+    """Several plans side by side on one hosted page
+    (``/t/<slug>/checkout/pricing/<ptab_id>/``), each leading to its plan's
+    checkout. The plans are kept by public id in the merchant's order; a plan
+    whose price changed since shows its current version, an archived one drops
+    out of the page."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "ptab")
+    )
+    name = models.CharField(max_length=120)
+    plans = models.JSONField(default=list)
+    highlighted = models.CharField(max_length=64, blank=True)  # a plan's public id, or ""
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "active", "name"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
@@ -25,6 +26,7 @@ from billing.subscriptions import (
 )
 from core.actors import Actor
 from core.errors import NotFound, ValidationFailed
+from customers.domain.address import normalize_address
 from customers.models import Customer
 from customers.services import customer_create
 from subscriptions.models import Plan, Subscription
@@ -137,13 +139,14 @@ def checkout_subscribe(
     coupon: Any = "",
     method: Any = "card",
     installments: Any = "",
+    address: Any = None,
 ) -> CheckoutResult:
     """Create the customer, save the card the sandbox tokenizer collected and
     subscribe them to ``plan``, all or nothing. The first charge is not made
     here (a gateway is never called inside a transaction): see ``checkout_charge``."""
     if plan.tenant_id != tenant.pk:
         raise NotFound("No such plan.", param="plan")
-    values = {
+    values: dict[str, Any] = {
         "quantity": _quantity(quantity),
         "name": _text("name", name, required=True),
         "email": _text("email", email, required=True, limit=254),
@@ -166,6 +169,11 @@ def checkout_subscribe(
             raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
     elif method == "boleto" and not values["tax_id"]:
         raise ValidationFailed("A boleto needs your CPF or CNPJ.", param="tax_id")
+    # The billing address (param "address.<key>" on a bad part); banks print
+    # it on the slip, so a boleto needs one; by card or Pix it is optional.
+    billing_address = normalize_address(address)
+    if method == "boleto" and not billing_address:
+        raise ValidationFailed(gettext("A boleto needs your billing address."), param="address")
     actor = Actor.system("checkout")
     customer = customer_create(
         tenant=tenant,
@@ -173,6 +181,7 @@ def checkout_subscribe(
         email=values["email"],
         phone=values["phone"],
         tax_id=values["tax_id"],
+        address=billing_address,
         actor=actor,
         now=now,
     )

@@ -71,27 +71,76 @@ def _quantity(value: Any, plan: Plan) -> int:
     return value
 
 
+MAX_PLAN_OPTIONS = 10
+
+
+def _plan_options(*, tenant: Tenant, plan: Any, plans: Any) -> list[Plan]:
+    if plans is None:
+        if not isinstance(plan, str):
+            raise ValidationFailed("Name the plan by its id (plan_…).", param="plan")
+        return [checkout_plan(tenant=tenant, plan_id=plan)]  # NotFound(param="plan")
+    if plan is not None:
+        raise ValidationFailed("Give either plan or plans, not both.", param="plans")
+    if not isinstance(plans, list | tuple) or not plans:
+        raise ValidationFailed("Give a list of 1 to 10 plan ids.", param="plans")
+    if len(plans) > MAX_PLAN_OPTIONS:
+        raise ValidationFailed(
+            f"At most {MAX_PLAN_OPTIONS} plans in one checkout session.", param="plans"
+        )
+    found: list[Plan] = []
+    for index, plan_id in enumerate(plans):
+        if not isinstance(plan_id, str):
+            raise ValidationFailed(f"plans[{index}] must be a plan id (plan_…).", param="plans")
+        try:
+            option = checkout_plan(tenant=tenant, plan_id=plan_id)
+        except NotFound:
+            raise NotFound(f"plans[{index}]: no such active plan.", param="plans") from None
+        if any(option.pk == seen.pk for seen in found):
+            raise ValidationFailed(f"plans[{index}] is listed twice.", param="plans")
+        found.append(option)
+    return found
+
+
+def checkout_session_plans(session: CheckoutSession) -> list[Plan]:
+    """The session's plans as they can be bought now (current versions;
+    a plan archived since drops out)."""
+    options: list[Plan] = []
+    for plan_id in session.plan_options or [session.plan.public_id]:
+        try:
+            plan = checkout_plan(tenant=session.tenant, plan_id=plan_id)
+        except NotFound:
+            continue
+        if all(plan.pk != seen.pk for seen in options):
+            options.append(plan)
+    return options
+
+
 @transaction.atomic
 def checkout_session_create(
     *,
     tenant: Tenant,
     actor: Actor,
     now: datetime,
-    plan: Any,
     success_url: Any,
+    plan: Any = None,
+    plans: Any = None,
     cancel_url: Any = "",
     quantity: Any = 1,
     name: Any = "",
     email: Any = "",
     tax_id: Any = "",
 ) -> CheckoutSession:
-    if not isinstance(plan, str):
-        raise ValidationFailed("Name the plan by its id (plan_…).", param="plan")
-    found = checkout_plan(tenant=tenant, plan_id=plan)  # NotFound(param="plan")
+    """A session for one ``plan`` or for the visitor to pick one of ``plans``
+    (1 to ``MAX_PLAN_OPTIONS`` active plans of ``tenant``, no repeats)."""
+    options = _plan_options(tenant=tenant, plan=plan, plans=plans)
+    found = options[0]
+    for option in options:
+        count = _quantity(quantity, option)
     session = CheckoutSession.objects.create(
         tenant=tenant,
         plan=found,
-        quantity=_quantity(quantity, found),
+        plan_options=[option.public_id for option in options],
+        quantity=count,
         customer_name=_prefill(name, field="name", limit=200),
         customer_email=_prefill(email, field="email", limit=254),
         customer_tax_id=_prefill(tax_id, field="tax_id", limit=40),
@@ -107,7 +156,7 @@ def checkout_session_create(
         event="checkout_session.created",
         subject_type="checkout_session",
         subject_id=session.public_id,
-        data={"plan": found.public_id, "quantity": session.quantity},
+        data={"plans": session.plan_options, "quantity": session.quantity},
         target=session,
     )
     return session
@@ -172,10 +221,12 @@ def checkout_session_complete(
             "This checkout has expired or is already complete.", param="form", code="session_closed"
         )
     locked.status = CheckoutSession.Status.COMPLETE
+    locked.plan = result.subscription.plan  # the one the visitor picked
     locked.customer = result.customer
     locked.subscription = result.subscription
     locked.completed_at = now
-    locked.save(update_fields=["status", "customer", "subscription", "completed_at"])
+    locked.save(update_fields=["status", "plan", "customer", "subscription", "completed_at"])
+    session.plan = locked.plan
     session.status, session.customer, session.subscription = (
         locked.status,
         result.customer,

@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core import signing
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
@@ -29,6 +30,7 @@ from checkout.limits import (
     checkout_quote_count,
 )
 from checkout.models import CheckoutSession
+from checkout.price_tables import price_table_open, price_table_plans
 from checkout.services import (
     MAX_QUANTITY,
     checkout_charge,
@@ -40,15 +42,23 @@ from checkout.services import (
 from checkout.sessions import (
     checkout_session_complete,
     checkout_session_open,
+    checkout_session_plans,
     checkout_session_status,
     checkout_session_url,
 )
 from core import clock, csp
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.middleware import client_ip
+from customers.forms import AddressForm
 from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
+
+# The plan page's 3-D Secure return inside a cross-site iframe carries the
+# subscription in a signed token: the browser may drop our session cookie
+# there. Short-lived, because the link proves nothing but "just paid".
+DONE_SALT = "checkout.done"
+DONE_MAX_AGE = 30 * 60
 
 FIELDS = ("quantity", "coupon", "name", "email", "phone", "tax_id", "installments")
 
@@ -139,20 +149,25 @@ def session_page(request: TenantRequest, tenant_slug: str, session_id: str) -> H
             },
             status=200 if status == CheckoutSession.Status.COMPLETE else 410,
         )
-    try:
-        plan = checkout_plan(tenant=tenant, plan_id=session.plan.public_id)
-    except NotFound:
+    options = checkout_session_plans(session)
+    if not options:
         return render(
             request,
             "checkout/session_closed.html",
             {"session": session, "status": CheckoutSession.Status.EXPIRED},
             status=410,
         )
-    return _checkout_page(request, plan, session)
+    # The visitor's pick (?plan=, a link per option); the first one otherwise.
+    wanted = request.GET.get("plan", "")
+    plan = next((p for p in options if p.public_id == wanted), options[0])
+    return _checkout_page(request, plan, session, options)
 
 
 def _checkout_page(
-    request: TenantRequest, plan: Plan, session: CheckoutSession | None
+    request: TenantRequest,
+    plan: Plan,
+    session: CheckoutSession | None,
+    options: list[Plan] | None = None,
 ) -> HttpResponse:
     tenant = request.tenant
     gateway, _publishable = card_gateway(tenant=tenant)
@@ -166,6 +181,7 @@ def _checkout_page(
         }
     errors: dict[str, str] = {}
     status = 200
+    address_form = AddressForm(request.POST if request.method == "POST" else None)
     if gateway != "sandbox":
         # Stripe needs a SetupIntent for a customer that does not exist yet:
         # not offered by the hosted checkout so far.
@@ -178,6 +194,8 @@ def _checkout_page(
         ip = client_ip(request)
         try:
             checkout_attempt_count(ip=ip)
+            if not address_form.is_valid():  # a part too long: shown next to it
+                raise ValidationFailed(_("Check your billing address."), param="address_form")
             with transaction.atomic():
                 result = checkout_subscribe(
                     tenant=tenant,
@@ -185,6 +203,7 @@ def _checkout_page(
                     now=now,
                     card_reference=request.POST.get("reference", ""),
                     method=request.POST.get("method", "card"),
+                    address=address_form.address(),
                     **values,
                 )
                 if session is not None:
@@ -194,7 +213,10 @@ def _checkout_page(
         except DomainError as exc:
             if isinstance(exc, CardDeclined):
                 checkout_decline_record(ip=ip)
-            errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
+            if exc.param == "address_form":
+                pass  # the address form holds its own errors
+            elif not address_form.add_address_error(exc):
+                errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
             status = exc.status
         else:
             attempt = (
@@ -211,9 +233,7 @@ def _checkout_page(
                 attempt is None or attempt.status != PaymentAttempt.Status.REQUIRES_ACTION
             ):
                 return _embedded_done(request, result.subscription, attempt)
-            if not embedded or session is None:
-                # Best effort inside an iframe: the plan page's 3-D Secure return
-                # (checkout:done) finds the subscriber by this session.
+            if not embedded:
                 portal_sign_in(request, tenant=tenant, customer=result.customer, method="checkout")
             done = (
                 reverse("checkout:done", kwargs={"tenant_slug": tenant.slug})
@@ -222,6 +242,10 @@ def _checkout_page(
             )
             if embedded:
                 done += "?embed=1"
+                if session is None:
+                    # No cookie to find the subscriber by when the issuer sends
+                    # them back inside the iframe: a signed, short-lived id.
+                    done += "&" + urlencode({"r": done_token(result.subscription)})
             if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
                 # The issuer's 3-D Secure page, then back to what happens next.
                 return redirect(f"{attempt.action_url}?{urlencode({'return': done})}")
@@ -252,9 +276,22 @@ def _checkout_page(
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
             "session": session,
             "embedded": _embedded(request),
+            "address_form": address_form,
+            "plan_choices": _plan_choices(request, session, options or []),
         },
         status=status,
     )
+
+
+def _plan_choices(
+    request: TenantRequest, session: CheckoutSession | None, options: list[Plan]
+) -> list[tuple[Plan, str]]:
+    """Each plan a session offers with the link that picks it (none for one plan)."""
+    if session is None or len(options) < 2:
+        return []
+    base = checkout_session_url(session, request.tenant)
+    embed = {"embed": "1"} if _embedded(request) else {}
+    return [(p, f"{base}?{urlencode({**embed, 'plan': p.public_id})}") for p in options]
 
 
 def _embedded_done(
@@ -323,9 +360,40 @@ def _partial_status(request: TenantRequest, status: int) -> int:
     return 200 if getattr(request, "htmx", False) else status
 
 
+def done_token(subscription: Subscription) -> str:
+    return signing.dumps([subscription.tenant_id, subscription.pk], salt=DONE_SALT, compress=True)
+
+
+def _signed_subscription(request: TenantRequest) -> Subscription | None:
+    """The subscription named by a valid, recent ``r`` token of this tenant."""
+    token = request.GET.get("r", "")
+    if not token or len(token) > 200:
+        return None
+    try:
+        tenant_id, sub_id = signing.loads(token, salt=DONE_SALT, max_age=DONE_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if tenant_id != request.tenant.pk:
+        return None
+    return (
+        Subscription.objects.filter(tenant=request.tenant, pk=sub_id)
+        .select_related("plan", "customer")
+        .first()
+    )
+
+
 @embeddable
 def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
-    """What happens next, for the subscriber the checkout just signed in."""
+    """What happens next, for the subscriber the checkout just signed in, or
+    (inside an iframe, after 3-D Secure) the one a signed token names."""
+    signed = _signed_subscription(request) if _embedded(request) else None
+    if signed is not None:
+        attempt = (
+            PaymentAttempt.objects.filter(tenant=request.tenant, invoice__subscription=signed)
+            .order_by("-id")
+            .first()
+        )
+        return _embedded_done(request, signed, attempt)
     customer = session_customer(request, request.tenant)
     if customer is None:
         return redirect(reverse("portal:home", kwargs={"tenant_slug": tenant_slug}))
@@ -352,4 +420,33 @@ def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
             "embedded": _embedded(request),
             "embed_origins": list(request.tenant.embed_domains or []),
         },
+    )
+
+
+@embeddable
+@require_GET
+def price_table_page(request: TenantRequest, tenant_slug: str, table_id: str) -> HttpResponse:
+    """Several plans side by side, each leading to its plan's checkout (kept
+    inside the iframe when embedded)."""
+    try:
+        table = price_table_open(tenant=request.tenant, table_id=table_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    embedded = _embedded(request)
+    columns = [
+        (
+            plan,
+            highlighted,
+            reverse(
+                "checkout:hosted",
+                kwargs={"tenant_slug": request.tenant.slug, "plan_id": plan.public_id},
+            )
+            + ("?embed=1" if embedded else ""),
+        )
+        for plan, highlighted in price_table_plans(table)
+    ]
+    return render(
+        request,
+        "checkout/price_table.html",
+        {"table": table, "columns": columns, "embedded": embedded},
     )

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from billing.services import BALANCE_ADJUST_LIMIT
-from customers.domain.address import format_postal_code
+from customers.forms import ADDRESS_FIELD_NAMES, AddressForm
 from dashboard.amounts import parse_money
 from dashboard.templatetags.money import tax_id as tax_id_display
 
 
-class CustomerForm(forms.Form):
+class CustomerForm(AddressForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     email = forms.EmailField(label=_("Email"), required=False, max_length=254)
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
@@ -25,32 +25,13 @@ class CustomerForm(forms.Form):
         required=False,
         choices=[("", _("The account's language")), *settings.LANGUAGES],
     )
-    # The billing address (customers/domain/address.py checks it whole).
-    address_postal_code = forms.CharField(
-        label=_("Postal code (CEP)"), required=False, max_length=16
-    )
-    address_line1 = forms.CharField(label=_("Street"), required=False, max_length=200)
-    address_number = forms.CharField(label=_("Number"), required=False, max_length=20)
-    address_complement = forms.CharField(label=_("Complement"), required=False, max_length=100)
-    address_district = forms.CharField(label=_("District"), required=False, max_length=100)
-    address_city = forms.CharField(label=_("City"), required=False, max_length=100)
-    address_state = forms.CharField(label=_("State (UF)"), required=False, max_length=60)
-    address_country = forms.CharField(
-        label=_("Country"),
-        required=False,
-        max_length=2,
-        help_text=_("Two-letter code; BR when empty."),
-    )
+    # The billing address: customers.forms.AddressForm's fields, after these.
+    field_order = ["name", "email", "phone", "tax_id", "locale", *ADDRESS_FIELD_NAMES]
 
     def service_values(self) -> dict[str, Any]:
         """The cleaned data as the customer services take it (``address`` as one object)."""
-        data = dict(self.cleaned_data)
-        address = {
-            key.removeprefix(ADDRESS_PREFIX): data.pop(key)
-            for key in list(data)
-            if key.startswith(ADDRESS_PREFIX)
-        }
-        data["address"] = address if any(address.values()) else {}
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ADDRESS_FIELD_NAMES}
+        data["address"] = self.address()
         return data
 
     @staticmethod
@@ -58,14 +39,8 @@ class CustomerForm(forms.Form):
         initial = {f: getattr(customer, f) for f in ("name", "email", "phone", "tax_id", "locale")}
         # Shown with its mask, as people type it (the service takes either).
         initial["tax_id"] = tax_id_display(customer.tax_id)
-        address = dict(customer.address or {})
-        if address.get("country") == "BR" and len(address.get("postal_code", "")) == 8:
-            address["postal_code"] = format_postal_code(address)
-        initial.update({ADDRESS_PREFIX + key: value for key, value in address.items()})
+        initial.update(AddressForm.initial_for(customer.address))
         return initial
-
-
-ADDRESS_PREFIX = "address_"
 
 
 class CustomerNoteForm(forms.Form):

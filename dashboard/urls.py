@@ -6,6 +6,7 @@ from dashboard import (
     customer_views,
     discount_views,
     plan_portal_views,
+    price_table_views,
     readjustment_views,
     return_file_views,
     subscription_new,
@@ -83,6 +84,28 @@ urlpatterns = [
         "dashboard/catalog/plans/<str:plan_id>/archive/",
         catalog_views.plan_archive,
         name="plan_archive",
+    ),
+    # Price tables (checkout): several plans on one shareable page.
+    path("dashboard/catalog/price-tables/", price_table_views.price_tables, name="price_tables"),
+    path(
+        "dashboard/catalog/price-tables/new/",
+        price_table_views.price_table_new,
+        name="price_table_new",
+    ),
+    path(
+        "dashboard/catalog/price-tables/<str:table_id>/",
+        price_table_views.price_table,
+        name="price_table",
+    ),
+    path(
+        "dashboard/catalog/price-tables/<str:table_id>/edit/",
+        price_table_views.price_table_edit,
+        name="price_table_edit",
+    ),
+    path(
+        "dashboard/catalog/price-tables/<str:table_id>/archive/",
+        price_table_views.price_table_archive_view,
+        name="price_table_archive",
     ),
     path("dashboard/catalog/coupons/", catalog_views.coupon_list, name="coupons"),
     path("dashboard/catalog/coupons/new/", catalog_views.coupon_create, name="coupon_create"),

@@ -6,6 +6,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from customers.forms import ADDRESS_FIELD_NAMES, AddressForm
+
 
 class SignInForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
@@ -80,19 +82,7 @@ class CodeForm(forms.Form):
         return code
 
 
-ADDRESS_FIELDS = (
-    ("line1", _("Street"), 200),
-    ("number", _("Number"), 20),
-    ("complement", _("Complement"), 100),
-    ("district", _("District"), 100),
-    ("city", _("City"), 100),
-    ("state", _("State"), 60),
-    ("postal_code", _("Postal code"), 16),
-    ("country", _("Country (2 letters)"), 2),
-)
-
-
-class ProfileForm(forms.Form):
+class ProfileForm(AddressForm):
     """What a subscriber may change about themselves (the email has its own,
     verified, form). The services check the values; their errors come back to
     the field they name."""
@@ -106,18 +96,9 @@ class ProfileForm(forms.Form):
         choices=[("", _("The merchant's language")), *settings.LANGUAGES],
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for key, label, size in ADDRESS_FIELDS:
-            self.fields[f"address_{key}"] = forms.CharField(
-                label=label, max_length=size, required=False
-            )
-
-    def address(self) -> dict[str, str]:
-        values = {
-            key: self.cleaned_data.get(f"address_{key}", "") for key, _l, _s in ADDRESS_FIELDS
-        }
-        return {k: v for k, v in values.items() if v}
+    # The billing address: customers.forms.AddressForm's fields (shared with
+    # the dashboard and the checkout), after these.
+    field_order = ["name", "phone", "tax_id", "locale", *ADDRESS_FIELD_NAMES]
 
 
 class EmailChangeForm(forms.Form):

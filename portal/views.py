@@ -30,7 +30,6 @@ from core import clock, csp
 from core.actors import Actor
 from core.errors import DomainError
 from core.middleware import _client_ip
-from customers.domain.address import format_postal_code
 from customers.domain.taxid import format_tax_id
 from customers.models import Customer, PaymentMethod
 from customers.portal_links import portal_token_read, portal_token_spend
@@ -42,7 +41,6 @@ from customers.services import (
 )
 from portal import signin
 from portal.forms import (
-    ADDRESS_FIELDS,
     CodeForm,
     EmailChangeForm,
     PasswordSetForm,
@@ -551,10 +549,7 @@ def _profile_initial(customer: Customer) -> dict[str, str]:
         "tax_id": tax_id,
         "locale": customer.locale,
     }
-    address = customer.address or {}
-    for key, _label, _size in ADDRESS_FIELDS:
-        initial[f"address_{key}"] = address.get(key, "")
-    initial["address_postal_code"] = format_postal_code(address)
+    initial.update(ProfileForm.initial_for(customer.address))
     return initial
 
 
@@ -584,10 +579,9 @@ def profile(request: PortalRequest, tenant_slug: str) -> HttpResponse:
                 now=request.now,
             )
         except DomainError as exc:
-            param = (exc.param or "").replace("address.", "address_")
-            if param == "address":
-                param = ""
-            form.add_error(param if param in form.fields else None, exc.message)
+            if not form.add_address_error(exc):
+                param = exc.param or ""
+                form.add_error(param if param in form.fields else None, exc.message)
         else:
             messages.success(request, _("Your profile is saved."))
             return redirect("portal:profile", tenant_slug=tenant.slug)

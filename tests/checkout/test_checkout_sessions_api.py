@@ -247,3 +247,107 @@ def test_the_browser_may_call_it_from_any_origin_with_the_key_in_a_header() -> N
     # Other resources stay without CORS.
     other = pk.get("/api/v1/customers", HTTP_ORIGIN="https://shop.example.com")
     assert "Access-Control-Allow-Origin" not in other
+
+
+def _three(tenant: Tenant) -> Plan:
+    from subscriptions.services import plan_create
+
+    with tenant_context(tenant):
+        product = Plan.objects.filter(tenant=tenant).first().product  # type: ignore[union-attr]
+        return plan_create(
+            tenant=tenant,
+            product=product,
+            code="gold",
+            name="Gold",
+            currency="BRL",
+            amount_minor=15_000,
+            actor=ACTOR,
+            now=NOW,
+        )
+
+
+def test_a_session_with_several_plans_lets_the_visitor_pick_one() -> None:
+    tenant, seats, flat, sk, pk = _shop()
+    gold = _three(tenant)
+    body = {**_body(seats, quantity=1), "plans": [flat.public_id, gold.public_id]}
+    del body["plan"]
+    created = pk.post(URL, body, format="json")
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert data["plans"] == [flat.public_id, gold.public_id]
+    assert data["plan"] == flat.public_id
+    assert data["embed_url"] == data["url"] + "?embed=1"
+    path = f"/t/{tenant.slug}/checkout/s/{data['id']}/"
+    browser = Client()
+    page = browser.get(path).content.decode()
+    assert page.count('data-testid="plan-choice"') == 2
+    assert f'data-plan="{gold.public_id}"' in page
+    assert '<h1 data-testid="plan-name">Flat' in page or "plan-name" in page
+    picked = browser.get(f"{path}?plan={gold.public_id}")
+    assert b'data-testid="total-now" data-minor="15000"' in picked.content
+    # A plan the session does not offer opens the first one.
+    assert b'data-minor="9000"' in browser.get(f"{path}?plan={seats.public_id}").content
+    form = {
+        "quantity": "1",
+        "name": "Ana Souza",
+        "email": "ana@example.com",
+        "tax_id": "529.982.247-25",
+        "reference": _token(browser),
+        "method": "card",
+    }
+    done = browser.post(f"{path}?plan={gold.public_id}", form)
+    assert done.status_code == 302, done.content.decode()[:2000]
+    with tenant_context(tenant):
+        sub = Subscription.objects.select_related("plan").get(tenant=tenant)
+    assert sub.plan.public_id == gold.public_id
+    after = sk.get(f"{URL}/{data['id']}").json()
+    assert after["status"] == "complete"
+    assert after["plan"] == gold.public_id
+    assert after["plans"] == [flat.public_id, gold.public_id]
+
+
+def test_a_single_plan_session_keeps_its_shape_with_embed_url() -> None:
+    _tenant, seats, _flat, sk, _pk = _shop()
+    data = sk.post(URL, _body(seats), format="json").json()
+    assert data["plan"] == seats.public_id
+    assert data["plans"] == [seats.public_id]
+    assert data["embed_url"].endswith(f"/checkout/s/{data['id']}/?embed=1")
+
+
+def test_bad_plans_lists_are_refused_and_save_nothing() -> None:
+    tenant, seats, flat, sk, _pk = _shop()
+    other_tenant, other_plan, *_ = _shop("globex")
+    with tenant_context(tenant):
+        archived = _three(tenant)
+        Plan.objects.filter(pk=archived.pk).update(active=False)
+    many = [seats.public_id] * 11
+    cases: list[tuple[Any, int]] = [
+        ([], 400),
+        (many, 400),
+        ("plan_x", 400),
+        ([7], 400),
+        ([None], 400),
+        ([{"id": seats.public_id}], 400),
+        ([seats.public_id, seats.public_id], 400),
+        ([seats.public_id, other_plan.public_id], 404),
+        ([seats.public_id, archived.public_id], 404),
+        (["plan_doesnotexist000000000000"], 404),
+        ([seats.public_id, "plan_\x00"], 400),
+        ([flat.public_id], 400),  # flat plan with quantity 3
+    ]
+    for plans, status in cases:
+        body = {**_body(seats), "plans": plans}
+        del body["plan"]
+        response = sk.post(URL, body, format="json")
+        assert response.status_code == status, (plans, response.content)
+        assert response.json()["error"]["param"].startswith(
+            "quantity" if plans == [flat.public_id] else "plans"
+        ), (plans, response.content)
+    both = sk.post(URL, {**_body(seats), "plans": [seats.public_id]}, format="json")
+    assert both.status_code == 400
+    assert both.json()["error"]["param"] == "plans"
+    neither = _body(seats)
+    del neither["plan"]
+    assert sk.post(URL, neither, format="json").json()["error"]["param"] == "plan"
+    assert _sessions(tenant) == 0
+    assert _sessions(other_tenant) == 0

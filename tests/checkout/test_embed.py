@@ -207,3 +207,73 @@ def test_the_plan_page_shows_the_snippet_and_a_preview() -> None:
     assert f'height="720" src="{embed}"' in html
     assert "ciclo.checkout.completed" in html
     assert 'data-testid="embed-origin">https://shop.example.com<' in html
+
+
+def _threeds_form(client: Client) -> dict[str, str]:
+    response = client.post(
+        "/sandbox/tokens",
+        json.dumps({"number": "4000002500003155", "exp_month": 12, "exp_year": 2031, "cvc": "123"}),
+        content_type="application/json",
+    )
+    return {**_subscribe_form(client), "reference": str(response.json()["id"])}
+
+
+def test_3ds_in_the_plan_iframe_returns_with_a_signed_id_not_a_cookie() -> None:
+    tenant, plan, _api = _shop(embed_domains=["https://shop.example.com"])
+    client = Client(enforce_csrf_checks=True)
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/?embed=1"
+    challenge = client.post(url, _threeds_form(client), HTTP_ORIGIN="http://testserver")
+    assert challenge.status_code == 302
+    location = challenge["Location"]
+    assert location.startswith("/sandbox/authenticate/")
+    assert not client.cookies.get("sessionid")  # no portal session inside the iframe
+    # The issuer's page may be framed by the shop, and takes our Origin instead of a cookie.
+    issuer = client.get(location)
+    assert "frame-ancestors 'self' https://shop.example.com" in issuer["Content-Security-Policy"]
+    assert "X-Frame-Options" not in issuer
+    assert client.post(location, {"outcome": "approve"}).status_code == 403  # no Origin, no cookie
+    with tenant_context(tenant):
+        assert Subscription.objects.get(tenant=tenant).status == "incomplete"
+    page = client.post(location, {"outcome": "approve"}, HTTP_ORIGIN="http://testserver")
+    assert page.status_code == 200
+    back = re.search(r'href="([^"]+)" data-testid="continue"', page.content.decode())
+    assert back is not None
+    done_url = back.group(1).replace("&amp;", "&")
+    assert done_url.startswith(f"/t/{tenant.slug}/checkout/done/?embed=1&r=")
+    # A fresh client: nothing but the signed id in the URL finds the subscriber.
+    done = Client().get(done_url)
+    assert done.status_code == 200
+    with tenant_context(tenant):
+        sub = Subscription.objects.select_related("customer").get(tenant=tenant)
+    assert sub.status == "active"
+    html = done.content.decode()
+    assert f'data-subscription="{sub.public_id}"' in html
+    assert f'data-customer="{sub.customer.public_id}"' in html
+    assert 'data-testid="paid"' in html
+
+
+def test_the_signed_return_is_refused_tampered_old_or_on_another_tenant() -> None:
+    import time_machine
+
+    tenant, plan, _api = _shop(embed_domains=["https://shop.example.com"])
+    with world(NOW, slug="globex", locale="en") as other:
+        pass
+    client = Client()
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/?embed=1"
+    with time_machine.travel("2026-06-01 15:00:00+00:00", tick=False):
+        location = client.post(url, _threeds_form(client), HTTP_ORIGIN="http://testserver")[
+            "Location"
+        ]
+    token = location.split("r%3D", 1)[1]
+    from urllib.parse import unquote
+
+    token = unquote(unquote(token))
+    done = f"/t/{tenant.slug}/checkout/done/?embed=1&r="
+    with time_machine.travel("2026-06-01 15:10:00+00:00", tick=False):
+        assert b"ciclo-embed" in Client().get(done + token).content
+        assert Client().get(done + token[:-2] + "xx").status_code == 302  # tampered
+        wrong_slug = f"/t/{other.tenant.slug}/checkout/done/?embed=1&r={token}"
+        assert Client().get(wrong_slug).status_code == 302
+        assert Client().get(f"/t/{tenant.slug}/checkout/done/?r={token}").status_code == 302
+    with time_machine.travel("2026-06-01 15:31:00+00:00", tick=False):
+        assert Client().get(done + token).status_code == 302  # too old

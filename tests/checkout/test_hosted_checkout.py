@@ -23,6 +23,16 @@ from tests.support.billing import ACTOR, utc, world
 pytestmark = pytest.mark.django_db(transaction=True)
 NOW = utc(2026, 6, 1, 15)
 CPF = "529.982.247-25"
+ADDRESS = {
+    "address_postal_code": "01310-100",
+    "address_line1": "Avenida Paulista",
+    "address_number": "1000",
+    "address_complement": "Sala 5",
+    "address_district": "Bela Vista",
+    "address_city": "São Paulo",
+    "address_state": "sp",
+    "address_country": "",
+}
 
 
 def _token(client: Client, number: str = "4242424242424242", year: int = 2031) -> str:
@@ -309,7 +319,7 @@ def test_the_quote_counts_taxes_as_the_invoice_will() -> None:
 def test_boleto_or_pix_shows_how_to_pay_and_the_subscription_waits_for_it(method: str) -> None:
     tenant, plan, _ = _shop()
     client = Client()
-    data = _form(client, method=method, reference="")
+    data = _form(client, method=method, reference="", **(ADDRESS if method == "boleto" else {}))
     response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
     assert response.status_code == 302, response.content.decode()
     done = client.get(response["Location"]).content.decode()
@@ -367,3 +377,110 @@ def test_an_annual_plan_paid_by_card_in_installments_charges_the_first_part() ->
         [attempt] = PaymentAttempt.objects.filter(invoice=invoice)
         assert (attempt.amount_minor, attempt.status) == (40_000, "succeeded")
         assert attempt.installment_id == invoice.installments.get(number=1).pk
+
+
+def _address_of(tenant: Tenant) -> dict[str, str]:
+    with tenant_context(tenant):
+        return dict(Customer.objects.get(tenant=tenant).address)
+
+
+def test_the_billing_address_is_saved_on_the_customer() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    page = client.get(f"/t/{tenant.slug}/checkout/{plan.public_id}/").content.decode()
+    assert 'data-testid="billing-address"' in page
+    for name in ADDRESS:
+        assert f'name="{name}"' in page
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", _form(client, **ADDRESS))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _address_of(tenant) == {
+        "line1": "Avenida Paulista",
+        "number": "1000",
+        "complement": "Sala 5",
+        "district": "Bela Vista",
+        "city": "São Paulo",
+        "state": "SP",
+        "postal_code": "01310100",
+        "country": "BR",
+    }
+
+
+@pytest.mark.parametrize("method", ["card", "pix"])
+def test_by_card_or_pix_the_address_is_optional(method: str) -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, method=method, **({"reference": ""} if method == "pix" else {}))
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _address_of(tenant) == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"address_postal_code": "0131-100"}, "address_postal_code"),
+        ({"address_postal_code": "ABCDEFGH"}, "address_postal_code"),
+        ({"address_postal_code": ""}, "address_postal_code"),
+        ({"address_state": "XX"}, "address_state"),
+        ({"address_city": ""}, "address_city"),
+        ({"address_line1": ""}, "address_line1"),
+        ({"address_line1": "x" * 201}, "address_line1"),
+        ({"address_country": "Brasil"}, "address_country"),
+        ({"address_district": "Bela\x00Vista"}, "address_district"),
+    ],
+)
+def test_a_bad_address_is_refused_next_to_its_field_and_creates_nothing(
+    change: dict[str, str], field: str
+) -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    data = _form(client, **{**ADDRESS, **change})
+    response = client.post(f"/t/{tenant.slug}/checkout/{plan.public_id}/", data)
+    assert response.status_code == 400, response.content.decode()[:2000]
+    html = response.content.decode()
+    assert f'id="id_{field}_error"' in html, html[html.find("billing-address") :][:3000]
+    assert 'value="Avenida Paulista"' in html or field == "address_line1"
+    assert _counts(tenant) == (0, 0, 0, 0)
+
+
+def test_a_boleto_needs_the_billing_address() -> None:
+    tenant, plan, _ = _shop()
+    client = Client()
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    response = client.post(url, _form(client, method="boleto", reference=""))
+    assert response.status_code == 400
+    assert 'data-error="address">' in response.content.decode()
+    assert _counts(tenant) == (0, 0, 0, 0)
+    response = client.post(url, _form(client, method="boleto", reference="", **ADDRESS))
+    assert response.status_code == 302
+    assert _address_of(tenant)["postal_code"] == "01310100"
+
+
+@override_settings(CHECKOUT_DECLINES_TO_BLOCK=2)
+def test_declines_at_the_first_charge_count_and_the_block_covers_every_checkout() -> None:
+    """A tester whose cards pass the check but fail the charge is blocked too,
+    on this merchant's embedded checkout and on another merchant's page."""
+    from django.core.cache import cache
+
+    cache.clear()
+    tenant, plan, _ = _shop()
+    with world(NOW, slug="globex", locale="en") as other:
+        other_plan = other.plan("basic", amount=1_000)
+    client = Client(REMOTE_ADDR="198.51.100.21")
+    url = f"/t/{tenant.slug}/checkout/{plan.public_id}/"
+    for n in range(2):
+        card = _token(client, "4000000000000341")
+        data = _form(client, email=f"t{n}@example.com", reference=card)
+        assert client.post(url, data).status_code == 302
+    before = _counts(tenant)
+    assert before[1] == 2  # two incomplete subscriptions, declined when charged
+    blocked = client.post(url, _form(client, email="t3@example.com"))
+    assert blocked.status_code == 429
+    embedded = client.post(f"{url}?embed=1", _form(client), HTTP_ORIGIN="http://testserver")
+    assert embedded.status_code == 429
+    elsewhere = client.post(
+        f"/t/{other.tenant.slug}/checkout/{other_plan.public_id}/", _form(client)
+    )
+    assert elsewhere.status_code == 429
+    assert _counts(tenant) == before
+    assert _counts(other.tenant) == (0, 0, 0, 0)

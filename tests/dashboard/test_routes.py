@@ -35,6 +35,8 @@ from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create, invoice_finalize
 from billing.subscriptions import subscription_create
 from billing.taxes import tax_rate_create
+from checkout.models import PriceTable
+from checkout.price_tables import price_table_create
 from core import clock
 from customers.models import Customer, TestClock
 from customers.services import customer_create
@@ -141,6 +143,14 @@ def _clock(s: Scene) -> dict[str, Any]:
     return {"clock_id": found.public_id}
 
 
+def _price_table(s: Scene) -> dict[str, Any]:
+    """The scene's price table (looked up by name, like the clock)."""
+    tenant = s.setup.tenant
+    with tenant_context(tenant):
+        table = PriceTable.objects.get(tenant=tenant, name="Scene table")
+    return {"table_id": table.public_id}
+
+
 def _template(s: Scene) -> dict[str, Any]:
     return {"key": "welcome", "channel": "email", "language": "en"}
 
@@ -178,6 +188,11 @@ ROUTES: dict[str, Route] = {
     "dashboard:plan_price": Route(Perm.CATALOG_MANAGE, 405, _plan),
     "dashboard:plan_edit": Route(Perm.CATALOG_MANAGE, 200, _plan),
     "dashboard:plan_archive": Route(Perm.CATALOG_MANAGE, 405, _plan),
+    "dashboard:price_tables": Route(Perm.BILLING_VIEW),
+    "dashboard:price_table_new": Route(Perm.CATALOG_MANAGE),
+    "dashboard:price_table": Route(Perm.BILLING_VIEW, 200, _price_table),
+    "dashboard:price_table_edit": Route(Perm.CATALOG_MANAGE, 405, _price_table),
+    "dashboard:price_table_archive": Route(Perm.CATALOG_MANAGE, 405, _price_table),
     "dashboard:coupons": Route(Perm.BILLING_VIEW),
     "dashboard:coupon_create": Route(Perm.CATALOG_MANAGE),
     "dashboard:coupon_edit": Route(Perm.CATALOG_MANAGE, 200, _coupon),
@@ -395,6 +410,9 @@ def _scene(setup: TenantSetup) -> Scene:
             actor=ACTOR,
             now=now,
         )
+        price_table_create(
+            tenant=tenant, actor=ACTOR, now=now, name="Scene table", plans=[plan.public_id]
+        )
     return Scene(
         setup,
         customer,
@@ -476,6 +494,9 @@ def _fingerprint(tenant: Tenant) -> dict[str, Any]:
                 TestClock.objects.filter(tenant=tenant).values_list(
                     "name", "frozen_time", "advancing_to"
                 )
+            ),
+            "price_tables": list(
+                PriceTable.objects.filter(tenant=tenant).values_list("name", "plans", "active")
             ),
             "memberships": list(
                 Membership.objects.filter(tenant=tenant).values_list("user_id", "role")

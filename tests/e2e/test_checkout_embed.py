@@ -100,6 +100,44 @@ def test_the_checkout_completes_inside_another_origins_iframe(
     assert sub.status == "active"
 
 
+def test_a_3ds_card_completes_inside_another_origins_iframe(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+    merchant_site: tuple[str, dict[str, str]],
+) -> None:
+    """The plan link (no checkout session): the issuer's page and the way back
+    run inside the iframe, where the browser sends none of Ciclo's cookies
+    (localhost framed by 127.0.0.1 is cross-site); the return carries a signed id."""
+    site, pages = merchant_site
+    ciclo = live_server.url.replace("127.0.0.1", "localhost")
+    tenant, plan = _shop(site)
+    src = f"{ciclo}/t/{tenant.slug}/checkout/{plan.public_id}/?embed=1"
+    pages["/"] = HOST_PAGE % {"src": src, "origin": json.dumps(ciclo)}
+    page.goto(f"{site}/")
+    frame = page.frame_locator("#checkout")
+    expect(frame.get_by_test_id("plan-name")).to_have_text("Pro")
+    frame.locator("#f-name").fill("Ana Souza")
+    frame.locator("#f-email").fill("ana@example.com")
+    frame.locator("#f-tax-id").fill("529.982.247-25")
+    frame.locator("#card-number").fill("4000 0025 0000 3155")
+    frame.locator("#card-exp").fill("12/31")
+    frame.locator("#card-cvc").fill("123")
+    frame.locator("#card-setup button[type=submit]").click()
+    frame.get_by_role("button", name="Approve").click()
+    frame.get_by_test_id("continue").click()
+    expect(frame.get_by_test_id("checkout-done")).to_be_visible()
+    expect(frame.get_by_test_id("paid")).to_be_visible()
+    expect(page.locator("#received")).to_contain_text("ciclo.checkout.completed")
+    received = json.loads(page.locator("#received").text_content() or "{}")
+    with tenant_context(tenant):
+        sub = Subscription.objects.select_related("customer").get(tenant=tenant)
+    assert sub.status == "active"
+    assert received["subscription"] == sub.public_id
+    assert received["customer"] == sub.customer.public_id
+    assert received["status"] == "active"
+    assert not [c for c in page.context.cookies(ciclo) if c["name"] == "sessionid"]
+
+
 def test_the_checkout_refuses_a_site_not_allowed(
     browser: Browser,
     live_server,  # type: ignore[no-untyped-def]

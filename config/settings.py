@@ -400,6 +400,14 @@ SPECTACULAR_SETTINGS = {
         "LocaleEnum": LANGUAGES,
         "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
         "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
+        # A discount applies now or from the next invoice; its own name keeps the
+        # plan change's "ProrationEnum" (none / next_invoice / invoice_now) stable.
+        "DiscountProrationEnum": [("next_invoice", "next_invoice"), ("now", "now")],
+        "ProrationEnum": [
+            ("next_invoice", "next_invoice"),
+            ("invoice_now", "invoice_now"),
+            ("none", "none"),
+        ],
     },
 }
 # Requests per window per API key, reads and writes counted apart (0 = no

@@ -274,7 +274,7 @@ class CustomerViewSet(ApiViewSet):
         summary="Remove the customer's discount (from their next invoices)",
         parameters=[_ID],
         request=None,
-        responses=CustomerSerializer,
+        responses={200: CustomerSerializer},
     )
     @action(detail=True, methods=["post", "delete"])
     def discount(self, request: Request, id: str) -> Response:

@@ -1060,7 +1060,7 @@ class SubscriptionViewSet(ApiViewSet):
             ),
         ],
         request=None,
-        responses=SubscriptionSerializer,
+        responses={200: SubscriptionSerializer},
     )
     @action(detail=True, methods=["post", "delete"])
     def discount(self, request: Request, id: str) -> Response:

@@ -59,7 +59,7 @@ def test_subscriber_signs_in_with_the_emailed_code_and_edits_the_profile(
     page.get_by_label("State").fill("SP")
     page.get_by_label("City").fill("São Paulo")
     page.get_by_label("Street").fill("Av. Paulista")
-    page.get_by_label("Country (2 letters)").fill("BR")
+    page.locator("#id_address_country").fill("BR")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()
     with tenant_context(acme.tenant):

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from billing import subscriptions as billing_subs
 from billing.coupons import coupon_redeem
@@ -18,19 +17,10 @@ from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFai
 from subscriptions import services as subs
 from subscriptions.models import Plan, Subscription
 from subscriptions.services import ProrationBehavior
+from tenants.cancel_reasons import CancelReason, cancel_reasons_of
 from tenants.changes import record_change
 from tenants.models import Tenant
 
-# The reasons a subscriber picks from (stable codes in events; labels translated).
-CANCEL_REASONS = [
-    ("too_expensive", _("It is too expensive")),
-    ("not_using", _("I do not use it enough")),
-    ("missing_features", _("Features I need are missing")),
-    ("switched", _("I am switching to another service")),
-    ("quality", _("Quality or support problems")),
-    ("temporary", _("I only need a break")),
-    ("other", _("Other")),
-]
 COMMENT_MAX = 2000
 
 
@@ -67,13 +57,20 @@ def _check(sub: Subscription, what: str) -> PlanPortalOptions:
     return options
 
 
-def _clean_feedback(reason: str, comment: str) -> tuple[str, str]:
-    if reason not in dict(CANCEL_REASONS):
-        raise ValidationFailed("Choose a reason.", param="reason")
+def _clean_feedback(
+    tenant: Tenant, reason: str, comment: str, language: str | None
+) -> tuple[CancelReason, str]:
+    """The tenant's reason ``reason`` (its label as the subscriber saw it, in
+    ``language``) and the cleaned comment; an unknown code is refused."""
+    found = next((r for r in cancel_reasons_of(tenant, language) if r.code == reason), None)
+    if found is None:
+        raise ValidationFailed(
+            "Choose one of the reasons listed.", param="reason", code="unknown_cancel_reason"
+        )
     comment = comment.strip()
     if "\x00" in comment or len(comment) > COMMENT_MAX:
         raise ValidationFailed("The comment is not valid text.", param="comment")
-    return reason, comment
+    return found, comment
 
 
 def _record_feedback(
@@ -82,7 +79,7 @@ def _record_feedback(
     sub: Subscription,
     actor: Actor,
     now: datetime,
-    reason: str,
+    reason: CancelReason,
     comment: str,
     outcome: str,
 ) -> None:
@@ -95,12 +92,18 @@ def _record_feedback(
         subject_id=sub.public_id,
         data={
             "subscription": sub.public_id,
-            "reason": reason,
+            "reason": reason.code,
+            "reason_label": reason.label,
             "comment": comment,
             "outcome": outcome,
         },
         target=sub,
-        changes={"reason": reason, "comment": comment, "outcome": outcome},
+        changes={
+            "reason": reason.code,
+            "reason_label": reason.label,
+            "comment": comment,
+            "outcome": outcome,
+        },
     )
 
 
@@ -146,11 +149,14 @@ def portal_subscription_cancel(
     at_period_end: bool,
     reason: str,
     comment: str,
+    language: str | None = None,
 ) -> Subscription:
-    """Cancel with the subscriber's reason and comment recorded, in one transaction."""
+    """Cancel with the subscriber's reason and comment recorded, in one
+    transaction; the reason is one of the tenant's (``cancel_reasons_of``), its
+    label kept in ``language``, the one the subscriber was shown."""
     sub = Subscription.objects.select_related("plan").get(tenant=tenant, pk=subscription_id)
     _check(sub, "cancel")
-    reason, comment = _clean_feedback(reason, comment)
+    found, comment = _clean_feedback(tenant, reason, comment, language)
     sub = billing_subs.subscription_cancel(
         tenant=tenant,
         subscription_id=sub.pk,
@@ -158,12 +164,13 @@ def portal_subscription_cancel(
         now=now,
         at_period_end=at_period_end,
     )
+    subs.cancel_reason_record(sub=sub, code=found.code, label=found.label, comment=comment)
     _record_feedback(
         tenant=tenant,
         sub=sub,
         actor=actor,
         now=now,
-        reason=reason,
+        reason=found,
         comment=comment,
         outcome="canceled_at_period_end" if at_period_end else "canceled",
     )
@@ -179,11 +186,12 @@ def retention_offer_accept(
     now: datetime,
     reason: str,
     comment: str,
+    language: str | None = None,
 ) -> str:
     """Take the plan's retention offer instead of cancelling; returns the offer kind."""
     sub = subs.lock_subscription(tenant=tenant, subscription_id=subscription_id)
     options = _check(sub, "cancel")
-    reason, comment = _clean_feedback(reason, comment)
+    found, comment = _clean_feedback(tenant, reason, comment, language)
     offer = options.offer
     if offer == PlanPortalOptions.Offer.COUPON and options.offer_coupon is not None:
         if sub.redemptions.exists():
@@ -222,7 +230,7 @@ def retention_offer_accept(
         sub=sub,
         actor=actor,
         now=now,
-        reason=reason,
+        reason=found,
         comment=comment,
         outcome=f"accepted_{offer}",
     )

@@ -120,7 +120,7 @@ def tenant_settings(request: StaffRequest) -> HttpResponse:
                 tenant=tenant,
                 actor=Actor.staff(request.user),
                 now=clock.now(),
-                **{f: form.cleaned_data[f] for f in form.Meta.fields},
+                **{f: form.cleaned_data[f] for f in form.Meta.fields if f in form.cleaned_data},
             )
         except DomainError as exc:
             form.add_error(exc.param if exc.param in form.fields else None, exc.message)

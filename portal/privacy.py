@@ -223,6 +223,8 @@ def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: dat
             metadata={},
             marketing_opted_out_at=now,
         )
+        # The subscriber's own words may name them; the reason code and label stay.
+        Subscription.objects.filter(tenant=tenant, customer=customer).update(cancel_comment="")
         PaymentMethod.objects.filter(tenant=tenant, customer=customer).update(
             token=ERASED, last4="", detached_at=now, is_default=False
         )

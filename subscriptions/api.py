@@ -481,6 +481,14 @@ class PendingPauseSerializer(serializers.Serializer):
     effective_at = serializers.DateTimeField(help_text="When the pause begins.")
 
 
+class CancellationDetailsSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text="The code of the merchant's reason chosen.")
+    reason_label = serializers.CharField(
+        help_text="The reason's label as the subscriber was shown it (kept when renamed later)."
+    )
+    comment = serializers.CharField(help_text="The subscriber's comment; may be empty.")
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="sub_…")
     object = ObjectField("subscription")
@@ -507,6 +515,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="When the scheduled cancellation takes effect, or null."
     )
     canceled_at = serializers.DateTimeField(allow_null=True, help_text="When it was canceled.")
+    cancellation_details = serializers.SerializerMethodField(
+        help_text="Why it was canceled (or is scheduled to be), when a reason was given; else null."
+    )
     ended_at = serializers.DateTimeField(allow_null=True, help_text="When it ended.")
     pending_update = serializers.SerializerMethodField(
         help_text="A plan or quantity change scheduled for the period end, or null."
@@ -536,6 +547,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "cancel_at_period_end",
             "cancel_at",
             "canceled_at",
+            "cancellation_details",
             "ended_at",
             "pending_update",
             "pending_pause",
@@ -552,6 +564,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             changes = list(obj.scheduled_changes.filter(status="pending").select_related("plan"))
             obj.pending = changes  # type: ignore[attr-defined]
         return next((c for c in changes if c.kind == kind), None)
+
+    @extend_schema_field(CancellationDetailsSerializer(allow_null=True))
+    def get_cancellation_details(self, obj: Subscription) -> dict[str, str] | None:
+        if not obj.cancel_reason_code:
+            return None
+        return {
+            "reason": obj.cancel_reason_code,
+            "reason_label": obj.cancel_reason_label,
+            "comment": obj.cancel_comment,
+        }
 
     def get_cancel_at_period_end(self, obj: Subscription) -> bool:
         return self._pending(obj, "cancel") is not None

@@ -165,6 +165,11 @@ class Subscription(TenantOwned):
     pause_cycles_left = models.PositiveSmallIntegerField(default=0)
     term_notice_sent = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Why the subscriber cancelled (or scheduled it): the merchant's reason code
+    # and the label shown then, so renaming the reason later keeps history.
+    cancel_reason_code = models.CharField(max_length=64, blank=True, default="")
+    cancel_reason_label = models.CharField(max_length=200, blank=True, default="")
+    cancel_comment = models.TextField(blank=True, default="")
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set by dunning's suspend step (status past_due, access off); cleared when
     # the subscription is reactivated. See ``has_access``.

@@ -20,6 +20,7 @@ from core import clock
 from core.actors import Actor
 from core.api.fields import StrictSerializer
 from tenants import services
+from tenants.cancel_reasons import cancel_reasons_of
 from tenants.models import Tenant
 from tenants.requests import TenantApiRequest
 
@@ -45,9 +46,20 @@ _HELP = {
     "support_email": "Where customers write for help; empty for none.",
     "support_phone": "Support phone number shown to customers; empty for none.",
     "require_mfa": "Every staff member must use two-factor authentication.",
+    "cancel_reasons": "The reasons subscribers choose from when they cancel in the portal, in "
+    "order: code (a lowercase slug, unique, kept with each cancellation) and label (1 to 200 "
+    "characters, shown to subscribers); at most 20. Until set, or set to [], a default list "
+    "in the account's language.",
     "embed_domains": "Origins allowed to embed the checkout in an iframe, like "
     "https://shop.example.com (scheme, host and port only; at most 20).",
 }
+
+
+class CancelReasonSerializer(StrictSerializer):
+    code = serializers.CharField(help_text="Stable slug, e.g. too_expensive.")
+    label = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, help_text="What subscribers read."
+    )
 
 
 class AccountSerializer(serializers.Serializer[Tenant]):
@@ -77,11 +89,16 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     embed_domains = serializers.ListField(
         child=serializers.CharField(), help_text=_HELP["embed_domains"]
     )
+    cancel_reasons = serializers.SerializerMethodField(help_text=_HELP["cancel_reasons"])
     created_at = serializers.DateTimeField(help_text="When the account was created.")
 
     @extend_schema_field(serializers.CharField())
     def get_object(self, obj: Tenant) -> str:
         return "account"
+
+    @extend_schema_field(CancelReasonSerializer(many=True))
+    def get_cancel_reasons(self, obj: Tenant) -> list[dict[str, str]]:
+        return [{"code": r.code, "label": r.label} for r in cancel_reasons_of(obj)]
 
     @extend_schema_field(serializers.BooleanField())
     def get_has_logo(self, obj: Tenant) -> bool:
@@ -136,6 +153,11 @@ class AccountUpdateSerializer(StrictSerializer):
         required=False,
         max_length=20,
         help_text=_HELP["embed_domains"],
+    )
+    cancel_reasons = serializers.ListField(
+        child=CancelReasonSerializer(),
+        required=False,
+        help_text=_HELP["cancel_reasons"],
     )
 
 

@@ -16,7 +16,12 @@ from tenants.context import tenant_context
 from tenants.models import AuditEntry, Tenant
 from tenants.services import api_key_create
 from tests.api.helpers import client_for, error
-from tests.portal.test_portal_subscriptions import (  # noqa: F401  (fixtures)
+from tests.portal import test_portal_subscriptions as base
+from tests.portal.test_portal_subscriptions import ACTOR, Shop, _owner
+
+# The portal subscription tests' world: a merchant, its subscriber, another one.
+shop = base.shop
+other_shop = base.other_shop
     ACTOR,
     Shop,
     _owner,

@@ -22,12 +22,6 @@ from tests.portal.test_portal_subscriptions import ACTOR, Shop, _owner
 # The portal subscription tests' world: a merchant, its subscriber, another one.
 shop = base.shop
 other_shop = base.other_shop
-    ACTOR,
-    Shop,
-    _owner,
-    other_shop,
-    shop,
-)
 
 OWN = [
     {"code": "price", "label": "Preço alto demais"},

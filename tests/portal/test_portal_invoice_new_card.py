@@ -156,3 +156,33 @@ def test_another_subscribers_or_merchants_invoice_is_404(bill: Bill) -> None:
     assert (
         bill.client.post(f"/t/globex/invoices/{b_invoice.public_id}/pay/card/").status_code == 403
     )
+
+
+def test_the_invoice_list_links_each_invoice_and_shows_its_credit_notes(bill: Bill) -> None:
+    from billing.services import credit_note_issue
+    from tests.support.billing import ACTOR
+
+    note = credit_note_issue(
+        tenant=bill.w.tenant,
+        invoice_id=bill.invoice.pk,
+        amount_minor=2_500,
+        reason="Goodwill",
+        actor=ACTOR,
+        now=bill.w.now,
+    )
+    bia = bill.w.customer("Bia")
+    bia_invoice = bill.w.invoices(bill.w.subscribe(bill.w.plan("other", 5_000), bia))[0]
+    credit_note_issue(
+        tenant=bill.w.tenant,
+        invoice_id=bia_invoice.pk,
+        amount_minor=100,
+        reason="Hers",
+        actor=ACTOR,
+        now=bill.w.now,
+    )
+    body = bill.client.get(f"/t/{bill.w.tenant.slug}/invoices/").content.decode()
+    assert f'href="{bill.url()}"' in body
+    assert f'data-credit-note="{note.public_id}"' in body
+    assert body.count("data-credit-note=") == 1  # only the subscriber's own
+    assert 'data-testid="pay-link"' in body  # open, nothing waiting: pay on its page
+    assert bia_invoice.public_id not in body

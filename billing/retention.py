@@ -140,6 +140,50 @@ def portal_subscription_change(
 
 
 @transaction.atomic
+def subscription_cancel_with_reason(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    at_period_end: bool,
+    reason: str | None,
+    comment: str = "",
+    prorate_credit: bool = False,
+    language: str | None = None,
+) -> Subscription:
+    """Cancel (now or at the period end) and keep why: ``reason`` is one of the
+    tenant's codes (``cancel_reasons_of``), its label kept as shown in
+    ``language`` (default: the tenant's); None cancels without a reason. All in
+    one transaction: an unknown code cancels nothing."""
+    found: CancelReason | None = None
+    if reason is not None:
+        found, comment = _clean_feedback(tenant, reason, comment, language)
+    elif comment:
+        raise ValidationFailed("A comment goes with a reason.", param="reason")
+    sub = billing_subs.subscription_cancel(
+        tenant=tenant,
+        subscription_id=subscription_id,
+        actor=actor,
+        now=now,
+        at_period_end=at_period_end,
+        prorate_credit=prorate_credit,
+    )
+    if found is not None:
+        subs.cancel_reason_record(sub=sub, code=found.code, label=found.label, comment=comment)
+        _record_feedback(
+            tenant=tenant,
+            sub=sub,
+            actor=actor,
+            now=now,
+            reason=found,
+            comment=comment,
+            outcome="canceled_at_period_end" if at_period_end else "canceled",
+        )
+    return sub
+
+
+@transaction.atomic
 def portal_subscription_cancel(
     *,
     tenant: Tenant,
@@ -151,30 +195,20 @@ def portal_subscription_cancel(
     comment: str,
     language: str | None = None,
 ) -> Subscription:
-    """Cancel with the subscriber's reason and comment recorded, in one
-    transaction; the reason is one of the tenant's (``cancel_reasons_of``), its
-    label kept in ``language``, the one the subscriber was shown."""
+    """The subscriber's cancellation from the portal: allowed by the plan's
+    portal options, with one of the tenant's reasons (required)."""
     sub = Subscription.objects.select_related("plan").get(tenant=tenant, pk=subscription_id)
     _check(sub, "cancel")
-    found, comment = _clean_feedback(tenant, reason, comment, language)
-    sub = billing_subs.subscription_cancel(
+    return subscription_cancel_with_reason(
         tenant=tenant,
         subscription_id=sub.pk,
         actor=actor,
         now=now,
         at_period_end=at_period_end,
-    )
-    subs.cancel_reason_record(sub=sub, code=found.code, label=found.label, comment=comment)
-    _record_feedback(
-        tenant=tenant,
-        sub=sub,
-        actor=actor,
-        now=now,
-        reason=found,
+        reason=reason,
         comment=comment,
-        outcome="canceled_at_period_end" if at_period_end else "canceled",
+        language=language,
     )
-    return sub
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from billing import coupons as billing_coupons
+from billing import retention as billing_retention
 from billing import subscriptions as billing_subs
 from billing.models import Coupon, TaxRate
 from billing.selectors import coupon_list, now_for
@@ -702,6 +703,18 @@ class CancelSerializer(StrictSerializer):
     prorate = serializers.BooleanField(
         default=False, help_text="Credit the unused part of the period (canceling now)."
     )
+    reason = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Why: one of the account's cancel_reasons codes (GET /api/v1/account); "
+        "kept with its label in cancellation_details. An unknown code cancels nothing.",
+    )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Free text that goes with the reason.",
+    )
 
 
 class EmptySerializer(StrictSerializer):
@@ -869,13 +882,15 @@ class SubscriptionViewSet(ApiViewSet):
     def cancel(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         data = input_of(CancelSerializer, request)
-        billing_subs.subscription_cancel(
+        billing_retention.subscription_cancel_with_reason(
             tenant=self.tenant,
             subscription_id=sub.pk,
             actor=self.actor,
             now=self._now(sub),
             at_period_end=data["at_period_end"],
             prorate_credit=data["prorate"],
+            reason=data.get("reason"),
+            comment=data.get("comment", ""),
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 

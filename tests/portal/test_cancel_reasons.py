@@ -304,3 +304,55 @@ def test_another_merchants_subscriber_cannot_cancel_here(
     assert (
         Client().post(shop.url("cancel/"), {**_steps("price"), "step": "cancel"}).status_code == 403
     )
+
+
+# --- API cancel with a reason ---------------------------------------------
+
+
+def test_api_cancel_with_one_of_the_tenants_reasons(shop: Shop) -> None:
+    _set(shop, OWN)
+    api = _api(shop)
+    response = api.post(
+        f"/api/v1/subscriptions/{shop.sub.public_id}/cancel",
+        {"at_period_end": True, "reason": "moving-abroad", "comment": "Lisboa"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["cancellation_details"] == {
+        "reason": "moving-abroad",
+        "reason_label": "Vou me mudar",
+        "comment": "Lisboa",
+    }
+    entry = AuditEntry.objects.get(action="subscription.cancellation_feedback")
+    assert entry.actor_type == "api_key"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"at_period_end": True, "reason": "too_expensive"},  # not this tenant's any more
+        {"at_period_end": True, "reason": ""},
+        {"at_period_end": True, "comment": "no reason"},
+        {"at_period_end": True, "reason": "price", "comment": "x" * 2001},
+        {"at_period_end": True, "reason": 7},
+    ],
+)
+def test_api_cancel_with_a_bad_reason_cancels_nothing(shop: Shop, body: dict[str, Any]) -> None:
+    _set(shop, OWN)
+    before = shop.state()
+    response = _api(shop).post(
+        f"/api/v1/subscriptions/{shop.sub.public_id}/cancel", body, format="json"
+    )
+    assert response.status_code == 400
+    assert error(response)["param"] in ("reason", "comment")
+    assert shop.state() == before
+    assert shop.refresh().cancel_reason_code == ""
+
+
+def test_api_cancel_without_a_reason_still_works(shop: Shop) -> None:
+    response = _api(shop).post(
+        f"/api/v1/subscriptions/{shop.sub.public_id}/cancel", {}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "canceled"
+    assert response.json()["cancellation_details"] is None

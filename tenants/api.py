@@ -57,7 +57,9 @@ _HELP = {
 
 class CancelReasonSerializer(StrictSerializer):
     code = serializers.CharField(help_text="Stable slug, e.g. too_expensive.")
-    label = serializers.CharField(
+    # DRF's metaclass takes declared fields off the class, so this "label" never
+    # shadows Field.label at run time; mypy only sees the class attribute.
+    label = serializers.CharField(  # type: ignore[assignment]
         allow_blank=True, trim_whitespace=False, help_text="What subscribers read."
     )
 

@@ -77,7 +77,7 @@ class CancelReasonForm(forms.Form):
         # The merchant's own list, worded as this page is (the label shown is
         # the one the cancellation keeps).
         reasons = cancel_reasons_of(tenant, get_language())
-        self.fields["reason"].choices = [("", "—"), *((r.code, r.label) for r in reasons)]  # type: ignore[attr-defined]
+        self.fields["reason"].choices = [(r.code, r.label) for r in reasons]  # type: ignore[attr-defined]
 
 
 class PortalPaymentMethodForm(SubscriptionPaymentMethodForm):

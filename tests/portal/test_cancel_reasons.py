@@ -200,7 +200,7 @@ def _steps(reason: str, when: str = "period_end") -> dict[str, str]:
 def test_portal_offers_the_merchants_list(shop: Shop) -> None:
     _set(shop, OWN)
     form = shop.client.get(shop.url("cancel/")).context["form"]
-    assert [c[0] for c in form.fields["reason"].choices] == ["", "price", "moving-abroad"]
+    assert [c[0] for c in form.fields["reason"].choices] == ["price", "moving-abroad"]
     page = shop.client.get(shop.url("cancel/")).content.decode()
     assert "Vou me mudar" in page
 

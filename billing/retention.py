@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from billing import subscriptions as billing_subs
 from billing.coupons import coupon_redeem
@@ -18,19 +17,10 @@ from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFai
 from subscriptions import services as subs
 from subscriptions.models import Plan, Subscription
 from subscriptions.services import ProrationBehavior
+from tenants.cancel_reasons import CancelReason, cancel_reasons_of
 from tenants.changes import record_change
 from tenants.models import Tenant
 
-# The reasons a subscriber picks from (stable codes in events; labels translated).
-CANCEL_REASONS = [
-    ("too_expensive", _("It is too expensive")),
-    ("not_using", _("I do not use it enough")),
-    ("missing_features", _("Features I need are missing")),
-    ("switched", _("I am switching to another service")),
-    ("quality", _("Quality or support problems")),
-    ("temporary", _("I only need a break")),
-    ("other", _("Other")),
-]
 COMMENT_MAX = 2000
 
 
@@ -67,13 +57,20 @@ def _check(sub: Subscription, what: str) -> PlanPortalOptions:
     return options
 
 
-def _clean_feedback(reason: str, comment: str) -> tuple[str, str]:
-    if reason not in dict(CANCEL_REASONS):
-        raise ValidationFailed("Choose a reason.", param="reason")
+def _clean_feedback(
+    tenant: Tenant, reason: str, comment: str, language: str | None
+) -> tuple[CancelReason, str]:
+    """The tenant's reason ``reason`` (its label as the subscriber saw it, in
+    ``language``) and the cleaned comment; an unknown code is refused."""
+    found = next((r for r in cancel_reasons_of(tenant, language) if r.code == reason), None)
+    if found is None:
+        raise ValidationFailed(
+            "Choose one of the reasons listed.", param="reason", code="unknown_cancel_reason"
+        )
     comment = comment.strip()
     if "\x00" in comment or len(comment) > COMMENT_MAX:
         raise ValidationFailed("The comment is not valid text.", param="comment")
-    return reason, comment
+    return found, comment
 
 
 def _record_feedback(
@@ -82,7 +79,7 @@ def _record_feedback(
     sub: Subscription,
     actor: Actor,
     now: datetime,
-    reason: str,
+    reason: CancelReason,
     comment: str,
     outcome: str,
 ) -> None:
@@ -95,12 +92,18 @@ def _record_feedback(
         subject_id=sub.public_id,
         data={
             "subscription": sub.public_id,
-            "reason": reason,
+            "reason": reason.code,
+            "reason_label": reason.label,
             "comment": comment,
             "outcome": outcome,
         },
         target=sub,
-        changes={"reason": reason, "comment": comment, "outcome": outcome},
+        changes={
+            "reason": reason.code,
+            "reason_label": reason.label,
+            "comment": comment,
+            "outcome": outcome,
+        },
     )
 
 
@@ -137,6 +140,50 @@ def portal_subscription_change(
 
 
 @transaction.atomic
+def subscription_cancel_with_reason(
+    *,
+    tenant: Tenant,
+    subscription_id: int,
+    actor: Actor,
+    now: datetime,
+    at_period_end: bool,
+    reason: str | None,
+    comment: str = "",
+    prorate_credit: bool = False,
+    language: str | None = None,
+) -> Subscription:
+    """Cancel (now or at the period end) and keep why: ``reason`` is one of the
+    tenant's codes (``cancel_reasons_of``), its label kept as shown in
+    ``language`` (default: the tenant's); None cancels without a reason. All in
+    one transaction: an unknown code cancels nothing."""
+    found: CancelReason | None = None
+    if reason is not None:
+        found, comment = _clean_feedback(tenant, reason, comment, language)
+    elif comment:
+        raise ValidationFailed("A comment goes with a reason.", param="reason")
+    sub = billing_subs.subscription_cancel(
+        tenant=tenant,
+        subscription_id=subscription_id,
+        actor=actor,
+        now=now,
+        at_period_end=at_period_end,
+        prorate_credit=prorate_credit,
+    )
+    if found is not None:
+        subs.cancel_reason_record(sub=sub, code=found.code, label=found.label, comment=comment)
+        _record_feedback(
+            tenant=tenant,
+            sub=sub,
+            actor=actor,
+            now=now,
+            reason=found,
+            comment=comment,
+            outcome="canceled_at_period_end" if at_period_end else "canceled",
+        )
+    return sub
+
+
+@transaction.atomic
 def portal_subscription_cancel(
     *,
     tenant: Tenant,
@@ -146,28 +193,22 @@ def portal_subscription_cancel(
     at_period_end: bool,
     reason: str,
     comment: str,
+    language: str | None = None,
 ) -> Subscription:
-    """Cancel with the subscriber's reason and comment recorded, in one transaction."""
+    """The subscriber's cancellation from the portal: allowed by the plan's
+    portal options, with one of the tenant's reasons (required)."""
     sub = Subscription.objects.select_related("plan").get(tenant=tenant, pk=subscription_id)
     _check(sub, "cancel")
-    reason, comment = _clean_feedback(reason, comment)
-    sub = billing_subs.subscription_cancel(
+    return subscription_cancel_with_reason(
         tenant=tenant,
         subscription_id=sub.pk,
         actor=actor,
         now=now,
         at_period_end=at_period_end,
-    )
-    _record_feedback(
-        tenant=tenant,
-        sub=sub,
-        actor=actor,
-        now=now,
         reason=reason,
         comment=comment,
-        outcome="canceled_at_period_end" if at_period_end else "canceled",
+        language=language,
     )
-    return sub
 
 
 @transaction.atomic
@@ -179,11 +220,12 @@ def retention_offer_accept(
     now: datetime,
     reason: str,
     comment: str,
+    language: str | None = None,
 ) -> str:
     """Take the plan's retention offer instead of cancelling; returns the offer kind."""
     sub = subs.lock_subscription(tenant=tenant, subscription_id=subscription_id)
     options = _check(sub, "cancel")
-    reason, comment = _clean_feedback(reason, comment)
+    found, comment = _clean_feedback(tenant, reason, comment, language)
     offer = options.offer
     if offer == PlanPortalOptions.Offer.COUPON and options.offer_coupon is not None:
         if sub.redemptions.filter(ended_at__isnull=True).exists():
@@ -222,7 +264,7 @@ def retention_offer_accept(
         sub=sub,
         actor=actor,
         now=now,
-        reason=reason,
+        reason=found,
         comment=comment,
         outcome=f"accepted_{offer}",
     )

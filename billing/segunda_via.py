@@ -250,7 +250,7 @@ def late_charges_invoice_write(
 ) -> Invoice:
     """Bill the late fee and interest a paid segunda via collected, as a paid
     invoice (the caller holds the transaction that settled the attempt)."""
-    from billing.services import _allocate_numbers
+    from billing.services import _allocate_numbers, customer_snapshots
 
     original = attempt.invoice
     year = to_local(now, tenant.time_zone).year
@@ -272,6 +272,9 @@ def late_charges_invoice_write(
         due_at=now,
         paid_at=now,
         locale=original.locale,
+        customer_snapshot=customer_snapshots(tenant=tenant, customer_ids={original.customer_id})[
+            original.customer_id
+        ],
     )
     lines = [
         (InvoiceLine.Kind.LATE_FEE, attempt.late_fee_minor),

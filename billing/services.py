@@ -7,7 +7,7 @@ and a billing-run batch of a thousand renewals go through the same bulk path.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -281,6 +281,24 @@ def _finalized_events(
     return events
 
 
+def customer_snapshots(*, tenant: Tenant, customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The customers as billed, by id: what every finalized invoice keeps in
+    ``customer_snapshot`` (name, email, tax id, address), so the fiscal record
+    shows who it was issued to even after the customer's row changes or is
+    erased. Every path that finalizes an invoice takes it from here."""
+    return {
+        c["pk"]: {
+            "name": c["name"],
+            "email": c["email"],
+            "tax_id": c["tax_id"],
+            "address": c["address"] or {},
+        }
+        for c in Customer.objects.filter(tenant=tenant, pk__in=set(customer_ids)).values(
+            "pk", "name", "email", "tax_id", "address"
+        )
+    }
+
+
 def invoices_write(
     *, tenant: Tenant, drafts: Sequence[InvoiceDraft], now: datetime
 ) -> list[WrittenInvoice]:
@@ -292,14 +310,7 @@ def invoices_write(
     if not drafts:
         return []
     finalized = _finalize(tenant=tenant, drafts=drafts)
-    # Each invoice keeps the customer as billed (name, tax id, address): what a
-    # fiscal record must show even after the customer's own row is erased.
-    billed_to = {
-        c["pk"]: {"name": c["name"], "tax_id": c["tax_id"], "address": c["address"]}
-        for c in Customer.objects.filter(
-            tenant=tenant, pk__in={d.customer_id for d in drafts}
-        ).values("pk", "name", "tax_id", "address")
-    }
+    billed_to = customer_snapshots(tenant=tenant, customer_ids={d.customer_id for d in drafts})
     rows: list[dict[str, Any]] = []
     summaries: list[WrittenInvoice] = []
     for draft, fin in zip(drafts, finalized, strict=True):
@@ -329,7 +340,7 @@ def invoices_write(
                 "paid_at": fin.paid_at,
                 "voided_at": None,
                 "locale": draft.locale,
-                "customer_snapshot": billed_to.get(draft.customer_id, {}),
+                "customer_snapshot": billed_to[draft.customer_id],
                 "created_at": now,
             }
         )
@@ -791,12 +802,9 @@ def invoice_finalize(*, tenant: Tenant, invoice_id: int, actor: Actor, now: date
     invoice.credit_applied_minor = fin.credit_applied_minor
     invoice.amount_due_minor = fin.amount_due_minor
     invoice.issued_at, invoice.due_at, invoice.paid_at = fin.issued_at, fin.due_at, fin.paid_at
-    billed = Customer.objects.get(tenant=tenant, pk=invoice.customer_id)
-    invoice.customer_snapshot = {
-        "name": billed.name,
-        "tax_id": billed.tax_id,
-        "address": billed.address,
-    }
+    invoice.customer_snapshot = customer_snapshots(
+        tenant=tenant, customer_ids={invoice.customer_id}
+    )[invoice.customer_id]
     invoice.save()
     _ledger_write(_finalized_ledger(tenant=tenant, draft=draft, invoice_id=invoice.pk, fin=fin))
     emit_many(_finalized_events(tenant=tenant, draft=draft, public_id=invoice.public_id, fin=fin))

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from billing.gateways import get_gateway
 from billing.gateways.base import GatewayUnavailable, SavedMethod
-from billing.models import GatewayAccount, GatewayCustomer
+from billing.models import GatewayAccount, GatewayCustomer, Invoice, PaymentAttempt
 from billing.payments import payment_method_attach
 from core.actors import Actor
 from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
@@ -185,3 +185,54 @@ def _stripe_saved(*, tenant: Tenant, customer: Customer, setup_intent: str) -> S
     if saved.token.split(":", 1)[0] != mirror.ref:
         raise NotFound("No such setup for this customer.", param="reference")
     return saved
+
+
+def invoice_pay_with_new_card(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    invoice_id: int,
+    gateway: str,
+    reference: str,
+    save: bool,
+    actor: Actor,
+    now: datetime,
+) -> PaymentAttempt:
+    """Pay the customer's open invoice with a card the gateway just collected.
+
+    The card is verified first (a declining card saves nothing), saved as a
+    method (an attempt charges a method), charged, and kept only when the payer
+    asked to save it and the charge did not fail: otherwise it is detached, so
+    a declined card never shows up among the saved ones. A card that needs 3-D
+    Secure comes back ``requires_action`` with the issuer's page to visit. No
+    transaction is open around the gateway calls (DESIGN.md invariant 5)."""
+    from billing.payments import invoice_charge
+    from customers.services import payment_method_detach
+
+    invoice = Invoice.objects.filter(tenant=tenant, customer=customer, pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound("No such invoice.", param="invoice")
+    if invoice.status != Invoice.Status.OPEN or invoice.amount_due_minor <= 0:
+        raise StateConflict(
+            f"A {invoice.status} invoice has nothing to pay.", code="invoice_not_open"
+        )
+    card_verify(gateway=gateway, reference=reference)
+    method = card_setup_complete(
+        tenant=tenant,
+        customer=customer,
+        gateway=gateway,
+        reference=reference,
+        actor=actor,
+        now=now,
+        make_default=False,
+    )
+    try:
+        attempt = invoice_charge(
+            tenant=tenant, invoice_id=invoice.pk, now=now, payment_method_id=method.pk
+        )
+    except BaseException:
+        payment_method_detach(tenant=tenant, payment_method_id=method.pk, actor=actor, now=now)
+        raise
+    if not save or attempt.status == PaymentAttempt.Status.FAILED:
+        payment_method_detach(tenant=tenant, payment_method_id=method.pk, actor=actor, now=now)
+    return attempt

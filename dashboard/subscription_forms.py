@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import SubscriptionPaymentMethodForm
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import AnchorChoice, PauseUnused, ProrationBehavior
+from tenants.cancel_reasons import cancel_reasons_of
 from tenants.models import Tenant
 
 COLLECTION_METHODS = [
@@ -167,6 +169,20 @@ class CancelForm(forms.Form):
         initial="period_end",
     )
     credit = forms.BooleanField(label=_("Credit the unused time"), required=False)
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose one of the reasons listed.")},
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The account's own list (Settings), as the portal offers it; optional here.
+        reasons = cancel_reasons_of(tenant, get_language())
+        self.fields["reason"].choices = [  # type: ignore[attr-defined]
+            ("", _("No reason given")),
+            *((r.code, r.label) for r in reasons),
+        ]
 
 
 class PaymentMethodForm(SubscriptionPaymentMethodForm):

@@ -13,12 +13,14 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import discounts as billing_discounts
 from billing import subscriptions as billing_subs
 from billing.models import Sale, Seller
+from billing.retention import subscription_cancel_with_reason
 from billing.selectors import invoice_list, now_for
 from core import clock
 from core.actors import Actor
@@ -132,7 +134,7 @@ def _detail(
         "pause_form": forms_.get("pause_form") or PauseForm(),
         "resume_form": forms_.get("resume_form") or ResumeForm(),
         "pause_preview": preview_of_pause,
-        "cancel_form": forms_.get("cancel_form") or CancelForm(),
+        "cancel_form": forms_.get("cancel_form") or CancelForm(tenant=request.tenant),
         "payment_method_form": forms_.get("payment_method_form")
         or PaymentMethodForm(subscription=sub),
         "sale": Sale.objects.filter(tenant=request.tenant, subscription=sub)
@@ -267,20 +269,22 @@ def subscription_resume(request: StaffRequest, sub_id: str) -> HttpResponse:
 @require_POST
 def subscription_cancel(request: StaffRequest, sub_id: str) -> HttpResponse:
     sub = _get(request, sub_id)
-    form = CancelForm(request.POST)
+    form = CancelForm(request.POST, tenant=request.tenant)
     at_end = request.POST.get("when") == "period_end"
     return _run(
         request,
         sub,
         form,
         "cancel_form",
-        lambda actor, now: billing_subs.subscription_cancel(
+        lambda actor, now: subscription_cancel_with_reason(
             tenant=request.tenant,
             subscription_id=sub.pk,
             actor=actor,
             now=now,
             at_period_end=form.cleaned_data["when"] == "period_end",
             prorate_credit=form.cleaned_data["credit"],
+            reason=form.cleaned_data["reason"] or None,
+            language=get_language(),
         ),
         _("The subscription will be canceled at the end of the period.")
         if at_end

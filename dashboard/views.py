@@ -121,7 +121,7 @@ def tenant_settings(request: StaffRequest) -> HttpResponse:
                 tenant=tenant,
                 actor=Actor.staff(request.user),
                 now=clock.now(),
-                **{f: form.cleaned_data[f] for f in form.Meta.fields},
+                **{f: form.cleaned_data[f] for f in form.Meta.fields if f in form.cleaned_data},
                 google_client_secret=form.cleaned_data["google_client_secret"],
             )
         except DomainError as exc:

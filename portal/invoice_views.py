@@ -13,11 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import CreditNote, Invoice, PaymentAttempt
 from billing.payments import invoice_charge
 from billing.segunda_via import BOLETO_GATEWAYS, segunda_via_quote
+from billing.setup import CardSetup, card_setup_begin, invoice_pay_with_new_card
+from core import csp
+from core.actors import Actor
 from core.errors import DomainError
 from customers.models import PaymentMethod
 from portal.views import PortalRequest, subscriber_required
@@ -65,6 +68,22 @@ def invoice_detail(request: PortalRequest, tenant_slug: str, invoice_id: str) ->
             segunda_via = segunda_via_quote(
                 tenant=request.tenant, invoice_id=invoice.pk, now=request.now
             ).charges
+    payable = invoice.status == Invoice.Status.OPEN and invoice.amount_due_minor > 0
+    setup: CardSetup | None = None
+    if payable:
+        # "Pay with a new card": the card goes from the browser to the gateway.
+        try:
+            setup = card_setup_begin(tenant=request.tenant, customer=request.customer)
+        except DomainError:
+            setup = None  # the provider is down: the saved cards still work
+        if setup is not None and setup.gateway == "stripe":
+            csp.allow(request, "script-src", ["https://js.stripe.com"])
+            csp.allow(request, "frame-src", ["https://js.stripe.com", "https://hooks.stripe.com"])
+            csp.allow(request, "connect-src", ["https://api.stripe.com"])
+    new_card_url = reverse(
+        "portal:invoice_pay_card",
+        kwargs={"tenant_slug": request.tenant.slug, "invoice_id": invoice.public_id},
+    )
     return render(
         request,
         "portal/invoice_detail.html",
@@ -79,7 +98,9 @@ def invoice_detail(request: PortalRequest, tenant_slug: str, invoice_id: str) ->
             .prefetch_related("lines")
             .order_by("issued_at", "id"),
             "cards": _cards(request) if invoice.status == Invoice.Status.OPEN else [],
-            "payable": invoice.status == Invoice.Status.OPEN and invoice.amount_due_minor > 0,
+            "payable": payable,
+            "setup": setup,
+            "return_url": request.build_absolute_uri(new_card_url),
         },
     )
 
@@ -106,6 +127,11 @@ def invoice_pay(request: PortalRequest, tenant_slug: str, invoice_id: str) -> Ht
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(here)
+    return _after_charge(request, attempt, here)
+
+
+def _after_charge(request: PortalRequest, attempt: PaymentAttempt, here: str) -> HttpResponse:
+    """Tell the payer how the charge went; 3-D Secure: off to the issuer's page."""
     if attempt.status == PaymentAttempt.Status.SUCCEEDED:
         messages.success(request, _("Paid. Thank you!"))
     elif attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url:
@@ -122,6 +148,46 @@ def invoice_pay(request: PortalRequest, tenant_slug: str, invoice_id: str) -> Ht
     else:
         messages.info(request, _("The payment is being processed."))
     return redirect(here)
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def invoice_pay_card(request: PortalRequest, tenant_slug: str, invoice_id: str) -> HttpResponse:
+    """Pay the open invoice with a new card: POST the gateway's answer for the
+    card the browser tokenised (sandbox token), or come back from Stripe with
+    the confirmed SetupIntent (GET ``setup_intent``). ``save`` keeps the card."""
+    invoice = _invoice(request, invoice_id)
+    here = reverse(
+        "portal:invoice_detail",
+        kwargs={"tenant_slug": request.tenant.slug, "invoice_id": invoice.public_id},
+    )
+    setup_intent = request.GET.get("setup_intent", "")
+    if request.method == "GET" and not setup_intent:
+        return redirect(here)
+    source = request.GET if setup_intent else request.POST
+    try:
+        attempt = invoice_pay_with_new_card(
+            tenant=request.tenant,
+            customer=request.customer,
+            invoice_id=invoice.pk,
+            gateway="stripe" if setup_intent else request.POST.get("gateway", ""),
+            reference=setup_intent or request.POST.get("reference", ""),
+            save=source.get("save") in ("1", "on"),
+            actor=Actor.subscriber(request.customer),
+            now=request.now,
+        )
+    except DomainError as exc:
+        if exc.code in ("card_declined", *_DECLINE_CODES):
+            messages.error(
+                request, _("The payment was declined: %(reason)s") % {"reason": exc.message}
+            )
+        else:
+            messages.error(request, exc.message)
+        return redirect(here)
+    return _after_charge(request, attempt, here)
+
+
+_DECLINE_CODES = ("insufficient_funds", "expired_card", "do_not_honor", "processing_error")
 
 
 HISTORY_PAGE_SIZE = 25

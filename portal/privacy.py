@@ -199,6 +199,7 @@ def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: dat
     ``customer.erased`` (webhooks and the dashboard read it)."""
     from django.db import transaction
 
+    from billing.services import customer_snapshots
     from billing.subscriptions import subscription_cancel
     from tenants.changes import record_change
     from tenants.models import AuditEntry, Event, IdempotencyKey
@@ -212,10 +213,20 @@ def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: dat
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(tenant=tenant, pk=customer.pk)
         personal = _personal_values(customer)
-        snapshot = {"name": customer.name, "tax_id": customer.tax_id, "address": customer.address}
-        Invoice.objects.filter(tenant=tenant, customer=customer, customer_snapshot={}).exclude(
+        issued = Invoice.objects.filter(tenant=tenant, customer=customer).exclude(
             status=Invoice.Status.DRAFT
-        ).update(customer_snapshot=snapshot)
+        )
+        # Older invoices without a snapshot get one now; then the email, which no
+        # fiscal rule requires keeping, leaves every snapshot.
+        issued.filter(customer_snapshot={}).update(
+            customer_snapshot=customer_snapshots(tenant=tenant, customer_ids={customer.pk})[
+                customer.pk
+            ]
+        )
+        for invoice_id, held in issued.values_list("pk", "customer_snapshot"):
+            if "email" in (held or {}):
+                kept = {k: v for k, v in held.items() if k != "email"}
+                Invoice.objects.filter(pk=invoice_id).update(customer_snapshot=kept)
         Customer.objects.filter(pk=customer.pk).update(
             name=ERASED_NAME,
             email="",
@@ -226,6 +237,8 @@ def erase_customer(*, tenant: Tenant, customer: Customer, actor: Actor, now: dat
             marketing_opted_out_at=now,
             portal_password="",
         )
+        # The subscriber's own words may name them; the reason code and label stay.
+        Subscription.objects.filter(tenant=tenant, customer=customer).update(cancel_comment="")
         PaymentMethod.objects.filter(tenant=tenant, customer=customer).update(
             token=ERASED, last4="", detached_at=now, is_default=False
         )

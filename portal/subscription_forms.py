@@ -7,11 +7,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import SubscriptionPaymentMethodForm
-from billing.retention import CANCEL_REASONS, COMMENT_MAX, portal_change_plans
+from billing.retention import COMMENT_MAX, portal_change_plans
 from subscriptions.models import Subscription
+from tenants.cancel_reasons import cancel_reasons_of
+from tenants.models import Tenant
 
 MAX_QUANTITY = 10_000
 
@@ -85,7 +88,11 @@ class PortalResumeForm(forms.Form):
 
 
 class CancelReasonForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Why are you cancelling?"), choices=CANCEL_REASONS)
+    reason = forms.ChoiceField(
+        label=_("Why are you cancelling?"),
+        choices=[],
+        error_messages={"invalid_choice": _("Choose one of the reasons listed.")},
+    )
     comment = forms.CharField(
         label=_("Anything else you want to tell us? (optional)"),
         required=False,
@@ -102,6 +109,13 @@ class CancelReasonForm(forms.Form):
         initial="period_end",
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The merchant's own list, worded as this page is (the label shown is
+        # the one the cancellation keeps).
+        reasons = cancel_reasons_of(tenant, get_language())
+        self.fields["reason"].choices = [(r.code, r.label) for r in reasons]  # type: ignore[attr-defined]
 
 
 class PortalPaymentMethodForm(SubscriptionPaymentMethodForm):

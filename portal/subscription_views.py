@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -351,7 +352,7 @@ def subscription_cancel(request: PortalRequest, tenant_slug: str, sub_id: str) -
         raise Http404 from None
     if sub.status in ENDED:
         raise Http404
-    form = CancelReasonForm(request.POST or None)
+    form = CancelReasonForm(request.POST or None, tenant=request.tenant)
     step = request.POST.get("step", "") if request.method == "POST" else "reason"
     status = 200
     if request.method == "POST":
@@ -371,6 +372,7 @@ def subscription_cancel(request: PortalRequest, tenant_slug: str, sub_id: str) -
                         now=request.now,
                         reason=data["reason"],
                         comment=data["comment"],
+                        language=get_language(),
                     )
                     messages.success(request, _("Thank you for staying! The offer is applied."))
                 else:
@@ -382,6 +384,7 @@ def subscription_cancel(request: PortalRequest, tenant_slug: str, sub_id: str) -
                         at_period_end=data["when"] == "period_end",
                         reason=data["reason"],
                         comment=data["comment"],
+                        language=get_language(),
                     )
                     messages.success(
                         request,

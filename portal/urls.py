@@ -33,6 +33,7 @@ urlpatterns = [
     path("invoices/history/", iv.billing_history, name="billing_history"),
     path("invoices/<str:invoice_id>/", iv.invoice_detail, name="invoice_detail"),
     path("invoices/<str:invoice_id>/pay/", iv.invoice_pay, name="invoice_pay"),
+    path("invoices/<str:invoice_id>/pay/card/", iv.invoice_pay_card, name="invoice_pay_card"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path(
         "invoices/<str:invoice_id>/segunda-via/",

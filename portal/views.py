@@ -195,6 +195,7 @@ def _invoices(request: TenantRequest, customer: Customer) -> Any:
     return (
         Invoice.objects.filter(tenant=request.tenant, customer=customer)
         .exclude(status=Invoice.Status.DRAFT)
+        .prefetch_related("credit_notes")
         .order_by("-created_at", "-id")
     )
 

@@ -23,6 +23,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import coupons as billing_coupons
 from billing import discounts as billing_discounts
+from billing import retention as billing_retention
 from billing import subscriptions as billing_subs
 from billing.discounts_api import DiscountApplySerializer, DiscountSerializer, discount_data
 from billing.models import Coupon, TaxRate
@@ -484,6 +485,14 @@ class PendingPauseSerializer(serializers.Serializer):
     effective_at = serializers.DateTimeField(help_text="When the pause begins.")
 
 
+class CancellationDetailsSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text="The code of the merchant's reason chosen.")
+    reason_label = serializers.CharField(
+        help_text="The reason's label as the subscriber was shown it (kept when renamed later)."
+    )
+    comment = serializers.CharField(help_text="The subscriber's comment; may be empty.")
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="sub_…")
     object = ObjectField("subscription")
@@ -510,6 +519,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="When the scheduled cancellation takes effect, or null."
     )
     canceled_at = serializers.DateTimeField(allow_null=True, help_text="When it was canceled.")
+    cancellation_details = serializers.SerializerMethodField(
+        help_text="Why it was canceled (or is scheduled to be), when a reason was given; else null."
+    )
     ended_at = serializers.DateTimeField(allow_null=True, help_text="When it ended.")
     pending_update = serializers.SerializerMethodField(
         help_text="A plan or quantity change scheduled for the period end, or null."
@@ -569,6 +581,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "cancel_at_period_end",
             "cancel_at",
             "canceled_at",
+            "cancellation_details",
             "ended_at",
             "pending_update",
             "pending_pause",
@@ -603,6 +616,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             changes = list(obj.scheduled_changes.filter(status="pending").select_related("plan"))
             obj.pending = changes  # type: ignore[attr-defined]
         return next((c for c in changes if c.kind == kind), None)
+
+    @extend_schema_field(CancellationDetailsSerializer(allow_null=True))
+    def get_cancellation_details(self, obj: Subscription) -> dict[str, str] | None:
+        if not obj.cancel_reason_code:
+            return None
+        return {
+            "reason": obj.cancel_reason_code,
+            "reason_label": obj.cancel_reason_label,
+            "comment": obj.cancel_comment,
+        }
 
     def get_cancel_at_period_end(self, obj: Subscription) -> bool:
         return self._pending(obj, "cancel") is not None
@@ -804,6 +827,18 @@ class CancelSerializer(StrictSerializer):
     )
     prorate = serializers.BooleanField(
         default=False, help_text="Credit the unused part of the period (canceling now)."
+    )
+    reason = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Why: one of the account's cancel_reasons codes (GET /api/v1/account); "
+        "kept with its label in cancellation_details. An unknown code cancels nothing.",
+    )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Free text that goes with the reason.",
     )
 
 
@@ -1020,13 +1055,15 @@ class SubscriptionViewSet(ApiViewSet):
     def cancel(self, request: Request, id: str) -> Response:
         sub = self.get_object()
         data = input_of(CancelSerializer, request)
-        billing_subs.subscription_cancel(
+        billing_retention.subscription_cancel_with_reason(
             tenant=self.tenant,
             subscription_id=sub.pk,
             actor=self.actor,
             now=self._now(sub),
             at_period_end=data["at_period_end"],
             prorate_credit=data["prorate"],
+            reason=data.get("reason"),
+            comment=data.get("comment", ""),
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 

@@ -171,6 +171,11 @@ class Subscription(TenantOwned):
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_carry_until = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Why the subscriber cancelled (or scheduled it): the merchant's reason code
+    # and the label shown then, so renaming the reason later keeps history.
+    cancel_reason_code = models.CharField(max_length=64, blank=True, default="")
+    cancel_reason_label = models.CharField(max_length=200, blank=True, default="")
+    cancel_comment = models.TextField(blank=True, default="")
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set by dunning's suspend step (status past_due, access off); cleared when
     # the subscription is reactivated. See ``has_access``.

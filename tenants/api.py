@@ -20,6 +20,7 @@ from core import clock
 from core.actors import Actor
 from core.api.fields import StrictSerializer
 from tenants import services
+from tenants.cancel_reasons import cancel_reasons_of
 from tenants.models import Tenant
 from tenants.requests import TenantApiRequest
 
@@ -51,6 +52,10 @@ _HELP = {
     "support_email": "Where customers write for help; empty for none.",
     "support_phone": "Support phone number shown to customers; empty for none.",
     "require_mfa": "Every staff member must use two-factor authentication.",
+    "cancel_reasons": "The reasons subscribers choose from when they cancel in the portal, in "
+    "order: code (a lowercase slug, unique, kept with each cancellation) and label (1 to 200 "
+    "characters, shown to subscribers); at most 20. Until set, or set to [], a default list "
+    "in the account's language.",
     "embed_domains": "Origins allowed to embed the checkout in an iframe, like "
     "https://shop.example.com (scheme, host and port only; at most 20).",
     "portal_password_signin": "Subscribers may also sign in to the portal with a password "
@@ -60,6 +65,15 @@ _HELP = {
     "google_client_secret": "Google OAuth client secret. Write-only: stored encrypted and "
     "never returned; see has_google_client_secret.",
 }
+
+
+class CancelReasonSerializer(StrictSerializer):
+    code = serializers.CharField(help_text="Stable slug, e.g. too_expensive.")
+    # DRF's metaclass takes declared fields off the class, so this "label" never
+    # shadows Field.label at run time; mypy only sees the class attribute.
+    label = serializers.CharField(  # type: ignore[assignment]
+        allow_blank=True, trim_whitespace=False, help_text="What subscribers read."
+    )
 
 
 class AccountSerializer(serializers.Serializer[Tenant]):
@@ -98,6 +112,7 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     has_google_client_secret = serializers.SerializerMethodField(
         help_text="Whether a Google client secret is stored (it is never shown)."
     )
+    cancel_reasons = serializers.SerializerMethodField(help_text=_HELP["cancel_reasons"])
     created_at = serializers.DateTimeField(help_text="When the account was created.")
 
     @extend_schema_field(serializers.BooleanField())
@@ -107,6 +122,10 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     @extend_schema_field(serializers.CharField())
     def get_object(self, obj: Tenant) -> str:
         return "account"
+
+    @extend_schema_field(CancelReasonSerializer(many=True))
+    def get_cancel_reasons(self, obj: Tenant) -> list[dict[str, str]]:
+        return [{"code": r.code, "label": r.label} for r in cancel_reasons_of(obj)]
 
     @extend_schema_field(serializers.BooleanField())
     def get_has_logo(self, obj: Tenant) -> bool:
@@ -180,6 +199,11 @@ class AccountUpdateSerializer(StrictSerializer):
         max_length=500,
         write_only=True,
         help_text=_HELP["google_client_secret"],
+    )
+    cancel_reasons = serializers.ListField(
+        child=CancelReasonSerializer(),
+        required=False,
+        help_text=_HELP["cancel_reasons"],
     )
 
 

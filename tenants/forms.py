@@ -8,6 +8,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from tenants.cancel_reasons import (
+    cancel_reasons_of,
+    cancel_reasons_text,
+    default_cancel_reasons,
+    parse_cancel_reasons_text,
+)
 from tenants.embed import embed_origins
 from tenants.models import ApiKey, Tenant
 from tenants.permissions import Role
@@ -66,6 +72,7 @@ class TenantSettingsForm(forms.ModelForm):
             "embed_domains",
             "portal_password_signin",
             "google_client_id",
+            "cancel_reasons",
         ]
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
@@ -100,8 +107,20 @@ class TenantSettingsForm(forms.ModelForm):
                 "Leave empty to keep the stored secret. Clear the client id to remove both."
             ),
         )
+        self.fields["cancel_reasons"] = forms.CharField(
+            label=_("Cancellation reasons"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 8}),
+            help_text=_(
+                "What subscribers choose from when they cancel in the portal, in order: one "
+                "per line as code | label. The code (lowercase letters, digits, - or _) is kept "
+                "with each cancellation; labels up to 200 characters; at most 20 reasons. Empty: "
+                "the default list."
+            ),
+        )
         if not self.is_bound:
             self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
+            self.initial["cancel_reasons"] = cancel_reasons_text(cancel_reasons_of(self.instance))
         # Issue 16's defaults: a form posted without them keeps the saved values.
         for name in ("interval_change_anchor", "pause_unused"):
             self.fields[name].required = False
@@ -113,6 +132,26 @@ class TenantSettingsForm(forms.ModelForm):
 
     def clean_pause_unused(self) -> str:
         return str(self.cleaned_data.get("pause_unused") or self.instance.pause_unused)
+
+    def clean_cancel_reasons(self) -> list[dict[str, str]]:
+        value = str(self.cleaned_data.get("cancel_reasons") or "")
+        if "\x00" in value:
+            raise forms.ValidationError(_("Remove the NUL character."))
+        try:
+            return parse_cancel_reasons_text(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The untouched default list stays "the defaults" (and follows the
+        # tenant's language) rather than being frozen by an unrelated save.
+        defaults = [
+            {"code": r.code, "label": r.label} for r in default_cancel_reasons(self.instance.locale)
+        ]
+        if not self.instance.cancel_reasons and data.get("cancel_reasons") == defaults:
+            data.pop("cancel_reasons")
+        return data
 
     def clean_embed_domains(self) -> list[str]:
         value = str(self.cleaned_data.get("embed_domains") or "")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import TenantNotSet
 from core.ids import new_public_id
+from tenants.cancel_reasons import validate_cancel_reasons
 from tenants.context import current_tenant, platform_access_active
 from tenants.embed import validate_embed_domains
 from tenants.permissions import Role, role_has_permission
@@ -77,6 +78,13 @@ class Tenant(models.Model):
     )
     require_mfa = models.BooleanField(
         _("require two-factor authentication for all staff"), default=False
+    )
+    # [{"code", "label"}, …] in order; empty = the built-in defaults (tenants.cancel_reasons).
+    cancel_reasons = models.JSONField(
+        _("cancellation reasons"),
+        default=list,
+        blank=True,
+        validators=[validate_cancel_reasons],
     )
     # Billing rules of this merchant (DESIGN.md "Proration", "Invoice").
     proration_precision = models.CharField(

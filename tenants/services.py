@@ -15,6 +15,7 @@ from core.actors import Actor
 from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from core.registry import registered
 from tenants import audit, invitations
+from tenants.cancel_reasons import clean_cancel_reasons
 from tenants.context import tenant_context
 from tenants.embed import embed_origins
 from tenants.models import ApiKey, Invitation, Membership, Tenant, User
@@ -44,6 +45,7 @@ TENANT_SETTINGS_FIELDS = (
     "google_client_id",
     # Write-only: stored encrypted in ``google_client_secret_encrypted``.
     "google_client_secret",
+    "cancel_reasons",
 )
 MAX_NET_TERMS_DAYS = 365
 MAX_LOGO_BYTES = 512 * 1024
@@ -142,6 +144,11 @@ def tenant_update_settings(*, tenant: Tenant, actor: Actor, now: datetime, **val
             values["embed_domains"] = embed_origins(values["embed_domains"])
         except DjangoValidationError as exc:
             raise ValidationFailed(exc.messages[0], param="embed_domains") from None
+    if "cancel_reasons" in values:
+        try:
+            values["cancel_reasons"] = clean_cancel_reasons(values["cancel_reasons"])
+        except DjangoValidationError as exc:
+            raise ValidationFailed(exc.messages[0], param="cancel_reasons") from None
     if "logo" in values and not values["logo"]:
         values["logo"] = ""  # a form's "clear" checkbox gives False
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)

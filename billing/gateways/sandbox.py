@@ -127,7 +127,8 @@ class SandboxGateway:
         payment-method lookup would); unknown tokens are refused."""
         from billing.models import SandboxCard
 
-        card = SandboxCard.objects.filter(token=token).first() if isinstance(token, str) else None
+        usable = isinstance(token, str) and "\x00" not in token and len(token) <= 200
+        card = SandboxCard.objects.filter(token=token).first() if usable else None
         if card is None:
             raise ValidationFailed("No such card token.", param="token", code="invalid_token")
         return SavedMethod(

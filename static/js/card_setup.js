@@ -21,9 +21,13 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       form.querySelector("button[type=submit]").disabled = true;
-      // Stripe redirects back to return_url?setup_intent=seti_…; the page saves it.
+      // Stripe redirects back to return_url?setup_intent=seti_…; the page saves it
+      // (paying an invoice: keeping the card only if "save" is ticked).
+      var returnUrl = form.dataset.returnUrl;
+      var save = document.getElementById("save-card");
+      if (save && save.checked) returnUrl += (returnUrl.indexOf("?") < 0 ? "?" : "&") + "save=1";
       stripe
-        .confirmSetup({ elements: elements, confirmParams: { return_url: form.dataset.returnUrl } })
+        .confirmSetup({ elements: elements, confirmParams: { return_url: returnUrl } })
         .then(function (result) { if (result.error) fail(result.error.message); });
     });
     return;

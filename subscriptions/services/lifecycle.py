@@ -358,6 +358,15 @@ def cancel_now_finish(
     return sub
 
 
+def cancel_reason_record(*, sub: Subscription, code: str, label: str, comment: str) -> None:
+    """Keep why ``sub`` is cancelled (now or at period end): the reason's code
+    and the label the subscriber was shown. ``sub`` is locked by the caller,
+    which also records the event and the audit entry."""
+    sub.cancel_reason_code, sub.cancel_reason_label = code[:64], label[:200]
+    sub.cancel_comment = comment
+    sub.save(update_fields=["cancel_reason_code", "cancel_reason_label", "cancel_comment"])
+
+
 @transaction.atomic
 def subscription_cancel_undo(
     *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
@@ -368,6 +377,9 @@ def subscription_cancel_undo(
     ).update(status=ScheduledChange.Status.CANCELED)
     if not undone:
         raise StateConflict("No cancellation is scheduled.", code="no_scheduled_cancellation")
+    # The subscription goes on: the reason given for ending it no longer applies.
+    sub.cancel_reason_code = sub.cancel_reason_label = sub.cancel_comment = ""
+    sub.save(update_fields=["cancel_reason_code", "cancel_reason_label", "cancel_comment"])
     record_change(
         tenant=tenant,
         actor=actor,

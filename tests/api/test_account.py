@@ -197,11 +197,13 @@ def test_the_schema_documents_the_account(acme: TenantSetup) -> None:
     body = operations["patch"]["requestBody"]["content"]["application/json"]["schema"]
     name = body["$ref"].rsplit("/", 1)[-1]
     properties = schema["components"]["schemas"][name]["properties"]
-    # Issue 14: portal sign-in settings (the Google secret is write-only).
+    # Issue 14: portal sign-in settings (the Google secret is write-only) and the
+    # cancellation reasons (tests/portal/test_cancel_reasons.py).
     assert set(properties) == set(DEFAULTS) | {
         "portal_password_signin",
         "google_client_id",
         "google_client_secret",
+        "cancel_reasons",
     }
     assert "logo" not in properties
     assert all(spec.get("description") or "allOf" in spec for spec in properties.values())

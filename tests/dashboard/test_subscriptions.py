@@ -425,6 +425,26 @@ def test_cancel_bad_input(shop: Shop) -> None:
     assert _state(shop) == before
 
 
+def test_cancel_with_one_of_the_accounts_reasons(shop: Shop) -> None:
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=shop.w.tenant.pk).update(
+        cancel_reasons=[{"code": "fraud", "label": "Suspeita de fraude"}]
+    )
+    form = shop.owner.get(shop.url()).context["cancel_form"]
+    assert [c[0] for c in form.fields["reason"].choices] == ["", "fraud"]
+    before = _state(shop)
+    bad = shop.owner.post(shop.url("cancel/"), {"when": "period_end", "reason": "too_expensive"})
+    assert bad.status_code == 400
+    assert bad.context["cancel_form"].errors["reason"]
+    assert _state(shop) == before
+    response = shop.owner.post(shop.url("cancel/"), {"when": "period_end", "reason": "fraud"})
+    assert response.status_code == 302
+    sub = shop.refresh()
+    assert (sub.cancel_reason_code, sub.cancel_reason_label) == ("fraud", "Suspeita de fraude")
+    assert "Suspeita de fraude" in shop.owner.get(shop.url()).content.decode()
+
+
 # -- payment method --------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ ROUTES: dict[str, str] = {
     "subscription_change": "subscriber",
     "invoice_detail": "subscriber",
     "invoice_pay": "subscriber",
+    "invoice_pay_card": "subscriber",
     "billing_history": "subscriber",
     "subscription_pause": "subscriber",
     "subscription_resume": "subscriber",

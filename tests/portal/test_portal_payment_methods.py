@@ -314,3 +314,46 @@ def test_an_overdue_boleto_can_be_reissued_from_the_portal() -> None:
     assert (
         bia_client.post(f"/t/{slug}/invoices/{invoice.public_id}/segunda-via/").status_code == 404
     )
+
+
+def test_with_stripe_an_open_invoice_is_paid_with_a_new_card_from_elements(
+    fake: FakeStripe,
+) -> None:
+    from billing.models import Invoice
+
+    with world(NOW, locale="en") as w, override_settings(STRIPE_API_BASE=fake.api_base):
+        gateway_account_set(
+            tenant=w.tenant,
+            gateway="stripe",
+            credentials={
+                "api_key": "sk_test_portal123456",
+                "webhook_secret": "whsec_portal123456",
+                "publishable_key": "pk_test_portal123456",
+            },
+            actor=ACTOR,
+            now=NOW,
+        )
+        ana = w.customer("Ana")
+        [invoice] = w.invoices(w.subscribe(w.plan("basic", 10_000), ana))
+        assert invoice.status == Invoice.Status.OPEN
+        slug = w.tenant.slug
+        client = Client()
+        _enter(client, ana)
+        here = f"/t/{slug}/invoices/{invoice.public_id}/"
+        html = client.get(here).content.decode()
+        assert 'data-gateway="stripe"' in html
+        assert f'data-return-url="http://testserver{here}pay/card/"' in html
+        secret = html.split('data-client-secret="', 1)[1].split('"', 1)[0]
+        seti = _confirm_in_browser(fake, secret, "pm_card_visa")
+        response = client.get(f"{here}pay/card/?setup_intent={seti}&save=1")
+        assert response.status_code == 302
+        with tenant_context(w.tenant):
+            invoice.refresh_from_db()
+            assert (invoice.status, invoice.amount_paid_minor) == ("paid", 10_000)
+            [method] = PaymentMethod.objects.filter(customer=ana, detached_at__isnull=True)
+        assert method.gateway == "stripe"
+        # The same SetupIntent again: already saved, nothing more charged.
+        again = client.get(f"{here}pay/card/?setup_intent={seti}&save=1", follow=True)
+        assert again.status_code == 200
+        with tenant_context(w.tenant):
+            assert Invoice.objects.get(pk=invoice.pk).amount_paid_minor == 10_000

@@ -95,8 +95,9 @@ def allocate_credit(
     """A credit of a given total spread over the invoice's charged lines in
     proportion to their totals (largest remainder, ties to the earlier line),
     each share split back into amount, discount and tax in the line's own
-    proportions: a share that is the whole line is that line exactly. With no
-    charged line to spread over, one untaxed line of ``description``."""
+    proportions: a share that is the whole line is that line exactly. Every
+    line reads ``description`` (why it is credited); with no charged line to
+    spread over, it is one untaxed line."""
     charged = [line for line in lines if line.total_minor > 0]
     whole = sum(line.total_minor for line in charged)
     if whole <= 0 or total_minor > whole:
@@ -112,7 +113,7 @@ def allocate_credit(
         if share <= 0:
             continue
         if share == line.total_minor:
-            out.append(line)
+            out.append(replace(line, description=description))
             continue
         ratio = Decimal(share) / line.total_minor
         discount = int((line.discount_minor * ratio).to_integral_value())
@@ -121,6 +122,7 @@ def allocate_credit(
         out.append(
             replace(
                 line,
+                description=description,
                 amount_minor=amount,
                 discount_minor=discount,
                 tax_minor=tax,

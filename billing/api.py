@@ -419,7 +419,17 @@ class InvoiceViewSet(ApiViewSet):
 
 class CreditNoteLineSerializer(serializers.Serializer):
     description = serializers.CharField(help_text="What is credited.")
-    amount_minor = serializers.IntegerField(help_text="Amount credited.")
+    amount_minor = serializers.IntegerField(
+        help_text="Amount credited before discount and tax (negative for a credit line "
+        "of the invoice, which the note takes back)."
+    )
+    discount_minor = serializers.IntegerField(help_text="The discount on that amount.")
+    tax_minor = serializers.IntegerField(help_text="The tax on it (inside it if inclusive).")
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, allow_null=True, help_text="Tax rate applied, or null."
+    )
+    tax_inclusive = serializers.BooleanField(help_text="Whether the tax is inside the amount.")
+    total_minor = serializers.IntegerField(help_text="The line's total credited.")
     period_start = serializers.DateTimeField(allow_null=True, help_text="Period credited: start.")
     period_end = serializers.DateTimeField(allow_null=True, help_text="Period credited: end.")
 
@@ -432,7 +442,14 @@ class CreditNoteSerializer(serializers.ModelSerializer):
     customer = PublicIdOf("customer.public_id", help_text="The customer (cus_…).")
     currency = serializers.CharField(help_text="ISO 4217 currency.")
     reason = serializers.CharField(help_text="Why.")
-    total_minor = serializers.IntegerField(help_text="Amount credited.")
+    subtotal_minor = serializers.IntegerField(
+        help_text="Sum of the lines' amounts, before discount and tax."
+    )
+    discount_minor = serializers.IntegerField(help_text="Sum of the lines' discounts.")
+    tax_minor = serializers.IntegerField(help_text="Sum of the lines' taxes.")
+    total_minor = serializers.IntegerField(
+        help_text="Amount credited: subtotal - discount + the tax not inside the amounts."
+    )
     issued_at = serializers.DateTimeField(help_text="When it was issued.")
     lines = CreditNoteLineSerializer(many=True, help_text="Its lines.")
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
@@ -447,6 +464,9 @@ class CreditNoteSerializer(serializers.ModelSerializer):
             "customer",
             "currency",
             "reason",
+            "subtotal_minor",
+            "discount_minor",
+            "tax_minor",
             "total_minor",
             "issued_at",
             "lines",

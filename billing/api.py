@@ -495,6 +495,11 @@ class CreditNoteCreateSerializer(StrictSerializer):
         request=CreditNoteCreateSerializer,
         responses={201: CreditNoteSerializer},
     ),
+    pdf=extend_schema(
+        summary="The credit note as a PDF",
+        parameters=[_id_param("credit note", "cn")],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    ),
 )
 class CreditNoteViewSet(ApiViewSet):
     serializer_class = CreditNoteSerializer
@@ -528,6 +533,16 @@ class CreditNoteViewSet(ApiViewSet):
         return self.respond(
             CreditNoteSerializer, credit_note_list(tenant=self.tenant).get(pk=note.pk), status=201
         )
+
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PdfRenderer])
+    def pdf(self, request: Request, id: str) -> HttpResponse:
+        from billing.pdf import render_credit_note_pdf
+
+        note = self.get_queryset().select_related("invoice__tenant").get(pk=self.get_object().pk)
+        response = HttpResponse(render_credit_note_pdf(note=note), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{note.number}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 # --- payments and refunds -----------------------------------------------------------------------

@@ -395,9 +395,7 @@ class CouponForm(CouponRulesForm):
 
 class TaxRateForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    description = forms.CharField(
-        label=gettext_lazy("Description"), max_length=300, required=False
-    )
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=300, required=False)
     percent = forms.DecimalField(
         label=gettext_lazy("Rate (%)"),
         max_digits=7,

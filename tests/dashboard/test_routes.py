@@ -21,9 +21,22 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.clocks import clock_create
 from billing.coupons import coupon_create
-from billing.models import BalanceTransaction, Coupon, Invoice, Seller, SellerPlanCap, TaxRate
+from billing.models import (
+    BalanceTransaction,
+    Coupon,
+    CreditNote,
+    Invoice,
+    Seller,
+    SellerPlanCap,
+    TaxRate,
+)
 from billing.sellers import seller_create
-from billing.services import ManualLine, invoice_draft_create, invoice_finalize
+from billing.services import (
+    ManualLine,
+    credit_note_issue,
+    invoice_draft_create,
+    invoice_finalize,
+)
 from billing.subscriptions import subscription_create
 from billing.taxes import tax_rate_create
 from core import clock
@@ -105,6 +118,12 @@ def _coupon(s: Scene) -> dict[str, Any]:
 
 def _invoice(s: Scene) -> dict[str, Any]:
     return {"ref": s.invoice.public_id}
+
+
+def _credit_note(s: Scene) -> dict[str, Any]:
+    with tenant_context(s.setup.tenant):
+        found = CreditNote.objects.filter(tenant=s.setup.tenant).get(reason="Scene")
+    return {"ref": found.public_id}
 
 
 def _subscription(s: Scene) -> dict[str, Any]:
@@ -204,6 +223,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:payments": Route(Perm.BILLING_VIEW),
     "dashboard:refunds": Route(Perm.BILLING_VIEW),
     "dashboard:credit_notes": Route(Perm.BILLING_VIEW),
+    "dashboard:credit_note_pdf": Route(Perm.BILLING_VIEW, 200, _credit_note),
     "dashboard:events": Route(Perm.BILLING_VIEW),
     # dashboard: team
     "dashboard:team": Route(Perm.MEMBERS_MANAGE),
@@ -296,6 +316,14 @@ def _scene(setup: TenantSetup) -> Scene:
             lines=[ManualLine("Setup", 10_000)],
         )
         invoice = invoice_finalize(tenant=tenant, invoice_id=draft.pk, actor=ACTOR, now=now)
+        credit_note_issue(
+            tenant=tenant,
+            invoice_id=invoice.pk,
+            amount_minor=1_000,
+            reason="Scene",
+            actor=ACTOR,
+            now=now,
+        )
         policy = DunningPolicy.objects.filter(tenant=tenant).order_by("pk").first()
         assert policy is not None
         case = DunningCase.objects.create(

@@ -29,6 +29,7 @@ from billing.selectors import (
     now_for,
     payment_list,
     refund_list,
+    tax_rate_list,
     test_clock_list,
 )
 from core import clock
@@ -418,7 +419,17 @@ class InvoiceViewSet(ApiViewSet):
 
 class CreditNoteLineSerializer(serializers.Serializer):
     description = serializers.CharField(help_text="What is credited.")
-    amount_minor = serializers.IntegerField(help_text="Amount credited.")
+    amount_minor = serializers.IntegerField(
+        help_text="Amount credited before discount and tax (negative for a credit line "
+        "of the invoice, which the note takes back)."
+    )
+    discount_minor = serializers.IntegerField(help_text="The discount on that amount.")
+    tax_minor = serializers.IntegerField(help_text="The tax on it (inside it if inclusive).")
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, allow_null=True, help_text="Tax rate applied, or null."
+    )
+    tax_inclusive = serializers.BooleanField(help_text="Whether the tax is inside the amount.")
+    total_minor = serializers.IntegerField(help_text="The line's total credited.")
     period_start = serializers.DateTimeField(allow_null=True, help_text="Period credited: start.")
     period_end = serializers.DateTimeField(allow_null=True, help_text="Period credited: end.")
 
@@ -431,7 +442,14 @@ class CreditNoteSerializer(serializers.ModelSerializer):
     customer = PublicIdOf("customer.public_id", help_text="The customer (cus_…).")
     currency = serializers.CharField(help_text="ISO 4217 currency.")
     reason = serializers.CharField(help_text="Why.")
-    total_minor = serializers.IntegerField(help_text="Amount credited.")
+    subtotal_minor = serializers.IntegerField(
+        help_text="Sum of the lines' amounts, before discount and tax."
+    )
+    discount_minor = serializers.IntegerField(help_text="Sum of the lines' discounts.")
+    tax_minor = serializers.IntegerField(help_text="Sum of the lines' taxes.")
+    total_minor = serializers.IntegerField(
+        help_text="Amount credited: subtotal - discount + the tax not inside the amounts."
+    )
     issued_at = serializers.DateTimeField(help_text="When it was issued.")
     lines = CreditNoteLineSerializer(many=True, help_text="Its lines.")
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
@@ -446,6 +464,9 @@ class CreditNoteSerializer(serializers.ModelSerializer):
             "customer",
             "currency",
             "reason",
+            "subtotal_minor",
+            "discount_minor",
+            "tax_minor",
             "total_minor",
             "issued_at",
             "lines",
@@ -473,6 +494,11 @@ class CreditNoteCreateSerializer(StrictSerializer):
         summary="Credit part or all of an open or paid invoice (to the customer's balance)",
         request=CreditNoteCreateSerializer,
         responses={201: CreditNoteSerializer},
+    ),
+    pdf=extend_schema(
+        summary="The credit note as a PDF",
+        parameters=[_id_param("credit note", "cn")],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
     ),
 )
 class CreditNoteViewSet(ApiViewSet):
@@ -507,6 +533,16 @@ class CreditNoteViewSet(ApiViewSet):
         return self.respond(
             CreditNoteSerializer, credit_note_list(tenant=self.tenant).get(pk=note.pk), status=201
         )
+
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PdfRenderer])
+    def pdf(self, request: Request, id: str) -> HttpResponse:
+        from billing.pdf import render_credit_note_pdf
+
+        note = self.get_queryset().select_related("invoice__tenant").get(pk=self.get_object().pk)
+        response = HttpResponse(render_credit_note_pdf(note=note), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{note.number}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 # --- payments and refunds -----------------------------------------------------------------------
@@ -792,7 +828,148 @@ class TestClockViewSet(ApiViewSet):
         return self.respond(TestClockSerializer, advanced)
 
 
+# --- tax rates ------------------------------------------------------------------------------
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="txr_…")
+    object = ObjectField("tax_rate")
+    name = serializers.CharField(help_text="The name shown on invoices (ISS, VAT…).")
+    description = serializers.CharField(help_text="A note for the merchant; may be empty.")
+    percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, help_text="The rate, from 0 to 100 %."
+    )
+    inclusive = serializers.BooleanField(
+        help_text="true: prices already contain the tax; false: it is added on top."
+    )
+    active = serializers.BooleanField(help_text="false once archived: no new plan may take it.")
+    created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
+
+    class Meta:
+        model = TaxRate
+        fields = [
+            "id",
+            "object",
+            "name",
+            "description",
+            "percent",
+            "inclusive",
+            "active",
+            "created",
+        ]
+        read_only_fields = fields
+
+
+def _tax_percent(required: bool) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        coerce_to_string=False,
+        min_value=0,
+        max_value=100,
+        required=required,
+        help_text="The rate, from 0 to 100 %, at most four decimals (5, 2.5, 12.3456).",
+    )
+
+
+class TaxRateCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, help_text="The name shown on invoices.")
+    description = serializers.CharField(
+        max_length=300, required=False, default="", allow_blank=True, help_text="A note."
+    )
+    percent = _tax_percent(required=True)
+    inclusive = serializers.BooleanField(
+        default=False, help_text="true: prices already contain the tax (default false)."
+    )
+
+
+class TaxRateUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False, help_text="A new name.")
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="A new description."
+    )
+    percent = _tax_percent(required=False)
+    inclusive = serializers.BooleanField(
+        required=False,
+        help_text="The percent and this flag change only while no invoice used the rate "
+        "(409 tax_rate_in_use after that: create a new tax rate instead).",
+    )
+
+
+_TXR = _id_param("tax rate", "txr")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tax rates (archived ones too)",
+        responses=TaxRateSerializer,
+    ),
+    retrieve=extend_schema(summary="Retrieve a tax rate", parameters=[_TXR]),
+    create=extend_schema(
+        summary="Create a tax rate",
+        request=TaxRateCreateSerializer,
+        responses={201: TaxRateSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Update a tax rate's name or description (its percent and mode until used)",
+        parameters=[_TXR],
+        request=TaxRateUpdateSerializer,
+        responses=TaxRateSerializer,
+    ),
+    archive=extend_schema(
+        summary="Archive a tax rate: no new plan may take it; plans using it keep it",
+        parameters=[_TXR],
+        request=None,
+        responses=TaxRateSerializer,
+    ),
+)
+class TaxRateViewSet(ApiViewSet):
+    serializer_class = TaxRateSerializer
+    object_name = "tax rate"
+    list_filters = (
+        ListFilter("active", "active", "Only active (true) or archived (false).", "boolean"),
+    )
+
+    def get_queryset(self) -> QuerySet[TaxRate]:
+        return tax_rate_list(tenant=self.tenant)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(TaxRateSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return self.respond(TaxRateSerializer, self.get_object())
+
+    def create(self, request: Request) -> Response:
+        from billing.taxes import tax_rate_create
+
+        data = input_of(TaxRateCreateSerializer, request)
+        rate = tax_rate_create(tenant=self.tenant, actor=self.actor, now=clock.now(), **data)
+        return self.respond(TaxRateSerializer, rate, status=201)
+
+    def partial_update(self, request: Request, id: str) -> Response:
+        from billing.taxes import tax_rate_update
+
+        rate = self.get_object()
+        data = input_of(TaxRateUpdateSerializer, request)
+        updated = tax_rate_update(
+            tenant=self.tenant, tax_rate_id=rate.pk, actor=self.actor, now=clock.now(), **data
+        )
+        return self.respond(TaxRateSerializer, updated)
+
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, id: str) -> Response:
+        from billing.taxes import tax_rate_archive
+
+        rate = self.get_object()
+        archived = tax_rate_archive(
+            tenant=self.tenant, tax_rate_id=rate.pk, actor=self.actor, now=clock.now()
+        )
+        return self.respond(TaxRateSerializer, archived)
+
+
 def register(router: SimpleRouter) -> None:
+    router.register("tax_rates", TaxRateViewSet, basename="tax_rate")
     router.register("invoices", InvoiceViewSet, basename="invoice")
     router.register("credit_notes", CreditNoteViewSet, basename="credit_note")
     router.register("payments", PaymentViewSet, basename="payment")

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from billing.labels import line_label
-from billing.models import Invoice, InvoiceLine
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from core.errors import ValidationFailed
 from core.money import Money
 from customers.domain.taxid import format_tax_id
@@ -150,7 +150,7 @@ def _tax_id(raw: str) -> str:
         return raw
 
 
-def _tax_label(line: InvoiceLine, money: Any) -> str:
+def _tax_label(line: InvoiceLine | CreditNoteLine, money: Any) -> str:
     amount = money(line.tax_minor)
     if line.tax_percent is None:
         return amount
@@ -194,3 +194,63 @@ def data_uris_only() -> Any:
             return default_url_fetcher(url, *args, **kwargs)
 
         return fetch
+
+
+# --- credit notes -------------------------------------------------------------------------
+
+
+def render_credit_note_pdf(*, note: CreditNote) -> bytes:
+    from weasyprint import HTML
+
+    html = render_credit_note_html(note=note)
+    return HTML(string=html, url_fetcher=data_uris_only()).write_pdf()
+
+
+def render_credit_note_html(*, note: CreditNote) -> str:
+    """The credit note beside the invoice it credits: its lines with amount, discount
+    and tax, then subtotal, discount, tax and total, in the invoice's language."""
+    invoice = note.invoice
+    language = document_language(invoice)
+    with translation.override(language):
+        base = _context(invoice, language)
+        tz = ZoneInfo(invoice.tenant.time_zone)
+        babel_locale = translation.to_locale(language)
+
+        def money(minor: int) -> str:
+            return Money(minor, note.currency).format(language)
+
+        def day(value: datetime | None) -> str:
+            if value is None:
+                return ""
+            return format_date(value.astimezone(tz).date(), format="medium", locale=babel_locale)
+
+        lines = list(note.lines.all())
+        rows = [
+            _Row(
+                description=line.description,
+                period=(
+                    f"{day(line.period_start)} – {day(line.period_end)}"
+                    if line.period_start or line.period_end
+                    else ""
+                ),
+                quantity=1,
+                amount=money(line.amount_minor),
+                discount=money(-line.discount_minor) if line.discount_minor else "—",
+                tax=_tax_label(line, money) if line.tax_minor else "—",
+                total=money(line.total_minor),
+            )
+            for line in lines
+        ]
+        context = {
+            **{k: base[k] for k in ("tenant", "customer", "language", "tax_id", "logo_uri")},
+            **{k: base[k] for k in ("primary_color", "accent_color")},
+            "note": note,
+            "invoice": invoice,
+            "issued_on": day(note.issued_at),
+            "rows": rows,
+            "subtotal": money(note.subtotal_minor),
+            "discount": money(-note.discount_minor) if note.discount_minor else "",
+            "tax": money(note.tax_minor) if note.tax_minor else "",
+            "total": money(note.total_minor),
+        }
+        return render_to_string("billing/credit_note_pdf.html", context)

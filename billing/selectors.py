@@ -16,6 +16,7 @@ from billing.models import (
     PaymentAttempt,
     Refund,
     SandboxCharge,
+    TaxRate,
 )
 from customers.models import TestClock
 from tenants.models import Tenant
@@ -32,6 +33,10 @@ def now_for(*, customer: Any, now: datetime) -> datetime:
 
 def coupon_list(*, tenant: Tenant) -> QuerySet[Coupon]:
     return Coupon.objects.for_tenant(tenant).select_related("seller").order_by("-created_at", "-id")
+
+
+def tax_rate_list(*, tenant: Tenant) -> QuerySet[TaxRate]:
+    return TaxRate.objects.for_tenant(tenant).order_by("-created_at", "-id")
 
 
 def invoice_list(*, tenant: Tenant) -> QuerySet[Invoice]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,10 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from billing import listeners
+from billing.domain.amounts import remaining_fraction
+from billing.domain.credits import CreditLine, allocate_credit, credit_line, credit_totals
 from billing.domain.invoicing import ProposedLine, Totals, close_document, tax_lines, totals
-from billing.locks import lock_invoice
+from billing.locks import lock_invoice, lock_invoices
 from billing.models import (
     INVOICE_TRANSITIONS,
     BalanceTransaction,
@@ -509,27 +511,64 @@ def invoice_mark_uncollectible(
     )
 
 
+def invoice_credit_lines(*, invoice: Invoice) -> list[CreditLine]:
+    """The invoice's lines as a credit sees them (everything but carried credit)."""
+    return [
+        CreditLine(
+            description=line.description,
+            amount_minor=line.amount_minor,
+            discount_minor=line.discount_minor,
+            tax_minor=line.tax_minor,
+            tax_inclusive=line.tax_inclusive,
+            tax_percent=line.tax_percent,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            invoice_line_id=line.pk,
+        )
+        for line in InvoiceLine.objects.filter(invoice=invoice).exclude(
+            kind=InvoiceLine.Kind.CREDIT_CARRIED
+        )
+    ]
+
+
 def credit_note_write(
     *,
     tenant: Tenant,
     invoice: Invoice,
-    amount_minor: int,
     reason: str,
     now: datetime,
+    lines: Sequence[CreditLine] | None = None,
+    amount_minor: int | None = None,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
     to_balance: bool = True,
 ) -> CreditNote:
-    """Issue a credit note on a locked invoice and credit the customer's balance
-    (``to_balance``) — or not, when the money is refunded instead."""
-    if amount_minor <= 0:
+    """Issue one credit note on a locked invoice and credit the customer's balance
+    (``to_balance``) — or not, when the money is refunded instead.
+
+    Give the ``lines`` credited (``billing.domain.credits.credit_line`` prices
+    them as the invoice did), or just a total ``amount_minor``, which is spread
+    over the invoice's lines (``allocate_credit``). The note's subtotal,
+    discount, tax and total are its lines' sums."""
+    if lines is None and (amount_minor is None or amount_minor <= 0):
         raise ValidationFailed("A credit note must be for a positive amount.", param="amount")
     if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
         raise StateConflict(
             f"A {invoice.status} invoice cannot be credited.", code="invoice_not_creditable"
         )
+    if lines is None:
+        assert amount_minor is not None  # checked above
+        lines = allocate_credit(
+            amount_minor, invoice_credit_lines(invoice=invoice), description=reason[:300]
+        )
+        if period_start is not None or period_end is not None:
+            # The period the caller credits, not the invoice lines' own.
+            lines = [replace(x, period_start=period_start, period_end=period_end) for x in lines]
+    t = credit_totals(lines)
+    if t.total_minor <= 0:
+        raise ValidationFailed("A credit note must be for a positive amount.", param="amount")
     creditable = invoice.total_minor - invoice.credited_minor
-    if amount_minor > creditable:
+    if t.total_minor > creditable:
         raise ValidationFailed(
             f"At most {creditable} can still be credited on {invoice.number}.", param="amount"
         )
@@ -542,19 +581,34 @@ def credit_note_write(
         number=number,
         currency=invoice.currency,
         reason=reason[:200],
-        total_minor=amount_minor,
+        subtotal_minor=t.subtotal_minor,
+        discount_minor=t.discount_minor,
+        tax_minor=t.tax_minor,
+        total_minor=t.total_minor,
         issued_at=now,
     )
-    CreditNoteLine.objects.create(
-        tenant=tenant,
-        credit_note=note,
-        description=reason[:300],
-        amount_minor=amount_minor,
-        period_start=period_start,
-        period_end=period_end,
+    CreditNoteLine.objects.bulk_create(
+        [
+            CreditNoteLine(
+                tenant=tenant,
+                credit_note=note,
+                invoice_line_id=line.invoice_line_id,
+                position=position,
+                description=line.description[:300],
+                amount_minor=line.amount_minor,
+                discount_minor=line.discount_minor,
+                tax_minor=line.tax_minor,
+                tax_inclusive=line.tax_inclusive,
+                tax_percent=line.tax_percent,
+                total_minor=line.total_minor,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for position, line in enumerate(lines)
+        ]
     )
-    Invoice.objects.filter(pk=invoice.pk).update(credited_minor=F("credited_minor") + amount_minor)
-    invoice.credited_minor += amount_minor
+    Invoice.objects.filter(pk=invoice.pk).update(credited_minor=F("credited_minor") + t.total_minor)
+    invoice.credited_minor += t.total_minor
     if to_balance:
         _ledger_write(
             [
@@ -562,7 +616,7 @@ def credit_note_write(
                     tenant=tenant,
                     customer_id=invoice.customer_id,
                     currency=invoice.currency,
-                    amount_minor=amount_minor,
+                    amount_minor=t.total_minor,
                     description=f"Credit note {number}",
                     at=now,
                     invoice_id=invoice.pk,
@@ -579,11 +633,107 @@ def credit_note_write(
         data={
             "credit_note": note.public_id,
             "invoice": invoice.public_id,
-            "total": amount_minor,
+            "subtotal": t.subtotal_minor,
+            "discount": t.discount_minor,
+            "tax": t.tax_minor,
+            "total": t.total_minor,
             "currency": invoice.currency,
         },
     )
     return note
+
+
+def credit_unused_time(
+    *,
+    tenant: Tenant,
+    lines: Sequence[InvoiceLine],
+    at: datetime,
+    reason: str,
+) -> list[CreditNote]:
+    """Credit the part of each of ``lines`` (which carry their service period)
+    left after ``at``: ONE credit note per credited invoice, whatever number of
+    its lines is credited. Each line's credit is priced the way the invoice
+    priced the line (``credit_line``): the net amount prorated and rounded, then
+    its discount and its tax. The caller holds the transaction."""
+    from billing.models import Coupon
+
+    coupon_ids = {line.coupon_id for line in lines if line.coupon_id}
+    coupons = {c.pk: c for c in Coupon.objects.filter(tenant=tenant, pk__in=coupon_ids)}
+    by_invoice: dict[int, list[CreditLine]] = defaultdict(list)
+    for line in lines:
+        if line.period_start is None or line.period_end is None:
+            continue
+        fraction = remaining_fraction(
+            period_start=line.period_start,
+            period_end=line.period_end,
+            at=at,
+            precision=tenant.proration_precision,
+            tz=tenant.time_zone,
+        )
+        if fraction.part == 0:
+            continue
+        coupon = coupons.get(line.coupon_id) if line.coupon_id else None
+        percent_off = None
+        if coupon is not None and coupon.amount_off_minor is None:
+            # The percentage the invoice took (billing.domain.invoicing.discount_lines).
+            percent_off = (
+                coupon.setup_percent_off
+                if line.kind == InvoiceLine.Kind.SETUP_FEE and coupon.setup_percent_off is not None
+                else coupon.percent_off
+            )
+        credited = credit_line(
+            CreditLine(
+                description=line.description,
+                amount_minor=line.amount_minor,
+                discount_minor=line.discount_minor,
+                tax_minor=line.tax_minor,
+                tax_inclusive=line.tax_inclusive,
+                tax_percent=line.tax_percent,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                invoice_line_id=line.pk,
+            ),
+            fraction,
+            percent_off=percent_off,
+            rounding=tenant.rounding_mode,
+            period_start=max(at, line.period_start),
+        )
+        if credited.amount_minor or credited.total_minor:
+            by_invoice[line.invoice_id].append(credited)
+    # All of them locked at once, in ascending order (billing/locks.py), before
+    # numbering any credit note.
+    invoices = lock_invoices(ids=by_invoice)
+    notes = []
+    for invoice_id in sorted(by_invoice):
+        credited_lines = by_invoice[invoice_id]
+        locked = invoices[invoice_id]
+        if locked.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
+            continue
+        total = credit_totals(credited_lines).total_minor
+        creditable = locked.total_minor - locked.credited_minor
+        if total <= 0 or creditable <= 0:
+            continue
+        if total > creditable:
+            # Credited in part already (a manual credit note): what is left, spread
+            # over the invoice's lines, rather than more than the invoice.
+            notes.append(
+                credit_note_write(
+                    tenant=tenant,
+                    invoice=locked,
+                    amount_minor=creditable,
+                    reason=reason,
+                    now=at,
+                    period_start=min(line.period_start or at for line in credited_lines),
+                    period_end=max(line.period_end or at for line in credited_lines),
+                )
+            )
+            continue
+        notes.append(
+            credit_note_write(
+                tenant=tenant, invoice=locked, lines=credited_lines, reason=reason, now=at
+            )
+        )
+    return notes
 
 
 @transaction.atomic

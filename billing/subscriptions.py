@@ -12,18 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
 from billing import pricing
 from billing.coupons import coupon_redeem
-from billing.domain.amounts import prorate, remaining_fraction, round_minor
+from billing.domain.amounts import prorate, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
-from billing.locks import lock_invoices
 from billing.models import CreditNote, Invoice, InvoiceLine, PendingLine
-from billing.services import credit_note_write
+from billing.services import credit_unused_time
 from billing.terms import contract_terms
 from core.actors import Actor
 from core.errors import ValidationFailed
@@ -427,41 +425,10 @@ def _credit_unused_time(
     ).order_by("invoice_id", "position")
     if since is not None:
         lines = lines.filter(period_start__gte=since)
-    shares: dict[int, Decimal] = {}
-    for line in lines:
-        # Both bounds are set: the query above asks for them.
-        assert line.period_start is not None
-        assert line.period_end is not None
-        fraction = remaining_fraction(
-            period_start=line.period_start,
-            period_end=line.period_end,
-            at=now,
-            precision=tenant.proration_precision,
-            tz=tenant.time_zone,
-        )
-        share = Decimal(line.total_minor) * fraction.part / fraction.whole
-        shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share
-    # All of them locked at once, in ascending order (billing/locks.py), before
-    # numbering any credit note.
-    invoices = lock_invoices(ids=shares)
-    total = 0
-    for invoice_id, share in shares.items():
-        locked = invoices[invoice_id]
-        amount = min(
-            round_minor(share, tenant.rounding_mode), locked.total_minor - locked.credited_minor
-        )
-        if amount > 0:
-            credit_note_write(
-                tenant=tenant,
-                invoice=locked,
-                amount_minor=amount,
-                reason=reason,
-                now=now,
-                period_start=now,
-                period_end=end,
-            )
-            total += amount
-    return total
+    # Each line credited as the invoice priced it (billing.services.credit_unused_time:
+    # net prorated and rounded, then its discount and tax), one note per invoice.
+    notes = credit_unused_time(tenant=tenant, lines=list(lines), at=now, reason=reason)
+    return sum(note.total_minor for note in notes)
 
 
 @transaction.atomic

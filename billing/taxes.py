@@ -1,8 +1,11 @@
 """Tax rates (ISS, VAT): create, edit, archive. One transaction each.
 
 A plan points at its tax rate, and invoices copy the percentage onto their
-lines when they are priced, so editing a rate changes what the next invoices
-charge, never an issued one.
+lines when they are priced, so editing a rate would change what the next
+invoices charge, never an issued one. Once a rate has priced an invoice line
+its percentage and its mode (inclusive or on top) are fixed: the same rate
+must not mean two things on two invoices. A new rate is made instead; the
+name and the description stay editable.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from core.errors import NotFound, StateConflict, ValidationFailed
 from tenants.changes import record_change
 from tenants.models import Tenant
 
+# What ``tax_rate_update`` leaves as it is (None is a bad value, not "unchanged").
+KEEP: Any = object()
+
 
 def _clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
@@ -26,6 +32,14 @@ def _clean_name(name: Any) -> str:
     if len(name.strip()) > 100:
         raise ValidationFailed("The name is at most 100 characters.", param="name")
     return name.strip()
+
+
+def _clean_description(description: Any) -> str:
+    if not isinstance(description, str):
+        raise ValidationFailed("The description must be text.", param="description")
+    if len(description.strip()) > 300:
+        raise ValidationFailed("The description is at most 300 characters.", param="description")
+    return description.strip()
 
 
 def _clean_percent(percent: Any) -> Decimal:
@@ -54,6 +68,7 @@ def _record(tenant: Tenant, rate: TaxRate, actor: Actor, now: datetime, **kw: An
         data={
             "tax_rate": rate.public_id,
             "name": rate.name,
+            "description": rate.description,
             "percent": str(rate.percent),
             "inclusive": rate.inclusive,
             "active": rate.active,
@@ -72,12 +87,16 @@ def tax_rate_create(
     actor: Actor,
     now: datetime,
     inclusive: bool = False,
+    description: str = "",
 ) -> TaxRate:
+    if not isinstance(inclusive, bool):
+        raise ValidationFailed("inclusive is true or false.", param="inclusive")
     rate = TaxRate.objects.create(
         tenant=tenant,
         name=_clean_name(name),
+        description=_clean_description(description),
         percent=_clean_percent(percent),
-        inclusive=bool(inclusive),
+        inclusive=inclusive,
     )
     _record(
         tenant,
@@ -97,34 +116,74 @@ def _locked(tenant: Tenant, tax_rate_id: int) -> TaxRate:
     return rate
 
 
+def tax_rate_used(*, rate: TaxRate) -> bool:
+    """Whether the rate has priced an invoice line: a line of a plan (any version)
+    that points at it, or a hand-made line at its very percentage and mode (those
+    lines keep the percentage, not the rate, so a twin rate counts too: the safe side)."""
+    from billing.models import InvoiceLine
+
+    lines = InvoiceLine.objects.filter(tenant_id=rate.tenant_id, tax_percent__isnull=False)
+    return (
+        lines.filter(plan__tax_rate=rate).exists()
+        or lines.filter(
+            plan__isnull=True, tax_percent=rate.percent, tax_inclusive=rate.inclusive
+        ).exists()
+    )
+
+
 @transaction.atomic
 def tax_rate_update(
     *,
     tenant: Tenant,
     tax_rate_id: int,
-    name: str,
-    percent: Decimal,
-    inclusive: bool,
     actor: Actor,
     now: datetime,
+    name: Any = KEEP,
+    percent: Any = KEEP,
+    inclusive: Any = KEEP,
+    description: Any = KEEP,
 ) -> TaxRate:
-    """Rename or re-rate; invoices priced from now on use the new rate."""
-    clean_name, clean_percent = _clean_name(name), _clean_percent(percent)
+    """Rename, describe or re-rate (what is not given stays). Re-rating is for a
+    rate no invoice used yet; after that, invoices priced from now on need a new rate."""
+    clean_name = _clean_name(name) if name is not KEEP else KEEP
+    clean_description = _clean_description(description) if description is not KEEP else KEEP
+    clean_percent = _clean_percent(percent) if percent is not KEEP else KEEP
+    if inclusive is not KEEP and not isinstance(inclusive, bool):
+        raise ValidationFailed("inclusive is true or false.", param="inclusive")
     rate = _locked(tenant, tax_rate_id)
     if not rate.active:
         raise StateConflict("An archived tax rate cannot change.", code="tax_rate_archived")
-    old = {"name": rate.name, "percent": str(rate.percent), "inclusive": rate.inclusive}
-    rate.name, rate.percent, rate.inclusive = clean_name, clean_percent, bool(inclusive)
-    rate.save(update_fields=["name", "percent", "inclusive"])
+    fields = ("name", "description", "percent", "inclusive")
+    old = {k: getattr(rate, k) for k in fields}
+    given = zip(fields, (clean_name, clean_description, clean_percent, inclusive), strict=True)
+    new = old | {key: value for key, value in given if value is not KEEP}
+    for key in ("percent", "inclusive"):
+        if new[key] != old[key] and tax_rate_used(rate=rate):
+            raise StateConflict(
+                f"This tax rate is on issued invoices, so its {key} cannot change: "
+                "create a new tax rate and point the plans at it "
+                "(you may archive this one).",
+                code="tax_rate_in_use",
+                param=key,
+            )
+    changed = [k for k in fields if new[k] != old[k]]
+    if not changed:
+        return rate
+    for key in changed:
+        setattr(rate, key, new[key])
+    rate.save(update_fields=changed)
     rate.refresh_from_db(fields=["percent"])
-    new = {"name": rate.name, "percent": str(rate.percent), "inclusive": rate.inclusive}
+    shown = {
+        k: str(v) if k == "percent" else v for k, v in {k: getattr(rate, k) for k in fields}.items()
+    }
+    before = {k: str(v) if k == "percent" else v for k, v in old.items()}
     _record(
         tenant,
         rate,
         actor,
         now,
         event="tax_rate.updated",
-        changes={k: [old[k], new[k]] for k in old if old[k] != new[k]},
+        changes={k: [before[k], shown[k]] for k in changed if before[k] != shown[k]},
     )
     return rate
 

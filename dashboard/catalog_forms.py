@@ -395,6 +395,7 @@ class CouponForm(CouponRulesForm):
 
 class TaxRateForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=300, required=False)
     percent = forms.DecimalField(
         label=gettext_lazy("Rate (%)"),
         max_digits=7,
@@ -407,7 +408,9 @@ class TaxRateForm(forms.Form):
         label=gettext_lazy("Included in the price"),
         required=False,
         help_text=gettext_lazy(
-            "Ticked: prices already contain the tax. Unticked: it is added on top."
+            "Ticked: prices already contain the tax. Unticked: it is added on top. "
+            "Once an invoice used the rate, its rate and this choice are fixed: "
+            "create a new tax rate to charge another."
         ),
     )
 

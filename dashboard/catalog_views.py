@@ -572,6 +572,7 @@ def tax_rate_edit(request: StaffRequest, tax_rate_id: str) -> HttpResponse:
         request.POST or None,
         initial={
             "name": rate.name,
+            "description": rate.description,
             "percent": rate.percent.normalize(),
             "inclusive": rate.inclusive,
         },

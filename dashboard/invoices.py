@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from billing import payments
 from billing import services as billing
 from billing.models import Invoice, PaymentAttempt, Refund
-from billing.pdf import render_invoice_pdf
+from billing.pdf import render_credit_note_pdf, render_invoice_pdf
 from billing.segunda_via import boleto_segunda_via_issue
 from billing.selectors import (
     credit_note_list,
@@ -244,6 +244,23 @@ def invoice_pdf(request: StaffRequest, ref: str) -> HttpResponse:
     )
     response = HttpResponse(render_invoice_pdf(invoice=found), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{found.number or found.public_id}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@staff_view(Perm.BILLING_VIEW)
+def credit_note_pdf(request: StaffRequest, ref: str) -> HttpResponse:
+    """This tenant's credit note (cn_… or its number) as a PDF; anything else is a 404."""
+    found = (
+        credit_note_list(tenant=request.tenant)
+        .select_related("invoice__tenant")
+        .filter(Q(public_id=ref) | Q(number=ref))
+        .first()
+    )
+    if found is None:
+        raise Http404
+    response = HttpResponse(render_credit_note_pdf(note=found), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{found.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -303,6 +303,11 @@ urlpatterns += [
     ),
     path("dashboard/refunds/", invoices.refunds_list, name="refunds"),
     path("dashboard/credit-notes/", invoices.credit_notes_list, name="credit_notes"),
+    path(
+        "dashboard/credit-notes/<str:ref>/pdf/",
+        invoices.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
     path("dashboard/events/", invoices.events_list, name="events"),
     # --- Team (issue 13 item 6; d5) ---
     path("dashboard/team/", team_views.team, name="team"),

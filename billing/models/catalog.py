@@ -13,6 +13,7 @@ class TaxRate(TenantOwned):
 
     public_id = public_id("txr")
     name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
     percent = models.DecimalField(_("rate (%)"), max_digits=7, decimal_places=4)
     inclusive = models.BooleanField(_("included in the price"), default=False)
     active = models.BooleanField(default=True)

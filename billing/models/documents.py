@@ -185,6 +185,11 @@ class CreditNote(TenantOwned):
     number = models.CharField(max_length=40)
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=200)
+    # As the invoice splits them: the total is the sum of the lines' totals,
+    # ``subtotal - discount`` plus the tax that is not inside the amounts.
+    subtotal_minor = models.BigIntegerField(default=0)
+    discount_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
     total_minor = models.BigIntegerField()
     issued_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -200,11 +205,26 @@ class CreditNote(TenantOwned):
 
 
 class CreditNoteLine(TenantOwned):
+    """A credited part of one invoice line, priced as the invoice priced it: the
+    amount (before discount), its discount, its tax and their total."""
+
     credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(
+        InvoiceLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=300)
     amount_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    tax_inclusive = models.BooleanField(default=False)
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    total_minor = models.BigIntegerField(default=0)
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.description

@@ -406,3 +406,40 @@ def test_a_listed_invoice_is_exactly_its_retrieve(acme: TenantSetup, globex: Ten
             break
         params["starting_after"] = body["data"][-1]["id"]
     assert paged == listed
+
+
+def test_a_credit_note_shows_subtotal_discount_and_tax(acme: TenantSetup) -> None:
+    rate = (
+        acme.client()
+        .post("/api/v1/tax_rates", {"name": "ISS", "percent": 10}, format="json")
+        .json()
+    )
+    draft = _draft(
+        acme,
+        lines=[
+            {"description": "Consulting", "unit_amount_minor": 15_000, "tax_rate": rate["id"]},
+            {"description": "Setup", "unit_amount_minor": 5_000},
+        ],
+    )
+    invoice = acme.client().post(f"/api/v1/invoices/{draft['id']}/finalize", {}).json()
+    assert invoice["total_minor"] == 16_500 + 5_000
+
+    created = acme.client().post(
+        "/api/v1/credit_notes",
+        {"invoice": invoice["id"], "amount_minor": 10_750, "reason": "Half"},
+    )
+
+    # 10750 of 21500 is half of each line: 7500 + 750 tax, and 2500
+    assert created.status_code == 201, created.json()
+    note = created.json()
+    assert (
+        note["subtotal_minor"],
+        note["discount_minor"],
+        note["tax_minor"],
+        note["total_minor"],
+    ) == (10_000, 0, 750, 10_750)
+    assert [
+        (x["description"], x["amount_minor"], x["tax_minor"], x["tax_percent"], x["total_minor"])
+        for x in note["lines"]
+    ] == [("Half", 7_500, 750, "10.0000", 8_250), ("Half", 2_500, 0, None, 2_500)]
+    assert acme.client().get(f"/api/v1/credit_notes/{note['id']}").json() == note

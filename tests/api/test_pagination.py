@@ -69,6 +69,7 @@ def test_limits_and_cursors_are_checked(acme: TenantSetup, globex: TenantSetup) 
         "/api/v1/products",
         "/api/v1/plans",
         "/api/v1/coupons",
+        "/api/v1/tax_rates",
         "/api/v1/subscriptions",
         "/api/v1/invoices",
         "/api/v1/credit_notes",

@@ -26,6 +26,7 @@ MINE = {
     "payment",
     "refund",
     "test_clock",
+    "tax_rate",
 }
 
 

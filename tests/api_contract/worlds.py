@@ -21,6 +21,7 @@ from billing.payments import payment_method_attach, payment_refund
 from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create
+from billing.taxes import tax_rate_create
 from checkout.sessions import checkout_session_create
 from notifications.webhooks import webhook_endpoint_create
 from subscriptions import services as subs_services
@@ -54,6 +55,9 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
         w.plan(code="trial", amount=5_000, trial_days=14)
         coupon = billing_coupons.coupon_create(
             tenant=w.tenant, code="WELCOME10", percent_off=Decimal(10), actor=ACTOR, now=now
+        )
+        tax_rate = tax_rate_create(
+            tenant=w.tenant, name="ISS", percent=Decimal(5), actor=ACTOR, now=now
         )
         customer = w.customer("Ana")
         saved = SandboxGateway().tokenize_card(
@@ -138,6 +142,7 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             "product": w.product.public_id,
             "plan": plan.public_id,
             "coupon": coupon.public_id,
+            "tax_rate": tax_rate.public_id,
             "customer": customer.public_id,
             "payment_method": method.public_id,
             "subscription": sub.public_id,

@@ -424,6 +424,10 @@ def test_credit_note_grows_the_balance_which_the_next_invoice_applies(db):
             {
                 "credit_note": note.public_id,
                 "invoice": invoice.public_id,
+                # an untaxed, undiscounted invoice: all of it is subtotal
+                "subtotal": 2_500,
+                "discount": 0,
+                "tax": 0,
                 "total": 2_500,
                 "currency": "BRL",
             },

@@ -25,6 +25,7 @@ from billing.models import (
     BalanceTransaction,
     BoletoReturnFile,
     Coupon,
+    CreditNote,
     Invoice,
     Seller,
     SellerPlanCap,
@@ -32,7 +33,12 @@ from billing.models import (
 )
 from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
-from billing.services import ManualLine, invoice_draft_create, invoice_finalize
+from billing.services import (
+    ManualLine,
+    credit_note_issue,
+    invoice_draft_create,
+    invoice_finalize,
+)
 from billing.subscriptions import subscription_create
 from billing.taxes import tax_rate_create
 from checkout.models import PriceTable
@@ -127,6 +133,12 @@ def _return_file(s: Scene) -> dict[str, Any]:
 
 def _invoice(s: Scene) -> dict[str, Any]:
     return {"ref": s.invoice.public_id}
+
+
+def _credit_note(s: Scene) -> dict[str, Any]:
+    with tenant_context(s.setup.tenant):
+        found = CreditNote.objects.filter(tenant=s.setup.tenant).get(reason="Scene")
+    return {"ref": found.public_id}
 
 
 def _subscription(s: Scene) -> dict[str, Any]:
@@ -257,6 +269,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:payments": Route(Perm.BILLING_VIEW),
     "dashboard:refunds": Route(Perm.BILLING_VIEW),
     "dashboard:credit_notes": Route(Perm.BILLING_VIEW),
+    "dashboard:credit_note_pdf": Route(Perm.BILLING_VIEW, 200, _credit_note),
     "dashboard:events": Route(Perm.BILLING_VIEW),
     # dashboard: team
     "dashboard:team": Route(Perm.MEMBERS_MANAGE),
@@ -349,6 +362,14 @@ def _scene(setup: TenantSetup) -> Scene:
             lines=[ManualLine("Setup", 10_000)],
         )
         invoice = invoice_finalize(tenant=tenant, invoice_id=draft.pk, actor=ACTOR, now=now)
+        credit_note_issue(
+            tenant=tenant,
+            invoice_id=invoice.pk,
+            amount_minor=1_000,
+            reason="Scene",
+            actor=ACTOR,
+            now=now,
+        )
         policy = DunningPolicy.objects.filter(tenant=tenant).order_by("pk").first()
         assert policy is not None
         case = DunningCase.objects.create(

@@ -90,7 +90,12 @@ def credit_notes(w: World) -> list[tuple[str, str, str | None, int, str | None, 
     """[(number, invoice number, issued (local), total, line period start, end)]."""
     out = []
     for note in CreditNote.objects.filter(tenant=w.tenant).order_by("issued_at", "id"):
-        [line] = list(note.lines.all())
+        # A note credits one or several lines of its invoice, all for the same period.
+        lines = list(note.lines.all())
+        line = lines[0]
+        assert {(x.period_start, x.period_end) for x in lines} == {
+            (line.period_start, line.period_end)
+        }
         out.append(
             (
                 note.number,

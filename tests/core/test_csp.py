@@ -17,7 +17,13 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src|nonce)=)(?![^>]*application
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<[^>]+\sstyle\s*=|<style(?![^>]*\bnonce=)", re.IGNORECASE)
 # Not web pages: sent as email, or printed to PDF by WeasyPrint on the server.
-NOT_PAGES = {"email/layout.html", "invoice_pdf.html", "boleto_pdf.html"}
+NOT_PAGES = {
+    "email/layout.html",
+    "invoice_pdf.html",
+    "boleto_pdf.html",
+    "credit_note_pdf.html",
+    "packing_list_pdf.html",
+}
 
 
 def _templates() -> list[Path]:

@@ -224,7 +224,8 @@ def test_the_box_path_and_its_refusals() -> None:
         with pytest.raises(StateConflict):
             fulfilment_cancel(tenant=w.tenant, order_id=order.pk, actor=ACTOR, now=NOW)
         delivered = fulfilment_deliver(tenant=w.tenant, order_id=order.pk, actor=ACTOR, now=NOW)
-        assert delivered.status == "delivered" and delivered.delivered_at == NOW
+        assert delivered.status == "delivered"
+        assert delivered.delivered_at == NOW
         with pytest.raises(StateConflict):
             fulfilment_ship(
                 tenant=w.tenant, order_id=order.pk, tracking_code="Z", actor=ACTOR, now=NOW

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from billing import clocks, payments, sellers_api
+from billing import clocks, fulfilment_api, payments, sellers_api
 from billing import services as billing
 from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
 from billing.selectors import (
@@ -799,3 +799,4 @@ def register(router: SimpleRouter) -> None:
     router.register("refunds", RefundViewSet, basename="refund")
     router.register("test_clocks", TestClockViewSet, basename="test_clock")
     sellers_api.register(router)
+    fulfilment_api.register(router)

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from billing import clocks, payments, return_files_api, sellers_api
+from billing import clocks, fulfilment_api, payments, return_files_api, sellers_api
 from billing import services as billing
 from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
 from billing.selectors import (
@@ -977,3 +977,4 @@ def register(router: SimpleRouter) -> None:
     router.register("test_clocks", TestClockViewSet, basename="test_clock")
     sellers_api.register(router)
     return_files_api.register(router)
+    fulfilment_api.register(router)

@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE["dunning-sweep"] = {
 # Billing's listeners (billing/listeners.py): an invoice settled, a payment unsettled.
 BILLING_LISTENERS = [
     "billing.commissions.CommissionListener",
+    "billing.fulfilment.FulfilmentListener",
     "dunning.listeners.DunningListener",
 ]
 # Called as f(tenant=…, now=…) in the transaction that creates a tenant.

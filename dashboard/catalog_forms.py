@@ -138,6 +138,16 @@ class PlanForm(EntitlementRowsForm):
     max_installments = forms.IntegerField(
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24, initial=1
     )
+    ships_goods = forms.BooleanField(
+        label=gettext_lazy("Ships goods (a box each paid period)"), required=False
+    )
+    box_items = forms.CharField(
+        label=gettext_lazy("Box contents (one item per line)"),
+        required=False,
+        max_length=2000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
     # Errors about the tier rows as a whole land here.
     tiers = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -222,6 +232,16 @@ class PlanEditForm(EntitlementRowsForm):
     max_installments = forms.IntegerField(
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24
     )
+    ships_goods = forms.BooleanField(
+        label=gettext_lazy("Ships goods (a box each paid period)"), required=False
+    )
+    box_items = forms.CharField(
+        label=gettext_lazy("Box contents (one item per line)"),
+        required=False,
+        max_length=2000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     tax_rate = forms.ChoiceField(label=gettext_lazy("Tax rate"), required=False)
 
     def __init__(
@@ -240,6 +260,8 @@ class PlanEditForm(EntitlementRowsForm):
             for field in ("name", "trial_days", "max_pauses", "max_pause_cycles")
         }
         initial["max_installments"] = plan.max_installments
+        initial["ships_goods"] = plan.ships_goods
+        initial["box_items"] = plan.box_items
         initial["tax_rate"] = plan.tax_rate.public_id if plan.tax_rate else ""
         for i, (key, value) in enumerate(plan.entitlements.items()):
             initial[f"ent_{i}_key"] = key

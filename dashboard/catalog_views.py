@@ -207,6 +207,8 @@ def plan_create(request: StaffRequest) -> HttpResponse:
                 max_pause_cycles=data["max_pause_cycles"],
                 max_installments=data["max_installments"],
                 entitlements=data["entitlement_map"],
+                ships_goods=data["ships_goods"],
+                box_items=data["box_items"],
                 tax_rate=next((r for r in rates if r.public_id == data["tax_rate"]), None),
                 actor=_actor(request),
                 now=clock.now(),
@@ -319,6 +321,8 @@ def plan_edit(request: StaffRequest, plan_id: str) -> HttpResponse:
             "max_pause_cycles": data["max_pause_cycles"],
             "max_installments": data["max_installments"],
             "entitlements": data["entitlement_map"],
+            "ships_goods": data["ships_goods"],
+            "box_items": data["box_items"],
         }
         if rate != plan.tax_rate:
             changes["tax_rate"] = rate

@@ -187,6 +187,17 @@ KINDS: tuple[MessageKind, ...] = (
         action=(_("Manage your subscription"), "portal_url"),
     ),
     MessageKind(
+        # Emitted when the merchant ships a physical subscription's box
+        # (billing/fulfilment.py); its data: fulfilment_order, subscription,
+        # customer, invoice, carrier, tracking_code.
+        "order_shipped",
+        _("Box shipped (with its tracking code)"),
+        ("fulfilment_order.shipped",),
+        (EMAIL,),
+        required=True,
+        action=(_("Open your account"), "portal_url"),
+    ),
+    MessageKind(
         "card_expiring",
         _("Card expiring"),
         ("customer.payment_method_expiring",),
@@ -239,6 +250,8 @@ VARIABLES: dict[str, str | Promise] = {
     "new_amount": _("The new price"),
     "effective_date": _("When the new price applies"),
     "days": _("Days until (or since) the due date"),
+    "tracking_code": _("The shipped box's tracking code"),
+    "carrier": _("Who carries the shipped box"),
     "unsubscribe_url": _("One-click unsubscribe link (optional messages)"),
 }
 
@@ -275,5 +288,7 @@ def sample_context(merchant_name: str, support_email: str) -> Mapping[str, str]:
         "new_amount": "R$ 109,90",
         "effective_date": "15/03/2027",
         "days": "5",
+        "tracking_code": "BR123456789BR",
+        "carrier": "Correios",
         "unsubscribe_url": f"{site}/unsubscribe",
     }

@@ -166,6 +166,8 @@ _OPTIONAL_VALUES = (
     "new_amount",
     "effective_date",
     "days",
+    "tracking_code",
+    "carrier",
 )
 
 
@@ -290,6 +292,9 @@ def build_context(
             )
         if event.type == "subscription.price_change_scheduled":
             ctx["new_amount"] = fmt.money(data.get("new_amount"), data.get("currency"))
+        if event.type == "fulfilment_order.shipped":
+            ctx["tracking_code"] = str(data.get("tracking_code") or "")
+            ctx["carrier"] = str(data.get("carrier") or "")
         if isinstance(data.get("offset_days"), int):
             ctx["days"] = str(abs(data["offset_days"]))
     return ctx

@@ -159,6 +159,10 @@ class PlanSerializer(serializers.ModelSerializer):
     max_installments = serializers.IntegerField(help_text="Most installments an invoice allows.")
     entitlements = serializers.DictField(help_text="Feature flags and limits the plan grants.")
     tax_rate = PublicIdOf("tax_rate.public_id", help_text="Tax rate (txr_…), or null.")
+    ships_goods = serializers.BooleanField(
+        help_text="A physical plan: each paid period makes a fulfilment order."
+    )
+    box_items = serializers.CharField(help_text="What each box holds, one item per line.")
     active = serializers.BooleanField(help_text="Whether new subscriptions may use it.")
     superseded_by = PublicIdOf(
         "superseded_by.public_id", help_text="The newer version replacing it, or null."
@@ -189,6 +193,8 @@ class PlanSerializer(serializers.ModelSerializer):
             "max_installments",
             "entitlements",
             "tax_rate",
+            "ships_goods",
+            "box_items",
             "active",
             "superseded_by",
             "created",
@@ -266,6 +272,17 @@ class PlanCreateSerializer(StrictSerializer):
         what="tax rate",
         required=False,
         help_text="A tax rate (txr_…).",
+    )
+    ships_goods = serializers.BooleanField(
+        default=False, help_text="A physical plan: each paid period makes a fulfilment order."
+    )
+    box_items = serializers.CharField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="What each box holds, one item per line.",
     )
 
 

@@ -65,6 +65,10 @@ class Plan(TenantOwned):
     max_pause_cycles = models.PositiveSmallIntegerField(default=0)
     max_installments = models.PositiveSmallIntegerField(default=1)
     entitlements = models.JSONField(default=dict, blank=True)
+    # A physical plan ships a box each paid period (billing/fulfilment.py makes
+    # the order); ``box_items`` is what the box holds, one item per line.
+    ships_goods = models.BooleanField(_("ships goods"), default=False)
+    box_items = models.TextField(_("box contents"), blank=True, max_length=2000)
     tax_rate = models.ForeignKey(
         "billing.TaxRate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -22,6 +22,11 @@ from billing.models.documents import (
     InvoiceStatus,
     PendingLine,
 )
+from billing.models.fulfilment import (
+    FULFILMENT_TRANSITIONS,
+    FulfilmentOrder,
+    FulfilmentStatus,
+)
 from billing.models.payments import (
     BoletoReturnFile,
     BoletoReturnLine,
@@ -36,6 +41,7 @@ from billing.models.payments import (
 )
 
 __all__ = [
+    "FULFILMENT_TRANSITIONS",
     "INVOICE_TRANSITIONS",
     "BalanceTransaction",
     "BoletoReturnFile",
@@ -50,6 +56,8 @@ __all__ = [
     "CreditNoteLine",
     "Dispute",
     "DocumentSequence",
+    "FulfilmentOrder",
+    "FulfilmentStatus",
     "GatewayAccount",
     "GatewayCustomer",
     "InboundWebhook",

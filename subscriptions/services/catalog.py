@@ -195,6 +195,8 @@ def plan_create(
     max_installments: int = 1,
     entitlements: dict[str, Any] | None = None,
     tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
+    ships_goods: bool = False,
+    box_items: str = "",
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -225,6 +227,8 @@ def plan_create(
     if pricing_model not in PricingModel.__members__.values():
         raise ValidationFailed(f"Unknown pricing model: {pricing_model}", param="pricing_model")
     clean_tiers = _validate_tiers(tiers, pricing_model)
+    ships_goods = _plan_value(tenant, "ships_goods", ships_goods)
+    box_items = _plan_value(tenant, "box_items", box_items)
     if Plan.objects.filter(tenant=tenant, code=code).exists():
         raise StateConflict(
             f"A plan with code '{code}' exists; change its price instead.", code="plan_code_taken"
@@ -249,6 +253,8 @@ def plan_create(
         max_installments=max_installments,
         entitlements=entitlements or {},
         tax_rate=tax_rate,
+        ships_goods=ships_goods,
+        box_items=box_items,
     )
     record_change(
         tenant=tenant,
@@ -361,6 +367,8 @@ PLAN_EDITABLE = (
     "max_installments",
     "entitlements",
     "tax_rate",
+    "ships_goods",
+    "box_items",
 )
 _PLAN_LIMITS = {
     "trial_days": (0, 730),
@@ -368,6 +376,25 @@ _PLAN_LIMITS = {
     "max_pause_cycles": (0, 120),
     "max_installments": (1, 24),
 }
+
+
+BOX_ITEMS_MAX = 2000
+
+
+def clean_box_items(value: Any) -> str:
+    """What a physical plan's box holds: one item per line (e.g. "2 x Coffee
+    250 g"), blank lines dropped, at most 2000 characters, no control characters."""
+    if not isinstance(value, str):
+        raise ValidationFailed("The box contents must be text.", param="box_items")
+    lines = [line.strip() for line in value.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(line for line in lines if line)
+    if len(text) > BOX_ITEMS_MAX:
+        raise ValidationFailed(
+            f"The box contents are at most {BOX_ITEMS_MAX} characters.", param="box_items"
+        )
+    if any(ord(ch) < 32 and ch != "\n" for ch in text):
+        raise ValidationFailed("The box contents hold a control character.", param="box_items")
+    return text
 
 
 def _plan_value(tenant: Tenant, field: str, value: Any) -> Any:
@@ -382,6 +409,12 @@ def _plan_value(tenant: Tenant, field: str, value: Any) -> Any:
                 f"{field} must be a whole number from {low} to {high}.", param=field
             )
         return value
+    if field == "ships_goods":
+        if not isinstance(value, bool):
+            raise ValidationFailed("ships_goods must be true or false.", param=field)
+        return value
+    if field == "box_items":
+        return clean_box_items(value)
     if field == "entitlements":
         if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
             raise ValidationFailed("entitlements must be an object of names.", param=field)

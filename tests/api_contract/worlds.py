@@ -16,7 +16,7 @@ from django.db import models
 
 from billing import coupons as billing_coupons
 from billing.gateways.sandbox import SandboxGateway
-from billing.models import Invoice, PaymentAttempt
+from billing.models import FulfilmentOrder, Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
 from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
@@ -100,6 +100,9 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             success_url="https://example.com/thanks",
         )
         seller = seller_create(tenant=w.tenant, name="Bia", actor=ACTOR, now=now)
+        # Physical subscriptions (issue 17): a box plan, paid by the card, makes an order.
+        box_plan = w.plan(code="box", amount=5_000, ships_goods=True, box_items="1 x Café")
+        box_order = FulfilmentOrder.objects.get(subscription=w.subscribe(box_plan, customer))
         # Readjustment (issue 17): a series with a value, a policy, one decided.
         series = subs_services.index_series_create(
             tenant=w.tenant, kind="ipca", name="IPCA", actor=ACTOR, now=now
@@ -155,6 +158,7 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             "checkout_session": checkout_session.public_id,
             "index_series": series.public_id,
             "readjustment": readjustment.public_id,
+            "fulfilment_order": box_order.public_id,
         }
         if refund.credit_note_id is not None:
             ids["credit_note"] = refund.credit_note.public_id

@@ -321,6 +321,8 @@ def test_a_plan_is_created_with_every_setting(acme: TenantSetup) -> None:
         ent_1_value="true",
         ent_2_key="tier",
         ent_2_value="gold",
+        ships_goods="on",
+        box_items="2 x Café 250 g\r\n\r\n1 x Caneca",
     )
 
     response = _owner(acme, "pt-br").post("/dashboard/catalog/plans/new/", body)
@@ -340,6 +342,8 @@ def test_a_plan_is_created_with_every_setting(acme: TenantSetup) -> None:
     assert (plan.max_pauses, plan.max_pause_cycles, plan.max_installments) == (2, 3, 12)
     assert plan.tax_rate_id == rate.pk
     assert plan.entitlements == {"seats": 5, "api": True, "tier": "gold"}
+    assert plan.ships_goods is True
+    assert plan.box_items == "2 x Café 250 g\n1 x Caneca"
 
 
 @pytest.mark.parametrize("model", ["graduated", "volume"])
@@ -412,6 +416,8 @@ def test_a_per_seat_plan_is_created(acme: TenantSetup) -> None:
         ({"pricing_model": "volume", "tier_0_unit": "-1"}, "tier_0_unit"),
         ({"pricing_model": "volume", "tier_0_up_to": "5", "tier_0_unit": "1"}, "tiers"),
         ({"ent_0_value": "5"}, "ent_0_key"),
+        ({"box_items": "x" * 2001}, "box_items"),
+        ({"box_items": "Caf\x07"}, "box_items"),
     ],
 )
 def test_bad_plan_input_is_shown_next_to_its_field(

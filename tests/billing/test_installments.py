@@ -171,3 +171,27 @@ def test_a_test_clock_charges_each_installment_once_on_its_date() -> None:
     assert {s for *_, s in attempts} == {"succeeded"}
     assert sum(a for _, a, _ in attempts) == 100_000
     assert (invoice.status, invoice.amount_paid_minor) == ("paid", 100_000)
+
+
+def test_an_annual_renewal_is_split_as_chosen_at_signup_and_its_first_part_charged() -> None:
+    with world(NOW) as w:
+        sub = w.subscribe(_annual(w), _card_customer(w), installments=12)
+        chosen = Subscription.objects.get(pk=sub.pk).installments
+        w.advance(utc(2027, 3, 1, 12))
+        renewal = Invoice.objects.get(subscription=sub, billing_reason="subscription_cycle")
+        parts = list(
+            Installment.objects.filter(invoice=renewal).values_list("number", "amount_minor")
+        )
+        attempts = list(
+            PaymentAttempt.objects.filter(invoice=renewal)
+            .order_by("number")
+            .values_list("installment__number", "amount_minor", "status")
+        )
+        first_year = Invoice.objects.get(subscription=sub, billing_reason="subscription_create")
+    assert chosen == 12
+    assert first_year.status == "paid"
+    # The renewal (2027-01-31) is split in 12 like the signup: 8334 ×4 + 8333 ×8.
+    assert parts == [(n, 8334 if n <= 4 else 8333) for n in range(1, 13)]
+    # Part 1 charged at renewal, part 2 on 2027-02-28, each exactly once.
+    assert attempts == [(1, 8334, "succeeded"), (2, 8334, "succeeded")]
+    assert renewal.status == "open"

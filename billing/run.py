@@ -99,10 +99,11 @@ def _split_renewals(*, tenant: Tenant, invoices: Sequence[WrittenInvoice], now: 
         ).values_list("pk", "installments")
     )
     for invoice in renewals:
-        wanted = chosen.get(invoice.subscription_id)
-        if wanted is None:
+        sub_id = invoice.subscription_id
+        wanted = chosen.get(sub_id) if sub_id is not None else None
+        if sub_id is None or wanted is None:
             continue
-        plan_max = Subscription.objects.get(pk=invoice.subscription_id).plan.max_installments
+        plan_max = Subscription.objects.select_related("plan").get(pk=sub_id).plan.max_installments
         count = min(wanted, plan_max)
         if count >= 2:
             invoice_installments_create(

@@ -21,7 +21,15 @@ from rest_framework.routers import SimpleRouter
 
 from billing import clocks, fulfilment_api, payments, return_files_api, sellers_api
 from billing import services as billing
-from billing.models import CreditNote, Invoice, InvoiceLine, PaymentAttempt, Refund, TaxRate
+from billing.models import (
+    CreditNote,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    PaymentAttempt,
+    Refund,
+    TaxRate,
+)
 from billing.selectors import (
     credit_note_list,
     invoice_line_rows,
@@ -212,6 +220,26 @@ class EmptySerializer(StrictSerializer):
     pass
 
 
+class InvoiceSplitSerializer(StrictSerializer):
+    count = serializers.IntegerField(
+        help_text="How many monthly installments: 2 up to the plan's maximum."
+    )
+
+
+class InstallmentSerializer(serializers.ModelSerializer):
+    amount_minor = serializers.IntegerField(help_text="This part, in centavos.")
+
+    class Meta:
+        model = Installment
+        fields = ["number", "amount_minor", "due_at", "status", "paid_at"]
+        read_only_fields = fields
+
+
+class InvoiceInstallmentsSerializer(serializers.Serializer):
+    invoice = serializers.CharField(help_text="The invoice's id.")
+    installments = InstallmentSerializer(many=True, help_text="The parts, in order.")
+
+
 def _manual_line(data: dict[str, Any]) -> billing.ManualLine:
     tax = data.get("tax_rate")
     return billing.ManualLine(
@@ -268,6 +296,12 @@ _IN = _id_param("invoice", "in")
         parameters=[_IN],
         request=EmptySerializer,
         responses=InvoiceSerializer,
+    ),
+    installments=extend_schema(
+        summary="Split an open invoice into monthly installments",
+        parameters=[_IN],
+        request=InvoiceSplitSerializer,
+        responses={201: InvoiceInstallmentsSerializer},
     ),
     pdf=extend_schema(
         summary="The invoice as a PDF",
@@ -401,6 +435,23 @@ class InvoiceViewSet(ApiViewSet):
             tenant=self.tenant, invoice_id=invoice.pk, actor=self.actor, now=self._now(invoice)
         )
         return self.respond(InvoiceSerializer, self._fresh(invoice))
+
+    @action(detail=True, methods=["post"])
+    def installments(self, request: Request, id: str) -> Response:
+        invoice = self.get_object()
+        data = input_of(InvoiceSplitSerializer, request)
+        parts = payments.invoice_installments_create(
+            tenant=self.tenant,
+            invoice_id=invoice.pk,
+            count=data["count"],
+            actor=self.actor,
+            now=self._now(invoice),
+        )
+        return self.respond(
+            InvoiceInstallmentsSerializer,
+            {"invoice": invoice.public_id, "installments": parts},
+            status=201,
+        )
 
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PdfRenderer])
     def pdf(self, request: Request, id: str) -> HttpResponse:

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 
 from billing.models import (
     BalanceTransaction,
     CouponRedemption,
     CreditNote,
     GatewayCustomer,
+    Installment,
     Invoice,
     PendingLine,
 )
@@ -59,6 +60,36 @@ class RenewalSweep:
     def run(self, *, tenant: Tenant, clock: TestClock, now: datetime) -> None:
         while run_batch(tenant=tenant, now=now, clock=clock)[0]:
             pass
+
+
+class InstallmentSweep:
+    """Charge each installment of a clock's customer on its due date, once: the
+    live hourly task skips test-clock customers, so the clock replays it here.
+    A part already attempted is left to dunning (no retry loop at one moment)."""
+
+    def _due(self, *, tenant: Tenant, clock: TestClock, until: datetime) -> QuerySet[Installment]:
+        return Installment.objects.filter(
+            tenant=tenant,
+            invoice__customer__test_clock=clock,
+            invoice__status=Invoice.Status.OPEN,
+            status=Installment.Status.SCHEDULED,
+            due_at__lte=until,
+            attempts__isnull=True,
+        )
+
+    def next_due(self, *, tenant: Tenant, clock: TestClock, until: datetime) -> datetime | None:
+        return self._due(tenant=tenant, clock=clock, until=until).aggregate(at=Min("due_at"))["at"]
+
+    def run(self, *, tenant: Tenant, clock: TestClock, now: datetime) -> None:
+        from billing.payments import invoice_charge
+
+        for part in list(self._due(tenant=tenant, clock=clock, until=now).order_by("due_at")):
+            try:
+                invoice_charge(
+                    tenant=tenant, invoice_id=part.invoice_id, now=now, installment_id=part.pk
+                )
+            except (StateConflict, NotFound):
+                continue
 
 
 def _sweeps() -> list[ClockSweep]:

@@ -11,7 +11,7 @@ double invoice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +20,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from billing import pricing
+from billing.models import Invoice
+from billing.services import WrittenInvoice
+from core.actors import SYSTEM
 from customers.models import TestClock
 from subscriptions import engine
 from subscriptions.models import Subscription
@@ -70,7 +73,42 @@ def run_batch(
         batch = pricing.load(tenant, subs)
         engine.Engine(batch.lifecycle).advance_all(now)
         invoices = pricing.write(batch, now)
+        _split_renewals(tenant=tenant, invoices=invoices, now=now)
         return len(subs), len(invoices), subs[-1].pk
+
+
+def _split_renewals(*, tenant: Tenant, invoices: Sequence[WrittenInvoice], now: datetime) -> None:
+    """A renewal of a subscription that chose installments at signup is split the
+    same way (clamped to the plan's current maximum), in the batch's transaction:
+    the charge sent after commit then takes only the first part."""
+    from billing.payments import invoice_installments_create
+
+    renewals = [
+        i
+        for i in invoices
+        if i.billing_reason == Invoice.Reason.SUBSCRIPTION_CYCLE
+        and i.status == Invoice.Status.OPEN
+        and i.amount_due_minor > 0
+        and i.subscription_id is not None
+    ]
+    if not renewals:
+        return
+    chosen = dict(
+        Subscription.objects.filter(
+            pk__in=[i.subscription_id for i in renewals], installments__gte=2
+        ).values_list("pk", "installments")
+    )
+    for invoice in renewals:
+        sub_id = invoice.subscription_id
+        wanted = chosen.get(sub_id) if sub_id is not None else None
+        if sub_id is None or wanted is None:
+            continue
+        plan_max = Subscription.objects.select_related("plan").get(pk=sub_id).plan.max_installments
+        count = min(wanted, plan_max)
+        if count >= 2:
+            invoice_installments_create(
+                tenant=tenant, invoice_id=invoice.id, count=count, actor=SYSTEM, now=now
+            )
 
 
 def billing_run(

@@ -94,6 +94,9 @@ def subscription_create(
         invoice_installments_create(
             tenant=tenant, invoice_id=first[0].id, count=installments, actor=actor, now=now
         )
+        # Remembered so each renewal is split the same way (billing.run).
+        Subscription.objects.filter(pk=sub.pk).update(installments=installments)
+        sub.installments = installments
     audit.record(
         tenant=tenant,
         actor=actor,

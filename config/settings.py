@@ -239,6 +239,7 @@ OUTBOX_LISTENERS = [
 # they run in this order.
 TEST_CLOCK_SWEEPS = [
     "billing.clocks.RenewalSweep",
+    "billing.clocks.InstallmentSweep",
     "dunning.sweeps.DunningSweep",
     "subscriptions.clocks.ReadjustmentSweep",
     "notifications.notices.NoticeSweep",

@@ -173,6 +173,8 @@ class Subscription(TenantOwned):
     # credited, the paid-through date it interrupted. While it runs, the current
     # period is [paused_at, the resumption).
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Installments chosen at signup (0: none); renewals are split the same way.
+    installments = models.PositiveSmallIntegerField(default=0)
     pause_carry_until = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     # Why the subscriber cancelled (or scheduled it): the merchant's reason code

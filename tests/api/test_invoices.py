@@ -181,6 +181,7 @@ def test_another_tenants_invoice_is_404_for_every_action(
         ("get", f"/api/v1/invoices/{theirs['id']}/pdf", None),
         ("post", f"/api/v1/invoices/{theirs['id']}/pay", {"paid_out_of_band": True}),
         ("post", f"/api/v1/invoices/{theirs['id']}/void", {}),
+        ("post", f"/api/v1/invoices/{theirs['id']}/installments", {"count": 2}),
         ("post", f"/api/v1/invoices/{theirs['id']}/mark_uncollectible", {}),
         ("post", f"/api/v1/invoices/{their_draft['id']}/finalize", {}),
         (

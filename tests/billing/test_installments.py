@@ -132,3 +132,66 @@ def test_the_schedule_is_printed_on_the_invoice() -> None:
     assert "3/3" in text
     assert "R$333.34" in text
     assert "R$333.33" in text
+
+
+def test_a_test_clock_charges_each_installment_once_on_its_date() -> None:
+    with world(NOW) as w:
+        sub = w.subscribe(_annual(w), _card_customer(w), installments=12)
+        invoice = Invoice.objects.get(subscription=sub)
+        w.advance(utc(2026, 6, 1, 12))
+        by_june = list(
+            PaymentAttempt.objects.filter(invoice=invoice)
+            .order_by("number")
+            .values_list("installment__number", "amount_minor", "created_at", "status")
+        )
+        w.advance(utc(2027, 1, 15, 12))  # past the 12th part, before the renewal
+        w.advance(utc(2027, 1, 20, 12))  # a second advance charges nothing again
+        attempts = list(
+            PaymentAttempt.objects.filter(invoice=invoice)
+            .order_by("number")
+            .values_list("installment__number", "amount_minor", "status")
+        )
+        invoice.refresh_from_db()
+    # 100000 / 12 = 8333 rest 4: parts 1-4 are 8334, parts 5-12 are 8333.
+    # Due monthly on the local 31st (12:00 in São Paulo = 15:00 UTC), clamped to month end.
+    assert [(n, a, s) for n, a, _, s in by_june] == [
+        (1, 8334, "succeeded"),
+        (2, 8334, "succeeded"),
+        (3, 8334, "succeeded"),
+        (4, 8334, "succeeded"),
+        (5, 8333, "succeeded"),
+    ]
+    assert [at for *_, at, _ in by_june][1:] == [
+        utc(2026, 2, 28, 15),
+        utc(2026, 3, 31, 15),
+        utc(2026, 4, 30, 15),
+        utc(2026, 5, 31, 15),
+    ]
+    assert [n for n, _, _ in attempts] == list(range(1, 13))
+    assert {s for *_, s in attempts} == {"succeeded"}
+    assert sum(a for _, a, _ in attempts) == 100_000
+    assert (invoice.status, invoice.amount_paid_minor) == ("paid", 100_000)
+
+
+def test_an_annual_renewal_is_split_as_chosen_at_signup_and_its_first_part_charged() -> None:
+    with world(NOW) as w:
+        sub = w.subscribe(_annual(w), _card_customer(w), installments=12)
+        chosen = Subscription.objects.get(pk=sub.pk).installments
+        w.advance(utc(2027, 3, 1, 12))
+        renewal = Invoice.objects.get(subscription=sub, billing_reason="subscription_cycle")
+        parts = list(
+            Installment.objects.filter(invoice=renewal).values_list("number", "amount_minor")
+        )
+        attempts = list(
+            PaymentAttempt.objects.filter(invoice=renewal)
+            .order_by("number")
+            .values_list("installment__number", "amount_minor", "status")
+        )
+        first_year = Invoice.objects.get(subscription=sub, billing_reason="subscription_create")
+    assert chosen == 12
+    assert first_year.status == "paid"
+    # The renewal (2027-01-31) is split in 12 like the signup: 8334 ×4 + 8333 ×8.
+    assert parts == [(n, 8334 if n <= 4 else 8333) for n in range(1, 13)]
+    # Part 1 charged at renewal, part 2 on 2027-02-28, each exactly once.
+    assert attempts == [(1, 8334, "succeeded"), (2, 8334, "succeeded")]
+    assert renewal.status == "open"

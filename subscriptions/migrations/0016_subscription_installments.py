@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscriptions", "0014_cancel_reason"),
+        ("subscriptions", "0015_plan_ships_goods"),
     ]
 
     operations = [

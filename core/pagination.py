@@ -32,9 +32,12 @@ class CursorPagination(BasePagination):
         if after:
             from core.api import api_id
 
+            # A list of rows without public ids (readjustment policies, one per
+            # plan) fits one page: no id names a place in it.
+            has_public_id = any(f.name == "public_id" for f in queryset.model._meta.fields)
             cursor = (
                 queryset.filter(public_id=after).values("created_at", "id").first()
-                if api_id(after)
+                if has_public_id and api_id(after)
                 else None
             )
             if cursor is None:

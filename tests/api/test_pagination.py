@@ -84,3 +84,12 @@ def test_every_list_has_the_list_shape(acme: TenantSetup, path: str) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"object": "list", "url": path, "has_more": False, "data": []}
+
+
+def test_a_list_of_rows_without_public_ids_refuses_a_cursor(acme: TenantSetup) -> None:
+    """Readjustment policies have no public id: starting_after is a 400, never a 500."""
+    response = acme.client().get(
+        "/api/v1/readjustment_policies", {"starting_after": "primary_color"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "starting_after"

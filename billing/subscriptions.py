@@ -127,6 +127,8 @@ def change_lines(
         at=change.at,
         precision=tenant.proration_precision,
         tz=tenant.time_zone,
+        day_count=tenant.proration_day_count,
+        change_day=tenant.proration_change_day,
     )
     old_terms = contract_terms(change.old_plan, change.old_unit_amount_minor)
     new_terms = contract_terms(change.new_plan, change.new_unit_amount_minor)
@@ -438,6 +440,8 @@ def _credit_unused_time(
             at=now,
             precision=tenant.proration_precision,
             tz=tenant.time_zone,
+            day_count=tenant.proration_day_count,
+            change_day=tenant.proration_change_day,
         )
         share = Decimal(line.total_minor) * fraction.part / fraction.whole
         shares[line.invoice_id] = shares.get(line.invoice_id, Decimal(0)) + share

@@ -55,6 +55,8 @@ class TenantSettingsForm(forms.ModelForm):
             "rounding_mode",
             "interval_change_anchor",
             "pause_unused",
+            "proration_change_day",
+            "proration_day_count",
             "invoice_prefix",
             "net_terms_days",
             "logo",
@@ -103,7 +105,12 @@ class TenantSettingsForm(forms.ModelForm):
         if not self.is_bound:
             self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
         # Issue 16's defaults: a form posted without them keeps the saved values.
-        for name in ("interval_change_anchor", "pause_unused"):
+        for name in (
+            "interval_change_anchor",
+            "pause_unused",
+            "proration_change_day",
+            "proration_day_count",
+        ):
             self.fields[name].required = False
 
     def clean_interval_change_anchor(self) -> str:
@@ -113,6 +120,16 @@ class TenantSettingsForm(forms.ModelForm):
 
     def clean_pause_unused(self) -> str:
         return str(self.cleaned_data.get("pause_unused") or self.instance.pause_unused)
+
+    def clean_proration_change_day(self) -> str:
+        return str(
+            self.cleaned_data.get("proration_change_day") or self.instance.proration_change_day
+        )
+
+    def clean_proration_day_count(self) -> str:
+        return str(
+            self.cleaned_data.get("proration_day_count") or self.instance.proration_day_count
+        )
 
     def clean_embed_domains(self) -> list[str]:
         value = str(self.cleaned_data.get("embed_domains") or "")

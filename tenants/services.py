@@ -36,6 +36,8 @@ TENANT_SETTINGS_FIELDS = (
     "rounding_mode",
     "interval_change_anchor",
     "pause_unused",
+    "proration_change_day",
+    "proration_day_count",
     "invoice_prefix",
     "net_terms_days",
     "logo",

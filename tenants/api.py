@@ -30,6 +30,7 @@ _ANCHORS = [("reset", "Reset to the change"), ("keep", "Keep the anchor's day")]
 _UNUSED = [("credit", "Credit the customer"), ("carry", "Carry the paid-through date")]
 _CHANGE_DAYS = [("new", "The new state"), ("old", "Used on the old state")]
 _DAY_COUNTS = [("calendar", "Calendar days"), ("thirty", "30 days a month")]
+_QUANTITY_LINES = [("split", "A credit and a charge line"), ("difference", "One line")]
 _LOCALES = [code for code, _name in settings.LANGUAGES]
 
 _HELP = {
@@ -49,6 +50,8 @@ _HELP = {
     "credited on the old one (new), or counts as used on the old state (old).",
     "proration_day_count": "Prorate over calendar days (calendar) or count every month as "
     "30 days (thirty, fixed-days proration).",
+    "quantity_change_lines": "A quantity change now bills a credit line and a charge line "
+    "(split) or one line for the difference (difference).",
     "invoice_prefix": "Capital letters and digits, up to 12; empty means the slug in "
     "capitals (ACME-2026-000123).",
     "net_terms_days": "Days a customer has to pay an invoice, 0 to 365.",
@@ -88,6 +91,9 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     )
     proration_day_count = serializers.ChoiceField(
         choices=_DAY_COUNTS, help_text=_HELP["proration_day_count"]
+    )
+    quantity_change_lines = serializers.ChoiceField(
+        choices=_QUANTITY_LINES, help_text=_HELP["quantity_change_lines"]
     )
     invoice_prefix = serializers.CharField(help_text=_HELP["invoice_prefix"])
     document_prefix = serializers.CharField(
@@ -155,6 +161,9 @@ class AccountUpdateSerializer(StrictSerializer):
     )
     proration_day_count = serializers.ChoiceField(
         choices=_DAY_COUNTS, required=False, help_text=_HELP["proration_day_count"]
+    )
+    quantity_change_lines = serializers.ChoiceField(
+        choices=_QUANTITY_LINES, required=False, help_text=_HELP["quantity_change_lines"]
     )
     invoice_prefix = serializers.RegexField(
         r"^[A-Z0-9]*$",

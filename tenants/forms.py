@@ -57,6 +57,7 @@ class TenantSettingsForm(forms.ModelForm):
             "pause_unused",
             "proration_change_day",
             "proration_day_count",
+            "quantity_change_lines",
             "invoice_prefix",
             "net_terms_days",
             "logo",
@@ -110,6 +111,7 @@ class TenantSettingsForm(forms.ModelForm):
             "pause_unused",
             "proration_change_day",
             "proration_day_count",
+            "quantity_change_lines",
         ):
             self.fields[name].required = False
 
@@ -129,6 +131,11 @@ class TenantSettingsForm(forms.ModelForm):
     def clean_proration_day_count(self) -> str:
         return str(
             self.cleaned_data.get("proration_day_count") or self.instance.proration_day_count
+        )
+
+    def clean_quantity_change_lines(self) -> str:
+        return str(
+            self.cleaned_data.get("quantity_change_lines") or self.instance.quantity_change_lines
         )
 
     def clean_embed_domains(self) -> list[str]:

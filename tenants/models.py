@@ -130,6 +130,15 @@ class Tenant(models.Model):
         ],
         default="calendar",
     )
+    quantity_change_lines = models.CharField(
+        _("lines of a quantity change"),
+        max_length=10,
+        choices=[
+            ("split", _("A credit line and a charge line")),
+            ("difference", _("One line for the difference")),
+        ],
+        default="split",
+    )
     invoice_prefix = models.CharField(
         _("invoice number prefix"),
         max_length=12,

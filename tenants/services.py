@@ -38,6 +38,7 @@ TENANT_SETTINGS_FIELDS = (
     "pause_unused",
     "proration_change_day",
     "proration_day_count",
+    "quantity_change_lines",
     "invoice_prefix",
     "net_terms_days",
     "logo",

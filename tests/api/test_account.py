@@ -25,6 +25,7 @@ DEFAULTS = {
     "pause_unused": "credit",
     "proration_change_day": "new",  # issue 16, conventions
     "proration_day_count": "calendar",
+    "quantity_change_lines": "split",
     "invoice_prefix": "",
     "net_terms_days": 0,
     "primary_color": "#1f6feb",
@@ -74,6 +75,7 @@ def test_get_shows_the_callers_account_only(acme: TenantSetup, globex: TenantSet
         ("rounding_mode", "half_up"),
         ("proration_change_day", "old"),
         ("proration_day_count", "thirty"),
+        ("quantity_change_lines", "difference"),
         ("invoice_prefix", "ACME26"),
         ("net_terms_days", 30),
         ("net_terms_days", 365),
@@ -143,6 +145,12 @@ def test_patch_several_fields_at_once(acme: TenantSetup) -> None:
         pytest.param({"proration_day_count": 30}, "proration_day_count", id="day-count-int"),
         pytest.param(
             {"proration_day_count": ["thirty"]}, "proration_day_count", id="day-count-list"
+        ),
+        pytest.param(
+            {"quantity_change_lines": "one"}, "quantity_change_lines", id="bad-quantity-lines"
+        ),
+        pytest.param(
+            {"quantity_change_lines": True}, "quantity_change_lines", id="quantity-lines-bool"
         ),
         pytest.param(
             {"proration_change_day": "old", "proration_day_count": "31"},

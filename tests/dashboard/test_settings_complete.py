@@ -58,6 +58,7 @@ def _unchanged(acme: TenantSetup) -> None:
         tenant.rounding_mode,
         tenant.proration_change_day,
         tenant.proration_day_count,
+        tenant.quantity_change_lines,
         tenant.invoice_prefix,
         tenant.net_terms_days,
         tenant.logo.name,
@@ -72,6 +73,7 @@ def _unchanged(acme: TenantSetup) -> None:
         "half_even",
         "new",
         "calendar",
+        "split",
         "",
         0,
         "",
@@ -113,6 +115,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         pause_unused="carry",
         proration_change_day="old",
         proration_day_count="thirty",
+        quantity_change_lines="difference",
         invoice_prefix="acme",
         net_terms_days="30",
         locale="ro",
@@ -133,6 +136,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     assert tenant.rounding_mode == "half_up"
     assert (tenant.interval_change_anchor, tenant.pause_unused) == ("keep", "carry")
     assert (tenant.proration_change_day, tenant.proration_day_count) == ("old", "thirty")
+    assert tenant.quantity_change_lines == "difference"
     assert tenant.invoice_prefix == "ACME"
     assert tenant.net_terms_days == 30
     assert tenant.locale == "ro"
@@ -158,6 +162,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         pytest.param("pause_unused", "forget", id="bad-pause-unused"),
         pytest.param("proration_change_day", "yesterday", id="bad-change-day"),
         pytest.param("proration_day_count", "31", id="bad-day-count"),
+        pytest.param("quantity_change_lines", "both", id="bad-quantity-lines"),
         pytest.param("invoice_prefix", "AC-ME", id="prefix-with-dash"),
         pytest.param("invoice_prefix", "A" * 13, id="prefix-too-long"),
         pytest.param("net_terms_days", "-1", id="negative-terms"),

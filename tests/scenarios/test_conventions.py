@@ -221,3 +221,75 @@ def test_conventions_thirty_day_fraction_quarters_and_leap_years(db):
         change_day="old",
     )
     assert (frac.part, frac.whole) == (29, 29)
+
+
+def test_conventions_quantity_down_one_difference_line_by_second(db):
+    # Given R$30 per seat, 5 seats, bought Mar 1 at noon, by the second, billing only
+    # what changed. On Mar 20 at 18:00 it goes down to 3 seats (next invoice):
+    # Mar 20 18:00 → Apr 1 12:00 = 11.75 of 31 days
+    #   credit 15000 × 11.75/31 = 5685.48 → 5685; charge 9000 × 11.75/31 = 3411.29 → 3411
+    #   one line of -2 seats: 3411 - 5685 = -2274; Apr 1: 9000 - 2274 = 6726 (as with two lines)
+    with world(
+        sp(2026, 3, 1, 12), proration_precision="second", quantity_change_lines="difference"
+    ) as w:
+        plan = w.plan("seat", amount=3_000, pricing_model="per_seat")
+        sub = w.subscribe(plan, quantity=5, collection_method="send_invoice")
+        w.advance(sp(2026, 3, 20, 18))
+        change(w, sub, quantity=3, proration="next_invoice")
+        w.advance(sp(2026, 4, 2, 0))
+        got = w.invoices(sub)
+    assert lines(got[1]) == [
+        ("recurring", 3, 9_000, 0, 0, 9_000),
+        ("proration", -2, -2_274, 0, 0, -2_274),
+    ]
+    assert doc(got[1])[4:8] == (6_726, 0, 0, 6_726)
+
+
+def test_conventions_quantity_up_one_difference_line_by_day(db):
+    # 2 seats of R$30 bought Mar 1 at noon; on Mar 20 at noon up to 5, invoiced now.
+    # Mar 20 .. Mar 31 remain, 12 of 31 days:
+    #   credit 6000 × 12/31 = 2322.58 → 2323; charge 15000 × 12/31 = 5806.45 → 5806
+    #   one line of +3 seats: 5806 - 2323 = 3483
+    with world(sp(2026, 3, 1, 12), quantity_change_lines="difference") as w:
+        plan = w.plan("seat", amount=3_000, pricing_model="per_seat")
+        sub = w.subscribe(plan, quantity=2, collection_method="send_invoice")
+        w.advance(sp(2026, 3, 20, 12))
+        change(w, sub, quantity=5, proration="invoice_now")
+        [_, update] = w.invoices(sub)
+    assert lines(update) == [("proration", 3, 3_483, 0, 0, 3_483)]
+    assert doc(update)[4:8] == (3_483, 0, 0, 3_483)
+
+
+def test_conventions_quantity_up_all_three_conventions_by_day(db):
+    # The same change with one line, 30-day months and the change day used:
+    # Mar 1 → Apr 1 is 30 days; Mar 21 → Apr 1 is 10 of them.
+    #   credit 6000 × 10/30 = 2000; charge 15000 × 10/30 = 5000; one line: 3000
+    with world(
+        sp(2026, 3, 1, 12),
+        quantity_change_lines="difference",
+        proration_day_count="thirty",
+        proration_change_day="old",
+    ) as w:
+        plan = w.plan("seat", amount=3_000, pricing_model="per_seat")
+        sub = w.subscribe(plan, quantity=2, collection_method="send_invoice")
+        w.advance(sp(2026, 3, 20, 12))
+        change(w, sub, quantity=5, proration="invoice_now")
+        [_, update] = w.invoices(sub)
+    assert lines(update) == [("proration", 3, 3_000, 0, 0, 3_000)]
+
+
+def test_conventions_plan_change_keeps_two_lines_under_difference(db):
+    # A plan change is not a quantity change: still a credit and a charge line.
+    # Basic → pro on Feb 1 at noon, 14 of 31 days:
+    #   credit 10000 × 14/31 = 4516.13 → -4516; charge 20000 × 14/31 = 9032.26 → 9032
+    with world(sp(2026, 1, 15, 12), quantity_change_lines="difference") as w:
+        basic = w.plan("basic", amount=10_000)
+        pro = w.plan("pro", amount=20_000)
+        sub = w.subscribe(basic, collection_method="send_invoice")
+        w.advance(sp(2026, 2, 1, 12))
+        change(w, sub, plan=pro, proration="invoice_now")
+        [_, update] = w.invoices(sub)
+    assert lines(update) == [
+        ("proration", 1, -4_516, 0, 0, -4_516),
+        ("proration", 1, 9_032, 0, 0, 9_032),
+    ]

@@ -98,6 +98,8 @@ def _discount_left(tenant: Tenant, sub: Subscription, now: datetime) -> tuple[in
             at=now,
             precision=tenant.proration_precision,
             tz=tenant.time_zone,
+            day_count=tenant.proration_day_count,
+            change_day=tenant.proration_change_day,
         )
         share += Decimal(line.discount_minor) * fraction.part / fraction.whole
         coupon_id = line.coupon_id

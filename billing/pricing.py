@@ -129,6 +129,7 @@ def recurring_line(
             at=start,
             precision=tenant.proration_precision,
             tz=tenant.time_zone,
+            day_count=tenant.proration_day_count,
         )
         amount = prorate(full, fraction, tenant.rounding_mode)
     return ProposedLine(

@@ -669,6 +669,8 @@ def credit_unused_time(
             at=at,
             precision=tenant.proration_precision,
             tz=tenant.time_zone,
+            day_count=tenant.proration_day_count,
+            change_day=tenant.proration_change_day,
         )
         if fraction.part == 0:
             continue

@@ -128,6 +128,8 @@ def change_lines(
         at=change.at,
         precision=tenant.proration_precision,
         tz=tenant.time_zone,
+        day_count=tenant.proration_day_count,
+        change_day=tenant.proration_change_day,
     )
     old_terms = contract_terms(change.old_plan, change.old_unit_amount_minor)
     new_terms = contract_terms(change.new_plan, change.new_unit_amount_minor)
@@ -151,6 +153,30 @@ def change_lines(
     if credit_only:
         return lines
     charge = prorate(new_terms.period_amount(change.new_quantity), fraction, tenant.rounding_mode)
+    if (
+        tenant.quantity_change_lines == "difference"
+        and change.old_plan.pk == change.new_plan.pk
+        and old_terms == new_terms
+        and change.old_quantity != change.new_quantity
+    ):
+        # Bill only what changed (Recurly): one line, the charge less the credit as
+        # each is rounded today, so totals are the same under either convention.
+        difference = charge - credit
+        if not difference:
+            return []
+        return [
+            ProposedLine(
+                kind=PRORATION,
+                description=change.new_plan.name,
+                amount_minor=difference,
+                quantity=change.new_quantity - change.old_quantity,
+                period_start=change.at,
+                period_end=end,
+                plan_id=change.new_plan.pk,
+                tax_percent=new_terms.tax_percent,
+                tax_inclusive=new_terms.tax_inclusive,
+            )
+        ]
     if charge:
         lines.append(
             ProposedLine(

@@ -29,6 +29,9 @@ _PRECISIONS = [("day", "Calendar day"), ("second", "Second")]
 _ROUNDINGS = [("half_even", "Half even (banker's)"), ("half_up", "Half up")]
 _ANCHORS = [("reset", "Reset to the change"), ("keep", "Keep the anchor's day")]
 _UNUSED = [("credit", "Credit the customer"), ("carry", "Carry the paid-through date")]
+_CHANGE_DAYS = [("new", "The new state"), ("old", "Used on the old state")]
+_DAY_COUNTS = [("calendar", "Calendar days"), ("thirty", "30 days a month")]
+_QUANTITY_LINES = [("split", "A credit and a charge line"), ("difference", "One line")]
 _LOCALES = [code for code, _name in settings.LANGUAGES]
 
 _HELP = {
@@ -44,6 +47,12 @@ _HELP = {
     "change (reset) or keep its day, the first new period prorated to it (keep).",
     "pause_unused": "Pausing now, mid-period: credit the paid time left to the customer "
     "(credit) or carry the paid-through date past the pause (carry).",
+    "proration_change_day": "The day of a change or cancellation belongs to the new state, "
+    "credited on the old one (new), or counts as used on the old state (old).",
+    "proration_day_count": "Prorate over calendar days (calendar) or count every month as "
+    "30 days (thirty, fixed-days proration).",
+    "quantity_change_lines": "A quantity change now bills a credit line and a charge line "
+    "(split) or one line for the difference (difference).",
     "invoice_prefix": "Capital letters and digits, up to 12; empty means the slug in "
     "capitals (ACME-2026-000123).",
     "net_terms_days": "Days a customer has to pay an invoice, 0 to 365.",
@@ -91,6 +100,15 @@ class AccountSerializer(serializers.Serializer[Tenant]):
         choices=_ANCHORS, help_text=_HELP["interval_change_anchor"]
     )
     pause_unused = serializers.ChoiceField(choices=_UNUSED, help_text=_HELP["pause_unused"])
+    proration_change_day = serializers.ChoiceField(
+        choices=_CHANGE_DAYS, help_text=_HELP["proration_change_day"]
+    )
+    proration_day_count = serializers.ChoiceField(
+        choices=_DAY_COUNTS, help_text=_HELP["proration_day_count"]
+    )
+    quantity_change_lines = serializers.ChoiceField(
+        choices=_QUANTITY_LINES, help_text=_HELP["quantity_change_lines"]
+    )
     invoice_prefix = serializers.CharField(help_text=_HELP["invoice_prefix"])
     document_prefix = serializers.CharField(
         help_text="The prefix invoice numbers actually get (invoice_prefix or the default)."
@@ -156,6 +174,15 @@ class AccountUpdateSerializer(StrictSerializer):
     )
     pause_unused = serializers.ChoiceField(
         choices=_UNUSED, required=False, help_text=_HELP["pause_unused"]
+    )
+    proration_change_day = serializers.ChoiceField(
+        choices=_CHANGE_DAYS, required=False, help_text=_HELP["proration_change_day"]
+    )
+    proration_day_count = serializers.ChoiceField(
+        choices=_DAY_COUNTS, required=False, help_text=_HELP["proration_day_count"]
+    )
+    quantity_change_lines = serializers.ChoiceField(
+        choices=_QUANTITY_LINES, required=False, help_text=_HELP["quantity_change_lines"]
     )
     invoice_prefix = serializers.RegexField(
         r"^[A-Z0-9]*$",

@@ -61,6 +61,9 @@ class TenantSettingsForm(forms.ModelForm):
             "rounding_mode",
             "interval_change_anchor",
             "pause_unused",
+            "proration_change_day",
+            "proration_day_count",
+            "quantity_change_lines",
             "invoice_prefix",
             "net_terms_days",
             "logo",
@@ -122,7 +125,13 @@ class TenantSettingsForm(forms.ModelForm):
             self.initial["embed_domains"] = "\n".join(self.instance.embed_domains or [])
             self.initial["cancel_reasons"] = cancel_reasons_text(cancel_reasons_of(self.instance))
         # Issue 16's defaults: a form posted without them keeps the saved values.
-        for name in ("interval_change_anchor", "pause_unused"):
+        for name in (
+            "interval_change_anchor",
+            "pause_unused",
+            "proration_change_day",
+            "proration_day_count",
+            "quantity_change_lines",
+        ):
             self.fields[name].required = False
 
     def clean_interval_change_anchor(self) -> str:
@@ -152,6 +161,21 @@ class TenantSettingsForm(forms.ModelForm):
         if not self.instance.cancel_reasons and data.get("cancel_reasons") == defaults:
             data.pop("cancel_reasons")
         return data
+
+    def clean_proration_change_day(self) -> str:
+        return str(
+            self.cleaned_data.get("proration_change_day") or self.instance.proration_change_day
+        )
+
+    def clean_proration_day_count(self) -> str:
+        return str(
+            self.cleaned_data.get("proration_day_count") or self.instance.proration_day_count
+        )
+
+    def clean_quantity_change_lines(self) -> str:
+        return str(
+            self.cleaned_data.get("quantity_change_lines") or self.instance.quantity_change_lines
+        )
 
     def clean_embed_domains(self) -> list[str]:
         value = str(self.cleaned_data.get("embed_domains") or "")

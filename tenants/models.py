@@ -119,6 +119,34 @@ class Tenant(models.Model):
         ],
         default="credit",
     )
+    # Issue 16 "Conventions": how prorations count days (billing.domain.amounts).
+    proration_change_day = models.CharField(
+        _("day of a change or cancellation"),
+        max_length=3,
+        choices=[
+            ("new", _("Belongs to the new state (credited on the old one)")),
+            ("old", _("Counts as used on the old state")),
+        ],
+        default="new",
+    )
+    proration_day_count = models.CharField(
+        _("days in a month when prorating"),
+        max_length=8,
+        choices=[
+            ("calendar", _("Calendar days")),
+            ("thirty", _("30 days in every month")),
+        ],
+        default="calendar",
+    )
+    quantity_change_lines = models.CharField(
+        _("lines of a quantity change"),
+        max_length=10,
+        choices=[
+            ("split", _("A credit line and a charge line")),
+            ("difference", _("One line for the difference")),
+        ],
+        default="split",
+    )
     invoice_prefix = models.CharField(
         _("invoice number prefix"),
         max_length=12,

@@ -23,6 +23,9 @@ DEFAULTS = {
     "rounding_mode": "half_even",
     "interval_change_anchor": "reset",  # issue 16
     "pause_unused": "credit",
+    "proration_change_day": "new",  # issue 16, conventions
+    "proration_day_count": "calendar",
+    "quantity_change_lines": "split",
     "invoice_prefix": "",
     "net_terms_days": 0,
     "primary_color": "#1f6feb",
@@ -70,6 +73,9 @@ def test_get_shows_the_callers_account_only(acme: TenantSetup, globex: TenantSet
         ("locale", "en"),
         ("proration_precision", "second"),
         ("rounding_mode", "half_up"),
+        ("proration_change_day", "old"),
+        ("proration_day_count", "thirty"),
+        ("quantity_change_lines", "difference"),
         ("invoice_prefix", "ACME26"),
         ("net_terms_days", 30),
         ("net_terms_days", 365),
@@ -130,6 +136,27 @@ def test_patch_several_fields_at_once(acme: TenantSetup) -> None:
         pytest.param({"locale": "pt-BR"}, "locale", id="locale-wrong-case"),
         pytest.param({"proration_precision": "hour"}, "proration_precision", id="bad-precision"),
         pytest.param({"rounding_mode": "ceiling"}, "rounding_mode", id="bad-rounding"),
+        pytest.param(
+            {"proration_change_day": "yesterday"}, "proration_change_day", id="bad-change-day"
+        ),
+        pytest.param({"proration_change_day": 1}, "proration_change_day", id="change-day-int"),
+        pytest.param({"proration_change_day": None}, "proration_change_day", id="null-change-day"),
+        pytest.param({"proration_day_count": "360"}, "proration_day_count", id="bad-day-count"),
+        pytest.param({"proration_day_count": 30}, "proration_day_count", id="day-count-int"),
+        pytest.param(
+            {"proration_day_count": ["thirty"]}, "proration_day_count", id="day-count-list"
+        ),
+        pytest.param(
+            {"quantity_change_lines": "one"}, "quantity_change_lines", id="bad-quantity-lines"
+        ),
+        pytest.param(
+            {"quantity_change_lines": True}, "quantity_change_lines", id="quantity-lines-bool"
+        ),
+        pytest.param(
+            {"proration_change_day": "old", "proration_day_count": "31"},
+            "proration_day_count",
+            id="conventions-all-or-nothing",
+        ),
         pytest.param({"invoice_prefix": "AC-ME"}, "invoice_prefix", id="prefix-dash"),
         pytest.param({"invoice_prefix": "A" * 13}, "invoice_prefix", id="prefix-long"),
         pytest.param({"support_email": "nope"}, "support_email", id="bad-email"),

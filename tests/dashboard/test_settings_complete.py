@@ -56,6 +56,9 @@ def _unchanged(acme: TenantSetup) -> None:
         tenant.locale,
         tenant.proration_precision,
         tenant.rounding_mode,
+        tenant.proration_change_day,
+        tenant.proration_day_count,
+        tenant.quantity_change_lines,
         tenant.invoice_prefix,
         tenant.net_terms_days,
         tenant.logo.name,
@@ -68,6 +71,9 @@ def _unchanged(acme: TenantSetup) -> None:
         "pt-br",
         "day",
         "half_even",
+        "new",
+        "calendar",
+        "split",
         "",
         0,
         "",
@@ -107,6 +113,9 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         rounding_mode="half_up",
         interval_change_anchor="keep",
         pause_unused="carry",
+        proration_change_day="old",
+        proration_day_count="thirty",
+        quantity_change_lines="difference",
         invoice_prefix="acme",
         net_terms_days="30",
         locale="ro",
@@ -126,6 +135,8 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     assert tenant.proration_precision == "second"
     assert tenant.rounding_mode == "half_up"
     assert (tenant.interval_change_anchor, tenant.pause_unused) == ("keep", "carry")
+    assert (tenant.proration_change_day, tenant.proration_day_count) == ("old", "thirty")
+    assert tenant.quantity_change_lines == "difference"
     assert tenant.invoice_prefix == "ACME"
     assert tenant.net_terms_days == 30
     assert tenant.locale == "ro"
@@ -149,6 +160,9 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         pytest.param("rounding_mode", "ceiling", id="bad-rounding"),
         pytest.param("interval_change_anchor", "sometimes", id="bad-anchor"),
         pytest.param("pause_unused", "forget", id="bad-pause-unused"),
+        pytest.param("proration_change_day", "yesterday", id="bad-change-day"),
+        pytest.param("proration_day_count", "31", id="bad-day-count"),
+        pytest.param("quantity_change_lines", "both", id="bad-quantity-lines"),
         pytest.param("invoice_prefix", "AC-ME", id="prefix-with-dash"),
         pytest.param("invoice_prefix", "A" * 13, id="prefix-too-long"),
         pytest.param("net_terms_days", "-1", id="negative-terms"),

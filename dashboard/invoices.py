@@ -525,6 +525,4 @@ def invoice_installments(request: StaffRequest, ref: str) -> HttpResponse:
     except DomainError as exc:
         form.add_error("count" if exc.param == "count" else None, exc.message)
         return _detail(request, found, status=400, split_form=form)
-    return _done(
-        request, found, _("Invoice split into %(count)d installments.") % {"count": count}
-    )
+    return _done(request, found, _("Invoice split into %(count)d installments.") % {"count": count})

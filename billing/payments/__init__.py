@@ -30,14 +30,14 @@ from billing.payments.methods import (
 from billing.payments.refunds import payment_refund
 
 __all__ = [
+    "ScheduledInstallment",
     "default_payment_method",
     "gateway_account_deactivate",
     "gateway_account_set",
-    "invoice_charge",
-    "invoice_installments_create",
-    "invoice_installment_schedule",
     "installment_limit",
-    "ScheduledInstallment",
+    "invoice_charge",
+    "invoice_installment_schedule",
+    "invoice_installments_create",
     "payment_attempt_reconcile",
     "payment_method_attach",
     "payment_method_attach_offline",

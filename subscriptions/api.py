@@ -864,6 +864,8 @@ class EmptySerializer(StrictSerializer):
 
 
 class PaymentMethodSetSerializer(StrictSerializer):
+    """The payment method a subscription is charged with."""
+
     payment_method = Ref(
         # Detached methods read as missing; the service also refuses another customer's.
         queryset=lambda t: PaymentMethod.objects.for_tenant(t).filter(detached_at__isnull=True),

@@ -64,6 +64,20 @@ class SegundaViaForm(forms.Form):
     )
 
 
+class InstallmentsForm(forms.Form):
+    """Split an open invoice: the count (2..the plan's maximum), previewed first."""
+
+    count = forms.TypedChoiceField(label=gettext_lazy("Installments"), coerce=int, choices=())
+    # Set only by the preview's confirm button: without it nothing is written.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, limit: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["count"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(n, str(n)) for n in range(2, limit + 1)]
+
+
 class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),

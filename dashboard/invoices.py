@@ -36,6 +36,7 @@ from core.errors import DomainError
 from dashboard.invoice_forms import (
     AmountForm,
     EventFilterForm,
+    InstallmentsForm,
     InvoiceFilterForm,
     MarkPaidForm,
     PaymentFilterForm,
@@ -217,8 +218,26 @@ def _detail(request: StaffRequest, invoice: Invoice, *, status: int = 200, **for
         "can_manage": membership.has_perm(Perm.BILLING_MANAGE),
         "can_refund": membership.has_perm(Perm.REFUNDS_CREATE),
         "creditable": _creditable(invoice),
+        "split_form": forms_.get("split_form")
+        or (_split_form(invoice) if _splittable(invoice, attempts) else None),
+        "split_preview": forms_.get("split_preview"),
     }
     return render(request, "dashboard/invoices/detail.html", context, status=status)
+
+
+def _split_form(invoice: Invoice, data: Any = None) -> InstallmentsForm:
+    return InstallmentsForm(data, limit=payments.installment_limit(invoice))
+
+
+def _splittable(invoice: Invoice, attempts: list[PaymentAttempt]) -> bool:
+    # Only offered where the service would accept it; it checks again on confirm.
+    return (
+        invoice.status == Invoice.Status.OPEN
+        and invoice.amount_due_minor > 0
+        and not attempts
+        and not invoice.installments.exists()
+        and payments.installment_limit(invoice) > 1
+    )
 
 
 def _creditable(invoice: Invoice) -> int:
@@ -478,3 +497,32 @@ def invoice_resend(request: StaffRequest, ref: str) -> HttpResponse:
     return _done(
         request, found, _("Invoice email queued for %(email)s.") % {"email": delivery.recipient}
     )
+
+
+@staff_view(Perm.BILLING_MANAGE)
+@require_POST
+def invoice_installments(request: StaffRequest, ref: str) -> HttpResponse:
+    """Split into installments: the first post shows the schedule (changes nothing);
+    the confirm button posts again with ``confirm`` and writes that same schedule."""
+    found = _invoice(request, ref)
+    form = _split_form(found, request.POST)
+    if not form.is_valid():
+        return _detail(request, found, status=400, split_form=form)
+    count = form.cleaned_data["count"]
+    try:
+        if not form.cleaned_data["confirm"]:
+            schedule = payments.invoice_installment_schedule(
+                tenant=request.tenant, invoice=found, count=count, now=_now(found)
+            )
+            return _detail(request, found, split_form=form, split_preview=schedule)
+        payments.invoice_installments_create(
+            tenant=request.tenant,
+            invoice_id=found.pk,
+            count=count,
+            actor=Actor.staff(request.user),
+            now=_now(found),
+        )
+    except DomainError as exc:
+        form.add_error("count" if exc.param == "count" else None, exc.message)
+        return _detail(request, found, status=400, split_form=form)
+    return _done(request, found, _("Invoice split into %(count)d installments.") % {"count": count})

@@ -289,6 +289,11 @@ urlpatterns += [
         name="invoice_segunda_via",
     ),
     path("dashboard/invoices/<str:ref>/resend/", invoices.invoice_resend, name="invoice_resend"),
+    path(
+        "dashboard/invoices/<str:ref>/installments/",
+        invoices.invoice_installments,
+        name="invoice_installments",
+    ),
     path("dashboard/payments/", invoices.payments_list, name="payments"),
     path("dashboard/payments/return-files/", return_file_views.return_files, name="return_files"),
     path(

@@ -863,6 +863,19 @@ class EmptySerializer(StrictSerializer):
     pass
 
 
+class PaymentMethodSetSerializer(StrictSerializer):
+    """The payment method a subscription is charged with."""
+
+    payment_method = Ref(
+        # Detached methods read as missing; the service also refuses another customer's.
+        queryset=lambda t: PaymentMethod.objects.for_tenant(t).filter(detached_at__isnull=True),
+        what="payment method",
+        allow_null=True,
+        help_text="Charge this one of the customer's methods (pm_…), or null for the "
+        "customer's default.",
+    )
+
+
 _SUB = _id_param("subscription", "sub")
 
 
@@ -908,6 +921,15 @@ _SUB = _id_param("subscription", "sub")
         summary="Cancel now or at the period end",
         parameters=[_SUB],
         request=CancelSerializer,
+        responses=SubscriptionSerializer,
+    ),
+    payment_method=extend_schema(
+        summary="Change the payment method the subscription is charged with",
+        description="Another customer's, another account's or a detached method is refused "
+        "(404). A canceled or ended subscription cannot be changed (409). null goes back to "
+        "the customer's default method.",
+        parameters=[_SUB],
+        request=PaymentMethodSetSerializer,
         responses=SubscriptionSerializer,
     ),
     reactivate=extend_schema(
@@ -1136,6 +1158,20 @@ class SubscriptionViewSet(ApiViewSet):
                 now=self._now(sub),
                 **data,
             )
+        return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    @action(detail=True, methods=["post"])
+    def payment_method(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(PaymentMethodSetSerializer, request)
+        method = data["payment_method"]
+        services.subscription_payment_method_set(
+            tenant=self.tenant,
+            subscription_id=sub.pk,
+            actor=self.actor,
+            now=self._now(sub),
+            payment_method_id=method.pk if method is not None else None,
+        )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
 
     @action(detail=True, methods=["post"])

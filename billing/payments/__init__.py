@@ -16,7 +16,12 @@ Callers import from ``billing.payments``; the names below are its public surface
 from billing.payments.charges import invoice_charge, payment_attempt_reconcile
 from billing.payments.gateway_accounts import gateway_account_deactivate, gateway_account_set
 from billing.payments.inbound_webhooks import webhook_receive
-from billing.payments.installments import invoice_installments_create
+from billing.payments.installments import (
+    ScheduledInstallment,
+    installment_limit,
+    invoice_installment_schedule,
+    invoice_installments_create,
+)
 from billing.payments.methods import (
     default_payment_method,
     payment_method_attach,
@@ -25,10 +30,13 @@ from billing.payments.methods import (
 from billing.payments.refunds import payment_refund
 
 __all__ = [
+    "ScheduledInstallment",
     "default_payment_method",
     "gateway_account_deactivate",
     "gateway_account_set",
+    "installment_limit",
     "invoice_charge",
+    "invoice_installment_schedule",
     "invoice_installments_create",
     "payment_attempt_reconcile",
     "payment_method_attach",

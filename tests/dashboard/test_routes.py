@@ -266,6 +266,7 @@ ROUTES: dict[str, Route] = {
     "dashboard:invoice_refund": Route(Perm.REFUNDS_CREATE, 405, _invoice),
     "dashboard:invoice_segunda_via": Route(Perm.BILLING_MANAGE, 405, _invoice),
     "dashboard:invoice_resend": Route(Perm.BILLING_MANAGE, 405, _invoice),
+    "dashboard:invoice_installments": Route(Perm.BILLING_MANAGE, 405, _invoice),
     "dashboard:payments": Route(Perm.BILLING_VIEW),
     "dashboard:refunds": Route(Perm.BILLING_VIEW),
     "dashboard:credit_notes": Route(Perm.BILLING_VIEW),

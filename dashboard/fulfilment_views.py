@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -65,6 +66,13 @@ def address_lines(address: dict[str, Any]) -> list[str]:
     city = " – ".join(p for p in (get("city"), get("state")) if p)
     lines = [street, get("district"), city, get("postal_code"), get("country")]
     return [line for line in lines if line]
+
+
+def _cell(value: object) -> object:
+    """Text a subscriber typed (name, address) never runs as a spreadsheet formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _row(order: FulfilmentOrder) -> dict[str, Any]:
@@ -243,7 +251,8 @@ def fulfilment_export(request: StaffRequest) -> HttpResponse:
     )
     for o in orders:
         writer.writerow(
-            [
+            _cell(value)
+            for value in [
                 o.public_id,
                 o.customer.name,
                 o.ship_to_name,
@@ -251,8 +260,8 @@ def fulfilment_export(request: StaffRequest) -> HttpResponse:
                 o.plan_name,
                 " / ".join(line.strip() for line in o.items.splitlines() if line.strip()),
                 o.quantity,
-                o.period_start.date().isoformat(),
-                o.period_end.date().isoformat(),
+                localtime(o.period_start).date().isoformat(),  # the tenant's calendar
+                localtime(o.period_end).date().isoformat(),
                 o.get_status_display(),
                 o.carrier,
                 o.tracking_code,

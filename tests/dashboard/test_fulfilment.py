@@ -183,6 +183,12 @@ def test_packing_list_csv_and_pdf_of_the_filtered_orders() -> None:
         assert row[3] == "Rua Augusta, 1500 / Consolação / São Paulo – SP / 01304001 / BR"
         assert row[5] == "2 x Café 250 g / 1 x Caneca"
         assert row[9] == "Pending"
+        assert (row[7], row[8]) == ("2026-06-01", "2026-07-01")  # São Paulo dates
+
+        # A name typed as a formula stays text in a spreadsheet.
+        FulfilmentOrder.objects.filter(pk=pending.pk).update(ship_to_name="=HYPERLINK(1)")
+        again = owner.get(URL + "packing-list/?status=pending&format=csv").content.decode()
+        assert list(csv.reader(io.StringIO(again)))[1][2] == "'=HYPERLINK(1)"
 
         pdf = owner.get(URL + "packing-list/?format=pdf")
         assert pdf.status_code == 200

@@ -66,6 +66,12 @@ def test_list_filter_bulk_pack_ship_deliver_cancel() -> None:
         assert "Rua Augusta, 1500" in html
         assert "box" in html
 
+        # An unknown status or a mangled cursor is the whole first page, never a 500.
+        for query in ("?status=lost", "?after=garbage"):
+            fallback = owner.get(URL + query)
+            assert fallback.status_code == 200
+            assert f"order-{second.public_id}" in fallback.content.decode()
+
         response = owner.post(URL + "pack/", {"orders": [first.public_id], "status": "pending"})
         assert response.status_code == 302
         assert response["Location"] == URL + "?status=pending"

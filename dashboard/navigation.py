@@ -35,6 +35,7 @@ NAV: tuple[NavGroup, ...] = (
             NavItem(_("Customers"), "dashboard:customers", Perm.CUSTOMERS_VIEW),
             NavItem(_("Subscriptions"), "dashboard:subscriptions", Perm.BILLING_VIEW),
             NavItem(_("Invoices"), "dashboard:invoices", Perm.BILLING_VIEW),
+            NavItem(_("Fulfilment"), "dashboard:fulfilment", Perm.BILLING_VIEW),
             NavItem(_("Catalog"), "dashboard:catalog", Perm.BILLING_VIEW),
             NavItem(_("Readjustments"), "dashboard:readjustments", Perm.BILLING_VIEW),
             NavItem(_("Dunning"), "dunning:index", Perm.BILLING_VIEW),

@@ -5,6 +5,7 @@ from dashboard import (
     commission_views,
     customer_views,
     discount_views,
+    fulfilment_views,
     plan_portal_views,
     price_table_views,
     readjustment_views,
@@ -305,6 +306,26 @@ urlpatterns += [
         "dashboard/payments/return-files/<str:ref>/",
         return_file_views.return_file,
         name="return_file",
+    ),
+    path("dashboard/fulfilment/", fulfilment_views.fulfilment, name="fulfilment"),
+    path("dashboard/fulfilment/pack/", fulfilment_views.fulfilment_pack, name="fulfilment_pack"),
+    path(
+        "dashboard/fulfilment/ship/", fulfilment_views.fulfilment_ship_view, name="fulfilment_ship"
+    ),
+    path(
+        "dashboard/fulfilment/deliver/",
+        fulfilment_views.fulfilment_deliver_view,
+        name="fulfilment_deliver",
+    ),
+    path(
+        "dashboard/fulfilment/cancel/",
+        fulfilment_views.fulfilment_cancel_view,
+        name="fulfilment_cancel",
+    ),
+    path(
+        "dashboard/fulfilment/packing-list/",
+        fulfilment_views.fulfilment_export,
+        name="fulfilment_export",
     ),
     path("dashboard/refunds/", invoices.refunds_list, name="refunds"),
     path("dashboard/credit-notes/", invoices.credit_notes_list, name="credit_notes"),

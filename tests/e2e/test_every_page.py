@@ -24,7 +24,12 @@ pytestmark = pytest.mark.e2e
 DESKTOP, PHONE = 1280, 390
 LANGUAGES = {"en": "en-US", "pt-br": "pt-BR"}
 # Routes whose GET answers a document, not a page.
-DOCUMENTS = ("dashboard:invoice_pdf", "billing:invoice_pdf", "reports:export")
+DOCUMENTS = (
+    "dashboard:invoice_pdf",
+    "billing:invoice_pdf",
+    "reports:export",
+    "dashboard:fulfilment_export",
+)
 FOLDER = ARTIFACTS / "every-page"
 
 

@@ -22,6 +22,7 @@ NOT_PAGES = {
     "invoice_pdf.html",
     "boleto_pdf.html",
     "credit_note_pdf.html",
+    "_pdf_style.html",
     "packing_list_pdf.html",
 }
 

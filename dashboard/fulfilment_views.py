@@ -35,6 +35,7 @@ from billing.pdf import data_uris_only
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from customers.domain.address import address_lines as domain_address_lines
 from dashboard.keyset import keyset_page
 from tenants.access import staff_view
 from tenants.permissions import Perm
@@ -55,17 +56,10 @@ def _status(request: StaffRequest) -> str:
     return status if status in FulfilmentStatus.values else ""
 
 
-def address_lines(address: dict[str, Any]) -> list[str]:
-    """A Brazilian shipping address as the lines on a label."""
-    if not isinstance(address, dict):
-        return []
-    get = lambda k: str(address.get(k) or "").strip()  # noqa: E731
-    street = ", ".join(p for p in (get("line1"), get("number")) if p)
-    if get("line2"):
-        street = f"{street} – {get('line2')}" if street else get("line2")
-    city = " – ".join(p for p in (get("city"), get("state")) if p)
-    lines = [street, get("district"), city, get("postal_code"), get("country")]
-    return [line for line in lines if line]
+def address_lines(address: object) -> list[str]:
+    """The shipping address as the lines on a label: the customer's own address
+    lines (``customers.domain.address``), CEP written 01310-100."""
+    return domain_address_lines(address) if isinstance(address, dict) else []
 
 
 def _cell(value: object) -> object:

@@ -186,7 +186,7 @@ def test_packing_list_csv_and_pdf_of_the_filtered_orders() -> None:
         row = rows[1]
         assert row[0] == pending.public_id
         assert row[1] == "Caio Souza"
-        assert row[3] == "Rua Augusta, 1500 / Consolação / São Paulo – SP / 01304001 / BR"
+        assert row[3] == "Rua Augusta, 1500 / Consolação / São Paulo – SP / 01304-001"
         assert row[5] == "2 x Café 250 g / 1 x Caneca"
         assert row[9] == "Pending"
         assert (row[7], row[8]) == ("2026-06-01", "2026-07-01")  # São Paulo dates

@@ -289,7 +289,7 @@ REPORTS: tuple[Report, ...] = (
         _("Upcoming renewals"),
         _(
             "Active or past-due subscriptions renewing in the next 30 days with no cancellation "
-            "or pause scheduled, at list price (the range does not apply)."
+            "or pause scheduled, at the price each renews at (the range does not apply)."
         ),
         (
             Column("subscription", _("Subscription"), "text"),

@@ -590,7 +590,8 @@ def upcoming_renewals(
     *, tenant: Tenant, currency: str, now: datetime, days_ahead: int = 30
 ) -> list[dict[str, Any]]:
     """Subscriptions renewing in the next ``days_ahead`` days (active or past due,
-    no cancellation or pause scheduled), soonest first, at list price."""
+    no cancellation or pause scheduled), soonest first, at the price each renews
+    at: the contract's readjusted unit price when it has one, else the plan's."""
     subs = (
         Subscription.objects.filter(
             tenant=tenant,
@@ -617,7 +618,9 @@ def upcoming_renewals(
             "renews_at": s.current_period_end,
             "amount": recurring_amount(
                 model=s.plan.pricing_model,
-                unit_amount_minor=s.plan.amount_minor,
+                unit_amount_minor=(
+                    s.plan.amount_minor if s.unit_amount_minor is None else s.unit_amount_minor
+                ),
                 quantity=s.quantity,
                 tiers=tiers_of(s.plan.tiers),
             ),

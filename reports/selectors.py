@@ -21,10 +21,10 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
 from billing.models import Invoice, InvoiceLine, PaymentAttempt
+from billing.terms import contract_terms
 from core.localtime import from_local
 from dunning.models import DunningCase
 from reports.models import DailyMetrics, MovementKind, MrrMovement, ReportState
-from subscriptions.domain.catalog import recurring_amount, tiers_of
 from subscriptions.models import ScheduledChange, Subscription, SubscriptionStatus
 from tenants.models import Tenant
 
@@ -607,7 +607,7 @@ def upcoming_renewals(
                 kind__in=[ScheduledChange.Kind.CANCEL, ScheduledChange.Kind.PAUSE],
             ).values("subscription_id")
         )
-        .select_related("plan", "customer")
+        .select_related("plan__tax_rate", "customer")
         .order_by("current_period_end", "pk")[:LIST_LIMIT]
     )
     return [
@@ -616,14 +616,8 @@ def upcoming_renewals(
             "customer": s.customer.name or s.customer.email,
             "plan": s.plan.name,
             "renews_at": s.current_period_end,
-            "amount": recurring_amount(
-                model=s.plan.pricing_model,
-                unit_amount_minor=(
-                    s.plan.amount_minor if s.unit_amount_minor is None else s.unit_amount_minor
-                ),
-                quantity=s.quantity,
-                tiers=tiers_of(s.plan.tiers),
-            ),
+            # Priced as the engine will price the renewal (before tax).
+            "amount": contract_terms(s.plan, s.unit_amount_minor).period_amount(s.quantity),
         }
         for s in subs
     ]

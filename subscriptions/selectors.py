@@ -57,6 +57,7 @@ def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
         .prefetch_related(
             Prefetch("readjustments", queryset=readjustments, to_attr="readjustment_rows")
         )
+        .prefetch_related(live_items_prefetch())
         .order_by("-created_at", "-id")
     )
 

@@ -470,7 +470,8 @@ def test_items_previews_equal_what_the_actions_write(db):
         p_del = billing_items.subscription_item_preview_remove(item_id=item.public_id, **kw)
         remove(w, sub, item)
         assert shown(p_del) == written()
-        assert p_del.total_minor == 0 and p_del.invoiced
+        assert p_del.total_minor == 0
+        assert p_del.invoiced
 
         # Added to the next invoice instead: the preview shows the pending lines.
         p_next = billing_items.subscription_item_preview_add(

@@ -8,7 +8,9 @@ role, under row-level security, exactly as production runs it. In the same
 process it times the floor: the very rows the run wrote (invoices, invoice
 lines, outbox events) written again by a plain ``COPY`` into tables of the
 same shape and indexes. It prints renewals per second and the ratio of the
-run's time to the floor's. Never part of the test run.
+run's time to the floor's. ``--items-every`` (default 10) gives every k-th
+subscription an add-on item (``SubscriptionItem``), so about 10 % of the
+invoices carry two lines and the ratio covers items. Never part of the test run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100_000, help="subscriptions (default 100000)")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the bench tenant's rows")
+    parser.add_argument(
+        "--items-every",
+        type=int,
+        default=10,
+        help="every k-th subscription has an add-on item (default 10: 10 %%; 0: none)",
+    )
     args = parser.parse_args()
 
     import django
@@ -66,6 +74,16 @@ def main() -> int:
             name="Monthly",
             currency="BRL",
             amount_minor=4_990,
+            actor=actor,
+            now=t0,
+        )
+        addon = plan_create(
+            tenant=tenant,
+            product=product,
+            code="addon",
+            name="Add-on",
+            currency="BRL",
+            amount_minor=1_490,
             actor=actor,
             now=t0,
         )
@@ -125,6 +143,21 @@ def main() -> int:
                         t0,
                     )
                 )
+        every = args.items_every
+        if every > 0:
+            cursor.execute(
+                "SELECT id FROM subscriptions_subscription WHERE tenant_id = %s ORDER BY id",
+                [tenant.pk],
+            )
+            with_items = [row[0] for row in cursor.fetchall()][::every]
+            with cursor.copy(
+                "COPY subscriptions_subscriptionitem (tenant_id, public_id, subscription_id,"
+                " plan_id, quantity, cycles_billed, added_at) FROM STDIN"
+            ) as copy:
+                for i, sub_id in enumerate(tqdm(with_items, unit="row", desc="items")):
+                    copy.write_row(
+                        (tenant.pk, f"si_bench{slug[6:]}{i}", sub_id, addon.pk, 1, 1, t0)
+                    )
         cursor.execute("ANALYZE")
     connection.close()
 
@@ -145,6 +178,7 @@ def main() -> int:
     # differs. As the owner: PostgreSQL refuses COPY FROM under RLS.
     tables = [
         "subscriptions_subscription",
+        "subscriptions_subscriptionitem",  # the run counts the items' billed cycles
         "billing_invoice",
         "billing_invoiceline",
         "notifications_event",
@@ -175,6 +209,7 @@ def main() -> int:
                 "billing_invoiceline",
                 "billing_invoice",
                 "billing_documentsequence",
+                "subscriptions_subscriptionitem",
                 "subscriptions_subscription",
                 "customers_customer",
             ]:
@@ -182,7 +217,8 @@ def main() -> int:
 
     written = sum(len(rows[t][1]) for t in tables)
     print()
-    print(f"subscriptions renewed : {n:,}  (rows written: {written:,})")
+    items = len(range(0, n, args.items_every)) if args.items_every > 0 else 0
+    print(f"subscriptions renewed : {n:,}  (with an add-on: {items:,}; rows written: {written:,})")
     print(f"billing run           : {run_seconds:8.2f} s   {n / run_seconds:10,.0f} renewals/s")
     print(f"COPY floor            : {floor_seconds:8.2f} s   {n / floor_seconds:10,.0f} renewals/s")
     print(f"ratio run / floor     : {run_seconds / floor_seconds:8.2f} ×   (target ≤ 3×)")

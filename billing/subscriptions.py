@@ -10,6 +10,7 @@ cancellation) are the lifecycle's own services.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from customers.models import Customer
 from subscriptions import engine
 from subscriptions.domain.cycles import local_date
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.services import items as item_rules
 from subscriptions.services import lifecycle
 from subscriptions.services.lifecycle import ProrationBehavior
 from tenants import audit
@@ -54,10 +56,12 @@ def subscription_create(
     collection_method: str = "charge_automatically",
     installments: int | None = None,
     payment_method: Any = None,
+    items: Sequence[tuple[Plan, int]] = (),
 ) -> Subscription:
     """Subscribe ``customer`` to ``plan``: now or later, with or without a trial,
     anchored on the start, a day of the month, or the calendar; what is due at
-    the start is invoiced now."""
+    the start is invoiced now. ``items``: add-ons (plan, quantity) billed with
+    the base plan from the start, their setup fees on the first invoice."""
     sub = lifecycle.subscription_open(
         tenant=tenant,
         customer=customer,
@@ -72,6 +76,10 @@ def subscription_create(
         payment_method=payment_method,
     )
     plan = sub.plan  # the version subscribed (the caller's copy may predate it)
+    for item_plan, item_quantity in items:
+        item_rules.item_create(
+            tenant=tenant, sub=sub, plan=item_plan, quantity=item_quantity, now=now
+        )
     if coupon:
         coupon_redeem(tenant=tenant, code=coupon, customer=customer, plan=plan, sub=sub, now=now)
     batch = pricing.load(tenant, [sub])
@@ -103,7 +111,12 @@ def subscription_create(
         action="subscription.created",
         target=sub,
         at=now,
-        changes={"plan": plan.code, "quantity": quantity, "coupon": coupon or ""},
+        changes={
+            "plan": plan.code,
+            "quantity": quantity,
+            "coupon": coupon or "",
+            **({"items": [[p.code, q] for p, q in items]} if items else {}),
+        },
     )
     return sub
 

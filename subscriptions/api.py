@@ -23,6 +23,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import coupons as billing_coupons
 from billing import discounts as billing_discounts
+from billing import items as billing_items
 from billing import retention as billing_retention
 from billing import subscriptions as billing_subs
 from billing.discounts_api import DiscountApplySerializer, DiscountSerializer, discount_data
@@ -39,12 +40,18 @@ from core.api import (
     StrictSerializer,
     input_of,
 )
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from customers.models import PaymentMethod
 from customers.selectors import customer_list
 from subscriptions import services
 from subscriptions.domain.cycles import Interval
-from subscriptions.models import Plan, Product, Subscription, SubscriptionStatus
+from subscriptions.models import (
+    Plan,
+    Product,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
 from subscriptions.readjustment_api import ReadjustmentSerializer
 from subscriptions.selectors import plan_list, product_list, subscription_list
 
@@ -510,6 +517,40 @@ class CancellationDetailsSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField(help_text="The subscriber's comment; may be empty.")
 
 
+class SubscriptionItemSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="si_…")
+    object = ObjectField("subscription_item")
+    plan = PublicIdOf("plan.public_id", help_text="The add-on's plan version (plan_…).")
+    description = serializers.CharField(source="plan.name", help_text="The add-on plan's name.")
+    quantity = serializers.IntegerField(help_text="Seats of the add-on.")
+    unit_amount = serializers.IntegerField(
+        source="plan.amount_minor", help_text="The add-on plan's unit price, in minor units."
+    )
+    cycles_billed = serializers.IntegerField(
+        help_text="Full periods billed so far (an add-on with a fixed term ends after "
+        "its plan's term_cycles)."
+    )
+    added_at = serializers.DateTimeField(help_text="When it was added.")
+    ended_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was removed or its term ended; null while live."
+    )
+
+    class Meta:
+        model = SubscriptionItem
+        fields = [
+            "id",
+            "object",
+            "plan",
+            "description",
+            "quantity",
+            "unit_amount",
+            "cycles_billed",
+            "added_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="sub_…")
     object = ObjectField("subscription")
@@ -576,6 +617,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="That pause carries the paid time from paused_at to this date past it.",
     )
+    items = serializers.SerializerMethodField(
+        help_text="Its live add-ons, billed with the base plan on each period's invoice."
+    )
     created = serializers.DateTimeField(source="created_at", help_text="When it was created.")
 
     class Meta:
@@ -609,9 +653,21 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "discount",
             "paused_at",
             "pause_carry_until",
+            "items",
             "created",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SubscriptionItemSerializer(many=True))
+    def get_items(self, obj: Subscription) -> list[dict[str, Any]]:
+        rows = getattr(obj, "live_items", None)
+        if rows is None:
+            rows = list(
+                obj.items.filter(ended_at__isnull=True)
+                .select_related("plan")
+                .order_by("added_at", "id")
+            )
+        return list(SubscriptionItemSerializer(rows, many=True).data)
 
     @extend_schema_field(ReadjustmentSerializer(many=True))
     def get_readjustments(self, obj: Subscription) -> list[dict[str, Any]]:
@@ -681,6 +737,13 @@ def _plans(tenant: Any) -> QuerySet[Plan]:
     return plan_list(tenant=tenant)
 
 
+class ItemInputSerializer(StrictSerializer):
+    plan = Ref(queryset=_plans, what="plan", help_text="The add-on's plan (plan_…).")
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, default=1, help_text="Seats of the add-on."
+    )
+
+
 class SubscriptionCreateSerializer(StrictSerializer):
     customer = Ref(
         queryset=lambda t: customer_list(tenant=t).select_related("test_clock"),
@@ -717,6 +780,12 @@ class SubscriptionCreateSerializer(StrictSerializer):
         what="payment method",
         required=False,
         help_text="Charge this method (pm_…) instead of the customer's default.",
+    )
+    items = ItemInputSerializer(
+        many=True,
+        required=False,
+        help_text="Add-ons billed with the plan from the start (same currency and interval); "
+        "their setup fees go on the first invoice.",
     )
 
 
@@ -863,6 +932,73 @@ class EmptySerializer(StrictSerializer):
     pass
 
 
+def _item_proration() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=list(services.ProrationBehavior.ALL),
+        default=billing_items.DEFAULT_PRORATION,
+        help_text="invoice_now (default: the rest of the period is invoiced at once), "
+        "next_invoice (added to the next invoice) or none (not prorated).",
+    )
+
+
+class ItemAddSerializer(StrictSerializer):
+    plan = Ref(queryset=_plans, what="plan", help_text="The add-on's plan (plan_…).")
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, default=1, help_text="Seats of the add-on."
+    )
+    proration = _item_proration()
+
+
+class ItemUpdateSerializer(StrictSerializer):
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, help_text="The add-on's new quantity."
+    )
+    proration = _item_proration()
+
+
+class ItemRemoveSerializer(StrictSerializer):
+    proration = _item_proration()
+
+
+class ItemPreviewSerializer(serializers.Serializer):
+    object = ObjectField("subscription_item_preview")
+    subscription = serializers.CharField(help_text="sub_…")
+    effective_at = serializers.DateTimeField(help_text="When it would take effect.")
+    currency = serializers.CharField(help_text="Currency of the amounts.")
+    invoiced = serializers.BooleanField(
+        help_text="True: the lines are an invoice written at once; false: they are added "
+        "to the next invoice (or nothing is billed)."
+    )
+    total_minor = serializers.IntegerField(help_text="What it adds (or credits if < 0).")
+    lines = PreviewLineSerializer(many=True, help_text="The exact lines it would produce.")
+
+
+_ITEM = OpenApiParameter("item_id", str, OpenApiParameter.PATH, description="The item's id, si_…")
+_ITEM_PATH = r"items/(?P<item_id>si_[a-z0-9]{1,40})"
+
+
+def _preview_lines(lines: Any) -> list[dict[str, Any]]:
+    plan_ids = {line.plan_id for line in lines if line.plan_id}
+    public: dict[int | None, str] = dict(
+        Plan.objects.filter(pk__in=plan_ids).values_list("pk", "public_id")
+    )
+    return [
+        {
+            "kind": line.kind,
+            "description": line.description,
+            "quantity": line.quantity,
+            "amount_minor": line.amount_minor,
+            "discount_minor": line.discount_minor,
+            "tax_minor": line.tax_minor,
+            "total_minor": line.total_minor,
+            "period_start": line.period_start,
+            "period_end": line.period_end,
+            "plan": public.get(line.plan_id),
+        }
+        for line in lines
+    ]
+
+
 class PaymentMethodSetSerializer(StrictSerializer):
     """The payment method a subscription is charged with."""
 
@@ -972,6 +1108,7 @@ class SubscriptionViewSet(ApiViewSet):
     def create(self, request: Request) -> Response:
         data = input_of(SubscriptionCreateSerializer, request)
         customer = data.pop("customer")
+        data["items"] = [(i["plan"], i["quantity"]) for i in data.pop("items", [])]
         sub = billing_subs.subscription_create(
             tenant=self.tenant,
             customer=customer,
@@ -988,25 +1125,7 @@ class SubscriptionViewSet(ApiViewSet):
         preview = billing_subs.subscription_preview_change(
             tenant=self.tenant, subscription=sub, now=self._now(sub), **data
         )
-        plan_ids = {line.plan_id for line in preview.lines if line.plan_id}
-        public: dict[int | None, str] = dict(
-            Plan.objects.filter(pk__in=plan_ids).values_list("pk", "public_id")
-        )
-        lines = [
-            {
-                "kind": line.kind,
-                "description": line.description,
-                "quantity": line.quantity,
-                "amount_minor": line.amount_minor,
-                "discount_minor": line.discount_minor,
-                "tax_minor": line.tax_minor,
-                "total_minor": line.total_minor,
-                "period_start": line.period_start,
-                "period_end": line.period_end,
-                "plan": public.get(line.plan_id),
-            }
-            for line in preview.lines
-        ]
+        lines = _preview_lines(preview.lines)
         return Response(
             ChangePreviewSerializer(
                 {
@@ -1173,6 +1292,168 @@ class SubscriptionViewSet(ApiViewSet):
             payment_method_id=method.pk if method is not None else None,
         )
         return self.respond(SubscriptionSerializer, self._fresh(sub))
+
+    # -- add-on items ---------------------------------------------------------------
+
+    def _item_preview(self, sub: Subscription, preview: Any) -> Response:
+        return Response(
+            ItemPreviewSerializer(
+                {
+                    "subscription": sub.public_id,
+                    "effective_at": preview.effective_at,
+                    "currency": sub.plan.currency,
+                    "invoiced": preview.invoiced,
+                    "total_minor": preview.total_minor,
+                    "lines": _preview_lines(preview.lines),
+                }
+            ).data
+        )
+
+    def _item_row(self, sub: Subscription, item_id: str) -> SubscriptionItem:
+        item = (
+            SubscriptionItem.objects.for_tenant(self.tenant)
+            .select_related("plan")
+            .filter(subscription=sub, public_id=item_id)
+            .first()
+        )
+        if item is None:
+            raise NotFound(f"No such item: '{item_id}'", param="item_id")
+        return item
+
+    @extend_schema(
+        methods=["GET"],
+        operation_id="subscription_items_list",
+        summary="List a subscription's add-ons (live and ended)",
+        parameters=[_SUB],
+        request=None,
+        responses=SubscriptionItemSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        operation_id="subscription_items_add",
+        summary="Add an add-on now: the rest of the period prorated, with its setup fee",
+        description="The add-on's plan must have the subscription's currency and billing "
+        "interval. A canceled, ended or paused subscription cannot take add-ons (409).",
+        parameters=[_SUB],
+        request=ItemAddSerializer,
+        responses={201: SubscriptionItemSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="items")
+    def items(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        if request.method == "GET":
+            rows = sub.items.select_related("plan").order_by("added_at", "id")
+            return Response(SubscriptionItemSerializer(rows, many=True).data)
+        data = input_of(ItemAddSerializer, request)
+        item = billing_items.subscription_item_add(
+            tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data
+        )
+        return self.respond(SubscriptionItemSerializer, item, status=201)
+
+    @extend_schema(
+        summary="Preview adding an add-on (changes nothing)",
+        parameters=[_SUB],
+        request=ItemAddSerializer,
+        responses=ItemPreviewSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="items/preview")
+    def items_preview(self, request: Request, id: str) -> Response:
+        sub = self.get_object()
+        data = input_of(ItemAddSerializer, request)
+        preview = billing_items.subscription_item_preview_add(
+            tenant=self.tenant, subscription_id=sub.pk, now=self._now(sub), **data
+        )
+        return self._item_preview(sub, preview)
+
+    @extend_schema(
+        methods=["POST"],
+        operation_id="subscription_item_update",
+        summary="Change an add-on's quantity now, prorated",
+        parameters=[_SUB, _ITEM],
+        request=ItemUpdateSerializer,
+        responses=SubscriptionItemSerializer,
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        operation_id="subscription_item_remove",
+        summary="Remove an add-on now: the unused part of its fee is credited",
+        parameters=[
+            _SUB,
+            _ITEM,
+            OpenApiParameter(
+                "proration",
+                str,
+                enum=[*services.ProrationBehavior.ALL],
+                description="invoice_now (default), next_invoice or none.",
+            ),
+        ],
+        request=None,
+        responses={200: SubscriptionItemSerializer},
+    )
+    @action(detail=True, methods=["post", "delete"], url_path=_ITEM_PATH)
+    def item(self, request: Request, id: str, item_id: str) -> Response:
+        sub = self.get_object()
+        row = self._item_row(sub, item_id)
+        if request.method == "DELETE":
+            item = billing_items.subscription_item_remove(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                item_id=row.public_id,
+                actor=self.actor,
+                now=self._now(sub),
+                proration=request.query_params.get("proration", billing_items.DEFAULT_PRORATION),
+            )
+        else:
+            data = input_of(ItemUpdateSerializer, request)
+            item = billing_items.subscription_item_update(
+                tenant=self.tenant,
+                subscription_id=sub.pk,
+                item_id=row.public_id,
+                actor=self.actor,
+                now=self._now(sub),
+                **data,
+            )
+        return self.respond(SubscriptionItemSerializer, item)
+
+    @extend_schema(
+        summary="Preview an add-on's quantity change (changes nothing)",
+        parameters=[_SUB, _ITEM],
+        request=ItemUpdateSerializer,
+        responses=ItemPreviewSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path=_ITEM_PATH + "/preview")
+    def item_preview(self, request: Request, id: str, item_id: str) -> Response:
+        sub = self.get_object()
+        row = self._item_row(sub, item_id)
+        data = input_of(ItemUpdateSerializer, request)
+        preview = billing_items.subscription_item_preview_update(
+            tenant=self.tenant,
+            subscription_id=sub.pk,
+            item_id=row.public_id,
+            now=self._now(sub),
+            **data,
+        )
+        return self._item_preview(sub, preview)
+
+    @extend_schema(
+        summary="Preview removing an add-on (changes nothing)",
+        parameters=[_SUB, _ITEM],
+        request=ItemRemoveSerializer,
+        responses=ItemPreviewSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path=_ITEM_PATH + "/preview_remove")
+    def item_preview_remove(self, request: Request, id: str, item_id: str) -> Response:
+        sub = self.get_object()
+        row = self._item_row(sub, item_id)
+        data = input_of(ItemRemoveSerializer, request)
+        preview = billing_items.subscription_item_preview_remove(
+            tenant=self.tenant,
+            subscription_id=sub.pk,
+            item_id=row.public_id,
+            now=self._now(sub),
+            **data,
+        )
+        return self._item_preview(sub, preview)
 
     @action(detail=True, methods=["post"])
     def reactivate(self, request: Request, id: str) -> Response:

@@ -25,6 +25,7 @@ from subscriptions.models import (
     Readjustment,
     ScheduledChange,
     Subscription,
+    SubscriptionItem,
     SubscriptionStatus,
 )
 from tenants.models import Tenant
@@ -133,6 +134,9 @@ class Batch:
     readjustments: dict[int, list[Readjustment]] = field(default_factory=dict)
     touched_readjustments: list[Readjustment] = field(default_factory=list)
     rare: list[Subscription] = field(default_factory=list)
+    # Live add-on items (``SubscriptionItem``), only for the subscriptions that have some.
+    items: dict[int, list[SubscriptionItem]] = field(default_factory=dict)
+    touched_items: list[SubscriptionItem] = field(default_factory=list)
 
 
 def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
@@ -158,6 +162,14 @@ def load(tenant: Tenant, subs: Sequence[Subscription]) -> Batch:
     ).order_by("effective_at", "id"):
         readjustments[readjustment.subscription_id].append(readjustment)
     batch.readjustments = readjustments
+    items: dict[int, list[SubscriptionItem]] = defaultdict(list)
+    for item in (
+        SubscriptionItem.objects.filter(subscription_id__in=ids, ended_at__isnull=True)
+        .select_related("plan", "plan__tax_rate")
+        .order_by("added_at", "id")
+    ):
+        items[item.subscription_id].append(item)
+    batch.items = items
     return batch
 
 
@@ -247,17 +259,17 @@ class Engine:
         # subscription itself).
         later = sub.start_at > sub.current_period_start
         sub.started = True
-        plan = sub.plan
         if sub.trial_end is not None and sub.trial_end > at:
             sub.move_to(Status.TRIALING)
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, sub.trial_end
-            if plan.setup_fee_minor:
+            setup = self.setup_fees(sub)
+            if setup:
                 self.invoice(
                     sub,
                     at=at,
                     reason=InvoiceReason.CREATE,
-                    charges=(SetupFee(plan),),
+                    charges=setup,
                     period=(at, sub.trial_end),
                     first=True,
                 )
@@ -287,13 +299,69 @@ class Engine:
                 unit_amount_minor=sub.unit_amount_minor,
             ),
         )
-        if first and sub.plan.setup_fee_minor:
-            charges += (SetupFee(sub.plan),)
+        charges += self.item_periods(sub, start, end, nominal, full=index >= 0)
+        if first:
+            charges += self.setup_fees(sub)
         if index >= 0:
             sub.paid_cycles += 1
         charge_now = sub.collection_method == "charge_automatically"
         sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
         self.invoice(sub, at=at, reason=reason, charges=charges, period=(start, end), first=first)
+
+    # -- add-on items (issue 16) ------------------------------------------------
+
+    def setup_fees(self, sub: Subscription) -> tuple[Charge, ...]:
+        """The setup fees of a first invoice: the base plan's, then its items'."""
+        plans = [sub.plan, *(i.plan for i in self.b.items.get(sub.pk, ()))]
+        return tuple(SetupFee(p) for p in plans if p.setup_fee_minor)
+
+    def item_periods(
+        self,
+        sub: Subscription,
+        start: datetime,
+        end: datetime,
+        nominal: tuple[datetime, datetime],
+        *,
+        full: bool,
+    ) -> tuple[Charge, ...]:
+        """Each live item's fee for ``[start, end)``, beside the base plan's
+        (prorated against ``nominal`` like it); ``full``: a whole period, which
+        counts towards an item's fixed term."""
+        charges: list[Charge] = []
+        for item in self.b.items.get(sub.pk, ()):
+            if item.ended_at is not None:
+                continue
+            charges.append(
+                PlanPeriod(
+                    plan=item.plan,
+                    quantity=item.quantity,
+                    start=start,
+                    end=end,
+                    nominal_start=nominal[0],
+                    nominal_end=nominal[1],
+                )
+            )
+            if full:
+                item.cycles_billed += 1
+                self.b.touched_items.append(item)
+        return tuple(charges)
+
+    def end_items_due(self, sub: Subscription, at: datetime) -> None:
+        """Items whose fixed term (their plan's ``term_cycles`` full periods) is
+        served end at ``at``, the boundary after their last period."""
+        for item in self.b.items.get(sub.pk, ()):
+            cycles = item.plan.term_cycles
+            if item.ended_at is None and cycles and item.cycles_billed >= cycles:
+                item.ended_at = at
+                self.b.touched_items.append(item)
+                self.event(
+                    sub,
+                    "subscription.item_ended",
+                    at,
+                    item=item.public_id,
+                    plan=item.plan.public_id,
+                    reason="term",
+                )
 
     def apply_changes(self, sub: Subscription, at: datetime) -> bool:
         """Apply the changes due at ``at``; False when the subscription stopped."""
@@ -392,7 +460,9 @@ class Engine:
             nominal_end=end,
             unit_amount_minor=sub.unit_amount_minor,
         )
-        self.invoice(sub, at=at, reason=InvoiceReason.CYCLE, charges=(charge,), period=(start, end))
+        self.end_items_due(sub, at)
+        charges = (charge, *self.item_periods(sub, start, end, (start, end), full=True))
+        self.invoice(sub, at=at, reason=InvoiceReason.CYCLE, charges=charges, period=(start, end))
 
     def readjust(self, sub: Subscription, start: datetime) -> None:
         """The readjustments scheduled to take effect by the period starting at
@@ -493,7 +563,8 @@ class Engine:
             nominal_end=nominal[1],
             unit_amount_minor=sub.unit_amount_minor,
         )
-        self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,))
+        items = self.item_periods(sub, at, sub.current_period_end, nominal, full=False)
+        self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge, *items))
         self.event(sub, "subscription.resumed", at)
         sub.next_event_at = self.next_event(sub)
 
@@ -589,8 +660,13 @@ class Engine:
                 nominal_start=start,
                 nominal_end=end,
             )
+            items = self.item_periods(sub, at, end, (start, end), full=at == start)
             self.invoice(
-                sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,), period=(at, end)
+                sub,
+                at=at,
+                reason=InvoiceReason.UPDATE,
+                charges=(charge, *items),
+                period=(at, end),
             )
         sub.paused_at = sub.pause_carry_until = None
         self.b.rare.append(sub)
@@ -626,6 +702,12 @@ def write(batch: Batch, now: datetime, *, first_invoice_paid: Collection[int] = 
     bulk_set(Subscription, batch.subs, [*SUB_FIELDS, "started"])
     bulk_set(ScheduledChange, batch.touched_changes, ["status"])
     bulk_set(Readjustment, batch.touched_readjustments, ["status", "applied_at"])
+    if batch.touched_items:
+        bulk_set(
+            SubscriptionItem,
+            list({i.pk: i for i in batch.touched_items}.values()),
+            ["cycles_billed", "ended_at"],
+        )
     if batch.rare:
         bulk_set(Subscription, list({s.pk: s for s in batch.rare}.values()), RARE_FIELDS)
     emit_many(batch.events)

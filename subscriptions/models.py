@@ -242,6 +242,43 @@ class Subscription(TenantOwned):
         return self.public_id
 
 
+class SubscriptionItem(TenantOwned):
+    """An add-on billed with its subscription: a plan of the same currency and
+    interval as the base plan (``Subscription.plan``), times ``quantity``, on
+    the same invoice each period. Its own setup fee is charged when it is added;
+    with a fixed term (its plan's ``term_cycles``) it ends by itself after that
+    many full periods (``cycles_billed``). Ended items stay, for history."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "si")
+    )
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    # Full periods billed to the item (a prorated first part does not count).
+    cycles_billed = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription item")
+        verbose_name_plural = _("subscription items")
+        indexes = [
+            # The engine loads a batch's live items in one query.
+            models.Index(
+                fields=["tenant", "subscription"],
+                condition=Q(ended_at__isnull=True),
+                name="subitem_live",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="subitem_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
 class ScheduledChange(TenantOwned):
     """A change that takes effect at a set moment (period end): plan or quantity
     change, cancellation, pause. Undoing one cancels the row, never deletes it."""

@@ -23,6 +23,7 @@ from subscriptions.models import (
     ReadjustmentPolicy,
     ScheduledChange,
     Subscription,
+    SubscriptionItem,
     SubscriptionStatus,
 )
 from tenants.models import Tenant
@@ -56,6 +57,7 @@ def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
         .prefetch_related(
             Prefetch("readjustments", queryset=readjustments, to_attr="readjustment_rows")
         )
+        .prefetch_related(live_items_prefetch())
         .order_by("-created_at", "-id")
     )
 
@@ -99,21 +101,40 @@ def entitled_subscriptions(
             access_suspended_at__isnull=True,
         )
         .select_related("plan")
+        .prefetch_related(live_items_prefetch())
         .order_by("-created_at", "-id")
     )
 
 
+def live_items_prefetch() -> Prefetch[Any]:
+    """A subscription's live add-on items, with their plans, as ``live_items``."""
+    return Prefetch(
+        "items",
+        queryset=SubscriptionItem.objects.filter(ended_at__isnull=True)
+        .select_related("plan")
+        .order_by("added_at", "id"),
+        to_attr="live_items",
+    )
+
+
+def plans_of(sub: Subscription) -> list[Plan]:
+    """The base plan, then the live add-ons' (prefetched with ``live_items_prefetch``)."""
+    return [sub.plan, *(item.plan for item in getattr(sub, "live_items", ()))]
+
+
 def entitlements_of(subs: Iterable[Subscription]) -> Entitlements:
-    """The union of the subscriptions' plan entitlements (newest first)."""
+    """The union of the subscriptions' entitlements (newest first): each one's
+    base plan's and its live add-ons'."""
     subs = list(subs)
     features: dict[str, Any] = {}
     for sub in subs:
-        for key, value in (sub.plan.entitlements or {}).items():
-            features[key] = _merge(features[key], value) if key in features else value
+        for plan in plans_of(sub):
+            for key, value in (plan.entitlements or {}).items():
+                features[key] = _merge(features[key], value) if key in features else value
     return Entitlements(
         features=features,
         subscriptions=[s.public_id for s in subs],
-        plans=sorted({s.plan.public_id for s in subs}),
+        plans=sorted({p.public_id for s in subs for p in plans_of(s)}),
     )
 
 

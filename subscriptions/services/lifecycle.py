@@ -231,6 +231,13 @@ def change_validate(
                 param="when",
                 code="interval_change_now_only",
             )
+        if sub.items.filter(ended_at__isnull=True).exists():
+            raise ValidationFailed(
+                "A subscription with add-ons cannot change its billing interval; "
+                "remove the add-ons first.",
+                param="plan",
+                code="interval_change_with_items",
+            )
         if new_plan.term_cycles or sub.plan.term_cycles:
             raise ValidationFailed(
                 "A plan with a fixed term cannot change its billing interval.",

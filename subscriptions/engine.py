@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.bulk import bulk_set
-from subscriptions.domain.cycles import boundary, from_local, to_local
+from subscriptions.domain.cycles import boundary, calendar_anchor, from_local, to_local
 from subscriptions.models import (
     Plan,
     Readjustment,
@@ -48,7 +48,13 @@ SUB_FIELDS = [
 ]
 # Written only for the few subscriptions whose anchor or mid-period pause moved
 # (``Batch.rare``), so the billing run's bulk update keeps its width.
-RARE_FIELDS = ["billing_anchor", "billing_day", "paused_at", "pause_carry_until"]
+RARE_FIELDS = [
+    "billing_anchor",
+    "billing_day",
+    "calendar_billing",
+    "paused_at",
+    "pause_carry_until",
+]
 
 
 class InvoiceReason(StrEnum):
@@ -73,6 +79,9 @@ class PlanPeriod:
     nominal_end: datetime
     # The contract's readjusted unit price, when it has one (else the plan's).
     unit_amount_minor: int | None = None
+    # In the plan's introductory phase: (cycle, cycles), priced at the intro
+    # price (cycle 0: a partial period, which uses none of the phase's cycles).
+    intro: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,35 @@ class SetupFee:
     plan: Plan
 
 
-Charge = PlanPeriod | SetupFee
+@dataclass(frozen=True, slots=True)
+class TrialPeriod:
+    """The trial ``[start, end)``, free: the zero line of a trial invoice
+    (the tenant's ``trial_invoice`` convention)."""
+
+    plan: Plan
+    quantity: int
+    start: datetime
+    end: datetime
+
+
+Charge = PlanPeriod | SetupFee | TrialPeriod
+
+
+def intro_phase(sub: Subscription, plan: Plan, *, counted: bool) -> tuple[int, int] | None:
+    """Whether a period of ``plan`` falls in its introductory phase: (cycle, cycles).
+
+    Phase cycles are the subscription's paid cycles (``paid_cycles``, counted
+    whatever the plan): a trial is none, a paused cycle is none. A period that
+    is not a whole cycle (``counted`` False: a short first period up to a
+    calendar or billing-day anchor, the rest of a period after an early resume)
+    is in the phase while cycles of it are left, and uses none."""
+    cycles = plan.intro_cycles
+    if not cycles or plan.intro_amount_minor is None:
+        return None
+    n = sub.paid_cycles
+    if counted:
+        return (n, cycles) if 1 <= n <= cycles else None
+    return (0, cycles) if n < cycles else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,12 +289,15 @@ class Engine:
             sub.move_to(Status.TRIALING)
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, sub.trial_end
-            if plan.setup_fee_minor:
+            trial: tuple[Charge, ...] = ()
+            if self.tenant.trial_invoice == "zero":
+                trial = (TrialPeriod(plan, sub.quantity, at, sub.trial_end),)
+            if plan.setup_fee_minor or trial:
                 self.invoice(
                     sub,
                     at=at,
                     reason=InvoiceReason.CREATE,
-                    charges=(SetupFee(plan),),
+                    charges=(*trial, *((SetupFee(plan),) if plan.setup_fee_minor else ())),
                     period=(at, sub.trial_end),
                     first=True,
                 )
@@ -276,6 +316,8 @@ class Engine:
         nominal = period_bounds(sub, index, self.tz)
         sub.period_index = index
         sub.current_period_start, sub.current_period_end = start, end
+        if index >= 0:
+            sub.paid_cycles += 1
         charges: tuple[Charge, ...] = (
             PlanPeriod(
                 plan=sub.plan,
@@ -285,12 +327,11 @@ class Engine:
                 nominal_start=nominal[0],
                 nominal_end=nominal[1],
                 unit_amount_minor=sub.unit_amount_minor,
+                intro=intro_phase(sub, sub.plan, counted=index >= 0),
             ),
         )
         if first and sub.plan.setup_fee_minor:
             charges += (SetupFee(sub.plan),)
-        if index >= 0:
-            sub.paid_cycles += 1
         charge_now = sub.collection_method == "charge_automatically"
         sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
         self.invoice(sub, at=at, reason=reason, charges=charges, period=(start, end), first=first)
@@ -391,6 +432,7 @@ class Engine:
             nominal_start=start,
             nominal_end=end,
             unit_amount_minor=sub.unit_amount_minor,
+            intro=intro_phase(sub, sub.plan, counted=True),
         )
         self.invoice(sub, at=at, reason=InvoiceReason.CYCLE, charges=(charge,), period=(start, end))
 
@@ -492,6 +534,7 @@ class Engine:
             nominal_start=nominal[0],
             nominal_end=nominal[1],
             unit_amount_minor=sub.unit_amount_minor,
+            intro=intro_phase(sub, sub.plan, counted=False),
         )
         self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,))
         self.event(sub, "subscription.resumed", at)
@@ -509,6 +552,14 @@ class Engine:
         sub.plan, sub.quantity = change.new_plan, change.new_quantity
         if reset_anchor:
             sub.billing_anchor, sub.billing_day = at, None
+            sub.calendar_billing = False
+        elif sub.calendar_billing:
+            # Calendar billing stays on the calendar: the new grid's boundaries
+            # (the 1st, calendar quarters, Jan 1st) rather than the old anchor's.
+            sub.billing_anchor = calendar_anchor(
+                at, sub.plan.interval, sub.plan.interval_count, self.tz
+            )
+            sub.billing_day = None
         n = index_at(sub, sub.plan, at, self.tz)
         start, end = period_bounds(sub, n, self.tz)
         sub.period_index = n
@@ -535,6 +586,7 @@ class Engine:
             end=end,
             nominal_start=start,
             nominal_end=end,
+            intro=intro_phase(sub, sub.plan, counted=at == start),
         )
 
     def pause_now(
@@ -572,6 +624,7 @@ class Engine:
             left = to_local(sub.pause_carry_until, self.tz) - to_local(sub.paused_at, self.tz)
             end = from_local(to_local(at, self.tz) + left, self.tz)
             sub.billing_anchor, sub.billing_day = end, None
+            sub.calendar_billing = False
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, end
         else:
@@ -588,6 +641,7 @@ class Engine:
                 end=end,
                 nominal_start=start,
                 nominal_end=end,
+                intro=intro_phase(sub, sub.plan, counted=at == start),
             )
             self.invoice(
                 sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge,), period=(at, end)
@@ -601,6 +655,13 @@ class Engine:
 def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: str) -> PlanChange:
     """What changing ``sub`` to ``plan`` × ``quantity`` at ``at`` replaces (reads only)."""
     window = None if sub.status == Status.TRIALING else period_bounds(sub, sub.period_index, tz)
+    # In an introductory phase the current period was priced, and is prorated,
+    # at the phase's price (the old plan's; the new plan's own phase, if the
+    # subscription's cycles are still within it).
+    counted = window is not None and sub.current_period_start == window[0]
+    old_intro = intro_phase(sub, sub.plan, counted=counted)
+    new_intro = intro_phase(sub, plan, counted=counted)
+    new_unit = sub.unit_amount_minor if plan.pk == sub.plan_id else None
     return PlanChange(
         subscription=sub,
         at=at,
@@ -610,8 +671,8 @@ def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: 
         new_quantity=quantity,
         window=window,
         end=sub.current_period_end,
-        old_unit_amount_minor=sub.unit_amount_minor,
-        new_unit_amount_minor=sub.unit_amount_minor if plan.pk == sub.plan_id else None,
+        old_unit_amount_minor=sub.plan.intro_amount_minor if old_intro else sub.unit_amount_minor,
+        new_unit_amount_minor=plan.intro_amount_minor if new_intro else new_unit,
     )
 
 

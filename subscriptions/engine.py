@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.bulk import bulk_set
-from subscriptions.domain.cycles import boundary, calendar_anchor, from_local, to_local
+from subscriptions.domain.cycles import (
+    boundary,
+    calendar_anchor,
+    calendar_grid,
+    from_local,
+    to_local,
+)
 from subscriptions.models import (
     Plan,
     Readjustment,
@@ -154,7 +160,8 @@ class PlanChange:
     new_quantity: int
     window: tuple[datetime, datetime] | None
     end: datetime
-    # The contract's readjusted unit price before and after (None: the plan's).
+    # The contract's unit price before and after (None: the plan's): readjusted,
+    # or the plan's intro price while the period is in its introductory phase.
     old_unit_amount_minor: int | None = None
     new_unit_amount_minor: int | None = None
 
@@ -553,13 +560,16 @@ class Engine:
         if reset_anchor:
             sub.billing_anchor, sub.billing_day = at, None
             sub.calendar_billing = False
-        elif sub.calendar_billing:
+        elif sub.calendar_billing and calendar_grid(sub.plan.interval, sub.plan.interval_count):
             # Calendar billing stays on the calendar: the new grid's boundaries
             # (the 1st, calendar quarters, Jan 1st) rather than the old anchor's.
             sub.billing_anchor = calendar_anchor(
                 at, sub.plan.interval, sub.plan.interval_count, self.tz
             )
             sub.billing_day = None
+        elif sub.calendar_billing:
+            # Weeks, days, 5 months …: no calendar grid; the old anchor's day stays.
+            sub.calendar_billing = False
         n = index_at(sub, sub.plan, at, self.tz)
         start, end = period_bounds(sub, n, self.tz)
         sub.period_index = n

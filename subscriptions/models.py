@@ -67,7 +67,7 @@ class Plan(TenantOwned):
     intro_amount_minor = models.BigIntegerField(
         _("intro price (minor units)"), null=True, blank=True
     )
-    intro_cycles = models.PositiveSmallIntegerField(_("intro cycles"), default=0)
+    intro_cycles = models.PositiveSmallIntegerField(_("intro cycles"), default=0, db_default=0)
     max_pauses = models.PositiveSmallIntegerField(default=0)
     max_pause_cycles = models.PositiveSmallIntegerField(default=0)
     max_installments = models.PositiveSmallIntegerField(default=1)
@@ -168,7 +168,7 @@ class Subscription(TenantOwned):
     billing_day = models.PositiveSmallIntegerField(null=True, blank=True)
     # Periods align on the calendar (the 1st of the month, calendar quarters,
     # Jan 1st): an interval change keeping the anchor realigns on the new grid.
-    calendar_billing = models.BooleanField(default=False)
+    calendar_billing = models.BooleanField(default=False, db_default=False)
     period_index = models.IntegerField(default=0)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()

@@ -310,3 +310,29 @@ def test_anchor_bad_input_is_refused_and_changes_nothing(db, plan_kw, sub_kw, pa
         left = (Subscription.objects.filter(tenant=w.tenant).count(), len(w.invoices()))
     assert err.value.param == param
     assert left == (0, 0)
+
+
+def test_interval_change_to_weekly_keeping_the_anchor_leaves_the_calendar(db):
+    # Given the calendar-billed monthly subscription from Jan 1 2026 (a Thursday)
+    with world(utc(2026, 1, 1, 3)) as w:
+        sub = w.subscribe(w.plan("monthly", 9_990), calendar_billing=True)
+        weekly = w.plan("weekly", 2_500, interval="week")
+        # When on Feb 11 at noon it moves to weekly, keeping the anchor
+        w.advance(utc(2026, 2, 11, 15))
+        change(w, sub, plan=weekly, anchor="keep")
+        after = w.refresh(sub)
+        w.advance(utc(2026, 2, 13))
+        renewal = summary(w.invoices(sub)[-1])
+    # Then weeks have no calendar grid: they run from the old anchor's day
+    # (Thursdays: Jan 1 + 6 weeks = Feb 12) and calendar billing is off
+    assert after.calendar_billing is False
+    assert (after.current_period_start, after.current_period_end) == (
+        utc(2026, 2, 11, 15),
+        utc(2026, 2, 12, 3),
+    )
+    assert renewal == (
+        "2026-02-12",
+        "subscription_cycle",
+        2_500,
+        [("recurring", 2_500, 0, 0, 2_500)],
+    )

@@ -19,11 +19,14 @@ from datetime import datetime
 from typing import cast
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from billing.domain.amounts import prorate, remaining_fraction
 from billing.domain.invoicing import (
     RECURRING,
     SETUP_FEE,
+    TRIAL,
     Discount,
     ProposedLine,
     price,
@@ -116,9 +119,18 @@ def recurring_line(
     nominal_start: datetime,
     nominal_end: datetime,
     unit_amount_minor: int | None = None,
+    intro: tuple[int, int] | None = None,
+    locale: str = "",
 ) -> ProposedLine:
     """The plan's charge for ``[start, end)`` (at the contract's readjusted unit
-    price, if any); a short first period is prorated against the full period it is part of."""
+    price, if any); a short first period is prorated against the full period it
+    is part of. In the plan's introductory phase (``intro``) the phase's price
+    applies instead (a readjustment moves the evergreen price only) and the line
+    says which cycle of the phase it is."""
+    description = plan.name
+    if intro is not None:
+        unit_amount_minor = plan.intro_amount_minor
+        description = f"{plan.name} — {intro_label(intro, locale or tenant.locale)}"
     terms = contract_terms(plan, unit_amount_minor)
     full = terms.period_amount(quantity)
     amount = full
@@ -134,7 +146,7 @@ def recurring_line(
         amount = prorate(full, fraction, tenant.rounding_mode)
     return ProposedLine(
         kind=RECURRING,
-        description=plan.name,
+        description=description,
         quantity=quantity,
         amount_minor=amount,
         tax_percent=terms.tax_percent,
@@ -142,6 +154,30 @@ def recurring_line(
         period_start=start,
         period_end=end,
         plan_id=plan.pk,
+    )
+
+
+def intro_label(intro: tuple[int, int], locale: str) -> str:
+    """ "Intro price, 1 of 3" in the customer's language (a partial period: no number)."""
+    cycle, cycles = intro
+    with translation.override(locale or None):
+        if cycle == 0:
+            return str(_("Intro price, partial period"))
+        return str(_("Intro price, %(cycle)s of %(cycles)s") % {"cycle": cycle, "cycles": cycles})
+
+
+def trial_line(charge: engine.TrialPeriod, locale: str) -> ProposedLine:
+    """The zero line of a trial invoice: the trial's dates, nothing to pay."""
+    with translation.override(locale or None):
+        label = str(_("Trial period"))
+    return ProposedLine(
+        kind=TRIAL,
+        description=f"{charge.plan.name} — {label}",
+        quantity=charge.quantity,
+        amount_minor=0,
+        period_start=charge.start,
+        period_end=charge.end,
+        plan_id=charge.plan.pk,
     )
 
 
@@ -157,9 +193,11 @@ def setup_line(plan: Plan) -> ProposedLine:
     )
 
 
-def charge_line(tenant: Tenant, charge: engine.Charge) -> ProposedLine:
+def charge_line(tenant: Tenant, charge: engine.Charge, locale: str = "") -> ProposedLine:
     if isinstance(charge, engine.SetupFee):
         return setup_line(charge.plan)
+    if isinstance(charge, engine.TrialPeriod):
+        return trial_line(charge, locale or tenant.locale)
     return recurring_line(
         tenant=tenant,
         plan=charge.plan,
@@ -169,6 +207,8 @@ def charge_line(tenant: Tenant, charge: engine.Charge) -> ProposedLine:
         nominal_start=charge.nominal_start,
         nominal_end=charge.nominal_end,
         unit_amount_minor=charge.unit_amount_minor,
+        intro=charge.intro,
+        locale=locale,
     )
 
 
@@ -362,7 +402,10 @@ def price_owed(batch: Batch) -> None:
             item.subscription,
             at=item.at,
             reason=REASONS[item.reason],
-            lines=[charge_line(batch.tenant, c) for c in item.charges],
+            lines=[
+                charge_line(batch.tenant, c, batch.locales.get(item.subscription.customer_id, ""))
+                for c in item.charges
+            ],
             period=item.period,
             first=item.first,
             currency=item.currency,

@@ -129,6 +129,21 @@ class PlanForm(EntitlementRowsForm):
         max_value=365,
         initial=30,
     )
+    intro_amount = forms.CharField(
+        label=gettext_lazy("Intro price"),
+        required=False,
+        help_text=gettext_lazy(
+            "An introductory phase: this price for the first cycles, then the price above. "
+            "Empty: none."
+        ),
+    )
+    intro_cycles = forms.IntegerField(
+        label=gettext_lazy("Intro cycles"),
+        min_value=0,
+        max_value=1200,
+        required=False,
+        help_text=gettext_lazy("How many paid cycles the intro price lasts (a trial is none)."),
+    )
     max_pauses = forms.IntegerField(
         label=gettext_lazy("Pauses allowed"), min_value=0, max_value=100, initial=0
     )
@@ -180,6 +195,14 @@ class PlanForm(EntitlementRowsForm):
         currency = data.get("currency")
         if not currency:
             return data
+        text = (self.data.get("intro_amount") or "").strip()
+        data["intro_amount_minor"] = None
+        if text:
+            try:
+                data["intro_amount_minor"] = parse_money(text, currency)
+            except forms.ValidationError as exc:
+                self.add_error("intro_amount", exc)
+        data["intro_cycles"] = data.get("intro_cycles") or 0
         for name, required in (("amount", True), ("setup_fee", False)):
             text = (self.data.get(name) or "").strip()
             if not text and not required:

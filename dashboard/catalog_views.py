@@ -170,6 +170,7 @@ def product_archive(request: StaffRequest, product_id: str) -> HttpResponse:
 _PLAN_PARAMS = {
     "amount_minor": "amount",
     "setup_fee_minor": "setup_fee",
+    "intro_amount_minor": "intro_amount",
     "plan_code_taken": "code",
 }
 
@@ -203,6 +204,8 @@ def plan_create(request: StaffRequest) -> HttpResponse:
                 setup_fee_minor=data["setup_fee_minor"],
                 term_cycles=data["term_cycles"],
                 term_notice_days=data["term_notice_days"],
+                intro_amount_minor=data["intro_amount_minor"],
+                intro_cycles=data["intro_cycles"],
                 max_pauses=data["max_pauses"],
                 max_pause_cycles=data["max_pause_cycles"],
                 max_installments=data["max_installments"],

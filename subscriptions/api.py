@@ -161,6 +161,14 @@ class PlanSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="Minimum term in periods, or null."
     )
     term_notice_days = serializers.IntegerField(help_text="Days of notice before a term ends.")
+    intro_amount_minor = serializers.IntegerField(
+        allow_null=True,
+        help_text="Introductory phase: the unit price of a subscription's first intro_cycles "
+        "paid periods (then amount_minor), or null for none.",
+    )
+    intro_cycles = serializers.IntegerField(
+        help_text="Paid periods the introductory price lasts (0: no phase; a trial is none)."
+    )
     max_pauses = serializers.IntegerField(help_text="Pauses allowed per subscription.")
     max_pause_cycles = serializers.IntegerField(help_text="Longest pause, in periods.")
     max_installments = serializers.IntegerField(help_text="Most installments an invoice allows.")
@@ -195,6 +203,8 @@ class PlanSerializer(serializers.ModelSerializer):
             "setup_fee_minor",
             "term_cycles",
             "term_notice_days",
+            "intro_amount_minor",
+            "intro_cycles",
             "max_pauses",
             "max_pause_cycles",
             "max_installments",
@@ -260,6 +270,19 @@ class PlanCreateSerializer(StrictSerializer):
     term_notice_days = serializers.IntegerField(
         min_value=0, max_value=365, default=30, help_text="Notice before a term ends."
     )
+    intro_amount_minor = _amount(
+        "Introductory price per unit for the first intro_cycles paid periods (with "
+        "intro_cycles), e.g. 990 for R$ 9,90 for 3 months; 0 for free periods.",
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    intro_cycles = serializers.IntegerField(
+        min_value=0,
+        max_value=1200,
+        default=0,
+        help_text="How many paid periods the introductory price lasts; at most term_cycles.",
+    )
     max_pauses = serializers.IntegerField(
         min_value=0, max_value=100, default=0, help_text="Pauses."
     )
@@ -296,6 +319,15 @@ class PlanCreateSerializer(StrictSerializer):
 class PlanPriceSerializer(StrictSerializer):
     amount_minor = _amount("The new price per period.")
     setup_fee_minor = _amount("A new setup fee (default: unchanged).", required=False)
+    intro_amount_minor = _amount(
+        "A new introductory price (with intro_cycles; null with intro_cycles 0 removes the "
+        "phase). Both left out: unchanged.",
+        required=False,
+        allow_null=True,
+    )
+    intro_cycles = serializers.IntegerField(
+        min_value=0, max_value=1200, required=False, help_text="A new introductory length."
+    )
 
 
 @extend_schema_view(
@@ -343,6 +375,8 @@ class PlanViewSet(ApiViewSet):
     def change_price(self, request: Request, id: str) -> Response:
         plan = self.get_object()
         data = input_of(PlanPriceSerializer, request)
+        if "intro_amount_minor" in data or "intro_cycles" in data:
+            data["intro"] = (data.pop("intro_amount_minor", None), data.pop("intro_cycles", 0))
         new = services.plan_change_price(
             tenant=self.tenant, plan_id=plan.pk, actor=self.actor, now=clock.now(), **data
         )
@@ -761,10 +795,16 @@ class SubscriptionCreateSerializer(StrictSerializer):
         required=False, help_text="Start later than now (ISO 8601); default now."
     )
     anchor_day = serializers.IntegerField(
-        min_value=1, max_value=31, required=False, help_text="Bill on this day of the month."
+        min_value=1,
+        max_value=31,
+        required=False,
+        help_text="Bill on this day of the month (monthly, quarterly, annual … plans; "
+        "clamped to the month's last day).",
     )
     calendar_billing = serializers.BooleanField(
-        default=False, help_text="Bill on the 1st of the month (or of the year)."
+        default=False,
+        help_text="Align periods on the calendar: the 1st of the month, calendar quarters "
+        "(Jan/Apr/Jul/Oct 1st), Jan 1st for years; the first period is prorated.",
     )
     coupon = serializers.CharField(max_length=64, required=False, help_text="A coupon code.")
     collection_method = serializers.ChoiceField(

@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.bulk import bulk_set
-from subscriptions.domain.cycles import boundary, from_local, to_local
+from subscriptions.domain.cycles import (
+    boundary,
+    calendar_anchor,
+    calendar_grid,
+    from_local,
+    to_local,
+)
 from subscriptions.models import (
     Plan,
     Readjustment,
@@ -49,7 +55,13 @@ SUB_FIELDS = [
 ]
 # Written only for the few subscriptions whose anchor or mid-period pause moved
 # (``Batch.rare``), so the billing run's bulk update keeps its width.
-RARE_FIELDS = ["billing_anchor", "billing_day", "paused_at", "pause_carry_until"]
+RARE_FIELDS = [
+    "billing_anchor",
+    "billing_day",
+    "calendar_billing",
+    "paused_at",
+    "pause_carry_until",
+]
 
 
 class InvoiceReason(StrEnum):
@@ -74,6 +86,9 @@ class PlanPeriod:
     nominal_end: datetime
     # The contract's readjusted unit price, when it has one (else the plan's).
     unit_amount_minor: int | None = None
+    # In the plan's introductory phase: (cycle, cycles), priced at the intro
+    # price (cycle 0: a partial period, which uses none of the phase's cycles).
+    intro: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +98,35 @@ class SetupFee:
     plan: Plan
 
 
-Charge = PlanPeriod | SetupFee
+@dataclass(frozen=True, slots=True)
+class TrialPeriod:
+    """The trial ``[start, end)``, free: the zero line of a trial invoice
+    (the tenant's ``trial_invoice`` convention)."""
+
+    plan: Plan
+    quantity: int
+    start: datetime
+    end: datetime
+
+
+Charge = PlanPeriod | SetupFee | TrialPeriod
+
+
+def intro_phase(sub: Subscription, plan: Plan, *, counted: bool) -> tuple[int, int] | None:
+    """Whether a period of ``plan`` falls in its introductory phase: (cycle, cycles).
+
+    Phase cycles are the subscription's paid cycles (``paid_cycles``, counted
+    whatever the plan): a trial is none, a paused cycle is none. A period that
+    is not a whole cycle (``counted`` False: a short first period up to a
+    calendar or billing-day anchor, the rest of a period after an early resume)
+    is in the phase while cycles of it are left, and uses none."""
+    cycles = plan.intro_cycles
+    if not cycles or plan.intro_amount_minor is None:
+        return None
+    n = sub.paid_cycles
+    if counted:
+        return (n, cycles) if 1 <= n <= cycles else None
+    return (0, cycles) if n < cycles else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +161,8 @@ class PlanChange:
     new_quantity: int
     window: tuple[datetime, datetime] | None
     end: datetime
-    # The contract's readjusted unit price before and after (None: the plan's).
+    # The contract's unit price before and after (None: the plan's): readjusted,
+    # or the plan's intro price while the period is in its introductory phase.
     old_unit_amount_minor: int | None = None
     new_unit_amount_minor: int | None = None
 
@@ -263,13 +307,16 @@ class Engine:
             sub.move_to(Status.TRIALING)
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, sub.trial_end
+            trial: tuple[Charge, ...] = ()
+            if self.tenant.trial_invoice == "zero":
+                trial = (TrialPeriod(sub.plan, sub.quantity, at, sub.trial_end),)
             setup = self.setup_fees(sub)
-            if setup:
+            if setup or trial:
                 self.invoice(
                     sub,
                     at=at,
                     reason=InvoiceReason.CREATE,
-                    charges=setup,
+                    charges=(*trial, *setup),
                     period=(at, sub.trial_end),
                     first=True,
                 )
@@ -288,6 +335,8 @@ class Engine:
         nominal = period_bounds(sub, index, self.tz)
         sub.period_index = index
         sub.current_period_start, sub.current_period_end = start, end
+        if index >= 0:
+            sub.paid_cycles += 1
         charges: tuple[Charge, ...] = (
             PlanPeriod(
                 plan=sub.plan,
@@ -297,13 +346,12 @@ class Engine:
                 nominal_start=nominal[0],
                 nominal_end=nominal[1],
                 unit_amount_minor=sub.unit_amount_minor,
+                intro=intro_phase(sub, sub.plan, counted=index >= 0),
             ),
         )
         charges += self.item_periods(sub, start, end, nominal, full=index >= 0)
         if first:
             charges += self.setup_fees(sub)
-        if index >= 0:
-            sub.paid_cycles += 1
         charge_now = sub.collection_method == "charge_automatically"
         sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
         self.invoice(sub, at=at, reason=reason, charges=charges, period=(start, end), first=first)
@@ -459,6 +507,7 @@ class Engine:
             nominal_start=start,
             nominal_end=end,
             unit_amount_minor=sub.unit_amount_minor,
+            intro=intro_phase(sub, sub.plan, counted=True),
         )
         self.end_items_due(sub, at)
         charges = (charge, *self.item_periods(sub, start, end, (start, end), full=True))
@@ -562,6 +611,7 @@ class Engine:
             nominal_start=nominal[0],
             nominal_end=nominal[1],
             unit_amount_minor=sub.unit_amount_minor,
+            intro=intro_phase(sub, sub.plan, counted=False),
         )
         items = self.item_periods(sub, at, sub.current_period_end, nominal, full=False)
         self.invoice(sub, at=at, reason=InvoiceReason.UPDATE, charges=(charge, *items))
@@ -580,6 +630,17 @@ class Engine:
         sub.plan, sub.quantity = change.new_plan, change.new_quantity
         if reset_anchor:
             sub.billing_anchor, sub.billing_day = at, None
+            sub.calendar_billing = False
+        elif sub.calendar_billing and calendar_grid(sub.plan.interval, sub.plan.interval_count):
+            # Calendar billing stays on the calendar: the new grid's boundaries
+            # (the 1st, calendar quarters, Jan 1st) rather than the old anchor's.
+            sub.billing_anchor = calendar_anchor(
+                at, sub.plan.interval, sub.plan.interval_count, self.tz
+            )
+            sub.billing_day = None
+        elif sub.calendar_billing:
+            # Weeks, days, 5 months …: no calendar grid; the old anchor's day stays.
+            sub.calendar_billing = False
         n = index_at(sub, sub.plan, at, self.tz)
         start, end = period_bounds(sub, n, self.tz)
         sub.period_index = n
@@ -606,6 +667,7 @@ class Engine:
             end=end,
             nominal_start=start,
             nominal_end=end,
+            intro=intro_phase(sub, sub.plan, counted=at == start),
         )
 
     def pause_now(
@@ -643,6 +705,7 @@ class Engine:
             left = to_local(sub.pause_carry_until, self.tz) - to_local(sub.paused_at, self.tz)
             end = from_local(to_local(at, self.tz) + left, self.tz)
             sub.billing_anchor, sub.billing_day = end, None
+            sub.calendar_billing = False
             sub.period_index = -1
             sub.current_period_start, sub.current_period_end = at, end
         else:
@@ -659,6 +722,7 @@ class Engine:
                 end=end,
                 nominal_start=start,
                 nominal_end=end,
+                intro=intro_phase(sub, sub.plan, counted=at == start),
             )
             items = self.item_periods(sub, at, end, (start, end), full=at == start)
             self.invoice(
@@ -677,6 +741,13 @@ class Engine:
 def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: str) -> PlanChange:
     """What changing ``sub`` to ``plan`` × ``quantity`` at ``at`` replaces (reads only)."""
     window = None if sub.status == Status.TRIALING else period_bounds(sub, sub.period_index, tz)
+    # In an introductory phase the current period was priced, and is prorated,
+    # at the phase's price (the old plan's; the new plan's own phase, if the
+    # subscription's cycles are still within it).
+    counted = window is not None and sub.current_period_start == window[0]
+    old_intro = intro_phase(sub, sub.plan, counted=counted)
+    new_intro = intro_phase(sub, plan, counted=counted)
+    new_unit = sub.unit_amount_minor if plan.pk == sub.plan_id else None
     return PlanChange(
         subscription=sub,
         at=at,
@@ -686,8 +757,8 @@ def plan_change(sub: Subscription, plan: Plan, quantity: int, at: datetime, tz: 
         new_quantity=quantity,
         window=window,
         end=sub.current_period_end,
-        old_unit_amount_minor=sub.unit_amount_minor,
-        new_unit_amount_minor=sub.unit_amount_minor if plan.pk == sub.plan_id else None,
+        old_unit_amount_minor=sub.plan.intro_amount_minor if old_intro else sub.unit_amount_minor,
+        new_unit_amount_minor=plan.intro_amount_minor if new_intro else new_unit,
     )
 
 

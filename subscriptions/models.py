@@ -61,6 +61,13 @@ class Plan(TenantOwned):
     setup_fee_minor = models.BigIntegerField(default=0)
     term_cycles = models.PositiveSmallIntegerField(null=True, blank=True)
     term_notice_days = models.PositiveSmallIntegerField(default=30)
+    # An introductory phase (issue 16): the first ``intro_cycles`` paid periods
+    # of a subscription cost ``intro_amount_minor`` a unit instead of
+    # ``amount_minor`` (the evergreen price). None/0: no phase.
+    intro_amount_minor = models.BigIntegerField(
+        _("intro price (minor units)"), null=True, blank=True
+    )
+    intro_cycles = models.PositiveSmallIntegerField(_("intro cycles"), default=0, db_default=0)
     max_pauses = models.PositiveSmallIntegerField(default=0)
     max_pause_cycles = models.PositiveSmallIntegerField(default=0)
     max_installments = models.PositiveSmallIntegerField(default=1)
@@ -86,6 +93,10 @@ class Plan(TenantOwned):
             models.CheckConstraint(condition=Q(amount_minor__gte=0), name="plan_amount_nonneg"),
             models.CheckConstraint(condition=Q(setup_fee_minor__gte=0), name="plan_setup_nonneg"),
             models.CheckConstraint(condition=Q(interval_count__gte=1), name="plan_interval_pos"),
+            models.CheckConstraint(
+                condition=Q(intro_amount_minor__isnull=True) | Q(intro_amount_minor__gte=0),
+                name="plan_intro_nonneg",
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "created_at", "id"], name="plan_tenant_created")]
 
@@ -155,6 +166,9 @@ class Subscription(TenantOwned):
     # The day of the month periods fall on, when it differs from the anchor's
     # own (a billing day of 31 whose first anchor is Feb 28).
     billing_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Periods align on the calendar (the 1st of the month, calendar quarters,
+    # Jan 1st): an interval change keeping the anchor realigns on the new grid.
+    calendar_billing = models.BooleanField(default=False, db_default=False)
     period_index = models.IntegerField(default=0)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()

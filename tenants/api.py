@@ -32,6 +32,7 @@ _UNUSED = [("credit", "Credit the customer"), ("carry", "Carry the paid-through 
 _CHANGE_DAYS = [("new", "The new state"), ("old", "Used on the old state")]
 _DAY_COUNTS = [("calendar", "Calendar days"), ("thirty", "30 days a month")]
 _QUANTITY_LINES = [("split", "A credit and a charge line"), ("difference", "One line")]
+_TRIAL_INVOICES = [("none", "No invoice"), ("zero", "A zero invoice for the trial")]
 _LOCALES = [code for code, _name in settings.LANGUAGES]
 
 _HELP = {
@@ -53,6 +54,8 @@ _HELP = {
     "30 days (thirty, fixed-days proration).",
     "quantity_change_lines": "A quantity change now bills a credit line and a charge line "
     "(split) or one line for the difference (difference).",
+    "trial_invoice": "When a trial starts: no invoice (none) or a paid zero-amount invoice "
+    "with a 'Trial period' line for the trial's dates (zero), never charged.",
     "invoice_prefix": "Capital letters and digits, up to 12; empty means the slug in "
     "capitals (ACME-2026-000123).",
     "net_terms_days": "Days a customer has to pay an invoice, 0 to 365.",
@@ -108,6 +111,9 @@ class AccountSerializer(serializers.Serializer[Tenant]):
     )
     quantity_change_lines = serializers.ChoiceField(
         choices=_QUANTITY_LINES, help_text=_HELP["quantity_change_lines"]
+    )
+    trial_invoice = serializers.ChoiceField(
+        choices=_TRIAL_INVOICES, help_text=_HELP["trial_invoice"]
     )
     invoice_prefix = serializers.CharField(help_text=_HELP["invoice_prefix"])
     document_prefix = serializers.CharField(
@@ -183,6 +189,9 @@ class AccountUpdateSerializer(StrictSerializer):
     )
     quantity_change_lines = serializers.ChoiceField(
         choices=_QUANTITY_LINES, required=False, help_text=_HELP["quantity_change_lines"]
+    )
+    trial_invoice = serializers.ChoiceField(
+        choices=_TRIAL_INVOICES, required=False, help_text=_HELP["trial_invoice"]
     )
     invoice_prefix = serializers.RegexField(
         r"^[A-Z0-9]*$",

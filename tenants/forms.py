@@ -64,6 +64,7 @@ class TenantSettingsForm(forms.ModelForm):
             "proration_change_day",
             "proration_day_count",
             "quantity_change_lines",
+            "trial_invoice",
             "invoice_prefix",
             "net_terms_days",
             "logo",
@@ -131,6 +132,7 @@ class TenantSettingsForm(forms.ModelForm):
             "proration_change_day",
             "proration_day_count",
             "quantity_change_lines",
+            "trial_invoice",
         ):
             self.fields[name].required = False
 
@@ -176,6 +178,9 @@ class TenantSettingsForm(forms.ModelForm):
         return str(
             self.cleaned_data.get("quantity_change_lines") or self.instance.quantity_change_lines
         )
+
+    def clean_trial_invoice(self) -> str:
+        return str(self.cleaned_data.get("trial_invoice") or self.instance.trial_invoice)
 
     def clean_embed_domains(self) -> list[str]:
         value = str(self.cleaned_data.get("embed_domains") or "")

@@ -147,6 +147,17 @@ class Tenant(models.Model):
         ],
         default="split",
     )
+    # Issue 16 "Trial invoices": a R$ 0,00 invoice (a "Trial period" line, paid at
+    # once, never charged) when a trial starts (Stripe, Kill Bill), or none.
+    trial_invoice = models.CharField(
+        _("invoice when a trial starts"),
+        max_length=4,
+        choices=[
+            ("none", _("None")),
+            ("zero", _("A zero invoice for the trial period")),
+        ],
+        default="none",
+    )
     invoice_prefix = models.CharField(
         _("invoice number prefix"),
         max_length=12,

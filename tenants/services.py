@@ -40,6 +40,7 @@ TENANT_SETTINGS_FIELDS = (
     "proration_change_day",
     "proration_day_count",
     "quantity_change_lines",
+    "trial_invoice",
     "invoice_prefix",
     "net_terms_days",
     "logo",

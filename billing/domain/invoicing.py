@@ -19,6 +19,7 @@ RECURRING = "recurring"
 SETUP_FEE = "setup_fee"
 PRORATION = "proration"
 CREDIT_CARRIED = "credit_carried"
+TRIAL = "trial"  # the zero line of a trial invoice (never discounted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,7 @@ class InvoiceLine(TenantOwned):
         ADJUSTMENT = "adjustment", _("Adjustment")
         LATE_FEE = "late_fee", _("Late fee")
         LATE_INTEREST = "late_interest", _("Late interest")
+        TRIAL = "trial", _("Trial period")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)

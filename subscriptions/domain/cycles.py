@@ -19,6 +19,8 @@ from core.localtime import add_months as _add_months
 __all__ = [
     "Interval",
     "boundary",
+    "calendar_anchor",
+    "calendar_grid",
     "from_local",
     "local_date",
     "next_anchor_on_day",
@@ -48,3 +50,25 @@ def next_anchor_on_day(start: datetime, day: int, tz: str) -> datetime:
             day=min(day, calendar.monthrange(candidate.year, candidate.month)[1])
         )
     return from_local(candidate, tz)
+
+
+def calendar_grid(interval: str, interval_count: int) -> bool:
+    """Whether periods of ``interval`` × ``interval_count`` can align on the
+    calendar: months in a count dividing the year (1, 2, 3, 4, 6, 12: the 1st,
+    calendar quarters, halves …) or years (Jan 1st)."""
+    if interval == Interval.MONTH:
+        return 12 % interval_count == 0
+    return interval == Interval.YEAR
+
+
+def calendar_anchor(first: datetime, interval: str, interval_count: int, tz: str) -> datetime:
+    """The first calendar boundary at or after ``first`` (UTC): local midnight on
+    the 1st of a month whose number is 1 + a multiple of ``interval_count``
+    (Jan/Apr/Jul/Oct 1st for quarters), or Jan 1st for years."""
+    local = to_local(first, tz)
+    step = interval_count if interval == Interval.MONTH else 12
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = start.replace(month=1 + (local.month - 1) // step * step)
+    if start == local:
+        return first
+    return from_local(_add_months(start, step), tz)

@@ -171,6 +171,40 @@ def check_amount(value: Any, param: str) -> int:
     return value
 
 
+def check_intro(
+    intro_amount_minor: Any, intro_cycles: Any, *, term_cycles: int | None, pricing_model: str
+) -> tuple[int | None, int]:
+    """An introductory phase: a unit price (minor units, 0 for free) for the
+    first ``intro_cycles`` paid cycles; both or neither, never longer than a
+    fixed term, and for plans priced by a unit (flat or per seat)."""
+    if intro_amount_minor is None and intro_cycles in (None, 0):
+        return None, 0
+    if not is_whole(intro_cycles, 1, 1200):
+        raise ValidationFailed(
+            "An intro price needs intro_cycles, a whole number from 1 to 1200.",
+            param="intro_cycles",
+        )
+    if intro_amount_minor is None:
+        raise ValidationFailed(
+            "An introductory phase needs its price (intro_amount_minor).",
+            param="intro_amount_minor",
+        )
+    check_amount(intro_amount_minor, "intro_amount_minor")
+    if term_cycles is not None and intro_cycles > term_cycles:
+        raise ValidationFailed(
+            f"The introductory phase ({intro_cycles} cycles) is longer than the plan's "
+            f"fixed term ({term_cycles} cycles).",
+            param="intro_cycles",
+            code="intro_longer_than_term",
+        )
+    if pricing_model not in (PricingModel.FLAT, PricingModel.PER_SEAT):
+        raise ValidationFailed(
+            "An intro price applies to flat and per-seat plans (tiers have no single price).",
+            param="intro_amount_minor",
+        )
+    return intro_amount_minor, intro_cycles
+
+
 @transaction.atomic
 def plan_create(
     *,
@@ -197,6 +231,8 @@ def plan_create(
     tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
     ships_goods: bool = False,
     box_items: str = "",
+    intro_amount_minor: int | None = None,
+    intro_cycles: int = 0,
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -227,6 +263,9 @@ def plan_create(
     if pricing_model not in PricingModel.__members__.values():
         raise ValidationFailed(f"Unknown pricing model: {pricing_model}", param="pricing_model")
     clean_tiers = _validate_tiers(tiers, pricing_model)
+    intro_amount_minor, intro_cycles = check_intro(
+        intro_amount_minor, intro_cycles, term_cycles=term_cycles, pricing_model=pricing_model
+    )
     ships_goods = _plan_value(tenant, "ships_goods", ships_goods)
     box_items = _plan_value(tenant, "box_items", box_items)
     if Plan.objects.filter(tenant=tenant, code=code).exists():
@@ -255,6 +294,8 @@ def plan_create(
         tax_rate=tax_rate,
         ships_goods=ships_goods,
         box_items=box_items,
+        intro_amount_minor=intro_amount_minor,
+        intro_cycles=intro_cycles,
     )
     record_change(
         tenant=tenant,
@@ -313,9 +354,12 @@ def plan_change_price(
     actor: Actor,
     now: datetime,
     setup_fee_minor: int | None = None,
+    intro: tuple[int | None, int] | None = None,
 ) -> Plan:
     """A used plan keeps its price: the change makes the next version, which new
-    subscriptions get; existing subscribers keep theirs until migrated."""
+    subscriptions get; existing subscribers keep theirs until migrated.
+    ``intro``: the new (intro_amount_minor, intro_cycles), (None, 0) for no
+    introductory phase; None keeps the plan's."""
     check_amount(amount_minor, "amount_minor")
     if setup_fee_minor is not None:
         check_amount(setup_fee_minor, "setup_fee_minor")
@@ -325,10 +369,15 @@ def plan_change_price(
     if plan.superseded_by_id is not None:
         raise StateConflict("Only the latest version of a plan can change.", code="plan_superseded")
     setup = plan.setup_fee_minor if setup_fee_minor is None else setup_fee_minor
+    phase = (plan.intro_amount_minor, plan.intro_cycles) if intro is None else intro
+    phase = check_intro(*phase, term_cycles=plan.term_cycles, pricing_model=plan.pricing_model)
     old_amount = plan.amount_minor
     if not _plan_in_use(plan):
         plan.amount_minor, plan.setup_fee_minor = amount_minor, setup
-        plan.save(update_fields=["amount_minor", "setup_fee_minor"])
+        plan.intro_amount_minor, plan.intro_cycles = phase
+        plan.save(
+            update_fields=["amount_minor", "setup_fee_minor", "intro_amount_minor", "intro_cycles"]
+        )
         new = plan
     else:
         old_pk = plan.pk
@@ -337,6 +386,7 @@ def plan_change_price(
         new.public_id = Plan._meta.get_field("public_id").get_default()
         new.version = plan.version + 1
         new.amount_minor, new.setup_fee_minor = amount_minor, setup
+        new.intro_amount_minor, new.intro_cycles = phase
         new.superseded_by = None
         new.save()
         Plan.objects.filter(pk=old_pk).update(superseded_by=new, active=False)

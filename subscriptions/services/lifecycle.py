@@ -26,9 +26,9 @@ from subscriptions.domain.catalog import PricingModel
 from subscriptions.domain.cycles import (
     Interval,
     boundary,
-    from_local,
+    calendar_anchor,
+    calendar_grid,
     next_anchor_on_day,
-    to_local,
 )
 from subscriptions.models import Plan, ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.services.catalog import _check_period_amount, is_whole
@@ -45,16 +45,6 @@ class ProrationBehavior:
     INVOICE_NOW = "invoice_now"
     NONE = "none"
     ALL = (NEXT_INVOICE, INVOICE_NOW, NONE)
-
-
-def _calendar_anchor(first: datetime, interval: str, tz: str) -> datetime:
-    local = to_local(first, tz)
-    if interval == Interval.MONTH:
-        return next_anchor_on_day(first, 1, tz)
-    midnight = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    if midnight == local:
-        return first
-    return from_local(midnight.replace(year=local.year + 1), tz)
 
 
 def subscription_open(
@@ -109,19 +99,30 @@ def subscription_open(
     trial_end = start + timedelta(days=trial) if trial else None
     first_billing = trial_end or start
     tz = tenant.time_zone
+    if anchor_day is not None and calendar_billing:
+        raise ValidationFailed(
+            "Choose a billing day or calendar billing, not both.", param="anchor_day"
+        )
     if anchor_day is not None or calendar_billing:
-        if plan.interval not in (Interval.MONTH, Interval.YEAR) or (
-            anchor_day is not None and plan.interval != Interval.MONTH
-        ):
+        # Monthly, quarterly (3 months), annual … alike: periods of days or weeks
+        # have no day of the month, nor a calendar grid.
+        if plan.interval not in (Interval.MONTH, Interval.YEAR):
             raise ValidationFailed(
-                "A billing day only applies to monthly plans; calendar "
-                "billing to monthly or yearly ones.",
-                param="anchor_day",
+                "A billing day or calendar billing only applies to plans billed "
+                "by the month or the year.",
+                param="calendar_billing" if calendar_billing else "anchor_day",
+                code="anchor_needs_months",
+            )
+        if calendar_billing and not calendar_grid(plan.interval, plan.interval_count):
+            raise ValidationFailed(
+                "Calendar billing needs periods that divide the year "
+                "(1, 2, 3, 4, 6 or 12 months, or years).",
+                param="calendar_billing",
             )
         if anchor_day is not None and not is_whole(anchor_day, 1, 31):
             raise ValidationFailed("anchor_day must be from 1 to 31.", param="anchor_day")
         anchor = (
-            _calendar_anchor(first_billing, plan.interval, tz)
+            calendar_anchor(first_billing, plan.interval, plan.interval_count, tz)
             if calendar_billing
             else next_anchor_on_day(first_billing, anchor_day or 1, tz)
         )
@@ -142,6 +143,7 @@ def subscription_open(
         collection_method=collection_method,
         billing_anchor=anchor,
         billing_day=billing_day,
+        calendar_billing=calendar_billing,
         # A placeholder period until the subscription starts; the engine below
         # replaces it with the trial or the first billing period.
         period_index=-1,

@@ -26,6 +26,7 @@ DEFAULTS = {
     "proration_change_day": "new",  # issue 16, conventions
     "proration_day_count": "calendar",
     "quantity_change_lines": "split",
+    "trial_invoice": "none",  # issue 16, trial invoices
     "invoice_prefix": "",
     "net_terms_days": 0,
     "primary_color": "#1f6feb",
@@ -76,6 +77,7 @@ def test_get_shows_the_callers_account_only(acme: TenantSetup, globex: TenantSet
         ("proration_change_day", "old"),
         ("proration_day_count", "thirty"),
         ("quantity_change_lines", "difference"),
+        ("trial_invoice", "zero"),
         ("invoice_prefix", "ACME26"),
         ("net_terms_days", 30),
         ("net_terms_days", 365),
@@ -151,6 +153,14 @@ def test_patch_several_fields_at_once(acme: TenantSetup) -> None:
         ),
         pytest.param(
             {"quantity_change_lines": True}, "quantity_change_lines", id="quantity-lines-bool"
+        ),
+        pytest.param({"trial_invoice": "free"}, "trial_invoice", id="bad-trial-invoice"),
+        pytest.param({"trial_invoice": 0}, "trial_invoice", id="trial-invoice-int"),
+        pytest.param({"trial_invoice": None}, "trial_invoice", id="null-trial-invoice"),
+        pytest.param(
+            {"trial_invoice": "zero", "quantity_change_lines": "both"},
+            "quantity_change_lines",
+            id="trial-invoice-all-or-nothing",
         ),
         pytest.param(
             {"proration_change_day": "old", "proration_day_count": "31"},

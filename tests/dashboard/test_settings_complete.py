@@ -116,6 +116,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         proration_change_day="old",
         proration_day_count="thirty",
         quantity_change_lines="difference",
+        trial_invoice="zero",
         invoice_prefix="acme",
         net_terms_days="30",
         locale="ro",
@@ -137,6 +138,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
     assert (tenant.interval_change_anchor, tenant.pause_unused) == ("keep", "carry")
     assert (tenant.proration_change_day, tenant.proration_day_count) == ("old", "thirty")
     assert tenant.quantity_change_lines == "difference"
+    assert tenant.trial_invoice == "zero"
     assert tenant.invoice_prefix == "ACME"
     assert tenant.net_terms_days == 30
     assert tenant.locale == "ro"
@@ -163,6 +165,7 @@ def test_every_billing_rule_and_the_logo_are_saved_and_audited(acme: TenantSetup
         pytest.param("proration_change_day", "yesterday", id="bad-change-day"),
         pytest.param("proration_day_count", "31", id="bad-day-count"),
         pytest.param("quantity_change_lines", "both", id="bad-quantity-lines"),
+        pytest.param("trial_invoice", "free", id="bad-trial-invoice"),
         pytest.param("invoice_prefix", "AC-ME", id="prefix-with-dash"),
         pytest.param("invoice_prefix", "A" * 13, id="prefix-too-long"),
         pytest.param("net_terms_days", "-1", id="negative-terms"),

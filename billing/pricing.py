@@ -20,7 +20,7 @@ from typing import cast
 
 from django.db import transaction
 
-from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.amounts import ChangeDay, prorate, remaining_fraction
 from billing.domain.invoicing import (
     RECURRING,
     SETUP_FEE,
@@ -116,13 +116,36 @@ def recurring_line(
     nominal_start: datetime,
     nominal_end: datetime,
     unit_amount_minor: int | None = None,
+    split_start: bool = False,
+    split_end: bool = False,
 ) -> ProposedLine:
     """The plan's charge for ``[start, end)`` (at the contract's readjusted unit
-    price, if any); a short first period is prorated against the full period it is part of."""
+    price, if any); a short first period is prorated against the full period it is part of.
+
+    In arrears, use split by a change or a cancellation (``split_start`` /
+    ``split_end``: the tenant's change-day convention applies there) is the
+    fee prorated from ``start`` less the fee prorated from ``end``, each rounded
+    once: the segments of one period add up to what the prorations of the same
+    changes in advance would net to, to the cent."""
     terms = contract_terms(plan, unit_amount_minor)
     full = terms.period_amount(quantity)
     amount = full
-    if (start, end) != (nominal_start, nominal_end):
+    if split_start or split_end:
+
+        def from_(at: datetime, split: bool) -> int:
+            fraction = remaining_fraction(
+                period_start=nominal_start,
+                period_end=nominal_end,
+                at=at,
+                precision=tenant.proration_precision,
+                tz=tenant.time_zone,
+                day_count=tenant.proration_day_count,
+                change_day=tenant.proration_change_day if split else ChangeDay.NEW,
+            )
+            return prorate(full, fraction, tenant.rounding_mode)
+
+        amount = from_(start, split_start) - from_(end, split_end)
+    elif (start, end) != (nominal_start, nominal_end):
         fraction = remaining_fraction(
             period_start=nominal_start,
             period_end=nominal_end,
@@ -169,6 +192,8 @@ def charge_line(tenant: Tenant, charge: engine.Charge) -> ProposedLine:
         nominal_start=charge.nominal_start,
         nominal_end=charge.nominal_end,
         unit_amount_minor=charge.unit_amount_minor,
+        split_start=charge.split_start,
+        split_end=charge.split_end,
     )
 
 

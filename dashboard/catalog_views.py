@@ -209,6 +209,7 @@ def plan_create(request: StaffRequest) -> HttpResponse:
                 entitlements=data["entitlement_map"],
                 ships_goods=data["ships_goods"],
                 box_items=data["box_items"],
+                billing_timing=data["billing_timing"],
                 tax_rate=next((r for r in rates if r.public_id == data["tax_rate"]), None),
                 actor=_actor(request),
                 now=clock.now(),
@@ -323,6 +324,7 @@ def plan_edit(request: StaffRequest, plan_id: str) -> HttpResponse:
             "entitlements": data["entitlement_map"],
             "ships_goods": data["ships_goods"],
             "box_items": data["box_items"],
+            "billing_timing": data["billing_timing"],
         }
         if rate != plan.tax_rate:
             changes["tax_rate"] = rate

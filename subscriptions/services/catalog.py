@@ -14,13 +14,14 @@ from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Model
+from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
 from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval
-from subscriptions.models import Plan, Product, ScheduledChange, Subscription
+from subscriptions.models import BillingTiming, Plan, Product, ScheduledChange, Subscription
 from tenants.changes import record_change
 from tenants.models import Tenant
 
@@ -197,6 +198,7 @@ def plan_create(
     tax_rate: Any = None,  # a billing.TaxRate (subscriptions does not import billing)
     ships_goods: bool = False,
     box_items: str = "",
+    billing_timing: str = BillingTiming.IN_ADVANCE,
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -229,6 +231,7 @@ def plan_create(
     clean_tiers = _validate_tiers(tiers, pricing_model)
     ships_goods = _plan_value(tenant, "ships_goods", ships_goods)
     box_items = _plan_value(tenant, "box_items", box_items)
+    billing_timing = _plan_value(tenant, "billing_timing", billing_timing)
     if Plan.objects.filter(tenant=tenant, code=code).exists():
         raise StateConflict(
             f"A plan with code '{code}' exists; change its price instead.", code="plan_code_taken"
@@ -255,6 +258,7 @@ def plan_create(
         tax_rate=tax_rate,
         ships_goods=ships_goods,
         box_items=box_items,
+        billing_timing=billing_timing,
     )
     record_change(
         tenant=tenant,
@@ -369,6 +373,8 @@ PLAN_EDITABLE = (
     "tax_rate",
     "ships_goods",
     "box_items",
+    # Only while no version of the plan is in use (``plan_update``).
+    "billing_timing",
 )
 _PLAN_LIMITS = {
     "trial_days": (0, 730),
@@ -415,6 +421,12 @@ def _plan_value(tenant: Tenant, field: str, value: Any) -> Any:
         return value
     if field == "box_items":
         return clean_box_items(value)
+    if field == "billing_timing":
+        if value not in BillingTiming.values:
+            raise ValidationFailed(
+                _("billing_timing must be 'in_advance' or 'in_arrears'."), param=field
+            )
+        return value
     if field == "entitlements":
         if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
             raise ValidationFailed("entitlements must be an object of names.", param=field)
@@ -457,6 +469,16 @@ def plan_update(
     if not diff:
         return plan
     versions = Plan.objects.select_for_update().filter(tenant=tenant, code=plan.code)
+    if "billing_timing" in diff and any(_plan_in_use(v) for v in versions):
+        # Subscribers and invoices were billed on the timing they signed up with.
+        raise StateConflict(
+            _(
+                "The billing timing of a plan with subscribers or invoices cannot change: "
+                "create a new plan billed the other way."
+            ),
+            param="billing_timing",
+            code="plan_in_use",
+        )
     versions.update(**{field: values[field] for field in diff})
     plan.refresh_from_db()
     record_change(

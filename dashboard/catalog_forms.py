@@ -141,6 +141,7 @@ class PlanForm(EntitlementRowsForm):
     billing_timing = forms.ChoiceField(
         label=gettext_lazy("Billing timing"),
         choices=Plan.BillingTiming.choices,
+        required=False,  # empty: in advance on a new plan, unchanged on an edit
         initial=Plan.BillingTiming.IN_ADVANCE,
         help_text=gettext_lazy(
             "In arrears: each period is invoiced at its end, for what was used."
@@ -243,6 +244,7 @@ class PlanEditForm(EntitlementRowsForm):
     billing_timing = forms.ChoiceField(
         label=gettext_lazy("Billing timing"),
         choices=Plan.BillingTiming.choices,
+        required=False,  # empty: in advance on a new plan, unchanged on an edit
         help_text=gettext_lazy("Changes only while the plan has no subscribers or invoices."),
     )
     ships_goods = forms.BooleanField(

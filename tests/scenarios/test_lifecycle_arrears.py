@@ -183,11 +183,20 @@ def test_arrears_cancel_at_period_end_bills_the_last_period_at_its_end(db, preci
         # basic: 10000 × 14.5/31 = 4677.42 → 4677, used 5323; pro: 25000 × 14.5/31 =
         # 11693.55 → 11694. Total 17017.
         ("second", (2026, 2, 1, 0), 5_323, 11_694),
+        # By day, the day of the change used on the old plan (Lago, Chargebee): 13 of 31
+        # remain. basic: 10000 − 10000 × 13/31 (4193.55 → 4194) = 5806; pro: 25000 ×
+        # 13/31 = 10483.87 → 10484. Total 16290.
+        ("day-old", (2026, 2, 1, 12), 5_806, 10_484),
     ],
 )
 def test_arrears_upgrade_mid_period_splits_the_period(db, precision, at, old_used, new_used):
     # Given basic (R$100) in arrears from Jan 15 at noon; pro (R$250) in arrears
-    with world(sp(2026, 1, 15, 12), proration_precision=precision) as w:
+    precision, _, change_day = precision.partition("-")
+    with world(
+        sp(2026, 1, 15, 12),
+        proration_precision=precision,
+        proration_change_day=change_day or "new",
+    ) as w:
         basic = arrears(w)
         pro = arrears(w, "pro", amount=25_000)
         sub = w.subscribe(basic)
@@ -232,6 +241,82 @@ def test_arrears_upgrade_mid_period_splits_the_period(db, precision, at, old_use
     assert [(ln.amount_minor, ln.period_start, ln.period_end) for ln in upcoming.lines] == [
         (ln.amount_minor, ln.period_start, ln.period_end) for ln in got[0].lines.all()
     ]
+
+
+@pytest.mark.parametrize(
+    ("precision", "first", "second", "used"),
+    [
+        # Period Jan 15 12:00 → Feb 15 12:00 (31 days); basic R$100 → pro R$250 on Feb 1
+        # → premium R$400 on Feb 8. By day, 14/31 then 7/31 remain:
+        #   basic   10000 − 10000 × 14/31 (4516.13 → 4516)                 = 5484
+        #   pro     25000 × 14/31 (11290.32 → 11290) − 25000 × 7/31 (5645.16 → 5645) = 5645
+        #   premium 40000 × 7/31 = 9032.26 → 9032
+        #   total 20161
+        ("day", (2026, 2, 1, 12), (2026, 2, 8, 12), (9_032, 5_484, 5_645)),
+        # By second, at Feb 1 00:00 and Feb 8 00:00: 14.5/31 then 7.5/31 remain:
+        #   basic   10000 − 4677.42 (→ 4677)                           = 5323
+        #   pro     25000 × 14.5/31 (11693.55 → 11694) − 25000 × 7.5/31 (6048.39 → 6048) = 5646
+        #   premium 40000 × 7.5/31 = 9677.42 → 9677
+        #   total 20646
+        ("second", (2026, 2, 1, 0), (2026, 2, 8, 0), (9_677, 5_323, 5_646)),
+    ],
+)
+def test_arrears_two_changes_in_one_period_bill_three_segments(db, precision, first, second, used):
+    # Given basic in arrears from Jan 15 at noon, and pro and premium in arrears
+    with world(sp(2026, 1, 15, 12), proration_precision=precision) as w:
+        basic = arrears(w)
+        pro = arrears(w, "pro", amount=25_000)
+        premium = arrears(w, "premium", amount=40_000)
+        sub = w.subscribe(basic, collection_method="send_invoice")
+        # When it is upgraded twice in the period
+        w.advance(sp(*first))
+        change(w, sub, plan=pro)
+        w.advance(sp(*second))
+        change(w, sub, plan=premium)
+        w.advance(sp(2026, 2, 20, 0))
+        got = w.invoices(sub)
+    # Then the period's invoice has one line per plan, for the time each was used
+    assert [ln.description for ln in got[0].lines.all()] == ["Premium", "Basic", "Pro"]
+    assert [ln.amount_minor for ln in got[0].lines.all()] == list(used)
+    assert spans(got[0]) == [
+        ("recurring", loc(sp(*second)), "2026-02-15 12:00"),
+        ("recurring", "2026-01-15 12:00", loc(sp(*first))),
+        ("recurring", loc(sp(*first)), loc(sp(*second))),
+    ]
+    assert got[0].total_minor == sum(used)
+
+
+@BOTH
+def test_arrears_change_invoiced_now_is_what_the_preview_said(db, precision):
+    # Given basic (R$100, 10% tax on top) in arrears from Jan 15 at noon
+    with world(sp(2026, 1, 15, 12), proration_precision=precision) as w:
+        tax = w.tax("10")
+        basic = arrears(w, tax_rate=tax)
+        pro = arrears(w, "pro", amount=25_000, tax_rate=tax)
+        sub = w.subscribe(basic, collection_method="send_invoice")
+        w.advance(sp(2026, 2, 1, 12))
+        # When it is upgraded with the used part invoiced now
+        preview = billing_subs.subscription_preview_change(
+            tenant=w.tenant,
+            subscription=w.refresh(sub),
+            now=w.now,
+            plan=pro,
+            proration="invoice_now",
+        )
+        change(w, sub, plan=pro, proration="invoice_now")
+        w.advance(sp(2026, 2, 20, 0))
+        got = w.invoices(sub)
+    # Then Jan 15 → Feb 1 12:00 on basic is invoiced now. By day 14/31 remain, by
+    # second exactly 14 days (noon to noon): basic used 10000 − 4516 = 5484, tax 548.4
+    # → 548, total 6032. Feb 15: pro 25000 × 14/31 = 11290, tax 1129, total 12419.
+    assert [doc(i)[1:8] for i in got] == [
+        ("2026-02-01 12:00", "subscription_update", "open", 5_484, 0, 548, 6_032),
+        ("2026-02-15 12:00", "subscription_cycle", "open", 11_290, 0, 1_129, 12_419),
+    ]
+    assert [(ln.kind, ln.amount_minor, ln.tax_minor, ln.total_minor) for ln in preview.lines] == [
+        (ln.kind, ln.amount_minor, ln.tax_minor, ln.total_minor) for ln in got[0].lines.all()
+    ]
+    assert preview.total_minor == got[0].total_minor == 6_032
 
 
 @pytest.mark.parametrize(

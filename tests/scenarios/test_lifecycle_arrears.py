@@ -22,14 +22,18 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing import subscriptions as billing_subs
 from billing.models import Invoice, PendingLine
+from billing.run import billing_run
 from billing.tasks import billing_run_task
 from core.errors import StateConflict, ValidationFailed
 from customers.models import Customer
 from subscriptions import services as subs
 from subscriptions.models import ScheduledChange, Subscription
+from tenants.context import tenant_context
 from tests.scenarios.helpers_lifecycle import (
     cancel,
     change,
@@ -627,3 +631,50 @@ def test_arrears_plan_timing_cannot_change_once_subscribed(db):
         unused.refresh_from_db()
         assert (used.billing_timing, unused.billing_timing) == ("in_advance", "in_arrears")
         assert Subscription.objects.filter(plan=used).count() == 1
+
+
+def _live_batch(slug: str, count: int) -> tuple[object, list[Subscription]]:
+    """``count`` live in-arrears subscriptions, every other one upgraded mid-period."""
+    start = sp(2026, 1, 15, 12)
+    with world(start, slug=slug) as w:
+        basic = arrears(w)
+        pro = arrears(w, "pro", amount=25_000)
+        subs_ = [
+            billing_subs.subscription_create(
+                tenant=w.tenant,
+                customer=Customer.objects.create(tenant=w.tenant, name=f"Live {i}"),
+                plan=basic,
+                actor=ACTOR,
+                now=start,
+                collection_method="send_invoice",
+            )
+            for i in range(count)
+        ]
+        for sub in subs_[::2]:
+            billing_subs.subscription_change(
+                tenant=w.tenant,
+                subscription_id=sub.pk,
+                actor=ACTOR,
+                now=sp(2026, 2, 1, 12),
+                plan=pro,
+            )
+        return w.tenant, subs_
+
+
+def test_arrears_billing_run_is_set_based(db):
+    # Given two tenants with 2 and 8 due in-arrears subscriptions (half upgraded mid-period)
+    small, _ = _live_batch("small", 2)
+    large, large_subs = _live_batch("large", 8)
+    due = sp(2026, 2, 15, 12) + timedelta(minutes=1)
+    # When the billing run bills each in one batch
+    with CaptureQueriesContext(connection) as few:
+        billing_run(now=due, tenant=small)
+    with CaptureQueriesContext(connection) as many:
+        billing_run(now=due, tenant=large)
+    # Then four times the subscriptions cost the same statements
+    assert len(many.captured_queries) == len(few.captured_queries)
+    with tenant_context(large):
+        rows = Invoice.objects.filter(subscription__in=large_subs)
+        totals = sorted(rows.values_list("total_minor", flat=True))
+    # 4 upgraded (5484 + 11290 = 16774), 4 not (10000).
+    assert totals == [10_000] * 4 + [16_774] * 4

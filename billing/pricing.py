@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.amounts import ChangeDay, prorate, remaining_fraction
 from billing.domain.invoicing import (
     RECURRING,
     SETUP_FEE,
@@ -121,12 +121,20 @@ def recurring_line(
     unit_amount_minor: int | None = None,
     intro: tuple[int, int] | None = None,
     locale: str = "",
+    split_start: bool = False,
+    split_end: bool = False,
 ) -> ProposedLine:
     """The plan's charge for ``[start, end)`` (at the contract's readjusted unit
     price, if any); a short first period is prorated against the full period it
     is part of. In the plan's introductory phase (``intro``) the phase's price
     applies instead (a readjustment moves the evergreen price only) and the line
-    says which cycle of the phase it is."""
+    says which cycle of the phase it is.
+
+    In arrears, use split by a change or a cancellation (``split_start`` /
+    ``split_end``: the tenant's change-day convention applies there) is the
+    fee prorated from ``start`` less the fee prorated from ``end``, each rounded
+    once: the segments of one period add up to what the prorations of the same
+    changes in advance would net to, to the cent."""
     description = plan.name
     if intro is not None:
         unit_amount_minor = plan.intro_amount_minor
@@ -134,7 +142,22 @@ def recurring_line(
     terms = contract_terms(plan, unit_amount_minor)
     full = terms.period_amount(quantity)
     amount = full
-    if (start, end) != (nominal_start, nominal_end):
+    if split_start or split_end:
+
+        def from_(at: datetime, split: bool) -> int:
+            fraction = remaining_fraction(
+                period_start=nominal_start,
+                period_end=nominal_end,
+                at=at,
+                precision=tenant.proration_precision,
+                tz=tenant.time_zone,
+                day_count=tenant.proration_day_count,
+                change_day=tenant.proration_change_day if split else ChangeDay.NEW,
+            )
+            return prorate(full, fraction, tenant.rounding_mode)
+
+        amount = from_(start, split_start) - from_(end, split_end)
+    elif (start, end) != (nominal_start, nominal_end):
         fraction = remaining_fraction(
             period_start=nominal_start,
             period_end=nominal_end,
@@ -209,6 +232,8 @@ def charge_line(tenant: Tenant, charge: engine.Charge, locale: str = "") -> Prop
         unit_amount_minor=charge.unit_amount_minor,
         intro=charge.intro,
         locale=locale,
+        split_start=charge.split_start,
+        split_end=charge.split_end,
     )
 
 

@@ -241,6 +241,14 @@ def subscription_preview_change(
     # applies today; reading it changes nothing.
     batch = pricing.load(tenant, [subscription])
     discount, _redemption = pricing.active_discount(batch, subscription, first=False)
+    if _splits_arrears(subscription):
+        # In arrears: the old plan's use up to now (waiting for the period's
+        # invoice, or invoiced now with the prorations waiting); no credit.
+        lines = arrears_used_lines(tenant, batch, subscription, now)
+        if proration == ProrationBehavior.INVOICE_NOW and lines:
+            lines += pricing.pending_as_lines(batch.pending.get(subscription.pk, []))
+        lines, _carried = price(lines, discount=discount, rounding=tenant.rounding_mode)
+        return ChangePreview(lines, now, sum(line.total_minor for line in lines))
     change = engine.plan_change(subscription, new_plan, new_qty, now, tenant.time_zone)
     lines = change_lines(tenant, change)
     if proration == ProrationBehavior.INVOICE_NOW:
@@ -279,6 +287,8 @@ def subscription_change(
         _change_interval(tenant, sub, new_plan, new_qty, now, proration=proration, anchor=choice)
     elif when == "period_end":
         lifecycle.change_schedule(tenant=tenant, sub=sub, plan=new_plan, quantity=new_qty, now=now)
+    elif _splits_arrears(sub):
+        _change_arrears(tenant, sub, new_plan, new_qty, now, proration=proration)
     else:
         change = engine.plan_change(sub, new_plan, new_qty, now, tenant.time_zone)
         lines = [] if proration == ProrationBehavior.NONE else change_lines(tenant, change)
@@ -330,6 +340,58 @@ def subscription_change(
         },
     )
     return sub
+
+
+def _splits_arrears(sub: Subscription) -> bool:
+    """A change now on a subscription billed in arrears, in use: the period's use
+    splits at the change (``change_validate`` refused a change of timing)."""
+    return engine.Engine.bills_in_arrears(sub)
+
+
+def arrears_used_lines(
+    tenant: Tenant, batch: pricing.Batch, sub: Subscription, at: datetime
+) -> list[ProposedLine]:
+    """In arrears, the current plan's use not billed yet, up to ``at``: one
+    recurring line (none at the period's start)."""
+    used = engine.Engine(batch.lifecycle).used(sub, at)
+    return [pricing.charge_line(tenant, used)] if used is not None else []
+
+
+def _change_arrears(
+    tenant: Tenant, sub: Subscription, plan: Plan, quantity: int, now: datetime, *, proration: str
+) -> None:
+    """In arrears nothing was paid ahead, so nothing is credited: the old plan's
+    use up to now is billed (on the period's invoice, as a pending line, or at
+    once with ``invoice_now``) and the new plan's from now, at the period's end."""
+    batch = pricing.load(tenant, [sub])
+    lines = arrears_used_lines(tenant, batch, sub, now)
+    if proration == ProrationBehavior.NEXT_INVOICE and lines:
+        pending = [
+            PendingLine(
+                tenant=tenant,
+                subscription=sub,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                amount_minor=line.amount_minor,
+                currency=sub.plan.currency,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                plan_id=line.plan_id,
+                tax_percent=line.tax_percent,
+                tax_inclusive=line.tax_inclusive,
+                created_at=now,
+            )
+            for line in lines
+        ]
+        PendingLine.objects.bulk_create(pending)
+    change = engine.plan_change(sub, plan, quantity, now, tenant.time_zone)
+    engine.Engine(batch.lifecycle).change_now(change)
+    if proration == ProrationBehavior.INVOICE_NOW and lines:
+        pricing.bill(
+            batch, sub, at=now, reason=Invoice.Reason.SUBSCRIPTION_UPDATE, lines=lines, period=None
+        )
+    pricing.write(batch, now)
 
 
 def _is_interval_change(sub: Subscription, plan: Plan) -> bool:
@@ -555,7 +617,14 @@ def subscription_pause_now(
         tenant=tenant, sub=sub, now=now, resume_at=resume_at, unused=unused
     )
     credit = 0
-    if choice == lifecycle.PauseUnused.CREDIT:
+    if engine.Engine.bills_in_arrears(sub):
+        # In arrears nothing was paid ahead: the use until now is invoiced now
+        # (with the prorations waiting) and the pause owes nothing.
+        batch = pricing.load(tenant, [sub])
+        engine.Engine(batch.lifecycle).stop(sub, now)
+        pricing.write(batch, now)
+        choice = lifecycle.PauseUnused.CREDIT
+    elif choice == lifecycle.PauseUnused.CREDIT:
         # Prorations waiting are billed first, so the credit below covers them
         # (as a cancellation now does).
         batch = pricing.load(tenant, [sub])

@@ -153,6 +153,15 @@ class PlanForm(EntitlementRowsForm):
     max_installments = forms.IntegerField(
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24, initial=1
     )
+    billing_timing = forms.ChoiceField(
+        label=gettext_lazy("Billing timing"),
+        choices=Plan.BillingTiming.choices,
+        required=False,  # empty: in advance on a new plan, unchanged on an edit
+        initial=Plan.BillingTiming.IN_ADVANCE,
+        help_text=gettext_lazy(
+            "In arrears: each period is invoiced at its end, for what was used."
+        ),
+    )
     ships_goods = forms.BooleanField(
         label=gettext_lazy("Ships goods (a box each paid period)"), required=False
     )
@@ -255,6 +264,12 @@ class PlanEditForm(EntitlementRowsForm):
     max_installments = forms.IntegerField(
         label=gettext_lazy("Installments allowed"), min_value=1, max_value=24
     )
+    billing_timing = forms.ChoiceField(
+        label=gettext_lazy("Billing timing"),
+        choices=Plan.BillingTiming.choices,
+        required=False,  # empty: in advance on a new plan, unchanged on an edit
+        help_text=gettext_lazy("Changes only while the plan has no subscribers or invoices."),
+    )
     ships_goods = forms.BooleanField(
         label=gettext_lazy("Ships goods (a box each paid period)"), required=False
     )
@@ -285,6 +300,7 @@ class PlanEditForm(EntitlementRowsForm):
         initial["max_installments"] = plan.max_installments
         initial["ships_goods"] = plan.ships_goods
         initial["box_items"] = plan.box_items
+        initial["billing_timing"] = plan.billing_timing
         initial["tax_rate"] = plan.tax_rate.public_id if plan.tax_rate else ""
         for i, (key, value) in enumerate(plan.entitlements.items()):
             initial[f"ent_{i}_key"] = key

@@ -212,6 +212,7 @@ def plan_create(request: StaffRequest) -> HttpResponse:
                 entitlements=data["entitlement_map"],
                 ships_goods=data["ships_goods"],
                 box_items=data["box_items"],
+                billing_timing=data["billing_timing"] or Plan.BillingTiming.IN_ADVANCE,
                 tax_rate=next((r for r in rates if r.public_id == data["tax_rate"]), None),
                 actor=_actor(request),
                 now=clock.now(),
@@ -327,6 +328,8 @@ def plan_edit(request: StaffRequest, plan_id: str) -> HttpResponse:
             "ships_goods": data["ships_goods"],
             "box_items": data["box_items"],
         }
+        if data["billing_timing"]:
+            changes["billing_timing"] = data["billing_timing"]
         if rate != plan.tax_rate:
             changes["tax_rate"] = rate
         try:

@@ -178,6 +178,11 @@ class PlanSerializer(serializers.ModelSerializer):
         help_text="A physical plan: each paid period makes a fulfilment order."
     )
     box_items = serializers.CharField(help_text="What each box holds, one item per line.")
+    billing_timing = serializers.ChoiceField(
+        choices=Plan.BillingTiming.choices,
+        help_text="in_advance: each period is invoiced at its start; in_arrears: at its end, "
+        "for what was used.",
+    )
     active = serializers.BooleanField(help_text="Whether new subscriptions may use it.")
     superseded_by = PublicIdOf(
         "superseded_by.public_id", help_text="The newer version replacing it, or null."
@@ -212,6 +217,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "tax_rate",
             "ships_goods",
             "box_items",
+            "billing_timing",
             "active",
             "superseded_by",
             "created",
@@ -313,6 +319,12 @@ class PlanCreateSerializer(StrictSerializer):
         allow_blank=True,
         trim_whitespace=False,
         help_text="What each box holds, one item per line.",
+    )
+    billing_timing = serializers.ChoiceField(
+        choices=Plan.BillingTiming.choices,
+        default=Plan.BillingTiming.IN_ADVANCE,
+        help_text="in_advance (default): each period is invoiced at its start; in_arrears: "
+        "at its end, for what was used (a setup fee is invoiced at the start).",
     )
 
 

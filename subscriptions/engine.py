@@ -61,6 +61,7 @@ RARE_FIELDS = [
     "calendar_billing",
     "paused_at",
     "pause_carry_until",
+    "arrears_from",
 ]
 
 
@@ -89,6 +90,11 @@ class PlanPeriod:
     # In the plan's introductory phase: (cycle, cycles), priced at the intro
     # price (cycle 0: a partial period, which uses none of the phase's cycles).
     intro: tuple[int, int] | None = None
+    # In arrears, use split by a change or a cancellation: the tenant's
+    # change-day convention applies at a ``start`` / ``end`` that is one
+    # (billing prices ``[start, end)`` as the difference of the two remainders).
+    split_start: bool = False
+    split_end: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +297,82 @@ class Engine:
         )
 
     def stop(self, sub: Subscription, at: datetime) -> None:
-        """Prorations still waiting when a subscription stops are billed now."""
-        self.invoice(sub, at=at, reason=InvoiceReason.UPDATE)
+        """Prorations still waiting when a subscription stops are billed now;
+        in arrears, with the part of the period used until ``at``."""
+        used = self.used(sub, at)
+        self.invoice(
+            sub,
+            at=at,
+            reason=InvoiceReason.UPDATE,
+            charges=(used,) if used else (),
+            period=(sub.current_period_start, at) if used else None,
+        )
+        if sub.arrears_from is not None:
+            sub.arrears_from = None
+            self.b.rare.append(sub)
+
+    # -- in arrears (issue 16, item 6) -------------------------------------------
+
+    @staticmethod
+    def bills_in_arrears(sub: Subscription) -> bool:
+        """The subscription is using an in-arrears plan it has not been billed
+        for yet (not in a trial, not paused)."""
+        return (
+            sub.plan.in_arrears
+            and sub.started
+            and sub.paused_at is None
+            and sub.status in (Status.ACTIVE, Status.PAST_DUE, Status.INCOMPLETE)
+        )
+
+    def used(self, sub: Subscription, until: datetime) -> PlanPeriod | None:
+        """In arrears, the current plan's use not billed yet, up to ``until``
+        (inside the current period: a change or a cancellation); None in advance."""
+        if not self.bills_in_arrears(sub):
+            return None
+        start = sub.arrears_from or sub.current_period_start
+        if not start < until < sub.current_period_end:
+            return None
+        nominal = period_bounds(sub, sub.period_index, self.tz)
+        return PlanPeriod(
+            plan=sub.plan,
+            quantity=sub.quantity,
+            start=start,
+            end=until,
+            nominal_start=nominal[0],
+            nominal_end=nominal[1],
+            unit_amount_minor=sub.unit_amount_minor,
+            split_start=sub.arrears_from is not None,
+            split_end=True,
+        )
+
+    def bill_period_used(self, sub: Subscription, at: datetime) -> None:
+        """In arrears, at the period's end: the period just ended is invoiced
+        (from the last change in it, if any; the use before waits as a pending
+        line, billed on the same invoice)."""
+        if not self.bills_in_arrears(sub):
+            return
+        start = sub.arrears_from or sub.current_period_start
+        nominal = period_bounds(sub, sub.period_index, self.tz)
+        charge = PlanPeriod(
+            plan=sub.plan,
+            quantity=sub.quantity,
+            start=start,
+            end=sub.current_period_end,
+            nominal_start=nominal[0],
+            nominal_end=nominal[1],
+            unit_amount_minor=sub.unit_amount_minor,
+            split_start=sub.arrears_from is not None,
+        )
+        self.invoice(
+            sub,
+            at=at,
+            reason=InvoiceReason.CYCLE,
+            charges=(charge,),
+            period=(sub.current_period_start, sub.current_period_end),
+        )
+        if sub.arrears_from is not None:
+            sub.arrears_from = None
+            self.b.rare.append(sub)
 
     # -- the lifecycle ---------------------------------------------------------
 
@@ -353,6 +433,16 @@ class Engine:
         if first:
             charges += self.setup_fees(sub)
         charge_now = sub.collection_method == "charge_automatically"
+        if sub.plan.in_arrears:
+            # The period is invoiced at its end: only a setup fee is due now,
+            # on an invoice of its own (no $0 invoice without one); its period
+            # stays empty, the period's own invoice comes at its end.
+            # (Add-ons are refused on in-arrears plans: only setup fees here.)
+            setup = self.setup_fees(sub) if first else ()
+            sub.move_to(Status.INCOMPLETE if setup and charge_now else Status.ACTIVE)
+            if setup:
+                self.invoice(sub, at=at, reason=reason, charges=setup, first=first)
+            return
         sub.move_to(Status.INCOMPLETE if first and charge_now else Status.ACTIVE)
         self.invoice(sub, at=at, reason=reason, charges=charges, period=(start, end), first=first)
 
@@ -471,6 +561,9 @@ class Engine:
         return min(candidates)
 
     def period_end(self, sub: Subscription, at: datetime) -> None:
+        # In arrears the period just ended is billed first, on the plan it used
+        # (a change scheduled for its end applies to the next one).
+        self.bill_period_used(sub, at)
         if not self.apply_changes(sub, at):
             return
         if sub.paused_at is not None:
@@ -499,6 +592,8 @@ class Engine:
             self.event(sub, "subscription.resumed", at)
         sub.paid_cycles += 1
         self.readjust(sub, start)
+        if sub.plan.in_arrears:
+            return  # billed at its end (``bill_period_used``)
         charge = PlanPeriod(
             plan=sub.plan,
             quantity=sub.quantity,
@@ -585,6 +680,10 @@ class Engine:
         sub = change.subscription
         if change.new_plan.pk != sub.plan_id:
             sub.unit_amount_minor = None  # the new plan's price applies
+        if self.bills_in_arrears(sub) and sub.current_period_start < change.at:
+            # The use until now is billed apart (``used``); the new plan's from now.
+            sub.arrears_from = change.at
+            self.b.rare.append(sub)
         sub.plan, sub.quantity = change.new_plan, change.new_quantity
         self.event(
             sub,
@@ -603,6 +702,12 @@ class Engine:
         nominal = period_bounds(sub, sub.period_index, self.tz)
         sub.move_to(Status.ACTIVE)
         sub.pause_cycles_left = 0
+        if sub.plan.in_arrears:
+            # Billed at the period's end, from the resumption on.
+            sub.current_period_start = at
+            self.event(sub, "subscription.resumed", at)
+            sub.next_event_at = self.next_event(sub)
+            return
         charge = PlanPeriod(
             plan=sub.plan,
             quantity=sub.quantity,
@@ -724,14 +829,15 @@ class Engine:
                 nominal_end=end,
                 intro=intro_phase(sub, sub.plan, counted=at == start),
             )
-            items = self.item_periods(sub, at, end, (start, end), full=at == start)
-            self.invoice(
-                sub,
-                at=at,
-                reason=InvoiceReason.UPDATE,
-                charges=(charge, *items),
-                period=(at, end),
-            )
+            if not sub.plan.in_arrears:  # in arrears, billed at the period's end
+                items = self.item_periods(sub, at, end, (start, end), full=at == start)
+                self.invoice(
+                    sub,
+                    at=at,
+                    reason=InvoiceReason.UPDATE,
+                    charges=(charge, *items),
+                    period=(at, end),
+                )
         sub.paused_at = sub.pause_carry_until = None
         self.b.rare.append(sub)
         self.event(sub, "subscription.resumed", at)

@@ -30,9 +30,18 @@ class Product(TenantOwned):
         return self.name
 
 
+class BillingTiming(models.TextChoices):
+    """When a plan's period is invoiced (issue 16, item 6)."""
+
+    IN_ADVANCE = "in_advance", _("In advance (at the start of each period)")
+    IN_ARREARS = "in_arrears", _("In arrears (at the end of each period)")
+
+
 class Plan(TenantOwned):
     """One priced version of a plan. Versions share a ``code``; a used version's
     price never changes: ``plan_change_price`` makes the next version."""
+
+    BillingTiming = BillingTiming
 
     class PricingModel(models.TextChoices):
         FLAT = "flat", _("Flat")
@@ -76,6 +85,14 @@ class Plan(TenantOwned):
     # the order); ``box_items`` is what the box holds, one item per line.
     ships_goods = models.BooleanField(_("ships goods"), default=False)
     box_items = models.TextField(_("box contents"), blank=True, max_length=2000)
+    # In arrears, a period is invoiced at its end, for what was used (Kill Bill's
+    # IN_ARREAR billing mode, Lago's "pay in arrears").
+    billing_timing = models.CharField(
+        _("billing timing"),
+        max_length=10,
+        choices=BillingTiming.choices,
+        default=BillingTiming.IN_ADVANCE,
+    )
     tax_rate = models.ForeignKey(
         "billing.TaxRate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -102,6 +119,10 @@ class Plan(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def in_arrears(self) -> bool:
+        return self.billing_timing == BillingTiming.IN_ARREARS
 
 
 class SubscriptionStatus(models.TextChoices):
@@ -190,6 +211,9 @@ class Subscription(TenantOwned):
     # Installments chosen at signup (0: none); renewals are split the same way.
     installments = models.PositiveSmallIntegerField(default=0)
     pause_carry_until = models.DateTimeField(null=True, blank=True)
+    # In arrears: where the current plan's use in this period began, when a
+    # change now split the period (the use before it waits as a pending line).
+    arrears_from = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     # Why the subscriber cancelled (or scheduled it): the merchant's reason code
     # and the label shown then, so renaming the reason later keeps history.

@@ -14,13 +14,14 @@ from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Model
+from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.money import is_known_currency
 from subscriptions.domain.catalog import PricingModel, recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval
-from subscriptions.models import Plan, Product, ScheduledChange, Subscription
+from subscriptions.models import BillingTiming, Plan, Product, ScheduledChange, Subscription
 from tenants.changes import record_change
 from tenants.models import Tenant
 
@@ -172,13 +173,25 @@ def check_amount(value: Any, param: str) -> int:
 
 
 def check_intro(
-    intro_amount_minor: Any, intro_cycles: Any, *, term_cycles: int | None, pricing_model: str
+    intro_amount_minor: Any,
+    intro_cycles: Any,
+    *,
+    term_cycles: int | None,
+    pricing_model: str,
+    billing_timing: str = BillingTiming.IN_ADVANCE,
 ) -> tuple[int | None, int]:
     """An introductory phase: a unit price (minor units, 0 for free) for the
     first ``intro_cycles`` paid cycles; both or neither, never longer than a
-    fixed term, and for plans priced by a unit (flat or per seat)."""
+    fixed term, and for plans priced by a unit (flat or per seat) and billed in
+    advance (the in-arrears invoice at a period's end prices the evergreen fee)."""
     if intro_amount_minor is None and intro_cycles in (None, 0):
         return None, 0
+    if billing_timing == BillingTiming.IN_ARREARS:
+        raise ValidationFailed(
+            "An introductory phase applies to plans billed in advance.",
+            param="intro_cycles",
+            code="intro_in_arrears",
+        )
     if not is_whole(intro_cycles, 1, 1200):
         raise ValidationFailed(
             "An intro price needs intro_cycles, a whole number from 1 to 1200.",
@@ -233,6 +246,7 @@ def plan_create(
     box_items: str = "",
     intro_amount_minor: int | None = None,
     intro_cycles: int = 0,
+    billing_timing: str = BillingTiming.IN_ADVANCE,
 ) -> Plan:
     if product.tenant_id != tenant.pk:
         raise NotFound("No such product.", param="product")
@@ -263,11 +277,16 @@ def plan_create(
     if pricing_model not in PricingModel.__members__.values():
         raise ValidationFailed(f"Unknown pricing model: {pricing_model}", param="pricing_model")
     clean_tiers = _validate_tiers(tiers, pricing_model)
-    intro_amount_minor, intro_cycles = check_intro(
-        intro_amount_minor, intro_cycles, term_cycles=term_cycles, pricing_model=pricing_model
-    )
     ships_goods = _plan_value(tenant, "ships_goods", ships_goods)
     box_items = _plan_value(tenant, "box_items", box_items)
+    billing_timing = _plan_value(tenant, "billing_timing", billing_timing)
+    intro_amount_minor, intro_cycles = check_intro(
+        intro_amount_minor,
+        intro_cycles,
+        term_cycles=term_cycles,
+        pricing_model=pricing_model,
+        billing_timing=billing_timing,
+    )
     if Plan.objects.filter(tenant=tenant, code=code).exists():
         raise StateConflict(
             f"A plan with code '{code}' exists; change its price instead.", code="plan_code_taken"
@@ -296,6 +315,7 @@ def plan_create(
         box_items=box_items,
         intro_amount_minor=intro_amount_minor,
         intro_cycles=intro_cycles,
+        billing_timing=billing_timing,
     )
     record_change(
         tenant=tenant,
@@ -370,7 +390,12 @@ def plan_change_price(
         raise StateConflict("Only the latest version of a plan can change.", code="plan_superseded")
     setup = plan.setup_fee_minor if setup_fee_minor is None else setup_fee_minor
     phase = (plan.intro_amount_minor, plan.intro_cycles) if intro is None else intro
-    phase = check_intro(*phase, term_cycles=plan.term_cycles, pricing_model=plan.pricing_model)
+    phase = check_intro(
+        *phase,
+        term_cycles=plan.term_cycles,
+        pricing_model=plan.pricing_model,
+        billing_timing=plan.billing_timing,
+    )
     old_amount = plan.amount_minor
     if not _plan_in_use(plan):
         plan.amount_minor, plan.setup_fee_minor = amount_minor, setup
@@ -419,6 +444,8 @@ PLAN_EDITABLE = (
     "tax_rate",
     "ships_goods",
     "box_items",
+    # Only while no version of the plan is in use (``plan_update``).
+    "billing_timing",
 )
 _PLAN_LIMITS = {
     "trial_days": (0, 730),
@@ -465,6 +492,12 @@ def _plan_value(tenant: Tenant, field: str, value: Any) -> Any:
         return value
     if field == "box_items":
         return clean_box_items(value)
+    if field == "billing_timing":
+        if value not in BillingTiming.values:
+            raise ValidationFailed(
+                _("billing_timing must be 'in_advance' or 'in_arrears'."), param=field
+            )
+        return value
     if field == "entitlements":
         if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
             raise ValidationFailed("entitlements must be an object of names.", param=field)
@@ -507,6 +540,22 @@ def plan_update(
     if not diff:
         return plan
     versions = Plan.objects.select_for_update().filter(tenant=tenant, code=plan.code)
+    if "billing_timing" in diff and any(_plan_in_use(v) for v in versions):
+        # Subscribers and invoices were billed on the timing they signed up with.
+        raise StateConflict(
+            _(
+                "The billing timing of a plan with subscribers or invoices cannot change: "
+                "create a new plan billed the other way."
+            ),
+            param="billing_timing",
+            code="plan_in_use",
+        )
+    if values.get("billing_timing") == BillingTiming.IN_ARREARS and plan.intro_cycles:
+        raise ValidationFailed(
+            "An introductory phase applies to plans billed in advance; remove it first.",
+            param="billing_timing",
+            code="intro_in_arrears",
+        )
     versions.update(**{field: values[field] for field in diff})
     plan.refresh_from_db()
     record_change(

@@ -65,6 +65,14 @@ def item_check_plan(tenant: Tenant, base: Plan, plan: Plan) -> None:
             param="plan",
             code="item_interval_mismatch",
         )
+    if base.in_arrears or plan.in_arrears:
+        # Add-ons are billed with each period's start; an in-arrears period is
+        # invoiced at its end, and one invoice would mix both timings.
+        raise ValidationFailed(
+            "Add-ons are for plans billed in advance; this one is billed in arrears.",
+            param="plan",
+            code="item_in_arrears",
+        )
     if plan.code == base.code:
         raise ValidationFailed(
             "The base plan cannot be added as an add-on; change the quantity instead.",

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
@@ -224,6 +225,15 @@ def change_validate(
         raise ValidationFailed("A subscription cannot change currency.", param="plan")
     if when not in ("now", "period_end"):
         raise ValidationFailed("when must be 'now' or 'period_end'.", param="when")
+    if when == "now" and sub.started and sub.status != Status.TRIALING:
+        _check_arrears_change(sub, new_plan, behavior)
+    if new_plan.in_arrears and sub.items.filter(ended_at__isnull=True).exists():
+        raise ValidationFailed(
+            "A subscription with add-ons cannot move to a plan billed in arrears; "
+            "remove the add-ons first.",
+            param="plan",
+            code="arrears_change_with_items",
+        )
     if interval_changes(sub, new_plan):
         # The new interval starts a new period at once (credit for the old one's
         # unused part, charge for the new one): a change made now, never scheduled.
@@ -259,6 +269,43 @@ def change_validate(
             "That is the subscription's current plan and quantity.", param="plan", code="no_change"
         )
     return new_plan, new_qty
+
+
+def _check_arrears_change(sub: Subscription, new_plan: Plan, behavior: str) -> None:
+    """In arrears, a change now splits the period's use between the plans
+    (issue 16, item 6). Between an in-advance and an in-arrears plan it is
+    refused (what was paid ahead and what is owed behind do not mix within a
+    period); at the period end it is exact, so that is allowed. A change of
+    interval in arrears is refused too."""
+    if sub.plan.billing_timing != new_plan.billing_timing:
+        raise ValidationFailed(
+            _(
+                "A subscription cannot move now between a plan billed in advance and one "
+                "billed in arrears: change at the period end, or cancel and subscribe again."
+            ),
+            param="plan",
+            code="billing_timing_change",
+        )
+    if not new_plan.in_arrears:
+        return
+    if interval_changes(sub, new_plan):
+        raise ValidationFailed(
+            _(
+                "A plan billed in arrears cannot change its billing interval: cancel and "
+                "subscribe again."
+            ),
+            param="plan",
+            code="arrears_interval_change",
+        )
+    if behavior == ProrationBehavior.NONE:
+        raise ValidationFailed(
+            _(
+                "In arrears a change bills what each plan was used for: proration "
+                "'none' does not apply."
+            ),
+            param="proration",
+            code="arrears_proration_none",
+        )
 
 
 def change_schedule(

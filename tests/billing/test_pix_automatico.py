@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.test import Client
 
 from billing.domain.pix_automatico import parse_recurrence_br_code
@@ -185,8 +186,8 @@ def test_a_readjustment_above_the_maximum_asks_for_a_new_authorisation_instead_o
             method="fixed",
             series_id=None,
             fixed_percent=Decimal("10"),
-            period="fixed_month",
-            month=8,
+            period="anniversary",
+            month=None,
             floor_percent=None,
             cap_percent=None,
             notice_days=30,
@@ -195,20 +196,24 @@ def test_a_readjustment_above_the_maximum_asks_for_a_new_authorisation_instead_o
             now=w.now,
         )
 
-        w.advance(utc(2026, 8, 1, 16))
+        # A year of cycles at R$ 50,00 (left pending: no debit simulated); the
+        # contract's anniversary (1 June 2027) readjusts it by 10 % to R$ 55,00,
+        # above the R$ 52,00 the payer allowed.
+        w.advance(utc(2027, 6, 1, 16))
 
         renewed = Invoice.objects.get(
             subscription=sub,
             billing_reason="subscription_cycle",
-            period_start__date=date(2026, 8, 1),
+            period_start__date=date(2027, 6, 1),
         )
         new = PixMandate.objects.get(subscription=sub, status="pending")
         [asked] = Event.objects.filter(tenant=w.tenant, type="pix_mandate.reauthorization_required")
-        assert (
-            PixInstruction.objects.get(mandate=mandate, due_date=date(2026, 7, 1)).amount_minor
-            == 5_000
-        )
-        assert not PixInstruction.objects.filter(due_date=date(2026, 8, 1)).exists()
+        instructed = PixInstruction.objects.filter(mandate=mandate).order_by("due_date")
+        assert [(i.due_date.month, i.amount_minor) for i in instructed] == [
+            (m, 5_000) for m in (7, 8, 9, 10, 11, 12, 1, 2, 3, 4, 5)
+        ]
+        assert not PixInstruction.objects.filter(due_date=date(2027, 6, 1)).exists()
+        assert not PaymentAttempt.objects.filter(invoice=renewed).exclude(status="failed").exists()
         assert renewed.total_minor == 5_500
         assert not PaymentAttempt.objects.filter(invoice=renewed, status="succeeded").exists()
         assert (new.max_amount_minor, new.journey, new.replaces_id) == (5_500, "2", mandate.pk)
@@ -305,8 +310,11 @@ def test_a_failed_debit_opens_the_pix_automatico_regua_and_the_merchant_may_retr
         w.advance(utc(2026, 7, 1, 16))
         attempt = _cycle_attempt(sub, date(2026, 7, 1))
         ref = _instruction_ref(attempt)
-        _deliver(*PSP.simulate_failure(instruction_ref=ref))  # morning
-        _deliver(*PSP.simulate_failure(instruction_ref=ref))  # evening
+        # The PSP reports on the due date itself (webhooks are read at the wall
+        # clock's time, so the wall clock is put on the due date's evening).
+        with time_machine.travel(utc(2026, 7, 1, 23), tick=False):
+            _deliver(*PSP.simulate_failure(instruction_ref=ref))  # morning
+            _deliver(*PSP.simulate_failure(instruction_ref=ref))  # evening
 
         attempt.refresh_from_db()
         policy = DunningPolicy.objects.get(payment_method_kind="pix_automatico")

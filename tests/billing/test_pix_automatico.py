@@ -5,7 +5,7 @@ the mandate's maximum asking for a new authorisation; bad input; replays."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -332,7 +332,8 @@ def test_a_failed_debit_opens_the_pix_automatico_regua_and_the_merchant_may_retr
         retry = (
             PaymentAttempt.objects.filter(invoice_id=attempt.invoice_id).order_by("-number").first()
         )
-        assert retry is not None and retry.number == 2
+        assert retry is not None
+        assert retry.number == 2
         assert retry.status == "pending"
         _deliver(*PSP.simulate_payment(instruction_ref=_instruction_ref(retry)))
         retry.refresh_from_db()

@@ -121,3 +121,17 @@ def clock_advance_task(*, tenant_id: int, clock_id: int, actor: dict[str, str]) 
     clock_advance_run(
         tenant=require_tenant(), clock_id=clock_id, actor=Actor(**actor), now=clock.now()
     )
+
+
+@shared_task(name="billing.pix_instructions_send", acks_late=True, ignore_result=True)
+def pix_instructions_send_task() -> None:
+    """Hourly: send each Pix Automático cycle's instruction once its window
+    (D-10 to D-2) opens, every tenant; idempotent per (mandate, due date)."""
+    from billing.pix_automatico import pix_instructions_send
+    from tenants.context import tenant_context
+    from tenants.models import Tenant
+
+    now = clock.now()
+    for tenant in Tenant.objects.order_by("pk"):
+        with tenant_context(tenant):
+            pix_instructions_send(tenant=tenant, now=now)

@@ -193,6 +193,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # subscriptions/tasks.py: readjustments (reajuste) whose notice day came are decided
 # and their notice sent; the engine applies them from the next period.
+# billing/tasks.py: each Pix Automático cycle's instruction, D-10 to D-2 (hourly).
+CELERY_BEAT_SCHEDULE["pix-automatico-instructions"] = {
+    "task": "billing.pix_instructions_send",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["readjustments-sweep"] = {
     "task": "subscriptions.readjustments_sweep",
     "schedule": 3600.0,
@@ -240,6 +245,7 @@ OUTBOX_LISTENERS = [
 TEST_CLOCK_SWEEPS = [
     "billing.clocks.RenewalSweep",
     "billing.clocks.InstallmentSweep",
+    "billing.pix_automatico.PixInstructionSweep",
     "dunning.sweeps.DunningSweep",
     "subscriptions.clocks.ReadjustmentSweep",
     "notifications.notices.NoticeSweep",

@@ -93,12 +93,13 @@ class PaymentMethod(TenantOwned):
         CARD = "card", _("Card")
         BOLETO = "boleto", _("Boleto")
         PIX = "pix", _("Pix")
+        PIX_AUTOMATICO = "pix_automatico", _("Pix Automático")
 
     public_id = models.CharField(
         max_length=40, unique=True, editable=False, default=partial(new_public_id, "pm")
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_methods")
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     gateway = models.CharField(_("gateway"), max_length=20)
     token = models.CharField(max_length=200)
     brand = models.CharField(_("brand"), max_length=20, blank=True)

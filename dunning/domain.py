@@ -58,10 +58,22 @@ _OFFLINE = (
     StepSpec(10, "suspend"),
     StepSpec(30, "cancel"),
 )
+# Pix Automático: the payer's PSP already retried once the same evening; the
+# merchant may order up to three more attempts within seven days of the due date
+# when the mandate allows (PERMITE_3R_7D) — D+1, D+3, D+6 — then access is
+# suspended and the subscription cancelled like the other Pix.
+_PIX_AUTOMATICO = (
+    StepSpec(0, "remind", ("email",), "dunning_payment_failed"),
+    *(StepSpec(d, "retry", ("email",), "dunning_payment_failed") for d in (1, 3, 6)),
+    StepSpec(10, "suspend"),
+    StepSpec(30, "cancel"),
+)
+PIX_AUTOMATICO_RETRY_DAYS = 7
 DEFAULT_STEPS: Mapping[str, tuple[StepSpec, ...]] = {
     "card": _CARD,
     "boleto": _OFFLINE,
     "pix": _OFFLINE,
+    "pix_automatico": _PIX_AUTOMATICO,
 }
 
 

@@ -29,6 +29,7 @@ class MethodKind(models.TextChoices):
     CARD = "card", _("Card")
     BOLETO = "boleto", _("Boleto")
     PIX = "pix", _("Pix")
+    PIX_AUTOMATICO = "pix_automatico", _("Pix Automático")
 
 
 class Action(models.TextChoices):
@@ -49,7 +50,7 @@ class DunningPolicy(TenantOwned):
 
     public_id = _pid("dpol")
     payment_method_kind = models.CharField(
-        _("payment method"), max_length=8, choices=MethodKind.choices
+        _("payment method"), max_length=16, choices=MethodKind.choices
     )
     # The tenant's local hour (0–23) at which the steps of a day run.
     run_hour = models.PositiveSmallIntegerField(_("local hour the steps run"), default=9)
@@ -141,7 +142,7 @@ class DunningCase(TenantOwned):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    payment_method_kind = models.CharField(max_length=8, choices=MethodKind.choices)
+    payment_method_kind = models.CharField(max_length=16, choices=MethodKind.choices)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
     due_at = models.DateTimeField()
     opened_at = models.DateTimeField()

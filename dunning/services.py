@@ -38,6 +38,7 @@ from core.errors import NotFound, StateConflict, ValidationFailed
 from dunning.domain import (
     DEFAULT_STEPS,
     HISTORY_DAYS,
+    PIX_AUTOMATICO_RETRY_DAYS,
     Attempted,
     StepSpec,
     plan_schedule,
@@ -145,13 +146,29 @@ def dunning_policy_update(
         raise ValidationFailed("Smart retries are for card policies.", param="smart_retry")
     if (
         specs is not None
-        and policy.payment_method_kind != MethodKind.CARD
+        and policy.payment_method_kind not in (MethodKind.CARD, MethodKind.PIX_AUTOMATICO)
         and any(s.action == "retry" for s in specs)
     ):
         raise ValidationFailed(
             "A boleto or Pix is paid by the payer; it cannot be retried.",
             param="steps",
             code="retry_not_supported",
+        )
+    if (
+        specs is not None
+        and policy.payment_method_kind == MethodKind.PIX_AUTOMATICO
+        and (
+            sum(1 for s in specs if s.action == "retry") > 3
+            or any(
+                s.action == "retry" and not 0 < s.offset_days <= PIX_AUTOMATICO_RETRY_DAYS
+                for s in specs
+            )
+        )
+    ):
+        raise ValidationFailed(
+            "Pix Automático allows at most three retries, within seven days after the due date.",
+            param="steps",
+            code="retry_outside_rail_rules",
         )
     before = _policy_data(policy)
     fields = []
@@ -331,8 +348,11 @@ def dunning_payment_unsettled(*, tenant: Tenant, attempt: PaymentAttempt, now: d
     if attempt.installment_id is not None:
         return
     kind = attempt.payment_method.kind
-    if kind == MethodKind.CARD and attempt.status != PaymentAttempt.Status.FAILED:
-        return
+    if (
+        kind in (MethodKind.CARD, MethodKind.PIX_AUTOMATICO)
+        and attempt.status != PaymentAttempt.Status.FAILED
+    ):
+        return  # a card, or a Pix Automático debit still scheduled: nothing is late yet
     dunning_case_open(
         tenant=tenant, invoice_id=attempt.invoice_id, payment_method_kind=kind, now=now
     )

@@ -14,6 +14,10 @@ def get_gateway(name: str) -> Gateway:
             "sandbox_boleto": sandbox.SandboxBoletoGateway,
             "sandbox_pix": sandbox.SandboxPixGateway,
         }[name]()
+    if name == "sandbox_pixauto":
+        from billing.gateways.pix_automatico import SandboxPixAutomaticoPsp
+
+        return SandboxPixAutomaticoPsp()
     if name == "stripe":
         from django.conf import settings
 

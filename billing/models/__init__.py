@@ -39,10 +39,17 @@ from billing.models.payments import (
     SandboxCard,
     SandboxCharge,
 )
+from billing.models.pix_automatico import (
+    MANDATE_TRANSITIONS,
+    MandateStatus,
+    PixInstruction,
+    PixMandate,
+)
 
 __all__ = [
     "FULFILMENT_TRANSITIONS",
     "INVOICE_TRANSITIONS",
+    "MANDATE_TRANSITIONS",
     "BalanceTransaction",
     "BoletoReturnFile",
     "BoletoReturnLine",
@@ -65,8 +72,11 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "MandateStatus",
     "PaymentAttempt",
     "PendingLine",
+    "PixInstruction",
+    "PixMandate",
     "PlanPortalOptions",
     "Refund",
     "Sale",

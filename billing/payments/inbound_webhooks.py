@@ -59,6 +59,12 @@ DISPUTE_EVENTS = ("dispute.opened", "dispute.updated", "dispute.closed")
 def _process_webhook(*, gateway_name: str, event_type: str, data: dict, now: datetime) -> str:
     if event_type in DISPUTE_EVENTS:
         return _process_dispute(gateway_name=gateway_name, data=data, now=now)
+    if event_type.startswith(("pix_mandate.", "pix_instruction.")):
+        from billing.pix_automatico import pix_webhook_process  # it charges through this package
+
+        return pix_webhook_process(
+            gateway_name=gateway_name, event_type=event_type, data=data, now=now
+        )
     if event_type == "charge.paid_twice":
         return _paid_twice(gateway_name=gateway_name, data=data, now=now)
     if event_type not in ("charge.succeeded", "charge.failed"):

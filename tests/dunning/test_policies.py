@@ -72,7 +72,12 @@ def test_every_new_tenant_gets_the_default_policies(acme: TenantSetup) -> None:
         card, boleto, pix = (policy(acme.tenant, k) for k in ("card", "boleto", "pix"))
         again = dunning_policies_seed(tenant=acme.tenant, now=NOW)
 
-    assert kinds == [("boleto", 9, True), ("card", 9, True), ("pix", 9, True)]
+    assert kinds == [
+        ("boleto", 9, True),
+        ("card", 9, True),
+        ("pix", 9, True),
+        ("pix_automatico", 9, True),
+    ]
     assert steps_of(card) == CARD
     assert steps_of(boleto) == OFFLINE
     assert steps_of(pix) == OFFLINE

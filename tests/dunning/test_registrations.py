@@ -79,7 +79,7 @@ def test_a_new_tenant_gets_its_policies_only_through_the_registration() -> None:
             )
             for t in (bare, seeded)
         }
-    assert kinds == {"bare": [], "seeded": ["boleto", "card", "pix"]}
+    assert kinds == {"bare": [], "seeded": ["boleto", "card", "pix", "pix_automatico"]}
 
 
 def _refuse(*, tenant: Tenant, now: datetime) -> None:

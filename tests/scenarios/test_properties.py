@@ -23,7 +23,6 @@ catalog made once per test; a derandomized profile keeps CI repeatable.
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta

@@ -48,7 +48,7 @@ from tests.support.billing import ACTOR, World, utc, world
 
 settings.register_profile(
     "ciclo-engine",
-    max_examples=8,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,

@@ -741,3 +741,65 @@ def test_a_bad_cancellation_is_refused(scene: Scene) -> None:
             ),
         ]
     )
+
+
+def test_pausing_now_a_canceled_sub_and_live_coupons_past_expiry_are_refused(
+    scene: Scene,
+) -> None:
+    from billing import discounts
+
+    _coupon(scene, "LATE", redeem_by=START + timedelta(days=1))
+    _coupon(scene, "FLATONLY", plan_codes=["flat"])
+    scene.w.advance(START + timedelta(days=1))  # the very moment LATE expires
+    base = {"tenant": scene.w.tenant, "actor": ACTOR, "now": scene.now}
+    customer = scene.active.customer
+    refuse_all(
+        [
+            (
+                "pause-now-canceled",
+                StateConflict,
+                "subscription_not_pausable",
+                None,
+                partial(
+                    billing_subs.subscription_pause_now, **base, subscription_id=scene.canceled.pk
+                ),
+            ),
+            (
+                "expired-on-subscription",
+                ValidationFailed,
+                "coupon_expired",
+                "coupon",
+                partial(
+                    discounts.subscription_discount_apply,
+                    **base,
+                    subscription_id=scene.active.pk,
+                    coupon="LATE",
+                ),
+            ),
+            (
+                "other-plan-on-subscription",
+                ValidationFailed,
+                "coupon_not_applicable",
+                "coupon",
+                partial(
+                    discounts.subscription_discount_apply,
+                    **base,
+                    subscription_id=scene.active.pk,
+                    coupon="FLATONLY",
+                    proration="now",
+                ),
+            ),
+            (
+                "expired-on-customer",
+                ValidationFailed,
+                "coupon_expired",
+                "coupon",
+                partial(
+                    discounts.customer_discount_apply,
+                    **base,
+                    customer_id=customer.pk,
+                    coupon="LATE",
+                ),
+            ),
+        ]
+    )

@@ -121,12 +121,13 @@ def seed(n_customers: int, n_hot: int) -> Seeded:
         with owner_mode(), connection.cursor() as cursor:
             with cursor.copy(
                 "COPY customers_customer (tenant_id, public_id, name, email, phone, tax_id,"
-                " locale, metadata, created_at) FROM STDIN"
+                " locale, metadata, created_at, address, marketing_channels_off, portal_password)"
+                " FROM STDIN"
             ) as copy:
                 for i in tqdm(range(missing), unit="row", desc="customers"):
                     copy.write_row(
                         (tenant.pk, f"cus_b{prefix}{i}", f"Customer {i}",
-                         f"c{prefix}{i}@bench.example", "", "", "", "{}", T0)
+                         f"c{prefix}{i}@bench.example", "", "", "", "{}", T0, "{}", "[]", "")
                     )  # fmt: skip
             cursor.execute("ANALYZE customers_customer")
     with tenant_context(tenant):

@@ -10,7 +10,9 @@ lines, outbox events) written again by a plain ``COPY`` into tables of the
 same shape and indexes. It prints renewals per second and the ratio of the
 run's time to the floor's. ``--items-every`` (default 10) gives every k-th
 subscription an add-on item (``SubscriptionItem``), so about 10 % of the
-invoices carry two lines and the ratio covers items. Never part of the test run.
+invoices carry two lines and the ratio covers items; ``--intro-every``
+(default 10) puts every k-th subscription on a plan in its introductory phase.
+Never part of the test run.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def main() -> int:
         default=10,
         help="every k-th subscription has an add-on item (default 10: 10 %%; 0: none)",
     )
+    parser.add_argument(
+        "--intro-every",
+        type=int,
+        default=10,
+        help="every k-th subscription is in an introductory phase (default 10: 10 %%; 0: none)",
+    )
     args = parser.parse_args()
 
     import django
@@ -58,6 +66,7 @@ def main() -> int:
     from tenants.services import tenant_create
 
     n = args.n
+    intro_every = args.intro_every
     t0 = datetime(2026, 1, 1, 3, tzinfo=UTC)  # midnight in São Paulo
     period_end = datetime(2026, 2, 1, 3, tzinfo=UTC)
     run_at = period_end + timedelta(hours=1)
@@ -77,6 +86,20 @@ def main() -> int:
             actor=actor,
             now=t0,
         )
+        # An introductory phase (R$ 9,90 for the first 6 paid cycles): the
+        # subscriptions on it renew inside the phase, priced by intro_phase().
+        intro_plan = plan_create(
+            tenant=tenant,
+            product=product,
+            code="intro",
+            name="Intro",
+            currency="BRL",
+            amount_minor=4_990,
+            intro_amount_minor=990,
+            intro_cycles=6,
+            actor=actor,
+            now=t0,
+        )
         addon = plan_create(
             tenant=tenant,
             product=product,
@@ -92,7 +115,7 @@ def main() -> int:
     with owner_mode(), connection.cursor() as cursor:
         with cursor.copy(
             "COPY customers_customer (tenant_id, public_id, name, email, phone, tax_id, locale,"
-            " metadata, created_at) FROM STDIN"
+            " metadata, created_at, address, marketing_channels_off, portal_password) FROM STDIN"
         ) as copy:
             for i in tqdm(range(n), unit="row", desc="customers"):
                 copy.write_row(
@@ -106,6 +129,9 @@ def main() -> int:
                         "",
                         "{}",
                         t0,
+                        "{}",
+                        "[]",
+                        "",
                     )
                 )
         cursor.execute(
@@ -116,7 +142,8 @@ def main() -> int:
             "COPY subscriptions_subscription (tenant_id, public_id, customer_id, plan_id,"
             " quantity, status, collection_method, billing_anchor, period_index,"
             " current_period_start, current_period_end, next_event_at, start_at, started,"
-            " paid_cycles, pauses_used, pause_cycles_left, term_notice_sent, created_at)"
+            " paid_cycles, pauses_used, pause_cycles_left, term_notice_sent, created_at,"
+            " cancel_reason_code, cancel_reason_label, cancel_comment, installments)"
             " FROM STDIN"
         ) as copy:
             for i, customer_id in enumerate(tqdm(customer_ids, unit="row", desc="subscriptions")):
@@ -125,7 +152,7 @@ def main() -> int:
                         tenant.pk,
                         f"sub_bench{slug[6:]}{i}",
                         customer_id,
-                        plan.pk,
+                        intro_plan.pk if intro_every and i % intro_every == 1 else plan.pk,
                         1,
                         "active",
                         "charge_automatically",
@@ -141,6 +168,10 @@ def main() -> int:
                         0,
                         False,
                         t0,
+                        "",
+                        "",
+                        "",
+                        0,
                     )
                 )
         every = args.items_every

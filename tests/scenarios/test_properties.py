@@ -3,14 +3,15 @@
 Random sequences of changes on random dates — plan up/down, interval change
 (anchor kept or reset), quantity, pause now (credit or carry) and resume, a
 pause scheduled for the period end, a coupon (percent or amount off) applied or
-removed on the live subscription, and time advancing through renewals on a
+removed on the live subscription, an add-on (with a setup fee) added,
+re-quantified or removed with each proration behaviour, and time advancing through renewals on a
 test clock — under random tenant conventions (proration precision, rounding,
 the day of a change, 30-day months, quantity-change lines). After every step:
 
 - every invoice's total is the sum of its lines, and subtotal, discount and tax
   are the sums of the lines' (total = subtotal - discount + exclusive tax);
 - no invoice total (nor amount due) is negative;
-- every preview (change, interval change, pause, discount, next invoice) is
+- every preview (change, interval change, pause, discount, add-on, next invoice) is
   exactly what the action then writes.
 
 A second test makes a change and its reversal at the same instant: they net to
@@ -36,6 +37,7 @@ from hypothesis import strategies as st
 
 from billing import coupons as billing_coupons
 from billing import discounts
+from billing import items as billing_items
 from billing import subscriptions as billing_subs
 from billing.clocks import clock_create
 from billing.models import CreditNote, Invoice, InvoiceLine, PendingLine
@@ -89,7 +91,7 @@ GAPS = st.builds(
 @dataclass
 class Catalog:
     w: World
-    plans: dict[str, Plan]  # monthly: basic, pro (taxed); quarterly; annual
+    plans: dict[str, Plan]  # monthly: basic, pro (taxed); quarterly; annual; storage (add-on)
 
 
 @pytest.fixture
@@ -105,6 +107,11 @@ def catalog(db: None) -> Iterator[Catalog]:
                 "quarterly", amount=27_000, interval="month", interval_count=3, **pause
             ),
             "annual": w.plan("annual", amount=99_900, interval="year", tax_rate=inclusive, **pause),
+            # A monthly add-on: refused beside quarterly and annual plans, and
+            # it blocks interval changes while live (both refusals exercised).
+            "storage": w.plan(
+                "storage", amount=3_100, pricing_model="per_seat", setup_fee_minor=500
+            ),
         }
         billing_coupons.coupon_create(
             tenant=w.tenant,
@@ -316,6 +323,56 @@ def _discount(ex: Example, coupon: str | None, proration: str) -> None:
     assert preview.total_minor == written[0].total_minor
 
 
+def _item(cat: Catalog, ex: Example, action: str, quantity: int, proration: str) -> None:
+    """An add-on added, re-quantified or removed now, previewed first: the preview
+    is what it writes; a refusal refuses the action the same way, changing nothing."""
+    sub = ex.refresh()
+    live = sub.items.filter(ended_at__isnull=True).first()
+    args: dict[str, Any] = {"tenant": ex.tenant, "subscription_id": sub.pk, "now": ex.now}
+    args["proration"] = proration
+    if action == "add":
+        args.update(plan=cat.plans["storage"], quantity=quantity)
+        preview_fn, act = (
+            billing_items.subscription_item_preview_add,
+            billing_items.subscription_item_add,
+        )
+    elif live is None:
+        return
+    elif action == "update":
+        args.update(item_id=live.public_id, quantity=quantity)
+        preview_fn = billing_items.subscription_item_preview_update
+        act = billing_items.subscription_item_update
+    else:
+        args.update(item_id=live.public_id)
+        preview_fn = billing_items.subscription_item_preview_remove
+        act = billing_items.subscription_item_remove
+    invoices = _invoice_ids(ex)
+    pending = set(PendingLine.objects.filter(subscription=sub).values_list("pk", flat=True))
+    try:
+        preview = preview_fn(**args)
+    except DomainError as exc:
+        with pytest.raises(DomainError) as again:
+            act(**args, actor=ACTOR)
+        assert (again.value.code, again.value.param) == (exc.code, exc.param)  # noqa: PT017
+        assert _invoice_ids(ex) == invoices
+        assert set(PendingLine.objects.filter(subscription=sub).values_list("pk", flat=True)) == (
+            pending
+        )
+        return
+    act(**args, actor=ACTOR)
+    written = _new_invoices(ex, invoices)
+    if preview.invoiced:
+        assert len(written) == 1
+        assert _proposed(preview.lines) == _view(list(written[0].lines.all()))
+        assert preview.total_minor == written[0].total_minor
+    else:
+        assert written == []
+        new = PendingLine.objects.filter(subscription=sub).exclude(pk__in=pending).order_by("pk")
+        assert [(p.kind, p.quantity, p.amount_minor) for p in preview.lines] == [
+            (p.kind, p.quantity, p.amount_minor) for p in new
+        ]
+
+
 def _advance(ex: Example, gap: timedelta) -> None:
     """Time passes; the next invoice, previewed before, is the one the run writes."""
     sub = ex.refresh()
@@ -383,6 +440,9 @@ def _step(cat: Catalog, ex: Example, step: tuple[str, Any]) -> None:
     elif kind == "coupon":
         code, proration = arg
         _discount(ex, code, proration)
+    elif kind == "item":
+        action, quantity, proration = arg
+        _item(cat, ex, action, quantity, proration)
     _check_documents(ex)
 
 
@@ -414,6 +474,14 @@ STEPS = st.one_of(
             st.sampled_from(["PCT15", "OFF50", None]), st.sampled_from(["now", "next_invoice"])
         ),
     ),
+    st.tuples(
+        st.just("item"),
+        st.tuples(
+            st.sampled_from(["add", "update", "remove"]),
+            st.integers(min_value=1, max_value=4),
+            st.sampled_from(["invoice_now", "next_invoice", "none"]),
+        ),
+    ),
 )
 
 
@@ -439,6 +507,61 @@ def test_random_change_sequences_keep_documents_whole_and_previews_exact(
             _step(catalog, ex, step)
         # And through two more renewals, whatever the sequence left.
         _advance(ex, timedelta(days=400))
+        _check_documents(ex)
+
+    _run(catalog, body)
+
+
+ITEM_STEPS = st.one_of(
+    st.tuples(st.just("advance"), GAPS),
+    st.tuples(st.just("plan"), st.sampled_from(["next_invoice", "invoice_now"])),
+    st.tuples(
+        st.just("quantity"),
+        st.tuples(
+            st.integers(min_value=1, max_value=5),
+            st.sampled_from(["next_invoice", "invoice_now"]),
+        ),
+    ),
+    st.tuples(
+        st.just("coupon"),
+        st.tuples(st.sampled_from(["PCT15", "OFF50", None]), st.sampled_from(["now"])),
+    ),
+    st.tuples(
+        st.just("item"),
+        st.tuples(
+            st.sampled_from(["add", "add", "update", "remove"]),
+            st.integers(min_value=1, max_value=4),
+            st.sampled_from(["invoice_now", "next_invoice", "none"]),
+        ),
+    ),
+)
+
+
+@PROFILE
+@given(
+    conventions=CONVENTIONS,
+    start=STARTS,
+    plan=st.sampled_from(["basic", "pro"]),
+    steps=st.lists(st.tuples(GAPS, ITEM_STEPS), min_size=2, max_size=5),
+)
+def test_random_add_on_sequences_keep_documents_whole_and_previews_exact(
+    catalog: Catalog,
+    conventions: dict[str, str],
+    start: datetime,
+    plan: str,
+    steps: list[tuple[timedelta, tuple[str, Any]]],
+) -> None:
+    # Monthly base plans, so the monthly add-on is accepted: add, re-quantify and
+    # remove it among plan, quantity and coupon changes and renewals.
+    def body() -> None:
+        ex = _example(catalog, conventions, start, plan)
+        _item(catalog, ex, "add", 1, "invoice_now")
+        assert ex.refresh().items.filter(ended_at__isnull=True).count() == 1
+        _check_documents(ex)
+        for gap, step in steps:
+            _advance(ex, gap)
+            _step(catalog, ex, step)
+        _advance(ex, timedelta(days=100))
         _check_documents(ex)
 
     _run(catalog, body)

@@ -9,12 +9,21 @@ refused with a clear error and nothing changes.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing import items as billing_items
+from billing import subscriptions as billing_subs
+from billing.models import Invoice
+from billing.run import billing_run
 from core.errors import ValidationFailed
+from customers.models import Customer
 from subscriptions import services as subs
-from subscriptions.models import Plan, SubscriptionItem
+from subscriptions.models import Plan, Subscription, SubscriptionItem
+from tenants.context import tenant_context
 from tests.scenarios.helpers_lifecycle import change, sp, state
 from tests.support.billing import ACTOR, world
 
@@ -106,3 +115,51 @@ def test_an_intro_phase_on_an_in_arrears_plan_is_refused(db):
         late.refresh_from_db()
         assert (intro.billing_timing, intro.intro_cycles) == ("in_advance", 3)
         assert (late.intro_amount_minor, late.intro_cycles) == (None, 0)
+
+
+def _mixed_batch(slug: str, count: int) -> tuple[object, list[Subscription]]:
+    """``count`` live in-advance subscriptions: every other one on a plan in its
+    introductory phase, every other one with an add-on (so all four mixes)."""
+    start = sp(2026, 1, 15, 12)
+    with world(start, slug=slug) as w:
+        basic = w.plan("basic", amount=10_000)
+        intro = w.plan("intro", amount=10_000, intro_amount_minor=990, intro_cycles=3)
+        storage = w.plan("storage", amount=3_100)
+        subs_ = [
+            billing_subs.subscription_create(
+                tenant=w.tenant,
+                customer=Customer.objects.create(tenant=w.tenant, name=f"Live {i}"),
+                plan=intro if i % 2 else basic,
+                actor=ACTOR,
+                now=start,
+                collection_method="send_invoice",
+            )
+            for i in range(count)
+        ]
+        for sub in subs_[(count // 2) :]:
+            billing_items.subscription_item_add(
+                tenant=w.tenant, subscription_id=sub.pk, plan=storage, actor=ACTOR, now=start
+            )
+        return w.tenant, subs_
+
+
+def test_the_billing_run_stays_set_based_with_add_ons_and_intro_phases(db):
+    # Given two tenants with 4 and 16 due subscriptions mixing intro phases and add-ons
+    small, _ = _mixed_batch("small", 4)
+    large, large_subs = _mixed_batch("large", 16)
+    due = sp(2026, 2, 15, 12) + timedelta(minutes=1)
+    # When the billing run renews each in one batch
+    with CaptureQueriesContext(connection) as few:
+        billing_run(now=due, tenant=small)
+    with CaptureQueriesContext(connection) as many:
+        billing_run(now=due, tenant=large)
+    # Then four times the subscriptions cost the same statements
+    assert len(many.captured_queries) == len(few.captured_queries)
+    with tenant_context(large):
+        renewals = Invoice.objects.filter(
+            subscription__in=large_subs, billing_reason="subscription_cycle"
+        )
+        totals = sorted(renewals.values_list("total_minor", flat=True))
+    # 4 basic (10000), 4 basic + storage (13100), 4 intro "2 of 3" (990),
+    # 4 intro + storage (990 + 3100 = 4090).
+    assert totals == [990] * 4 + [4_090] * 4 + [10_000] * 4 + [13_100] * 4

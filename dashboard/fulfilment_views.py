@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -217,7 +217,7 @@ def fulfilment_export(request: StaffRequest) -> HttpResponse:
             {
                 "rows": [_row(o) for o in orders],
                 "tenant": request.tenant,
-                "status_label": dict(FulfilmentStatus.choices).get(current, _g("All")),
+                "status_label": dict(FulfilmentStatus.choices).get(current, gettext("All")),
                 "generated_at": clock.now(),
             },
         )
@@ -229,18 +229,18 @@ def fulfilment_export(request: StaffRequest) -> HttpResponse:
     writer = csv.writer(buffer)
     writer.writerow(
         [
-            _g("Order"),
-            _g("Customer"),
-            _g("Ship to"),
-            _g("Address"),
-            _g("Plan"),
-            _g("Items"),
-            _g("Quantity"),
-            _g("Period start"),
-            _g("Period end"),
-            _g("Status"),
-            _g("Carrier"),
-            _g("Tracking code"),
+            gettext("Order"),
+            gettext("Customer"),
+            gettext("Ship to"),
+            gettext("Address"),
+            gettext("Plan"),
+            gettext("Items"),
+            gettext("Quantity"),
+            gettext("Period start"),
+            gettext("Period end"),
+            gettext("Status"),
+            gettext("Carrier"),
+            gettext("Tracking code"),
         ]
     )
     for o in orders:

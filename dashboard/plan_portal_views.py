@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Coupon, PlanPortalOptions
@@ -27,29 +27,32 @@ from tenants.requests import StaffRequest
 
 class PlanPortalForm(forms.Form):
     allow_change = forms.BooleanField(
-        label=_lazy("Subscribers may change plan or quantity"), required=False
+        label=gettext_lazy("Subscribers may change plan or quantity"), required=False
     )
-    allow_pause = forms.BooleanField(label=_lazy("Subscribers may pause"), required=False)
-    allow_cancel = forms.BooleanField(label=_lazy("Subscribers may cancel"), required=False)
+    allow_pause = forms.BooleanField(label=gettext_lazy("Subscribers may pause"), required=False)
+    allow_cancel = forms.BooleanField(label=gettext_lazy("Subscribers may cancel"), required=False)
     change_plan_codes = forms.MultipleChoiceField(
-        label=_lazy("Plans they may change to (none: the plans of the same product)"),
+        label=gettext_lazy("Plans they may change to (none: the plans of the same product)"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     offer = forms.ChoiceField(
-        label=_lazy("Retention offer"), choices=PlanPortalOptions.Offer.choices
+        label=gettext_lazy("Retention offer"), choices=PlanPortalOptions.Offer.choices
     )
     offer_coupon: forms.ModelChoiceField[Coupon] = forms.ModelChoiceField(
-        label=_lazy("Coupon offered"), queryset=None, required=False, to_field_name="public_id"
+        label=gettext_lazy("Coupon offered"),
+        queryset=None,
+        required=False,
+        to_field_name="public_id",
     )
     offer_plan: forms.ModelChoiceField[Plan] = forms.ModelChoiceField(
-        label=_lazy("Cheaper plan offered"),
+        label=gettext_lazy("Cheaper plan offered"),
         queryset=None,
         required=False,
         to_field_name="public_id",
     )
     offer_pause_cycles = forms.IntegerField(
-        label=_lazy("Pause offered (billing periods)"), min_value=1, max_value=120, initial=1
+        label=gettext_lazy("Pause offered (billing periods)"), min_value=1, max_value=120, initial=1
     )
 
     def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import SubscriptionPaymentMethodForm
+from core.money import Money
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import AnchorChoice, PauseUnused, ProrationBehavior
 from subscriptions.services import items as item_rules
@@ -243,8 +244,19 @@ def addon_plans(subscription: Subscription) -> QuerySet[Plan]:
     )
 
 
+class _AddonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        """ "Support (support) — R$46.50", "Storage (storage) — R$31.00 a seat"."""
+        if obj.pricing_model not in (Plan.PricingModel.FLAT, Plan.PricingModel.PER_SEAT):
+            return f"{obj.name} ({obj.code})"
+        price = Money(obj.amount_minor, obj.currency).format(get_language() or "en")
+        if obj.pricing_model == Plan.PricingModel.PER_SEAT:
+            price = _("%(price)s a seat") % {"price": price}
+        return f"{obj.name} ({obj.code}) — {price}"
+
+
 class ItemAddForm(forms.Form):
-    plan = _PlanChoice(
+    plan = _AddonChoice(
         label=_("Add-on plan"),
         queryset=None,
         to_field_name="public_id",

@@ -91,3 +91,22 @@ def test_merchant_adds_an_addon_changes_its_quantity_and_removes_it(page: Page) 
     # The first invoice, then the add (3_500), the quantity change (1_500) and the
     # removal (its 4_500 credit carried to the balance: 0).
     assert totals == [10_000, 3_500, 1_500, 0]
+
+
+def test_the_subscriber_sees_the_addons_in_the_portal(page: Page) -> None:
+    from customers.portal_links import portal_token
+
+    with world(utc(2026, 3, 10, 12)) as w:
+        basic = w.plan("basic", 10_000, name="Basic")
+        storage = w.plan("storage", 3_100, name="Extra storage", pricing_model="per_seat")
+        support = w.plan("support", 4_650, name="Priority support")
+        ana = w.customer("Ana Souza")
+        sub = w.subscribe(
+            basic, ana, items=[(storage, 3), (support, 1)], collection_method="send_invoice"
+        )
+        page.goto(f"/t/{w.tenant.slug}/enter/{portal_token(ana)}/")
+        page.goto(f"/t/{w.tenant.slug}/subscriptions/{sub.public_id}/")
+        addons = page.get_by_test_id("portal-addons")
+        expect(addons).to_contain_text("Extra storage × 3")
+        expect(addons).to_contain_text("Priority support")
+        _shots(page, "portal")

@@ -28,7 +28,7 @@ from core.errors import DomainError
 from dashboard.subscription_forms import ItemAddForm, ItemQuantityForm, ItemRemoveForm
 from dashboard.subscription_views import _get
 from subscriptions.models import Subscription
-from subscriptions.selectors import ItemRow, item_rows
+from subscriptions.selectors import ItemRow, item_rows, plan_list
 from tenants.access import staff_view
 from tenants.permissions import Perm
 from tenants.requests import StaffRequest
@@ -109,6 +109,11 @@ def _flow(
 @staff_view(Perm.SUBSCRIPTIONS_MANAGE)
 def subscription_item_add(request: StaffRequest, sub_id: str) -> HttpResponse:
     sub = _get(request, sub_id)
+    posted = request.POST.get("plan")
+    if posted and not plan_list(tenant=request.tenant).filter(public_id=posted).exists():
+        # Not one of this tenant's plans (another tenant's id, or none): no such plan.
+        # One of its plans that cannot be an add-on here is a choice the form refuses.
+        raise Http404
     form = ItemAddForm(request.POST or None, subscription=sub)
 
     def args() -> dict[str, Any]:

@@ -222,11 +222,14 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
         ).select_related("coupon")
     }
     # The add-ons live at any of these events: live now, or ended since the first.
-    first_at = min(e.at for batch in events.values() for e in batch)
+    first_at = min((e.at for batch in events.values() for e in batch), default=None)
+    since = Q(ended_at__isnull=True)
+    if first_at is not None:
+        since |= Q(ended_at__gte=first_at)
     items: dict[int, list[SubscriptionItem]] = defaultdict(list)
     for item in (
         SubscriptionItem.objects.filter(tenant=tenant, subscription_id__in=ids)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=first_at))
+        .filter(since)
         .select_related("plan")
         .order_by("added_at", "id")
     ):

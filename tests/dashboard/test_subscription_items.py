@@ -270,7 +270,6 @@ def test_add_preview_as_an_htmx_fragment(shop: Shop) -> None:
         ({"quantity": ""}, "quantity", "This field is required."),
         ({"plan": "support", "quantity": "2"}, "quantity", "A flat plan is sold one at a time."),
         ({"plan": "basic"}, "plan", "Choose one of the plans listed."),
-        ({"plan": "plan_nope"}, "plan", "Choose one of the plans listed."),
         ({"plan": ""}, "plan", "This field is required."),
         ({"proration": "later"}, "proration", "Select a valid choice."),
     ],
@@ -291,15 +290,23 @@ def test_add_bad_input_is_an_error_next_to_the_field(
     assert _state(shop) == before
 
 
-def test_add_another_tenants_plan_is_not_a_choice(shop: Shop, other: dict[str, Any]) -> None:
+def test_add_another_tenants_plan_is_a_404(shop: Shop, other: dict[str, Any]) -> None:
     before = _state(shop)
-    response = shop.owner.post(
-        shop.url("items/add/"),
-        {"plan": other["plan"].public_id, "quantity": "1", "proration": "none", "confirm": "1"},
-    )
-    assert response.status_code == 400
-    assert "Choose one of the plans listed." in " ".join(response.context["form"].errors["plan"])
+    for plan in (other["plan"].public_id, "plan_nope"):
+        for extra in ({"preview": "1"}, {"confirm": "1"}):
+            response = shop.owner.post(
+                shop.url("items/add/"),
+                {"plan": plan, "quantity": "1", "proration": "none", **extra},
+            )
+            assert response.status_code == 404
     assert _state(shop) == before
+
+
+def test_add_without_eligible_plans_says_what_to_do(shop: Shop) -> None:
+    Plan.objects.filter(pk__in=[shop.storage.pk, shop.support.pk]).update(active=False)
+    page = shop.owner.get(shop.url("items/add/")).content.decode()
+    assert 'data-testid="no-addon-plans"' in page
+    assert 'href="/dashboard/catalog/plans/new/"' in page or "Create a plan" in page
 
 
 def test_a_state_conflict_from_the_service_is_shown_and_changes_nothing(shop: Shop) -> None:
@@ -398,6 +405,23 @@ def test_remove_shows_the_credit_then_removes(shop: Shop) -> None:
     # An ended add-on has no pages any more.
     assert shop.owner.get(url).status_code == 404
     assert 'data-testid="addons-empty"' in shop.owner.get(shop.url()).content.decode()
+
+
+def test_remove_with_the_credit_on_the_next_invoice_says_so(shop: Shop) -> None:
+    item = shop.add(shop.storage, 3)
+    url = shop.url(f"items/{item.public_id}/remove/")
+
+    response = shop.owner.post(url, {"proration": "next_invoice", "preview": "1"})
+
+    assert response.context["net_minor"] == -4_500
+    assert response.context["preview"].invoiced is False
+    page = response.content.decode()
+    assert "Added to the next invoice." in page
+    assert 'data-testid="preview-carried"' not in page
+
+    assert shop.owner.post(url, {"proration": "next_invoice", "confirm": "1"}).status_code == 302
+    pending = PendingLine.objects.filter(subscription=shop.sub, invoice__isnull=True)
+    assert [(p.kind, p.amount_minor) for p in pending] == [("proration", -4_500)]
 
 
 # -- isolation ----------------------------------------------------------------------

@@ -555,7 +555,9 @@ def subscription_cancel(
     lifecycle.cancel_now_begin(sub=sub)
     # Prorations still waiting are billed first, so the credit below covers them.
     batch = pricing.load(tenant, [sub])
-    engine.Engine(batch.lifecycle).stop(sub, now)
+    eng = engine.Engine(batch.lifecycle)
+    eng.stop(sub, now)
+    eng.end_items(sub, now)
     pricing.write(batch, now)
     credit = 0
     if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):

@@ -1399,9 +1399,9 @@ class SubscriptionViewSet(ApiViewSet):
             rows = sub.items.select_related("plan").order_by("added_at", "id")
             # A list object like every list, on one page: a subscription holds a
             # handful of add-ons (MAX_ITEMS live), ended ones kept for history.
-            data = SubscriptionItemSerializer(rows, many=True).data
+            listed = SubscriptionItemSerializer(rows, many=True).data
             return Response(
-                {"object": "list", "url": request.path, "has_more": False, "data": data}
+                {"object": "list", "url": request.path, "has_more": False, "data": listed}
             )
         data = input_of(ItemAddSerializer, request)
         item = billing_items.subscription_item_add(

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from billing import pricing
 from billing.coupons import coupon_redeem
-from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.amounts import prorate, remainder_start, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
 from billing.models import CreditNote, Invoice, InvoiceLine, PendingLine
 from billing.services import credit_unused_time
@@ -423,6 +423,20 @@ def _change_interval(
         if proration == ProrationBehavior.NONE
         else change_lines(tenant, change, credit_only=True)
     )
+    # The new period is charged from where the old one's remainder starts: the
+    # change itself, or under the "old" change-day convention the next midnight
+    # (the day is used on the old plan), whether the anchor resets or is kept.
+    charged_from = (
+        None
+        if change.window is None
+        else remainder_start(
+            period_start=change.window[0],
+            period_end=change.window[1],
+            at=now,
+            tz=tenant.time_zone,
+            change_day=tenant.proration_change_day,
+        )
+    )
     batch = pricing.load(tenant, [sub])
     period = engine.Engine(batch.lifecycle).change_interval(
         change, reset_anchor=anchor == lifecycle.AnchorChoice.RESET
@@ -432,7 +446,7 @@ def _change_interval(
         sub,
         at=now,
         reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
-        lines=[*credit, pricing.charge_line(tenant, period)],
+        lines=[*credit, pricing.charge_line(tenant, period, priced_from=charged_from)],
         period=(period.start, period.end),
     )
     pricing.write(batch, now)

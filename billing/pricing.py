@@ -140,7 +140,8 @@ def recurring_line(
     ``priced_from``: the instant the charge counts from when it is not ``start``
     — a period begun by an interval change whose day the tenant counts on the
     old plan (``proration_change_day`` "old"): charged from the next midnight,
-    where the old plan's credit starts, so the day is paid once."""
+    where the old plan's credit starts, so the day is paid once; the line serves
+    from there (a later credit prorates it over what it charged)."""
     description = plan.name
     if intro is not None:
         unit_amount_minor = plan.intro_amount_minor
@@ -180,7 +181,7 @@ def recurring_line(
         amount_minor=amount,
         tax_percent=terms.tax_percent,
         tax_inclusive=terms.tax_inclusive,
-        period_start=start,
+        period_start=start if priced_from is None else max(start, min(priced_from, end)),
         period_end=end,
         plan_id=plan.pk,
     )

@@ -4,7 +4,9 @@ new plan's charge split the day the same way. Both start at the next local
 midnight, whether the anchor is kept (the new period prorated to the old
 anchor's day) or reset (the new period anchored on the change, its first
 period charged less the day of the change). The day is paid once, on the old
-plan, and a change undone at the same instant nets to zero.
+plan, and a change undone at the same instant nets to zero. The lines a change
+writes serve from that midnight too, so a later credit (a cancellation now)
+prorates each over the time it was charged for.
 
 São Paulo time (UTC-3 all year, no DST), rounding half-even; every amount is
 hand-computed below. The preview of each change is what the change writes.
@@ -12,9 +14,20 @@ hand-computed below. The preview of each change is what the change writes.
 
 import pytest
 
+from billing import items as billing_items
 from billing.subscriptions import subscription_preview_change
-from tests.scenarios.helpers_lifecycle import balance, change, doc, lines, sp, spans, state
-from tests.support.billing import world
+from tests.scenarios.helpers_lifecycle import (
+    balance,
+    cancel,
+    change,
+    credit_notes,
+    doc,
+    lines,
+    sp,
+    spans,
+    state,
+)
+from tests.support.billing import ACTOR, world
 
 
 def _previewed_change(w, sub, **kw):
@@ -74,10 +87,11 @@ def test_old_change_day_monthly_to_annual_anchor_kept(db, precision, credit, cha
             0,
             charge - credit,
         )
-        # The lines keep the change's instant as their start; the period is the grid's
+        # Both lines serve from Mar 4, the day after the change (a later credit
+        # prorates each over what it charged); the period itself starts at the change
         assert spans(written) == [
-            ("proration", "2026-03-03 18:00", "2026-03-15 12:00"),
-            ("recurring", "2026-03-03 18:00", "2027-01-15 12:00"),
+            ("proration", "2026-03-04 00:00", "2026-03-15 12:00"),
+            ("recurring", "2026-03-04 00:00", "2027-01-15 12:00"),
         ]
         assert state(w, sub) == ("active", "annual", 1, "2026-03-03 18:00", "2027-01-15 12:00")
         # And the first full year is billed whole on the old anchor's day
@@ -117,7 +131,7 @@ def test_old_change_day_monthly_to_annual_anchor_reset(db, precision, credit, ch
             ("recurring", 1, charge, 0, 0, charge),
         ]
         assert written.total_minor == charge - credit
-        assert spans(written)[1] == ("recurring", "2026-03-03 18:00", "2027-03-03 18:00")
+        assert spans(written)[1] == ("recurring", "2026-03-04 00:00", "2027-03-03 18:00")
         assert state(w, sub) == ("active", "annual", 1, "2026-03-03 18:00", "2027-03-03 18:00")
         # And the renewal a year after the change is a whole year
         w.advance(sp(2027, 3, 4, 0))
@@ -176,3 +190,110 @@ def test_old_change_day_interval_change_and_its_reversal_net_to_zero(
     assert back.total_minor == back.amount_due_minor == 0
     assert carried == net
     assert after == ("active", "basic", 1, "2026-02-10 18:00", "2026-02-15 12:00")
+
+
+# --- what a change charged, credited later on the same convention ------------------
+
+
+@pytest.mark.parametrize(
+    ("precision", "update_lines", "notes"),
+    [
+        # Basic R$100 → pro R$200 on Feb 1 at noon, invoiced now; period [Jan 15,
+        # Feb 15) = 31 days; Feb 1 used on basic. By day, from Feb 2: 13 of 31:
+        #   credit 10000 × 13/31 = 4193.55 → -4194; charge 20000 × 13/31 = 8387.10 → 8387.
+        # Both lines serve Feb 2 00:00 → Feb 15 12:00 (13 days by day).
+        # Cancelled on Feb 5 at noon with credit; Feb 5 used: Feb 6 .. Feb 14 remain.
+        #   Invoice 1, basic [Jan 15, Feb 15): 10000 × 9/31 = 2903.23 → 2903.
+        #   Invoice 2, each line × 9/13: -4194 × 9/13 = -2903.54 → -2904;
+        #     8387 × 9/13 = 5806.38 → 5806; note 2902.
+        #   Together 5805: pro's 9 days, 20000 × 9/31 = 5806.45, within a unit a line.
+        #   (Against the change's instant, 14 days, as before: 2903 + 2696 = 5599.)
+        pytest.param("day", [-4_194, 8_387], [2_903, 2_902], id="day"),
+        # By second, from Feb 2 00:00: 13.5 of 31 days: credit 10000 × 13.5/31 =
+        #   4354.84 → -4355; charge 20000 × 13.5/31 = 8709.68 → 8710.
+        # Cancelled Feb 5 12:00: from Feb 6 00:00, 9.5 days remain.
+        #   Invoice 1: 10000 × 9.5/31 = 3064.52 → 3065.
+        #   Invoice 2, × 9.5/13.5: -4355 → -3064.63 → -3065; 8710 → 6129.26 → 6129;
+        #     note 3064. Together 6129 = 20000 × 9.5/31 = 6129.03.
+        pytest.param("second", [-4_355, 8_710], [3_065, 3_064], id="second"),
+    ],
+)
+def test_old_change_day_cancel_after_an_upgrade_credits_what_was_charged(
+    db, precision, update_lines, notes
+):
+    # Given basic bought Jan 15 at noon, upgraded to pro on Feb 1 at noon
+    with world(sp(2026, 1, 15, 12), proration_precision=precision, proration_change_day="old") as w:
+        basic = w.plan("basic", amount=10_000)
+        pro = w.plan("pro", amount=20_000)
+        sub = w.subscribe(basic, collection_method="send_invoice")
+        w.advance(sp(2026, 2, 1, 12))
+        change(w, sub, plan=pro, proration="invoice_now")
+        update = w.invoices(sub)[-1]
+        # When it is cancelled on Feb 5 at noon with the unused time credited
+        w.advance(sp(2026, 2, 5, 12))
+        cancel(w, sub, prorate_credit=True)
+        written = credit_notes(w)
+    # Then the upgrade's lines serve the days after the day of the change
+    assert [ln[2] for ln in lines(update)] == update_lines
+    assert spans(update) == [
+        ("proration", "2026-02-02 00:00", "2026-02-15 12:00"),
+        ("proration", "2026-02-02 00:00", "2026-02-15 12:00"),
+    ]
+    # And the credit is pro's unused days, one note per invoice
+    assert [(n[1], n[3]) for n in written] == [
+        ("ACME-2026-000001", notes[0]),
+        ("ACME-2026-000002", notes[1]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("precision", "charge", "notes"),
+    [
+        # Storage (R$31 a seat, R$5 setup) × 2 added on Feb 1 at noon to basic bought
+        # Jan 15 at noon; period [Jan 15, Feb 15) = 31 days; Feb 1 used without it.
+        # By day, from Feb 2: 6200 × 13/31 = 2600; with the setup fee, 3100.
+        # Cancelled on Feb 5 at noon with credit (Feb 6 .. Feb 14 remain, 9 days):
+        #   invoice 1, basic: 10000 × 9/31 = 2903.23 → 2903;
+        #   invoice 2, storage over its 13 days: 2600 × 9/13 = 1800 (= 6200 × 9/31);
+        #   the setup fee is not time, not credited.
+        #   (Against the add's instant, 14 days: 2600 × 9/14 = 1671.43 → 1671.)
+        pytest.param("day", 2_600, [2_903, 1_800], id="day"),
+        # By second, from Feb 2 00:00: 6200 × 13.5/31 = 2700. Cancelled Feb 5 12:00,
+        # from Feb 6 00:00 (9.5 days): basic 10000 × 9.5/31 = 3064.52 → 3065;
+        # storage 2700 × 9.5/13.5 = 1900 (= 6200 × 9.5/31).
+        pytest.param("second", 2_700, [3_065, 1_900], id="second"),
+    ],
+)
+def test_old_change_day_addon_added_then_cancelled_credits_what_was_charged(
+    db, precision, charge, notes
+):
+    # Given basic bought Jan 15 at noon on the old-day convention
+    with world(sp(2026, 1, 15, 12), proration_precision=precision, proration_change_day="old") as w:
+        basic = w.plan("basic", amount=10_000)
+        storage = w.plan("storage", amount=3_100, pricing_model="per_seat", setup_fee_minor=500)
+        sub = w.subscribe(basic, collection_method="send_invoice")
+        # When 2 seats of storage are added on Feb 1 at noon (invoiced now)
+        w.advance(sp(2026, 2, 1, 12))
+        billing_items.subscription_item_add(
+            tenant=w.tenant,
+            subscription_id=sub.pk,
+            plan=storage,
+            actor=ACTOR,
+            now=w.now,
+            quantity=2,
+        )
+        update = w.invoices(sub)[-1]
+        # And the subscription is cancelled on Feb 5 at noon with credit
+        w.advance(sp(2026, 2, 5, 12))
+        cancel(w, sub, prorate_credit=True)
+        written = credit_notes(w)
+    # Then the add-on is charged from Feb 2, and credited for the days it had left
+    assert lines(update) == [
+        ("proration", 2, charge, 0, 0, charge),
+        ("setup_fee", 1, 500, 0, 0, 500),
+    ]
+    assert spans(update)[0] == ("proration", "2026-02-02 00:00", "2026-02-15 12:00")
+    assert [(n[1], n[3]) for n in written] == [
+        ("ACME-2026-000001", notes[0]),
+        ("ACME-2026-000002", notes[1]),
+    ]

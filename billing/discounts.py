@@ -316,6 +316,7 @@ def customer_discount_apply(
     checked = coupon_check(
         tenant=tenant, code=coupon, customer=customer, plan=None, quantity=1, now=now
     )
+    _check_fits_customer(tenant, customer, checked)
     old = _live(tenant, customer=customer, subscription__isnull=True)
     coupon_take(checked)
     if old is not None:
@@ -325,6 +326,32 @@ def customer_discount_apply(
     new.save()
     _record(tenant, actor, now, "customer.discount_applied", customer, checked)
     return new
+
+
+def _check_fits_customer(tenant: Tenant, customer: Customer, coupon: Coupon) -> None:
+    """A coupon limited to some plans (or, amount off, to one currency) is refused
+    on a customer whose live subscriptions it could discount none of: it would
+    wait there discounting nothing. A customer with no live subscription may
+    take it for the ones to come (``pricing.customer_coupon_fits`` decides per
+    invoice)."""
+    if not coupon.plan_codes and coupon.amount_off_minor is None:
+        return
+    plans = list(
+        Subscription.objects.filter(tenant=tenant, customer=customer, status__in=LIVE)
+        .values_list("plan__code", "plan__currency")
+        .distinct()
+    )
+    if not plans or any(
+        (not coupon.plan_codes or code in coupon.plan_codes)
+        and (coupon.amount_off_minor is None or currency == coupon.currency)
+        for code, currency in plans
+    ):
+        return
+    raise ValidationFailed(
+        f"The coupon {coupon.code} applies to none of this customer's subscriptions.",
+        param="coupon",
+        code="coupon_not_applicable",
+    )
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import transaction
 
 from billing import pricing
-from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.amounts import prorate, remainder_start, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, price
 from billing.models import Invoice, PendingLine
 from billing.subscriptions import _DryRun, _proposed, change_lines
@@ -69,13 +69,22 @@ def _one_side(
     amount = prorate(terms.period_amount(quantity), fraction, tenant.rounding_mode)
     if not amount:
         return []
+    # The line serves from where the remainder starts (the next midnight under
+    # the "old" change-day convention), as a plan change's lines do.
+    start = remainder_start(
+        period_start=window[0],
+        period_end=window[1],
+        at=now,
+        tz=tenant.time_zone,
+        change_day=tenant.proration_change_day,
+    )
     return [
         ProposedLine(
             kind=PRORATION,
             description=plan.name,
             amount_minor=sign * amount,
             quantity=quantity,
-            period_start=now,
+            period_start=start,
             period_end=sub.current_period_end,
             plan_id=plan.pk,
             tax_percent=terms.tax_percent,

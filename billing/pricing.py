@@ -123,6 +123,7 @@ def recurring_line(
     locale: str = "",
     split_start: bool = False,
     split_end: bool = False,
+    priced_from: datetime | None = None,
 ) -> ProposedLine:
     """The plan's charge for ``[start, end)`` (at the contract's readjusted unit
     price, if any); a short first period is prorated against the full period it
@@ -134,7 +135,13 @@ def recurring_line(
     ``split_end``: the tenant's change-day convention applies there) is the
     fee prorated from ``start`` less the fee prorated from ``end``, each rounded
     once: the segments of one period add up to what the prorations of the same
-    changes in advance would net to, to the cent."""
+    changes in advance would net to, to the cent.
+
+    ``priced_from``: the instant the charge counts from when it is not ``start``
+    — a period begun by an interval change whose day the tenant counts on the
+    old plan (``proration_change_day`` "old"): charged from the next midnight,
+    where the old plan's credit starts, so the day is paid once; the line serves
+    from there (a later credit prorates it over what it charged)."""
     description = plan.name
     if intro is not None:
         unit_amount_minor = plan.intro_amount_minor
@@ -157,11 +164,11 @@ def recurring_line(
             return prorate(full, fraction, tenant.rounding_mode)
 
         amount = from_(start, split_start) - from_(end, split_end)
-    elif (start, end) != (nominal_start, nominal_end):
+    elif (start, end) != (nominal_start, nominal_end) or priced_from not in (None, start):
         fraction = remaining_fraction(
             period_start=nominal_start,
             period_end=nominal_end,
-            at=start,
+            at=start if priced_from is None else priced_from,
             precision=tenant.proration_precision,
             tz=tenant.time_zone,
             day_count=tenant.proration_day_count,
@@ -174,7 +181,7 @@ def recurring_line(
         amount_minor=amount,
         tax_percent=terms.tax_percent,
         tax_inclusive=terms.tax_inclusive,
-        period_start=start,
+        period_start=start if priced_from is None else max(start, min(priced_from, end)),
         period_end=end,
         plan_id=plan.pk,
     )
@@ -216,7 +223,13 @@ def setup_line(plan: Plan) -> ProposedLine:
     )
 
 
-def charge_line(tenant: Tenant, charge: engine.Charge, locale: str = "") -> ProposedLine:
+def charge_line(
+    tenant: Tenant,
+    charge: engine.Charge,
+    locale: str = "",
+    *,
+    priced_from: datetime | None = None,
+) -> ProposedLine:
     if isinstance(charge, engine.SetupFee):
         return setup_line(charge.plan)
     if isinstance(charge, engine.TrialPeriod):
@@ -234,6 +247,7 @@ def charge_line(tenant: Tenant, charge: engine.Charge, locale: str = "") -> Prop
         locale=locale,
         split_start=charge.split_start,
         split_end=charge.split_end,
+        priced_from=priced_from,
     )
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from billing import pricing
 from billing.coupons import coupon_redeem
-from billing.domain.amounts import prorate, remaining_fraction
+from billing.domain.amounts import prorate, remainder_start, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
 from billing.models import CreditNote, Invoice, InvoiceLine
 from billing.services import credit_unused_time
@@ -135,6 +135,17 @@ def change_lines(
     one (``credit_only``: an interval change, whose new period is charged whole)."""
     if change.window is None:
         return []
+    # Both lines serve the time from where the remainder starts: the change, or
+    # under the "old" change-day convention the next midnight (the day of the
+    # change is used on the old state), so a later credit of either line
+    # (``credit_unused_time``) prorates it over the time it was priced for.
+    start = remainder_start(
+        period_start=change.window[0],
+        period_end=change.window[1],
+        at=change.at,
+        tz=tenant.time_zone,
+        change_day=tenant.proration_change_day,
+    )
     fraction = remaining_fraction(
         period_start=change.window[0],
         period_end=change.window[1],
@@ -156,7 +167,7 @@ def change_lines(
                 description=change.old_plan.name,
                 amount_minor=-credit,
                 quantity=change.old_quantity,
-                period_start=change.at,
+                period_start=start,
                 period_end=end,
                 plan_id=change.old_plan.pk,
                 tax_percent=old_terms.tax_percent,
@@ -183,7 +194,7 @@ def change_lines(
                 description=change.new_plan.name,
                 amount_minor=difference,
                 quantity=change.new_quantity - change.old_quantity,
-                period_start=change.at,
+                period_start=start,
                 period_end=end,
                 plan_id=change.new_plan.pk,
                 tax_percent=new_terms.tax_percent,
@@ -197,7 +208,7 @@ def change_lines(
                 description=change.new_plan.name,
                 amount_minor=charge,
                 quantity=change.new_quantity,
-                period_start=change.at,
+                period_start=start,
                 period_end=end,
                 plan_id=change.new_plan.pk,
                 tax_percent=new_terms.tax_percent,
@@ -386,6 +397,20 @@ def _change_interval(
         if proration == ProrationBehavior.NONE
         else change_lines(tenant, change, credit_only=True)
     )
+    # The new period is charged from where the old one's remainder starts: the
+    # change itself, or under the "old" change-day convention the next midnight
+    # (the day is used on the old plan), whether the anchor resets or is kept.
+    charged_from = (
+        None
+        if change.window is None
+        else remainder_start(
+            period_start=change.window[0],
+            period_end=change.window[1],
+            at=now,
+            tz=tenant.time_zone,
+            change_day=tenant.proration_change_day,
+        )
+    )
     batch = pricing.load(tenant, [sub])
     period = engine.Engine(batch.lifecycle).change_interval(
         change, reset_anchor=anchor == lifecycle.AnchorChoice.RESET
@@ -395,7 +420,7 @@ def _change_interval(
         sub,
         at=now,
         reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
-        lines=[*credit, pricing.charge_line(tenant, period)],
+        lines=[*credit, pricing.charge_line(tenant, period, priced_from=charged_from)],
         period=(period.start, period.end),
     )
     pricing.write(batch, now)

@@ -9,6 +9,7 @@ A plan's list price for a quantity (flat, per seat, tiers) is the catalog's:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -25,9 +26,11 @@ __all__ = [
     "PricingModel",
     "Rounding",
     "Tier",
+    "allocate",
     "percent_of",
     "prorate",
     "recurring_amount",
+    "remainder_start",
     "remaining_fraction",
     "round_minor",
     "tax_for",
@@ -95,6 +98,21 @@ def _position(moment: datetime, *, precision: str, day_count: str, tz: str) -> i
     return day * 86400 + int(since_midnight.total_seconds())
 
 
+def remainder_start(
+    *, period_start: datetime, period_end: datetime, at: datetime, tz: str, change_day: str
+) -> datetime:
+    """Where the remainder of ``[period_start, period_end)`` after a change at
+    ``at`` starts: ``at`` itself (clamped to the period), or under ChangeDay.OLD,
+    for a change strictly inside the period, the next local midnight (the rest of
+    the day of the change is used on the old state)."""
+    at = min(max(at, period_start), period_end)
+    if change_day == ChangeDay.OLD and period_start < at < period_end:
+        local = to_local(at, tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = min(from_local(midnight + timedelta(days=1), tz), period_end)
+    return at
+
+
 def remaining_fraction(
     *,
     period_start: datetime,
@@ -129,11 +147,9 @@ def remaining_fraction(
     are the same day on that calendar). Where the calendar squeezes a range to
     nothing (Jan 30 -> Jan 31), the fraction falls back to calendar days.
     """
-    at = min(max(at, period_start), period_end)
-    if change_day == ChangeDay.OLD and period_start < at < period_end:
-        local = to_local(at, tz)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        at = min(from_local(midnight + timedelta(days=1), tz), period_end)
+    at = remainder_start(
+        period_start=period_start, period_end=period_end, at=at, tz=tz, change_day=change_day
+    )
     if day_count == DayCount.THIRTY:
         end = _position(period_end, precision=precision, day_count=day_count, tz=tz)
         whole = end - _position(period_start, precision=precision, day_count=day_count, tz=tz)
@@ -162,6 +178,25 @@ def prorate(amount_minor: int, fraction: Fraction, rounding: str) -> int:
     if fraction.part == fraction.whole:
         return amount_minor
     return round_minor(Decimal(amount_minor) * fraction.part / fraction.whole, rounding)
+
+
+def allocate(total_minor: int, weights: Sequence[int], rounding: str) -> list[int]:
+    """``total_minor`` split in proportion to ``weights`` (positive, adding up to
+    at least ``total_minor``): each share rounded once, then the rounding
+    remainder on the largest weight (the first of equals). No share goes below
+    zero or above its weight: what would is moved on to the next largest."""
+    whole = sum(weights)
+    if not weights or whole <= 0:
+        return [0 for _ in weights]
+    shares = [round_minor(Decimal(total_minor) * w / whole, rounding) for w in weights]
+    remainder = total_minor - sum(shares)
+    for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
+        if remainder == 0:
+            break
+        moved = min(max(shares[i] + remainder, 0), weights[i]) - shares[i]
+        shares[i] += moved
+        remainder -= moved
+    return shares
 
 
 def percent_of(amount_minor: int, percent: Decimal, rounding: str) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from billing.domain.amounts import Tier, percent_of, recurring_amount, tax_for
+from billing.domain.amounts import Tier, allocate, percent_of, recurring_amount, tax_for
 
 RECURRING = "recurring"
 SETUP_FEE = "setup_fee"
@@ -85,13 +85,20 @@ class ProposedLine:
 def discount_lines(
     lines: Sequence[ProposedLine], discount: Discount | None, rounding: str
 ) -> list[ProposedLine]:
-    """Apply a coupon to the recurring and/or setup lines it targets."""
+    """Apply a coupon to the recurring and/or setup lines it targets.
+
+    A percentage is taken off each line it targets (rounded per line). An amount
+    off is spread over those lines in proportion to their amounts, each share
+    rounded once, the rounding remainder on the largest line (the first of
+    equals): what a line was given does not depend on the lines' order. The
+    part of the amount larger than the lines is left for the caller to carry."""
     if discount is None:
         return list(lines)
-    pool = discount.amount_off_minor
+    if discount.amount_off_minor is not None:
+        return _spread_amount_off(lines, discount, rounding)
     out = []
     for line in lines:
-        if line.kind == PRORATION and discount.on_recurring and pool is None:
+        if line.kind == PRORATION and discount.on_recurring:
             # A percentage off the recurring fee applies to what replaces it
             # mid-period, credits included (Stripe does the same).
             off = percent_of(line.amount_minor, discount.percent_off or Decimal(0), rounding)
@@ -99,23 +106,39 @@ def discount_lines(
                 replace(line, discount_minor=off, coupon_id=discount.coupon_id) if off else line
             )
             continue
-        eligible = (line.kind == RECURRING and discount.on_recurring) or (
-            line.kind == SETUP_FEE and discount.on_setup
-        )
-        if not eligible or line.amount_minor <= 0:
+        if not _targets(discount, line):
             out.append(line)
             continue
-        if pool is not None:
-            off = min(pool, line.amount_minor)
-            pool -= off
-        else:
-            percent = (
-                discount.setup_percent_off
-                if line.kind == SETUP_FEE and discount.setup_percent_off is not None
-                else discount.percent_off
-            )
-            off = percent_of(line.amount_minor, percent or Decimal(0), rounding)
+        percent = (
+            discount.setup_percent_off
+            if line.kind == SETUP_FEE and discount.setup_percent_off is not None
+            else discount.percent_off
+        )
+        off = percent_of(line.amount_minor, percent or Decimal(0), rounding)
         out.append(replace(line, discount_minor=off, coupon_id=discount.coupon_id) if off else line)
+    return out
+
+
+def _targets(discount: Discount, line: ProposedLine) -> bool:
+    """A positive recurring or setup line the coupon applies to."""
+    eligible = (line.kind == RECURRING and discount.on_recurring) or (
+        line.kind == SETUP_FEE and discount.on_setup
+    )
+    return eligible and line.amount_minor > 0
+
+
+def _spread_amount_off(
+    lines: Sequence[ProposedLine], discount: Discount, rounding: str
+) -> list[ProposedLine]:
+    out = list(lines)
+    targets = [i for i, line in enumerate(lines) if _targets(discount, line)]
+    amounts = [lines[i].amount_minor for i in targets]
+    off = min(discount.amount_off_minor or 0, sum(amounts))
+    if off <= 0:
+        return out
+    for i, share in zip(targets, allocate(off, amounts, rounding), strict=True):
+        if share:
+            out[i] = replace(lines[i], discount_minor=share, coupon_id=discount.coupon_id)
     return out
 
 

@@ -222,7 +222,12 @@ def change_validate(
         raise ValidationFailed("A flat plan is sold one at a time.", param="quantity")
     _check_period_amount(new_plan, new_qty)
     if new_plan.currency != sub.plan.currency:
-        raise ValidationFailed("A subscription cannot change currency.", param="plan")
+        raise ValidationFailed(
+            f"A subscription cannot change currency: it bills in {sub.plan.currency}, "
+            f"the plan {new_plan.code} in {new_plan.currency}.",
+            param="plan",
+            code="plan_currency_mismatch",
+        )
     if when not in ("now", "period_end"):
         raise ValidationFailed("when must be 'now' or 'period_end'.", param="when")
     if when == "now" and sub.started and sub.status != Status.TRIALING:

@@ -167,13 +167,16 @@ def test_money_amount_off_on_both_is_one_pool_across_lines(db):
         # When a renewal passes
         w.advance(utc(2026, 2, 6))
         got = [summary(i) for i in w.invoices(sub)]
-    # Then 10000 of the pool goes to the recurring line, the other 2000 to the setup fee
+    # Then the pool is spread over both lines in proportion to their amounts
+    # (issue 16, item 3; it used to go to the lines in order, 10000 then 2000):
+    #   recurring 12000 × 10000/15000 = 8000; setup 12000 × 5000/15000 = 4000;
+    #   no rounding remainder. Total 15000 - 12000 = 3000 either way.
     assert got == [
         (
             "2026-01-05",
             "subscription_create",
             3_000,
-            [("recurring", 10_000, 10_000, 0, 0), ("setup_fee", 5_000, 2_000, 0, 3_000)],
+            [("recurring", 10_000, 8_000, 0, 2_000), ("setup_fee", 5_000, 4_000, 0, 1_000)],
         ),
         ("2026-02-05", "subscription_cycle", 10_000, [("recurring", 10_000, 0, 0, 10_000)]),
     ]

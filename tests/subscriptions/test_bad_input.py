@@ -38,6 +38,7 @@ class Scene:
     flat: Plan  # BRL monthly, flat
     seats: Plan  # BRL monthly, per seat, one pause of up to 2 cycles
     usd: Plan  # USD monthly, per seat
+    usd_yearly: Plan  # USD yearly, per seat
     yearly: Plan  # BRL yearly, per seat
     active: Subscription  # on ``seats``, 2 seats, active (sent invoices)
     canceled: Subscription  # on ``seats``, canceled
@@ -86,6 +87,9 @@ def scene(db: None) -> Iterator[Scene]:
             "seats", amount=2_000, pricing_model="per_seat", max_pauses=1, max_pause_cycles=2
         )
         usd = w.plan("usd", amount=2_000, currency="USD", pricing_model="per_seat")
+        usd_yearly = w.plan(
+            "usd-yearly", amount=20_000, currency="USD", interval="year", pricing_model="per_seat"
+        )
         yearly = w.plan("yearly", amount=20_000, interval="year", pricing_model="per_seat")
         active = w.subscribe(seats, quantity=2, collection_method="send_invoice")
         canceled = w.subscribe(seats, collection_method="send_invoice")
@@ -97,6 +101,7 @@ def scene(db: None) -> Iterator[Scene]:
             flat=flat,
             seats=seats,
             usd=usd,
+            usd_yearly=usd_yearly,
             yearly=yearly,
             active=w.refresh(active),
             canceled=w.refresh(canceled),
@@ -647,7 +652,9 @@ def _preview(s: Scene, sub: Subscription, **kw: Any) -> Callable[[], object]:
 def test_a_bad_change_is_refused(scene: Scene) -> None:
     active = scene.active
     cases: list[tuple[str, dict[str, Any], str, str]] = [
-        ("currency", {"plan": scene.usd}, "validation_failed", "plan"),
+        ("currency", {"plan": scene.usd}, "plan_currency_mismatch", "plan"),
+        # An interval change to a plan in another currency: the same refusal.
+        ("interval-currency", {"plan": scene.usd_yearly}, "plan_currency_mismatch", "plan"),
         # An interval change is made now (issue 16); scheduled for later it is refused.
         (
             "interval-later",
@@ -799,6 +806,20 @@ def test_pausing_now_a_canceled_sub_and_live_coupons_past_expiry_are_refused(
                     **base,
                     customer_id=customer.pk,
                     coupon="LATE",
+                ),
+            ),
+            # The customer's only live subscription is on "seats": a coupon for
+            # "flat" would discount nothing of theirs.
+            (
+                "other-plan-on-customer",
+                ValidationFailed,
+                "coupon_not_applicable",
+                "coupon",
+                partial(
+                    discounts.customer_discount_apply,
+                    **base,
+                    customer_id=customer.pk,
+                    coupon="FLATONLY",
                 ),
             ),
         ]

@@ -251,6 +251,10 @@ ROUTES: dict[str, Route] = {
     "dashboard:subscription_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_cancel_undo": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_payment_method": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:pix_mandates": Route(Perm.BILLING_VIEW),
+    "dashboard:subscription_pix_request": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_pix_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_pix_simulate": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     # dashboard: test clocks
     "dashboard:test_clocks": Route(Perm.BILLING_VIEW),
     "dashboard:test_clock_new": Route(Perm.BILLING_MANAGE),

@@ -25,6 +25,7 @@ from billing.selectors import now_for
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
+from core.localtime import local_date
 from dashboard.amounts import parse_money
 from dashboard.keyset import keyset_page
 from subscriptions.models import Subscription
@@ -53,7 +54,21 @@ def subscription_mandates(*, tenant: Any, sub: Subscription) -> list[PixMandate]
         )
         .order_by("-created_at", "-id")[:10]
     )
+    # Each instruction's cycle invoice (by its period's first local day): paid or not.
+    invoices = {
+        local_date(start, tenant.time_zone): (status, label)
+        for start, status, label in (
+            (inv.period_start, inv.status, inv.get_status_display())
+            for inv in Invoice.objects.filter(
+                tenant=tenant, subscription=sub, period_start__isnull=False
+            ).only("period_start", "status")
+        )
+    }
     for row in rows:
+        for instruction in row.instructions.all():
+            status, label = invoices.get(instruction.due_date, ("", ""))
+            instruction.invoice_status = status  # type: ignore[attr-defined]
+            instruction.invoice_label = label  # type: ignore[attr-defined]
         row.qr_svg = (  # type: ignore[attr-defined]
             recurrence_qr_svg(row.payload)
             if row.status == MandateStatus.PENDING and row.payload

@@ -901,3 +901,65 @@ def pix_mandate_simulate(
     return webhook_receive(
         gateway_name=SandboxPixAutomaticoPsp.name, body=body, headers=headers, now=now
     )
+
+
+# ---------------------------------------------------------------------------
+# The subscriber's own choice (portal, checkout)
+
+
+def pix_automatico_offered(*, tenant: Tenant, plan: Any) -> bool:
+    """Whether a subscriber paying ``plan`` by Pix is offered Pix Automático: the
+    tenant offers it (Settings → Payments) and the plan bills in reais at an
+    interval the rail knows."""
+    from billing.segunda_via import collection_settings
+
+    return (
+        plan.currency == "BRL"
+        and periodicity_for(plan.interval, plan.interval_count) is not None
+        and collection_settings(tenant=tenant).pix_automatico
+    )
+
+
+def pix_mandate_offer(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> PixMandate:
+    """The mandate a subscriber asks for themselves: journey 3 when the
+    subscription has an invoice to pay (the QR pays it and authorises), journey
+    2 otherwise (a trial); a maximum of what each cycle charges now, retries as
+    the rail allows (3 in 7 days). The one already awaiting the payer is
+    returned as it is."""
+    pending = (
+        PixMandate.objects.filter(
+            tenant=tenant, subscription_id=subscription_id, status=MandateStatus.PENDING
+        )
+        .order_by("-id")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    sub = (
+        Subscription.objects.select_related("plan")
+        .filter(tenant=tenant, pk=subscription_id)
+        .first()
+    )
+    if sub is None:
+        raise NotFound("No such subscription.", param="subscription")
+    if not pix_automatico_offered(tenant=tenant, plan=sub.plan):
+        raise StateConflict(
+            "Pix Automático is not offered for this subscription.",
+            code="pix_automatico_not_offered",
+        )
+    has_open = Invoice.objects.filter(
+        tenant=tenant, subscription=sub, status=Invoice.Status.OPEN, amount_due_minor__gt=0
+    ).exists()
+    price = cycle_amount(tenant=tenant, subscription=sub)
+    return pix_mandate_create(
+        tenant=tenant,
+        subscription_id=sub.pk,
+        journey=Journey.PAY_AND_AUTHORISE if has_open else Journey.AUTHORISE_ONLY,
+        periodicity=periodicity_for(sub.plan.interval, sub.plan.interval_count),
+        max_amount_minor=price if price is not None else sub.unit_amount * sub.quantity,
+        retry_policy=RetryPolicy.THREE_IN_SEVEN_DAYS,
+        actor=actor,
+        now=now,
+    )

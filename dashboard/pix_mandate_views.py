@@ -63,6 +63,7 @@ def subscription_mandates(*, tenant: Any, sub: Subscription) -> list[PixMandate]
                 tenant=tenant, subscription=sub, period_start__isnull=False
             ).only("period_start", "status")
         )
+        if start is not None
     }
     for row in rows:
         for instruction in row.instructions.all():

@@ -212,6 +212,16 @@ KINDS: tuple[MessageKind, ...] = (
         statuses=("cancelled_by_payer", "expired"),
     ),
     MessageKind(
+        # Emitted when a cycle costs more than the Pix Automático mandate allows (a
+        # readjustment); a new authorisation awaits the subscriber in the portal.
+        "pix_mandate_reauthorize",
+        _("Pix Automático: authorise the new amount"),
+        ("pix_mandate.reauthorization_required",),
+        (EMAIL,),
+        required=True,
+        action=(_("Authorise the new amount"), "portal_url"),
+    ),
+    MessageKind(
         "card_expiring",
         _("Card expiring"),
         ("customer.payment_method_expiring",),

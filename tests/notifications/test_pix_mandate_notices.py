@@ -111,3 +111,24 @@ def test_an_expiry_tells_the_subscriber_not_the_team(mailoutbox) -> None:  # typ
 
         assert _ended_messages() == [("bia@example.com", "sent")]
         assert [m.to for m in mailoutbox] == [["bia@example.com"]]
+
+
+def test_a_new_authorisation_asked_for_tells_the_subscriber_the_new_amount(mailoutbox) -> None:  # type: ignore[no-untyped-def]
+    from billing.pix_automatico import pix_mandate_reauthorise
+
+    with world(NOW) as w:
+        _sub, mandate = _active_mandate(w)
+        dispatch_batch(tenant=w.tenant, now=NOW)
+        mailoutbox.clear()
+
+        new = pix_mandate_reauthorise(
+            tenant=w.tenant, mandate=mandate, amount_minor=6_500, now=w.now
+        )
+        dispatch_batch(tenant=w.tenant, now=NOW)
+
+        rows = MessageDelivery.objects.filter(template="pix_mandate_reauthorize")
+        assert new is not None
+        assert [(r.recipient, r.status) for r in rows] == [("bia@example.com", "sent")]
+        [email] = mailoutbox
+        assert email.subject == "Authorise the new amount of your Clube subscription"
+        assert "65.00 per cycle" in email.body

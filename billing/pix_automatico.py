@@ -235,6 +235,14 @@ def pix_mandate_create(
                 "This subscription already has a mandate awaiting the payer.",
                 code="mandate_pending",
             )
+        # A new authorisation for a subscription with a live one replaces it once
+        # the payer authorises (one active mandate per subscription).
+        replaces = (
+            replaces
+            or PixMandate.objects.filter(
+                tenant=tenant, subscription=sub, status=MandateStatus.ACTIVE
+            ).first()
+        )
         mandate = PixMandate.objects.create(
             tenant=tenant,
             subscription=sub,

@@ -368,3 +368,20 @@ def test_another_tenants_ids_are_not_found_and_nothing_changes() -> None:
         assert [row["id"] for row in api.get(URL).json()["data"]] == [own["id"]]
         assert api.get(URL, {"subscription": acme.sub.public_id}).json()["data"] == []
     assert acme.mandates() == [(made["id"], "active")]
+
+
+def test_a_new_mandate_for_a_subscription_with_a_live_one_replaces_it_once_authorised() -> None:
+    with world(NOW, time_zone=TZ) as w:
+        shop = _shop(w)
+        first = _created(shop)
+        shop.api.post(f"{URL}/{first['id']}/simulate_authorisation", format="json")
+
+        second = _created(shop, max_amount_minor=6_990)  # nothing open now: journey 2
+        authorised = shop.api.post(f"{URL}/{second['id']}/simulate_authorisation", format="json")
+
+        assert (second["journey"], second["replaces"]) == ("2", first["id"])
+        assert authorised.json()["status"] == "active"
+        assert shop.mandates() == [
+            (first["id"], "cancelled_by_merchant"),
+            (second["id"], "active"),
+        ]

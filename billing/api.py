@@ -19,7 +19,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from billing import clocks, fulfilment_api, payments, return_files_api, sellers_api
+from billing import (
+    clocks,
+    fulfilment_api,
+    payments,
+    pix_automatico_api,
+    return_files_api,
+    sellers_api,
+)
 from billing import services as billing
 from billing.models import (
     CreditNote,
@@ -1029,3 +1036,4 @@ def register(router: SimpleRouter) -> None:
     sellers_api.register(router)
     return_files_api.register(router)
     fulfilment_api.register(router)
+    pix_automatico_api.register(router)

@@ -106,6 +106,14 @@ class LateChargesForm(forms.Form):
             "falls due with the boleto."
         ),
     )
+    pix_automatico = forms.BooleanField(
+        label=_("Offer Pix Automático"),
+        required=False,
+        help_text=_(
+            "A subscriber who pays a recurring plan by Pix (checkout, portal) scans one QR "
+            "code that pays the first charge and authorises the next ones to be debited."
+        ),
+    )
     with_pix = forms.BooleanField(
         label=_("Boleto with Pix (bolepix)"),
         required=False,

@@ -35,3 +35,16 @@ def invoice_settled(*, tenant: Tenant, invoice: Invoice, now: datetime) -> None:
 def payment_unsettled(*, tenant: Tenant, attempt: PaymentAttempt, now: datetime) -> None:
     for listener in _listeners():
         listener.payment_unsettled(tenant=tenant, attempt=attempt, now=now)
+
+
+def payment_method_missing(
+    *, tenant: Tenant, invoice: Invoice, payment_method_kind: str, now: datetime
+) -> None:
+    """An open invoice found no method to charge and is to be dunned under
+    ``payment_method_kind``'s policy (a lapsed Pix Automático mandate). Called
+    inside billing's transaction, the invoice locked; listeners without the hook
+    are skipped."""
+    for listener in _listeners():
+        hook = getattr(listener, "payment_method_missing", None)
+        if hook is not None:
+            hook(tenant=tenant, invoice=invoice, payment_method_kind=payment_method_kind, now=now)

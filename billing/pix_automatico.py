@@ -28,7 +28,7 @@ called with no transaction open (DESIGN.md invariant 5).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -235,6 +235,14 @@ def pix_mandate_create(
                 "This subscription already has a mandate awaiting the payer.",
                 code="mandate_pending",
             )
+        # A new authorisation for a subscription with a live one replaces it once
+        # the payer authorises (one active mandate per subscription).
+        replaces = (
+            replaces
+            or PixMandate.objects.filter(
+                tenant=tenant, subscription=sub, status=MandateStatus.ACTIVE
+            ).first()
+        )
         mandate = PixMandate.objects.create(
             tenant=tenant,
             subscription=sub,
@@ -305,7 +313,15 @@ def _locked(tenant: Tenant, mandate_id: int) -> PixMandate:
     return mandate
 
 
-def _end(mandate: PixMandate, *, to: str, actor: Actor, now: datetime, reason: str) -> None:
+def _end(
+    mandate: PixMandate,
+    *,
+    to: str,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+    event: str = "pix_mandate.cancelled",
+) -> None:
     """Inside a transaction: end the mandate; its method is detached, the
     subscription's collection moves off it, instructions not debited are withdrawn."""
     from customers.services import payment_method_detach
@@ -336,7 +352,7 @@ def _end(mandate: PixMandate, *, to: str, actor: Actor, now: datetime, reason: s
         tenant=tenant,
         actor=actor,
         at=now,
-        event="pix_mandate.cancelled",
+        event=event,
         subject_type="pix_mandate",
         subject_id=mandate.public_id,
         data={**_data(mandate), "reason": mandate.reason},
@@ -693,10 +709,18 @@ class PixInstructionSweep:
         return moments
 
     def next_due(self, *, tenant: Tenant, clock: TestClock, until: datetime) -> datetime | None:
-        moments = [m for m in self._moments(tenant=tenant, clock=clock) if m <= until]
+        moments = [
+            m
+            for m in (
+                *self._moments(tenant=tenant, clock=clock),
+                *_expiry_moments(tenant=tenant, clock=clock),
+            )
+            if m <= until
+        ]
         return min(moments, default=None)
 
     def run(self, *, tenant: Tenant, clock: TestClock, now: datetime) -> None:
+        pix_mandates_expire(tenant=tenant, now=now, clock=clock)
         pix_instructions_send(tenant=tenant, now=now, clock=clock)
 
 
@@ -705,4 +729,245 @@ def pix_mandate_list(*, tenant: Tenant) -> QuerySet[PixMandate]:
         PixMandate.objects.filter(tenant=tenant)
         .select_related("subscription", "customer")
         .order_by("-created_at", "-id")
+    )
+
+
+def pix_mandate_get(*, tenant: Tenant, public_id: str) -> PixMandate:
+    found = pix_mandate_list(tenant=tenant).filter(public_id=public_id).first()
+    if found is None:
+        raise NotFound("No such Pix Automático mandate.", param="pix_mandate")
+    return found
+
+
+def pix_instruction_list(*, tenant: Tenant, mandate: PixMandate) -> QuerySet[PixInstruction]:
+    return PixInstruction.objects.filter(tenant=tenant, mandate=mandate).order_by(
+        "-due_date", "-id"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Expiry: an authorisation past its end date
+
+
+_LIVE = (MandateStatus.PENDING, MandateStatus.ACTIVE)
+
+
+def _with_end(tenant: Tenant, clock: TestClock | None) -> QuerySet[PixMandate]:
+    qs = PixMandate.objects.filter(tenant=tenant, status__in=_LIVE, end_date__isnull=False)
+    return (
+        qs.filter(customer__test_clock=clock)
+        if clock
+        else qs.filter(customer__test_clock__isnull=True)
+    )
+
+
+def _expires_at(tenant: Tenant, end: date) -> datetime:
+    """The first moment after the end date, in the tenant's time zone: the mandate
+    covers every debit due on its end date, and nothing after it."""
+    return from_local(datetime.combine(end + timedelta(days=1), time(0)), tenant.time_zone)
+
+
+def _expiry_moments(*, tenant: Tenant, clock: TestClock) -> list[datetime]:
+    return [
+        max(_expires_at(tenant, end), clock.frozen_time)
+        for end in _with_end(tenant, clock).values_list("end_date", flat=True)
+        if end is not None
+    ]
+
+
+def pix_mandates_expire(
+    *, tenant: Tenant, now: datetime, clock: TestClock | None = None
+) -> list[PixMandate]:
+    """Every pending or active mandate whose end date has passed becomes
+    ``expired`` (idempotent; the hourly beat and test clocks run it). Like a
+    payer's cancellation, the subscription's collection moves off it; its next
+    invoice, with nothing to charge, goes to the ``pix_automatico`` régua
+    (``pix_lapsed_invoice``). The rail ends the recurrence by itself."""
+    today = local_date(now, tenant.time_zone)
+    expired = []
+    for pk in list(
+        _with_end(tenant, clock).filter(end_date__lt=today).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            mandate = _locked(tenant, pk)
+            if mandate.status not in _LIVE or mandate.end_date is None:
+                continue
+            if mandate.end_date >= today:
+                continue
+            _end(
+                mandate,
+                to=MandateStatus.EXPIRED,
+                actor=SYSTEM,
+                now=now,
+                reason="The authorisation's end date has passed.",
+                event="pix_mandate.expired",
+            )
+        expired.append(mandate)
+    return expired
+
+
+_LAPSED = (MandateStatus.EXPIRED, MandateStatus.CANCELLED_BY_PAYER)
+
+
+def pix_lapsed_invoice(*, tenant: Tenant, invoice_id: int, now: datetime) -> bool:
+    """An invoice found nothing to charge. If its subscription was collected by a
+    Pix Automático mandate that expired or that the payer cancelled (and none
+    replaced it), it is dunned under the ``pix_automatico`` régua like a failed
+    debit: reminders, retries (which charge whatever method the payer adds
+    meanwhile), suspension, cancellation. True when it was handed to dunning."""
+    from billing import listeners
+
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .filter(tenant=tenant, pk=invoice_id, status=Invoice.Status.OPEN)
+            .first()
+        )
+        if invoice is None or invoice.subscription_id is None or invoice.amount_due_minor <= 0:
+            return False
+        latest = (
+            PixMandate.objects.filter(tenant=tenant, subscription_id=invoice.subscription_id)
+            .exclude(status=MandateStatus.PENDING)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is None or latest.status not in _LAPSED:
+            return False
+        listeners.payment_method_missing(
+            tenant=tenant, invoice=invoice, payment_method_kind="pix_automatico", now=now
+        )
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Test mode: what the payer and the payer's PSP do, on the sandbox PSP
+
+
+SIMULATIONS = ("authorise", "reject", "pay", "fail", "payer_cancel")
+
+
+def pix_mandate_simulate(
+    *,
+    tenant: Tenant,
+    mandate_id: int,
+    what: str,
+    now: datetime,
+    instruction_id: int | None = None,
+) -> str:
+    """Make the sandbox PSP act as the payer would and deliver its signed webhook
+    (the same path a real PSP's takes). ``pay`` and ``fail`` act on one of the
+    mandate's instructions whose due date's debit was made. Returns the
+    webhook's outcome."""
+    from billing.gateways.pix_automatico import SandboxPixAutomaticoPsp
+    from billing.models import SandboxCharge
+    from billing.payments import webhook_receive
+
+    mandate = PixMandate.objects.filter(tenant=tenant, pk=mandate_id).first()
+    if mandate is None:
+        raise NotFound("No such Pix Automático mandate.", param="pix_mandate")
+    if mandate.provider != SandboxPixAutomaticoPsp.name:
+        raise StateConflict("Only the sandbox PSP's mandates can be simulated.", code="not_sandbox")
+    if what not in SIMULATIONS:
+        raise ValidationFailed(
+            f"Simulate one of: {', '.join(SIMULATIONS)}.", param="action", code="invalid"
+        )
+    psp = SandboxPixAutomaticoPsp()
+    instruction = None
+    if what in ("pay", "fail"):
+        instruction = PixInstruction.objects.filter(
+            tenant=tenant, mandate=mandate, pk=instruction_id or 0
+        ).first()
+        if instruction is None:
+            raise NotFound("No such instruction of this mandate.", param="instruction")
+    try:
+        if what in ("authorise", "reject"):
+            if mandate.status != MandateStatus.PENDING:
+                raise StateConflict(
+                    f"A {mandate.status} mandate awaits no authorisation.",
+                    code="mandate_not_pending",
+                )
+            body, headers = psp.simulate_authorisation(
+                recurrence_id=mandate.recurrence_id, approve=what == "authorise"
+            )
+        elif what == "payer_cancel":
+            if mandate.status != MandateStatus.ACTIVE:
+                raise StateConflict(
+                    f"A {mandate.status} mandate cannot be cancelled by the payer.",
+                    code="mandate_not_active",
+                )
+            body, headers = psp.simulate_payer_cancellation(recurrence_id=mandate.recurrence_id)
+        elif what == "pay":
+            body, headers = psp.simulate_payment(instruction_ref=instruction.provider_ref)  # type: ignore[union-attr]
+        else:
+            body, headers = psp.simulate_failure(instruction_ref=instruction.provider_ref)  # type: ignore[union-attr]
+    except SandboxCharge.DoesNotExist:
+        raise StateConflict(
+            "The sandbox PSP has nothing awaiting that: no debit of this instruction is "
+            "in flight (it is made on the due date).",
+            code="nothing_to_simulate",
+        ) from None
+    return webhook_receive(
+        gateway_name=SandboxPixAutomaticoPsp.name, body=body, headers=headers, now=now
+    )
+
+
+# ---------------------------------------------------------------------------
+# The subscriber's own choice (portal, checkout)
+
+
+def pix_automatico_offered(*, tenant: Tenant, plan: Any) -> bool:
+    """Whether a subscriber paying ``plan`` by Pix is offered Pix Automático: the
+    tenant offers it (Settings → Payments) and the plan bills in reais at an
+    interval the rail knows."""
+    from billing.segunda_via import collection_settings
+
+    return (
+        plan.currency == "BRL"
+        and periodicity_for(plan.interval, plan.interval_count) is not None
+        and collection_settings(tenant=tenant).pix_automatico
+    )
+
+
+def pix_mandate_offer(
+    *, tenant: Tenant, subscription_id: int, actor: Actor, now: datetime
+) -> PixMandate:
+    """The mandate a subscriber asks for themselves: journey 3 when the
+    subscription has an invoice to pay (the QR pays it and authorises), journey
+    2 otherwise (a trial); a maximum of what each cycle charges now, retries as
+    the rail allows (3 in 7 days). The one already awaiting the payer is
+    returned as it is."""
+    pending = (
+        PixMandate.objects.filter(
+            tenant=tenant, subscription_id=subscription_id, status=MandateStatus.PENDING
+        )
+        .order_by("-id")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    sub = (
+        Subscription.objects.select_related("plan")
+        .filter(tenant=tenant, pk=subscription_id)
+        .first()
+    )
+    if sub is None:
+        raise NotFound("No such subscription.", param="subscription")
+    if not pix_automatico_offered(tenant=tenant, plan=sub.plan):
+        raise StateConflict(
+            "Pix Automático is not offered for this subscription.",
+            code="pix_automatico_not_offered",
+        )
+    has_open = Invoice.objects.filter(
+        tenant=tenant, subscription=sub, status=Invoice.Status.OPEN, amount_due_minor__gt=0
+    ).exists()
+    price = cycle_amount(tenant=tenant, subscription=sub)
+    return pix_mandate_create(
+        tenant=tenant,
+        subscription_id=sub.pk,
+        journey=Journey.PAY_AND_AUTHORISE if has_open else Journey.AUTHORISE_ONLY,
+        periodicity=periodicity_for(sub.plan.interval, sub.plan.interval_count),
+        max_amount_minor=price if price is not None else sub.unit_amount * sub.quantity,
+        retry_policy=RetryPolicy.THREE_IN_SEVEN_DAYS,
+        actor=actor,
+        now=now,
     )

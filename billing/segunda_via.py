@@ -56,6 +56,7 @@ def collection_settings_update(
     actor: Actor,
     now: datetime,
     with_pix: bool | None = None,
+    pix_automatico: bool | None = None,
 ) -> CollectionSettings:
     """The tenant's boleto late charges. Multa is capped at 10 % and juros at
     10 % a month here; for consumer contracts Brazilian law caps multa at 2 %
@@ -83,6 +84,10 @@ def collection_settings_update(
         if not isinstance(with_pix, bool):
             raise ValidationFailed("with_pix must be true or false.", param="with_pix")
         found.boleto_with_pix = with_pix
+    if pix_automatico is not None:
+        if not isinstance(pix_automatico, bool):
+            raise ValidationFailed("pix_automatico must be true or false.", param="pix_automatico")
+        found.pix_automatico = pix_automatico
     found.save()
     audit.record(
         tenant=tenant,
@@ -94,6 +99,7 @@ def collection_settings_update(
             "monthly_interest_percent": str(monthly_interest_percent),
             "days_to_pay": days_to_pay,
             "with_pix": found.boleto_with_pix,
+            "pix_automatico": found.pix_automatico,
         },
         at=now,
     )

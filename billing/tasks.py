@@ -24,6 +24,7 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
     paid) is left to dunning."""
     from billing.models import Installment, Invoice
     from billing.payments import invoice_charge
+    from billing.pix_automatico import pix_lapsed_invoice
     from core.errors import NotFound, StateConflict
     from tenants.context import require_tenant
 
@@ -42,12 +43,16 @@ def charge_invoices_task(*, tenant_id: int, invoice_ids: list[int]) -> None:
         )
     )
     for invoice_id in invoice_ids:
+        now = clocks.get(invoice_id) or clock.now()
         try:
-            now = clocks.get(invoice_id) or clock.now()
             invoice_charge(
                 tenant=tenant, invoice_id=invoice_id, now=now, installment_id=split.get(invoice_id)
             )
-        except (StateConflict, NotFound):
+        except StateConflict as exc:
+            if exc.code == "no_payment_method":
+                # A subscription whose Pix Automático mandate lapsed goes to its régua.
+                pix_lapsed_invoice(tenant=tenant, invoice_id=invoice_id, now=now)
+        except NotFound:
             continue
 
 
@@ -125,13 +130,15 @@ def clock_advance_task(*, tenant_id: int, clock_id: int, actor: dict[str, str]) 
 
 @shared_task(name="billing.pix_instructions_send", acks_late=True, ignore_result=True)
 def pix_instructions_send_task() -> None:
-    """Hourly: send each Pix Automático cycle's instruction once its window
-    (D-10 to D-2) opens, every tenant; idempotent per (mandate, due date)."""
-    from billing.pix_automatico import pix_instructions_send
+    """Hourly: expire the Pix Automático mandates past their end date, then send
+    each cycle's instruction once its window (D-10 to D-2) opens, every tenant;
+    idempotent per (mandate, due date)."""
+    from billing.pix_automatico import pix_instructions_send, pix_mandates_expire
     from tenants.context import tenant_context
     from tenants.models import Tenant
 
     now = clock.now()
     for tenant in Tenant.objects.order_by("pk"):
         with tenant_context(tenant):
+            pix_mandates_expire(tenant=tenant, now=now)
             pix_instructions_send(tenant=tenant, now=now)

@@ -73,6 +73,7 @@ def payment_settings(request: StaffRequest) -> HttpResponse:
             "monthly_interest_percent": current.boleto_monthly_interest_percent,
             "days_to_pay": current.boleto_days_to_pay,
             "with_pix": current.boleto_with_pix,
+            "pix_automatico": current.pix_automatico,
         },
     )
     if late.is_bound and late.is_valid():
@@ -83,6 +84,7 @@ def payment_settings(request: StaffRequest) -> HttpResponse:
                 monthly_interest_percent=late.cleaned_data["monthly_interest_percent"],
                 days_to_pay=late.cleaned_data["days_to_pay"],
                 with_pix=late.cleaned_data["with_pix"],
+                pix_automatico=late.cleaned_data["pix_automatico"],
                 actor=Actor.staff(request.user),
                 now=clock.now(),
             )

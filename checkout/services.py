@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from billing.models import Invoice, PaymentAttempt
 from billing.payments.charges import invoice_charge
 from billing.payments.methods import payment_method_attach_offline
+from billing.pix_automatico import pix_automatico_offered
 from billing.setup import card_setup_complete, card_verify
 from billing.subscriptions import (
     CreatePreview,
@@ -40,6 +41,9 @@ class CheckoutResult:
     customer: Customer
     subscription: Subscription
     invoice: Invoice | None  # the first invoice when something is due now
+    # Pix for a recurring plan where the merchant offers Pix Automático: no charge
+    # is made; the caller asks for the mandate (journey 3) once this commits.
+    pix_automatico: bool = False
 
 
 def checkout_plan(*, tenant: Tenant, plan_id: str) -> Plan:
@@ -169,6 +173,9 @@ def checkout_subscribe(
             raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
     elif method == "boleto" and not values["tax_id"]:
         raise ValidationFailed("A boleto needs your CPF or CNPJ.", param="tax_id")
+    recurring_pix = method == "pix" and pix_automatico_offered(tenant=tenant, plan=plan)
+    if recurring_pix and not values["tax_id"]:
+        raise ValidationFailed(gettext("Pix Automático needs your CPF or CNPJ."), param="tax_id")
     # The billing address (param "address.<key>" on a bad part); banks print
     # it on the slip, so a boleto needs one; by card or Pix it is optional.
     billing_address = normalize_address(address)
@@ -198,6 +205,8 @@ def checkout_subscribe(
             )
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, param="card", code=exc.code) from exc
+    elif recurring_pix:
+        payment = None  # the mandate's method becomes the subscription's once authorised
     else:
         payment = payment_method_attach_offline(
             tenant=tenant, customer=customer, kind=method, actor=actor, now=now
@@ -220,7 +229,9 @@ def checkout_subscribe(
         .order_by("id")
         .first()
     )
-    return CheckoutResult(customer=customer, subscription=sub, invoice=invoice)
+    return CheckoutResult(
+        customer=customer, subscription=sub, invoice=invoice, pix_automatico=recurring_pix
+    )
 
 
 def checkout_charge(*, tenant: Tenant, invoice: Invoice, now: datetime) -> PaymentAttempt | None:

@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+import structlog
 from django.core import signing
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
@@ -21,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.models import PaymentAttempt
+from billing.pix_automatico import pix_automatico_offered
 from billing.setup import CardDeclined, card_gateway
 from billing.subscriptions import CreatePreview
 from checkout.limits import (
@@ -53,6 +55,8 @@ from customers.forms import AddressForm
 from portal.sessions import portal_sign_in, session_customer
 from subscriptions.models import Plan, Subscription
 from tenants.requests import TenantRequest
+
+logger = structlog.get_logger(__name__)
 
 # The plan page's 3-D Secure return inside a cross-site iframe carries the
 # subscription in a signed token: the browser may drop our session cookie
@@ -219,11 +223,16 @@ def _checkout_page(
                 errors[exc.param if exc.param in (*FIELDS, "card", "method") else "form"] = str(exc)
             status = exc.status
         else:
-            attempt = (
-                checkout_charge(tenant=tenant, invoice=result.invoice, now=now)
-                if result.invoice is not None
-                else None
-            )
+            if result.pix_automatico:
+                # No charge: the mandate's QR pays the first invoice and authorises.
+                _pix_mandate_ask(request, result.subscription, now)
+                attempt = None
+            else:
+                attempt = (
+                    checkout_charge(tenant=tenant, invoice=result.invoice, now=now)
+                    if result.invoice is not None
+                    else None
+                )
             if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
                 checkout_decline_record(ip=ip)
             embedded = _embedded(request)
@@ -273,6 +282,7 @@ def _checkout_page(
             "installment_choices": range(2, plan.max_installments + 1),
             "gateway": gateway,
             "methods": payment_choices(plan),
+            "pix_automatico": pix_automatico_offered(tenant=tenant, plan=plan),
             "method": request.POST.get("method", "card") if request.method == "POST" else "card",
             "session": session,
             "embedded": _embedded(request),
@@ -281,6 +291,43 @@ def _checkout_page(
         },
         status=status,
     )
+
+
+def _pix_mandate_ask(request: TenantRequest, sub: Subscription, now: Any) -> None:
+    """Journey 3 (or 2 for a trial) for the subscription just made, with no
+    transaction open (the PSP is called). Should the PSP refuse, the subscription
+    stays without a method and its portal page offers Pix Automático again."""
+    from billing.pix_automatico import pix_mandate_offer
+    from core.actors import Actor
+
+    try:
+        pix_mandate_offer(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=Actor.subscriber(sub.customer),
+            now=now,
+        )
+    except DomainError:
+        logger.warning("checkout.pix_mandate_refused", subscription=sub.public_id)
+
+
+def _pix_context(subscription: Subscription | None) -> dict[str, Any]:
+    """The QR of the Pix Automático authorisation awaiting the subscriber, if any."""
+    from billing.domain.pix_automatico import recurrence_qr_svg
+    from billing.models import PixMandate
+
+    mandate = (
+        PixMandate.objects.filter(
+            tenant_id=subscription.tenant_id, subscription=subscription, status="pending"
+        )
+        .order_by("-id")
+        .first()
+        if subscription is not None
+        else None
+    )
+    if mandate is None or not mandate.payload:
+        return {}
+    return {"pix_mandate": mandate, "pix_qr_svg": recurrence_qr_svg(mandate.payload)}
 
 
 def _plan_choices(
@@ -308,6 +355,7 @@ def _embedded_done(
             "attempt": attempt,
             "embedded": True,
             "embed_origins": list(request.tenant.embed_domains or []),
+            **_pix_context(subscription),
         },
     )
 
@@ -419,6 +467,7 @@ def done(request: TenantRequest, tenant_slug: str) -> HttpResponse:
             "attempt": attempt,
             "embedded": _embedded(request),
             "embed_origins": list(request.tenant.embed_domains or []),
+            **_pix_context(sub),
         },
     )
 

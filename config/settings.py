@@ -408,6 +408,8 @@ SPECTACULAR_SETTINGS = {
         "LocaleEnum": LANGUAGES,
         "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
         "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
+        "PixMandateStatusEnum": "billing.models.pix_automatico.MandateStatus",
+        "PixInstructionStatusEnum": "billing.models.PixInstruction.Status",
         # A discount applies now or from the next invoice; its own name keeps the
         # plan change's "ProrationEnum" (none / next_invoice / invoice_now) stable.
         "DiscountProrationEnum": [("next_invoice", "next_invoice"), ("now", "now")],

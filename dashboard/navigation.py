@@ -50,6 +50,7 @@ NAV: tuple[NavGroup, ...] = (
         _("Money"),
         (
             NavItem(_("Payments"), "dashboard:payments", Perm.BILLING_VIEW),
+            NavItem(_("Pix Automático"), "dashboard:pix_mandates", Perm.BILLING_VIEW),
             NavItem(_("Refunds"), "dashboard:refunds", Perm.BILLING_VIEW),
             NavItem(_("Credit notes"), "dashboard:credit_notes", Perm.BILLING_VIEW),
         ),

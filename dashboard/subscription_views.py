@@ -108,8 +108,10 @@ def _detail(
     sub: Subscription,
     status: int = 200,
     pause_preview: Any = None,
-    **forms_: forms.Form,
+    **forms_: Any,  # the forms that failed; ``pix_error``: a Pix Automático refusal
 ) -> HttpResponse:
+    from dashboard.pix_mandate_views import LIVE, MandateRequestForm, subscription_mandates
+
     preview_of_pause = pause_preview
     can_manage = request.membership.has_perm(Perm.SUBSCRIPTIONS_MANAGE)
     scheduled = {c.kind: c for c in getattr(sub, "pending", [])}
@@ -145,6 +147,16 @@ def _detail(
         .first(),
         "sellers": Seller.objects.filter(tenant=request.tenant).order_by("name"),
     }
+    if plan.currency == "BRL":  # Pix Automático collects reais only
+        mandates = subscription_mandates(tenant=request.tenant, sub=sub)
+        context.update(
+            pix_shown=True,
+            pix_mandates=mandates,
+            pix_live=any(m.status in LIVE for m in mandates),
+            live_statuses=LIVE,
+            pix_error=forms_.get("pix_error", ""),
+            pix_form=forms_.get("pix_form") or MandateRequestForm(currency=plan.currency),
+        )
     return render(request, "dashboard/subscriptions/detail.html", context, status=status)
 
 

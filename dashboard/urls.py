@@ -397,3 +397,25 @@ urlpatterns += [
     ),
 ]
 # --- end Test clocks ---
+
+# --- Pix Automático (issue 17) ----------------------------------------------------------
+from dashboard import pix_mandate_views  # noqa: E402
+
+urlpatterns += [
+    path("dashboard/pix-mandates/", pix_mandate_views.pix_mandates, name="pix_mandates"),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/pix-mandate/",
+        pix_mandate_views.pix_mandate_request,
+        name="subscription_pix_request",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/pix-mandate/cancel/",
+        pix_mandate_views.pix_mandate_cancel,
+        name="subscription_pix_cancel",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/pix-mandate/simulate/",
+        pix_mandate_views.pix_mandate_simulate,
+        name="subscription_pix_simulate",
+    ),
+]

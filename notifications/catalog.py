@@ -33,6 +33,8 @@ class MessageKind:
     action: tuple[str | Promise, str] | None = None
     # Named by dunning in ``dunning.reminder`` events.
     dunning: bool = False
+    # Only for events whose ``data["status"]`` is one of these (empty: any).
+    statuses: tuple[str, ...] = ()
 
 
 KINDS: tuple[MessageKind, ...] = (
@@ -198,6 +200,28 @@ KINDS: tuple[MessageKind, ...] = (
         action=(_("Open your account"), "portal_url"),
     ),
     MessageKind(
+        # Emitted when a Pix Automático mandate ends (billing/pix_automatico.py); the
+        # subscriber is told only when the payer cancelled it or it expired, not when
+        # the merchant replaced it with a new authorisation.
+        "pix_mandate_ended",
+        _("Pix Automático stopped (cancelled by the payer or expired)"),
+        ("pix_mandate.cancelled", "pix_mandate.expired"),
+        (EMAIL,),
+        required=True,
+        action=(_("Choose how to pay"), "update_payment_url"),
+        statuses=("cancelled_by_payer", "expired"),
+    ),
+    MessageKind(
+        # Emitted when a cycle costs more than the Pix Automático mandate allows (a
+        # readjustment); a new authorisation awaits the subscriber in the portal.
+        "pix_mandate_reauthorize",
+        _("Pix Automático: authorise the new amount"),
+        ("pix_mandate.reauthorization_required",),
+        (EMAIL,),
+        required=True,
+        action=(_("Authorise the new amount"), "portal_url"),
+    ),
+    MessageKind(
         "card_expiring",
         _("Card expiring"),
         ("customer.payment_method_expiring",),
@@ -211,8 +235,13 @@ BY_KEY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}
 DUNNING_KEYS: frozenset[str] = frozenset(k.key for k in KINDS if k.dunning)
 
 
-def kinds_for_event(event_type: str) -> list[MessageKind]:
-    return [kind for kind in KINDS if event_type in kind.events]
+def kinds_for_event(event_type: str, status: object = None) -> list[MessageKind]:
+    """The messages an event of this type (and ``data["status"]``) calls for."""
+    return [
+        kind
+        for kind in KINDS
+        if event_type in kind.events and (not kind.statuses or status in kind.statuses)
+    ]
 
 
 def get(key: str) -> MessageKind | None:

@@ -292,6 +292,8 @@ def build_context(
             )
         if event.type == "subscription.price_change_scheduled":
             ctx["new_amount"] = fmt.money(data.get("new_amount"), data.get("currency"))
+        if event.type == "pix_mandate.reauthorization_required":
+            ctx["new_amount"] = fmt.money(data.get("amount"), data.get("currency"))
         if event.type == "fulfilment_order.shipped":
             ctx["tracking_code"] = str(data.get("tracking_code") or "")
             ctx["carrier"] = str(data.get("carrier") or "")

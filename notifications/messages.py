@@ -87,7 +87,8 @@ def _wanted(event: Event) -> list[tuple[catalog.MessageKind, tuple[str, ...]]]:
                 channels=unknown,
             )
         return [(kind, tuple(c for c in kind.channels if c in channels))]
-    return [(kind, kind.channels) for kind in catalog.kinds_for_event(event.type)]
+    status = event.data.get("status") if isinstance(event.data, dict) else None
+    return [(kind, kind.channels) for kind in catalog.kinds_for_event(event.type, status)]
 
 
 def _invoice_needs_notice(invoice: object) -> bool:

@@ -25,7 +25,7 @@ from datetime import datetime
 import structlog
 from django.db import transaction
 
-from notifications import messages, webhooks
+from notifications import merchant_notices, messages, webhooks
 from tenants.models import Event, Tenant
 from tenants.outbox import events_mark_dispatched
 
@@ -45,6 +45,7 @@ def _fan_out(events: Sequence[Event], now: datetime, send_queue: str | None) -> 
     delivery_ids = webhooks.plan_deliveries_many(events, now=now, send_queue=send_queue)
     for event in events:
         messages.plan_messages(event, now=now)
+        merchant_notices.plan_merchant_notices(event, now=now)
     return len(delivery_ids)
 
 

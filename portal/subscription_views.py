@@ -129,12 +129,64 @@ def _detail(
         or PortalPaymentMethodForm(subscription=sub),
         "action_error": forms_.get("action_form"),
     }
+    if not ended:
+        context.update(_pix_automatico(request, sub))
     return render(request, "portal/subscriptions/detail.html", context, status=status)
 
 
 @subscriber_required
 def subscription(request: PortalRequest, tenant_slug: str, sub_id: str) -> HttpResponse:
     return _detail(request, _get(request, sub_id))
+
+
+def _pix_automatico(request: PortalRequest, sub: Subscription) -> dict[str, Any]:
+    """Pix Automático on the subscription's page: the authorisation awaiting the
+    subscriber (its QR: journey 3 pays the open invoice too), the live one, or,
+    where the merchant offers it, the button that makes the QR."""
+    from billing.domain.pix_automatico import recurrence_qr_svg
+    from billing.models import PixMandate
+    from billing.pix_automatico import pix_automatico_offered
+
+    mandate = (
+        PixMandate.objects.filter(
+            tenant=request.tenant, subscription=sub, status__in=["pending", "active"]
+        )
+        .order_by("-id")
+        .first()
+    )
+    qr = ""
+    if mandate is not None and mandate.status == "pending" and mandate.payload:
+        qr = recurrence_qr_svg(mandate.payload)
+    return {
+        "pix_offered": pix_automatico_offered(tenant=request.tenant, plan=sub.plan),
+        "pix_mandate": mandate,
+        "pix_qr_svg": qr,
+    }
+
+
+@subscriber_required
+@require_POST
+def subscription_pix_automatico(
+    request: PortalRequest, tenant_slug: str, sub_id: str
+) -> HttpResponse:
+    """The subscriber chooses Pix Automático: the QR to scan comes back on the page."""
+    from billing.pix_automatico import pix_mandate_offer
+
+    sub = _get(request, sub_id)
+    if sub.status in ENDED:
+        raise Http404
+    try:
+        pix_mandate_offer(
+            tenant=request.tenant,
+            subscription_id=sub.pk,
+            actor=Actor.subscriber(request.customer),
+            now=request.now,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Scan the QR code in your bank's app to authorise."))
+    return _back(request, sub)
 
 
 def _run(

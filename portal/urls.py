@@ -58,6 +58,11 @@ urlpatterns = [
         name="subscription_cancel_undo",
     ),
     path(
+        "subscriptions/<str:sub_id>/pix-automatico/",
+        sv.subscription_pix_automatico,
+        name="subscription_pix_automatico",
+    ),
+    path(
         "subscriptions/<str:sub_id>/payment-method/",
         sv.subscription_payment_method,
         name="subscription_payment_method",

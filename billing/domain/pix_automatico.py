@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from billing.domain.pix import (
     GUI,
@@ -257,3 +258,30 @@ def parse_recurrence_br_code(payload: str) -> RecurrenceCode:
         amount_minor=None if amount is None else parse_field_54(amount),
         merchant_name=fields.get("59", ""),
     )
+
+
+def recurrence_qr(payload: str) -> Any:
+    """The QR symbol of a recurrence's BR Code (checked first, CRC and field 80),
+    error correction M exactly, never a Micro QR — as ``pix_qr`` draws a charge's.
+    A journey-2 code has no charge location in field 26, so ``pix_qr``'s own
+    check would refuse it."""
+    import segno
+
+    parse_recurrence_br_code(payload)
+    return segno.make(payload.strip(), error="m", boost_error=False, micro=False)
+
+
+def recurrence_qr_png(payload: str, *, scale: int = 8, border: int = 4) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    recurrence_qr(payload).save(out, kind="png", scale=scale, border=border)
+    return out.getvalue()
+
+
+def recurrence_qr_svg(payload: str, *, scale: int = 4, border: int = 4) -> str:
+    import io
+
+    out = io.BytesIO()
+    recurrence_qr(payload).save(out, kind="svg", scale=scale, border=border, xmldecl=False)
+    return out.getvalue().decode("utf-8")

@@ -242,6 +242,9 @@ class CollectionSettings(TenantOwned):
     # Bolepix: each boleto also carries a Pix QR code for the same amount; the
     # first rail paid withdraws the other.
     boleto_with_pix = models.BooleanField(_("boleto with Pix (bolepix)"), default=False)
+    # Pix Automático: a subscriber choosing Pix for a recurring plan (portal,
+    # checkout) authorises the recurrence with the QR that pays the first charge.
+    pix_automatico = models.BooleanField(_("offer Pix Automático"), default=False)
 
     class Meta:
         constraints = [

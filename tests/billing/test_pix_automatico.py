@@ -340,3 +340,102 @@ def test_a_failed_debit_opens_the_pix_automatico_regua_and_the_merchant_may_retr
         assert retry.status == "succeeded"
         assert Invoice.objects.get(pk=attempt.invoice_id).status == "paid"
         assert mandate.retry_policy == "3r_7d"
+
+
+def test_a_mandate_past_its_end_date_expires_and_billing_falls_back_to_the_regua() -> None:
+    from dunning.models import DunningCase
+
+    with world(NOW, time_zone=TZ) as w:
+        sub = _subscribed(w)
+        mandate = _authorised(w, sub, end_date="2026-07-31")
+        method = PaymentMethod.objects.get(pk=mandate.payment_method_id)
+
+        # The last day it covers: still active, July's debit was instructed.
+        w.advance(utc(2026, 8, 1, 2))  # 23:00 on 31 July in São Paulo
+        mandate.refresh_from_db()
+        on_the_last_day = mandate.status
+        w.advance(utc(2026, 8, 1, 4))  # 01:00 on 1 August
+        mandate.refresh_from_db()
+        method.refresh_from_db()
+        expired_events = list(Event.objects.filter(tenant=w.tenant, type="pix_mandate.expired"))
+
+        # August's cycle finds nothing to charge: the pix_automatico régua takes it.
+        w.advance(utc(2026, 8, 1, 16))
+        august = Invoice.objects.get(
+            subscription=sub,
+            billing_reason="subscription_cycle",
+            period_start__date=date(2026, 8, 1),
+        )
+        case = DunningCase.objects.get(invoice=august)
+
+        assert on_the_last_day == "active"
+        assert (mandate.status, mandate.reason) == (
+            "expired",
+            "The authorisation's end date has passed.",
+        )
+        assert method.detached_at is not None
+        assert w.refresh(sub).payment_method_id is None
+        assert [e.data["pix_mandate"] for e in expired_events] == [mandate.public_id]
+        assert [i.due_date for i in PixInstruction.objects.filter(mandate=mandate)] == [
+            date(2026, 7, 1)
+        ]
+        assert august.status == "open"
+        assert not PaymentAttempt.objects.filter(invoice=august).exists()
+        assert (case.payment_method_kind, case.status) == ("pix_automatico", "open")
+
+        # Its steps run; with no method the retries charge nothing, D+30 cancels.
+        w.advance(utc(2026, 9, 1, 16))
+        assert list(case.runs.order_by("position").values_list("action", "outcome")) == [
+            ("remind", "sent"),
+            ("retry", "no_payment_method"),
+            ("retry", "no_payment_method"),
+            ("retry", "no_payment_method"),
+            ("suspend", "suspended"),
+            ("cancel", "canceled"),
+        ]
+        assert w.refresh(sub).status == "canceled"
+
+
+def test_expiry_with_an_explicit_now_is_idempotent_and_leaves_undated_mandates() -> None:
+    from billing.pix_automatico import pix_mandates_expire
+
+    with world(NOW, time_zone=TZ) as w:
+        plan = w.plan("pix", amount=4_990)
+        dated = _authorised(w, w.subscribe(plan, _customer(w)), end_date="2026-06-30")
+        undated = _authorised(w, w.subscribe(plan, _customer(w)))
+
+        before = pix_mandates_expire(tenant=w.tenant, now=utc(2026, 7, 1, 2), clock=w.clock)
+        first = pix_mandates_expire(tenant=w.tenant, now=utc(2026, 7, 1, 4), clock=w.clock)
+        again = pix_mandates_expire(tenant=w.tenant, now=utc(2026, 7, 2, 4), clock=w.clock)
+        live = pix_mandates_expire(tenant=w.tenant, now=utc(2026, 7, 2, 4))  # no clock
+
+        dated.refresh_from_db()
+        undated.refresh_from_db()
+        assert (before, [m.pk for m in first], again, live) == ([], [dated.pk], [], [])
+        assert (dated.status, undated.status) == ("expired", "active")
+        assert Event.objects.filter(type="pix_mandate.expired").count() == 1
+
+
+def test_the_hourly_beat_task_expires_live_mandates() -> None:
+    from django.conf import settings
+
+    from billing.tasks import pix_instructions_send_task
+
+    with world(NOW, time_zone=TZ) as w:
+        customer = Customer.objects.create(
+            tenant=w.tenant, name="Live", tax_id="529.982.247-25", test_clock=None
+        )
+        sub = w.subscribe(w.plan("pix", amount=4_990), customer)
+        mandate = _authorised(w, sub, end_date="2026-06-30")
+
+        with time_machine.travel(utc(2026, 7, 1, 2), tick=False):
+            pix_instructions_send_task()
+        mandate.refresh_from_db()
+        on_the_last_day = mandate.status
+        with time_machine.travel(utc(2026, 7, 1, 4), tick=False):
+            pix_instructions_send_task()
+        mandate.refresh_from_db()
+
+        entry = settings.CELERY_BEAT_SCHEDULE["pix-automatico-instructions"]
+        assert (entry["task"], entry["schedule"]) == ("billing.pix_instructions_send", 3600.0)
+        assert (on_the_last_day, mandate.status) == ("active", "expired")

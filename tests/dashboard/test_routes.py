@@ -263,6 +263,10 @@ ROUTES: dict[str, Route] = {
         Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription_item
     ),
     "dashboard:subscription_item_remove": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription_item),
+    "dashboard:pix_mandates": Route(Perm.BILLING_VIEW),
+    "dashboard:subscription_pix_request": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_pix_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_pix_simulate": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     # dashboard: test clocks
     "dashboard:test_clocks": Route(Perm.BILLING_VIEW),
     "dashboard:test_clock_new": Route(Perm.BILLING_MANAGE),

@@ -19,6 +19,7 @@ from billing import items as billing_items
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import FulfilmentOrder, Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
+from billing.pix_automatico import pix_mandate_create
 from billing.return_files import boleto_return_file_process
 from billing.sellers import seller_create
 from billing.services import ManualLine, invoice_draft_create
@@ -149,7 +150,19 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             now=now,
             proration="none",
         )
+        # Pix Automático (issue 17): a pending mandate (journey 2) for the subscription.
+        mandate = pix_mandate_create(
+            tenant=w.tenant,
+            subscription_id=sub.pk,
+            journey="2",
+            periodicity="monthly",
+            max_amount_minor=20_000,
+            payer_tax_id="52998224725",
+            actor=ACTOR,
+            now=now,
+        )
         ids = {
+            "pix_mandate": mandate.public_id,
             "subscription_item": addon.public_id,
             "boleto_return_file": return_file.public_id,
             "seller": seller.public_id,

@@ -143,7 +143,8 @@ def test_subscribing_bills_the_intro_price(acme: TenantSetup) -> None:
         invoice = Invoice.objects.get()
         line = invoice.lines.get()
     assert (invoice.total_minor, line.amount_minor) == (990, 990)
-    assert line.description.endswith(", 1 of 3")  # "Intro — Intro price, 1 of 3", translated
+    # The customer's language (pt-BR here): "Intro price, 1 of 3" translated.
+    assert line.description == "Intro — Preço promocional, 1 de 3"
 
 
 @pytest.mark.parametrize(

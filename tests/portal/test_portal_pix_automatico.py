@@ -106,7 +106,7 @@ def test_a_trial_gets_journey_2() -> None:
 
         [mandate] = PixMandate.objects.filter(subscription=sub)
         assert (mandate.journey, mandate.first_invoice_id) == ("2", None)
-        assert "Nothing is charged now." in _page(client, sub)
+        assert "Nada é cobrado agora."  # pt-BR: "Nothing is charged now." in _page(client, sub)
 
 
 def test_not_offered_shows_nothing_and_refuses() -> None:

@@ -408,6 +408,10 @@ SPECTACULAR_SETTINGS = {
         "LocaleEnum": LANGUAGES,
         "WebhookEndpointStatusEnum": "notifications.models.WebhookEndpoint.Status",
         "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
+        # A coupon's and a readjustment policy's "applies_to" are different choices;
+        # the coupon's keeps the name it had.
+        "AppliesToEnum": "billing.models.Coupon.AppliesTo",
+        "ReadjustmentAppliesToEnum": "subscriptions.models.ReadjustmentPolicy.AppliesTo",
         # A discount applies now or from the next invoice; its own name keeps the
         # plan change's "ProrationEnum" (none / next_invoice / invoice_now) stable.
         "DiscountProrationEnum": [("next_invoice", "next_invoice"), ("now", "now")],

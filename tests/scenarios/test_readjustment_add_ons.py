@@ -110,15 +110,21 @@ def _events(w: World, type_: str) -> list[Event]:
 
 
 @pytest.mark.parametrize(
-    ("applies_to", "storage_1", "storage_2"),
+    ("applies_to", "storage_1", "storage_2", "readjusted", "storage_minor"),
     [
         # The recurring fee only: Storage stays at its list price.
-        ("recurring", 3_100, 3_100),
+        ("recurring", 3_100, 3_100, [], None),
         # With add-ons: 3 100 → 3 250 → 3 389 a seat (see the module's docstring).
-        (ADD_ONS, 3_250, 3_389),
+        (ADD_ONS, 3_250, 3_389, [(3_100, 3_250), (3_250, 3_389)], 3_250),
     ],
 )
-def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, storage_2: int) -> None:
+def test_two_anniversaries_with_an_add_on(
+    applies_to: str,
+    storage_1: int,
+    storage_2: int,
+    readjusted: list[tuple[int, int]],
+    storage_minor: int | None,
+) -> None:
     with world(sp(2024, 2, 1)) as w:
         sub, storage = _contract(w)
         ipca = _series(w, (2024, IPCA_2024))
@@ -129,7 +135,6 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         [due] = readjustments_due(tenant=w.tenant, now=w.now, days=60)
         # The notice goes out 30 days before 1 Feb 2025: on 2 January.
         w.advance(sp(2025, 1, 2))
-        [first] = Readjustment.objects.filter(subscription=sub)
         [notice] = _events(w, "subscription.price_change_scheduled")
         preview = billing_subs.subscription_preview_next_invoice(
             tenant=w.tenant, subscription_id=sub.pk
@@ -138,25 +143,24 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         year_1 = _cycle(sub, 2025, 2)
         january = _cycle(sub, 2025, 1)
         storage.refresh_from_db()
-        storage_after_1 = (storage.unit_amount_minor, storage.unit_amount)
+        storage_after_1 = storage.unit_amount_minor
         item_api = SubscriptionItemSerializer(storage).data["unit_amount"]
         [applied] = _events(w, "subscription.readjusted")
 
         _values(w, ipca, (2025, IPCA_2025))
         w.advance(sp(2026, 2, 1))
-        second = Readjustment.objects.get(subscription=sub, due_on=date(2026, 2, 1))
-        first.refresh_from_db()
+        first, second = Readjustment.objects.filter(subscription=sub).order_by("due_on")
         year_2 = _cycle(sub, 2026, 2)
         sub = w.refresh(sub)
         storage.refresh_from_db()
         storage_plan = storage.plan.public_id
 
-    with_add_ons = applies_to == ADD_ONS
-    decided_1 = (
-        [{"item": storage.public_id, "plan": "storage", "quantity": 2, "old": 3_100, "new": 3_250}]
-        if with_add_ons
-        else []
-    )
+    # What each readjustment decided for the add-on: (old, new) a seat.
+    decided = [[(c["old"], c["new"]) for c in r.item_changes] for r in (first, second)]
+    assert decided == [readjusted[:1], readjusted[1:]]
+    assert {(c["item"], c["plan"], c["quantity"]) for c in first.item_changes} <= {
+        (storage.public_id, "storage", 2)
+    }
     # 1 Feb 2025: Pro 9 990 → 10 473 (the factor 0.04831296).
     assert (first.old_amount_minor, first.new_amount_minor, first.factor) == (
         9_990,
@@ -164,8 +168,7 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         Decimal("0.04831296"),
     )
     assert (first.status, first.applied_at) == ("applied", sp(2025, 2, 1))
-    assert first.item_changes == decided_1
-    assert [c.as_json() for c in due.item_changes] == decided_1
+    assert [c.as_json() for c in due.item_changes] == first.item_changes
     # Totals: 9 990 + 2 × 3 100 = 16 190 before; 10 473 + 2 × 3 100 = 16 673, or
     # 10 473 + 2 × 3 250 = 16 973 with add-ons.
     new_total_1 = 10_473 + 2 * storage_1
@@ -177,7 +180,7 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         notice.data["previous_total"],
         notice.data["new_total"],
         notice.data["add_ons"],
-    ) == (9_990, 10_473, 16_190, new_total_1, decided_1)
+    ) == (9_990, 10_473, 16_190, new_total_1, first.item_changes)
     # January (before the date) is billed at the old prices; February at the new ones.
     assert lines(january) == [
         ("recurring", 1, 9_990, 0, 0, 9_990),
@@ -194,22 +197,12 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         (k, q, a) for k, q, a, *_ in lines(year_1)
     ]
     assert preview.totals.total_minor == year_1.total_minor
-    assert storage_after_1 == ((3_250, 3_250) if with_add_ons else (None, 3_100))
-    assert item_api == storage_1
-    assert applied.data["previous_amount"] == 9_990
-    assert applied.data["amount"] == 10_473
-    assert applied.data.get("add_ons", []) == (
-        [
-            {
-                "item": storage.public_id,
-                "plan": storage_plan,
-                "previous_amount": 3_100,
-                "amount": 3_250,
-            }
-        ]
-        if with_add_ons
-        else []
-    )
+    assert (storage_after_1, item_api) == (storage_minor, storage_1)
+    assert (applied.data["previous_amount"], applied.data["amount"]) == (9_990, 10_473)
+    assert [
+        (a["item"], a["plan"], a["previous_amount"], a["amount"])
+        for a in applied.data.get("add_ons", [])
+    ] == [(storage.public_id, storage_plan, old, new) for old, new in readjusted[:1]]
 
     # 1 Feb 2026: Pro 10 473 → 10 920 (0.04264385); Storage from its contract price.
     assert (second.old_amount_minor, second.new_amount_minor, second.factor) == (
@@ -217,19 +210,14 @@ def test_two_anniversaries_with_an_add_on(applies_to: str, storage_1: int, stora
         10_920,
         Decimal("0.04264385"),
     )
-    assert second.item_changes == (
-        [{"item": storage.public_id, "plan": "storage", "quantity": 2, "old": 3_250, "new": 3_389}]
-        if with_add_ons
-        else []
-    )
     assert lines(year_2) == [
         ("recurring", 1, 10_920, 0, 0, 10_920),
         ("recurring", 2, 2 * storage_2, 0, 0, 2 * storage_2),
     ]
     # 10 920 + 6 200 = 17 120, or 10 920 + 6 778 = 17 698 with add-ons.
-    assert year_2.total_minor == (17_698 if with_add_ons else 17_120)
+    assert year_2.total_minor == 10_920 + 2 * storage_2
     assert sub.unit_amount_minor == 10_920
-    assert (storage.unit_amount_minor or 3_100) == storage_2
+    assert storage.unit_amount == storage_2
 
 
 # --- cap and floor ------------------------------------------------------------------------

@@ -337,6 +337,11 @@ def test_a_policy_covering_add_ons_is_saved_and_the_due_list_shows_them(
     assert 'data-testid="rdj-old-total">R$' in page
     assert 'data-testid="rdj-new-total">R$' in page
 
+    # Applied: the subscription's page lists the add-on with its readjustment.
+    assert owner.post("/dashboard/readjustments/apply/?days=366", {"subscription": sub_id})
+    detail = owner.get(f"/dashboard/subscriptions/{sub_id}/").content.decode()
+    assert 'data-testid="readjustment-add-on">add-on storage: R$' in detail
+
     # Left out (an older form), the policy is the recurring fee's, as before.
     assert owner.post("/dashboard/readjustments/policies/", base).status_code == 302
     with tenant_context(acme.tenant):

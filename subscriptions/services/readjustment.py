@@ -3,6 +3,11 @@ plan, and each contract's readjustment — decided with its notice to the
 subscriber (``subscription.price_change_scheduled``, the ``price_change``
 message), then applied by the renewal engine from the first period starting on
 or after its date (``subscription.readjusted``, which reports' MRR log follows).
+
+A policy applies to the recurring fee, or (``applies_to`` ``recurring_and_add_ons``)
+to the contract's add-ons too: each live add-on's unit price is readjusted by the
+same factor and rounding, decided with the recurring fee (``Readjustment.item_changes``)
+and applied with it.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from billing import subscriptions as billing_subs
 from billing.models import Invoice
 from billing.pix_automatico import contract_period_amount
 from core.errors import ValidationFailed
+from notifications.message_context import build_context
 from subscriptions import services as subs
 from subscriptions.api import SubscriptionItemSerializer
 from subscriptions.models import (
@@ -387,6 +388,43 @@ def test_a_readjustment_that_moves_only_an_add_on_is_announced_and_applied() -> 
     assert [(n.data["previous_total"], n.data["new_total"]) for n in notices] == [(26_000, 26_010)]
     assert [ln[2] for ln in lines(february)] == [1_000, 25_010]
     assert amount == 26_010
+
+
+# --- tiered add-ons keep their tiers; the notice says the totals -------------------------
+
+
+def test_a_tiered_add_on_is_not_readjusted_and_the_notice_gives_the_totals() -> None:
+    # A fixed 5 %, decided at once (a year ahead): Pro 9 990 → 10 490, Storage
+    # 3 100 → 3 255 a seat; Backup, graduated (1–5 at R$ 10,00 a unit), × 3 = 3 000
+    # is priced per tier and keeps its prices. Totals: 9 990 + 6 200 + 3 000 =
+    # 19 190 before, 10 490 + 6 510 + 3 000 = 20 000 after.
+    with world(sp(2024, 2, 1)) as w:
+        tiers = [
+            {"up_to": 5, "unit_amount_minor": 1_000},
+            {"up_to": None, "unit_amount_minor": 800},
+        ]
+        backup = w.plan("backup", amount=0, pricing_model="graduated", tiers=tiers)
+        sub, storage = _contract(w, (backup, 3))
+        _policy(w, method="fixed", fixed_percent=Decimal("5"), applies_to=ADD_ONS)
+        [due] = readjustments_due(tenant=w.tenant, now=w.now, days=400)
+        readjustment = subs.readjustment_schedule(
+            tenant=w.tenant, subscription_id=sub.pk, actor=ACTOR, now=w.now
+        ).readjustment
+        [notice] = _events(w, "subscription.price_change_scheduled")
+        context = build_context(
+            event=notice,
+            template="price_change",
+            customer=sub.customer,
+            tenant=w.tenant,
+            language="en",
+        )
+
+    assert [(c["item"], c["old"], c["new"]) for c in readjustment.item_changes] == [
+        (storage.public_id, 3_100, 3_255)
+    ]
+    assert (due.old_total_minor, due.new_total_minor) == (19_190, 20_000)
+    assert (notice.data["previous_total"], notice.data["new_total"]) == (19_190, 20_000)
+    assert (context["plan_amount"], context["new_amount"]) == ("R$191.90", "R$200.00")
 
 
 # --- bad input -------------------------------------------------------------------------------

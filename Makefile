@@ -46,7 +46,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l pt_BR -l ro -l en --ignore='.venv/*' --ignore='var/*'
+	$(BIN)/python manage.py makemessages -l pt_BR -l ro -l en --no-wrap --ignore='.venv/*' --ignore='var/*'
 	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 clean:

@@ -106,26 +106,7 @@ def _bill(
     are pushed from it when the item changed them)."""
     lines = list(lines)
     if proration == ProrationBehavior.NEXT_INVOICE and lines:
-        PendingLine.objects.bulk_create(
-            [
-                PendingLine(
-                    tenant=tenant,
-                    subscription=sub,
-                    kind=line.kind,
-                    description=line.description,
-                    quantity=line.quantity,
-                    amount_minor=line.amount_minor,
-                    currency=sub.plan.currency,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                    plan_id=line.plan_id,
-                    tax_percent=line.tax_percent,
-                    tax_inclusive=line.tax_inclusive,
-                    created_at=now,
-                )
-                for line in lines
-            ]
-        )
+        pricing.lines_pend(tenant, sub, lines, now)
     batch = pricing.load(tenant, [sub])
     eng = engine.Engine(batch.lifecycle)
     eng.event(sub, event, now, **data)

@@ -11,9 +11,13 @@ from django.utils.translation import gettext as _
 
 
 class LineLike(Protocol):
-    kind: str
-    description: str
-    amount_minor: int
+    # Read-only, so frozen proposed lines (previews) are lines too.
+    @property
+    def kind(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
 
 
 def line_label(line: LineLike) -> str:

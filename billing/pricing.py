@@ -237,6 +237,33 @@ def charge_line(tenant: Tenant, charge: engine.Charge, locale: str = "") -> Prop
     )
 
 
+def lines_pend(
+    tenant: Tenant, sub: Subscription, lines: Sequence[ProposedLine], now: datetime
+) -> None:
+    """Keep priced-later ``lines`` (prorations billed with the next invoice) as
+    the subscription's pending lines; ``pending_as_lines`` reads them back."""
+    PendingLine.objects.bulk_create(
+        [
+            PendingLine(
+                tenant=tenant,
+                subscription=sub,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                amount_minor=line.amount_minor,
+                currency=sub.plan.currency,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                plan_id=line.plan_id,
+                tax_percent=line.tax_percent,
+                tax_inclusive=line.tax_inclusive,
+                created_at=now,
+            )
+            for line in lines
+        ]
+    )
+
+
 def pending_as_lines(lines: Sequence[PendingLine]) -> list[ProposedLine]:
     return [
         ProposedLine(

@@ -21,7 +21,7 @@ from billing import pricing
 from billing.coupons import coupon_redeem
 from billing.domain.amounts import prorate, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, Totals, price, totals
-from billing.models import CreditNote, Invoice, InvoiceLine, PendingLine
+from billing.models import CreditNote, Invoice, InvoiceLine
 from billing.services import credit_unused_time
 from billing.terms import contract_terms
 from core.actors import Actor
@@ -293,26 +293,7 @@ def subscription_change(
         change = engine.plan_change(sub, new_plan, new_qty, now, tenant.time_zone)
         lines = [] if proration == ProrationBehavior.NONE else change_lines(tenant, change)
         if proration == ProrationBehavior.NEXT_INVOICE:
-            PendingLine.objects.bulk_create(
-                [
-                    PendingLine(
-                        tenant=tenant,
-                        subscription=sub,
-                        kind=line.kind,
-                        description=line.description,
-                        quantity=line.quantity,
-                        amount_minor=line.amount_minor,
-                        currency=sub.plan.currency,
-                        period_start=line.period_start,
-                        period_end=line.period_end,
-                        plan_id=line.plan_id,
-                        tax_percent=line.tax_percent,
-                        tax_inclusive=line.tax_inclusive,
-                        created_at=now,
-                    )
-                    for line in lines
-                ]
-            )
+            pricing.lines_pend(tenant, sub, lines, now)
         batch = pricing.load(tenant, [sub])
         engine.Engine(batch.lifecycle).change_now(change)
         if proration == ProrationBehavior.INVOICE_NOW and lines:
@@ -366,25 +347,7 @@ def _change_arrears(
     batch = pricing.load(tenant, [sub])
     lines = arrears_used_lines(tenant, batch, sub, now)
     if proration == ProrationBehavior.NEXT_INVOICE and lines:
-        pending = [
-            PendingLine(
-                tenant=tenant,
-                subscription=sub,
-                kind=line.kind,
-                description=line.description,
-                quantity=line.quantity,
-                amount_minor=line.amount_minor,
-                currency=sub.plan.currency,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                plan_id=line.plan_id,
-                tax_percent=line.tax_percent,
-                tax_inclusive=line.tax_inclusive,
-                created_at=now,
-            )
-            for line in lines
-        ]
-        PendingLine.objects.bulk_create(pending)
+        pricing.lines_pend(tenant, sub, lines, now)
     change = engine.plan_change(sub, plan, quantity, now, tenant.time_zone)
     engine.Engine(batch.lifecycle).change_now(change)
     if proration == ProrationBehavior.INVOICE_NOW and lines:
@@ -555,7 +518,9 @@ def subscription_cancel(
     lifecycle.cancel_now_begin(sub=sub)
     # Prorations still waiting are billed first, so the credit below covers them.
     batch = pricing.load(tenant, [sub])
-    engine.Engine(batch.lifecycle).stop(sub, now)
+    eng = engine.Engine(batch.lifecycle)
+    eng.stop(sub, now)
+    eng.end_items(sub, now)
     pricing.write(batch, now)
     credit = 0
     if prorate_credit and sub.status in (Status.ACTIVE, Status.PAST_DUE):

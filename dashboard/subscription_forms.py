@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import SubscriptionPaymentMethodForm
+from core.money import Money
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.services import AnchorChoice, PauseUnused, ProrationBehavior
+from subscriptions.services import items as item_rules
 from tenants.cancel_reasons import cancel_reasons_of
 from tenants.models import Tenant
 
@@ -187,3 +190,102 @@ class CancelForm(forms.Form):
 
 class PaymentMethodForm(SubscriptionPaymentMethodForm):
     """The staff wording of the card paying a subscription."""
+
+
+# -- add-on items (issue 16 item 4) ---------------------------------------------------
+
+ITEM_PRORATION_CHOICES = [
+    (ProrationBehavior.INVOICE_NOW, _("Invoice now")),
+    (ProrationBehavior.NEXT_INVOICE, _("Add to the next invoice")),
+    (ProrationBehavior.NONE, _("Do not prorate")),
+]
+
+
+def _item_quantity() -> forms.IntegerField:
+    return forms.IntegerField(
+        label=_("Quantity"),
+        initial=1,
+        min_value=1,
+        max_value=item_rules.MAX_QUANTITY,
+        error_messages={
+            "min_value": _("The quantity is at least 1; to stop billing an add-on, remove it."),
+            "max_value": _("The quantity is at most 1,000,000."),
+        },
+    )
+
+
+def _item_proration() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("Proration"),
+        choices=ITEM_PRORATION_CHOICES,
+        initial=ProrationBehavior.INVOICE_NOW,
+        help_text=_("The rest of the current period, prorated."),
+    )
+
+
+def addon_plans(subscription: Subscription) -> QuerySet[Plan]:
+    """The plans that may be added to ``subscription``: the tenant's, sold, of the
+    base plan's currency and billing interval, billed in advance, not the base
+    plan's code, not on it already. The service checks the same again."""
+    base = subscription.plan
+    live = [i.plan.code for i in getattr(subscription, "live_items", ())]
+    return (
+        Plan.objects.filter(
+            tenant_id=subscription.tenant_id,
+            active=True,
+            currency=base.currency,
+            interval=base.interval,
+            interval_count=base.interval_count,
+            billing_timing=Plan.BillingTiming.IN_ADVANCE,
+        )
+        .exclude(code__in=[base.code, *live])
+        .select_related("product")
+        .order_by("code", "-version")
+    )
+
+
+class _AddonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        """ "Support (support) — R$46.50", "Storage (storage) — R$31.00 a seat"."""
+        if obj.pricing_model not in (Plan.PricingModel.FLAT, Plan.PricingModel.PER_SEAT):
+            return f"{obj.name} ({obj.code})"
+        price = Money(obj.amount_minor, obj.currency).format(get_language() or "en")
+        if obj.pricing_model == Plan.PricingModel.PER_SEAT:
+            price = _("%(price)s a seat") % {"price": price}
+        return f"{obj.name} ({obj.code}) — {price}"
+
+
+class ItemAddForm(forms.Form):
+    plan = _AddonChoice(
+        label=_("Add-on plan"),
+        queryset=None,
+        to_field_name="public_id",
+        empty_label=_("Choose a plan"),
+        error_messages={
+            "invalid_choice": _("Choose one of the plans listed."),
+        },
+    )
+    quantity = _item_quantity()
+    proration = _item_proration()
+
+    def __init__(self, *args: Any, subscription: Subscription, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Another tenant's plan, or one that cannot be an add-on here, is "not a valid choice".
+        self.fields["plan"].queryset = addon_plans(subscription)  # type: ignore[attr-defined]
+
+
+class ItemQuantityForm(forms.Form):
+    quantity = _item_quantity()
+    proration = _item_proration()
+
+
+class ItemRemoveForm(forms.Form):
+    proration = forms.ChoiceField(
+        label=_("Unused time"),
+        choices=[
+            (ProrationBehavior.INVOICE_NOW, _("Credit it now")),
+            (ProrationBehavior.NEXT_INVOICE, _("Credit it on the next invoice")),
+            (ProrationBehavior.NONE, _("Do not credit it")),
+        ],
+        initial=ProrationBehavior.INVOICE_NOW,
+    )

@@ -37,7 +37,8 @@ from dashboard.subscription_forms import (
 from subscriptions import services as subs
 from subscriptions.domain.cycles import from_local
 from subscriptions.models import Subscription
-from subscriptions.selectors import subscription_list
+from subscriptions.selectors import item_rows, subscription_list
+from subscriptions.services.items import ITEMS_CHANGEABLE
 from tenants.access import staff_view
 from tenants.permissions import Perm
 from tenants.requests import StaffRequest
@@ -131,6 +132,8 @@ def _detail(
             tenant_id=request.tenant.pk, subscription_id=sub.pk
         ),
         "ended": sub.status in (Subscription.Status.CANCELED, Subscription.Status.ENDED),
+        "items": item_rows(tenant=request.tenant, sub=sub),
+        "can_edit_items": can_manage and sub.status in ITEMS_CHANGEABLE,
         "pause_form": forms_.get("pause_form") or PauseForm(),
         "resume_form": forms_.get("resume_form") or ResumeForm(),
         "pause_preview": preview_of_pause,

@@ -14,6 +14,7 @@ from dashboard import (
     team_views,
     views,
 )
+from dashboard import subscription_item_views as subscription_items
 from dashboard import subscription_views as subscriptions
 
 app_name = "dashboard"
@@ -250,6 +251,21 @@ urlpatterns = [
         "dashboard/subscriptions/<str:sub_id>/payment-method/",
         subscriptions.subscription_payment_method,
         name="subscription_payment_method",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/items/add/",
+        subscription_items.subscription_item_add,
+        name="subscription_item_add",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/items/<str:item_id>/quantity/",
+        subscription_items.subscription_item_quantity,
+        name="subscription_item_quantity",
+    ),
+    path(
+        "dashboard/subscriptions/<str:sub_id>/items/<str:item_id>/remove/",
+        subscription_items.subscription_item_remove,
+        name="subscription_item_remove",
     ),
     # -- end subscriptions ---------------------------------------------------------
 ]

@@ -43,6 +43,7 @@ from portal.views import PortalRequest, subscriber_required
 from subscriptions import services as subs
 from subscriptions.domain.cycles import from_local
 from subscriptions.models import Readjustment, ScheduledChange, Subscription
+from subscriptions.selectors import item_rows
 from subscriptions.services import ProrationBehavior
 
 ENDED = (Subscription.Status.CANCELED, Subscription.Status.ENDED)
@@ -115,6 +116,7 @@ def _detail(
         .order_by("effective_at")
         .first(),
         "pauses_left": max(plan.max_pauses - sub.pauses_used, 0),
+        "items": [] if ended else item_rows(tenant=request.tenant, sub=sub),
         "next_invoice": None
         if ended
         else billing_subs.subscription_preview_next_invoice(

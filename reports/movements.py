@@ -26,7 +26,7 @@ from core.localtime import to_local
 from reports.models import MovementKind, MrrMovement, ReportState
 from subscriptions.domain.catalog import recurring_amount, tiers_of
 from subscriptions.domain.cycles import Interval
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.models import Plan, Subscription, SubscriptionItem, SubscriptionStatus
 from tenants.context import current_tenant, tenant_context
 from tenants.models import Tenant
 from tenants.outbox import PendingEvent
@@ -55,11 +55,13 @@ def subscription_mrr(
     status: str,
     coupon: Coupon | None = None,
     unit_amount_minor: int | None = None,
+    items: Sequence[tuple[Plan, int]] = (),
 ) -> int:
     """One subscription's MRR in minor units: the recurring list price for its
-    quantity (at the contract's readjusted unit price, if any), after a forever
-    coupon, before tax, normalised to a month and rounded once (half even).
-    Zero unless active or past due."""
+    quantity (at the contract's readjusted unit price, if any) plus its live
+    add-ons' (``items``: each plan and quantity, at the plan's price), after a
+    forever coupon, before tax, normalised to a month and rounded once (half
+    even). Zero unless active or past due."""
     if status not in IN_MRR:
         return 0
     amount = Decimal(
@@ -70,6 +72,16 @@ def subscription_mrr(
             tiers=tiers_of(plan.tiers),
         )
     )
+    # An add-on has the base plan's currency and interval (subscriptions.services.items),
+    # so its period amount adds before the one normalisation; the coupon applies to the
+    # whole, as it does on the invoice's lines.
+    for item_plan, item_quantity in items:
+        amount += recurring_amount(
+            model=item_plan.pricing_model,
+            unit_amount_minor=item_plan.amount_minor,
+            quantity=item_quantity,
+            tiers=tiers_of(item_plan.tiers),
+        )
     if coupon is not None:
         if coupon.percent_off is not None:
             amount -= amount * Decimal(coupon.percent_off) / Decimal(100)
@@ -209,6 +221,19 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
             coupon__applies_to__in=[Coupon.AppliesTo.RECURRING, Coupon.AppliesTo.BOTH],
         ).select_related("coupon")
     }
+    # The add-ons live at any of these events: live now, or ended since the first.
+    first_at = min((e.at for batch in events.values() for e in batch), default=None)
+    since = Q(ended_at__isnull=True)
+    if first_at is not None:
+        since |= Q(ended_at__gte=first_at)
+    items: dict[int, list[SubscriptionItem]] = defaultdict(list)
+    for item in (
+        SubscriptionItem.objects.filter(tenant=tenant, subscription_id__in=ids)
+        .filter(since)
+        .select_related("plan")
+        .order_by("added_at", "id")
+    ):
+        items[item.subscription_id].append(item)
     logged: dict[int, dict[str, Any]] = {
         row["subscription_id"]: row
         for row in MrrMovement.objects.filter(tenant=tenant, subscription_id__in=ids)
@@ -237,13 +262,15 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
         mrr, live = int(before["mrr"] or 0), int(before["live"] or 0)
         currency = sub.plan.currency
         customer = customers[(sub.customer_id, currency)]
-        for state in _states(sub, events[sub.public_id], plans):
+        states = _states(sub, events[sub.public_id], plans)
+        for n, state in enumerate(states):
             new_mrr = subscription_mrr(
                 plan=state.plan,
                 quantity=state.quantity,
                 status=state.status,
                 coupon=coupons.get(sub.pk),
                 unit_amount_minor=state.unit_amount,
+                items=_items_at(items.get(sub.pk, ()), state.at, saved=n == len(states) - 1),
             )
             live_delta = 0
             if live <= 0 and new_mrr > 0:
@@ -259,6 +286,20 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
             mrr, live = new_mrr, live + live_delta
     MrrMovement.objects.bulk_create(movements)
     return movements
+
+
+def _items_at(
+    items: Sequence[SubscriptionItem], at: datetime, *, saved: bool
+) -> list[tuple[Plan, int]]:
+    """The add-ons (plan, quantity) live at ``at``; for the last state, the ones
+    live as saved. An ended item no longer counts; a quantity is the current one."""
+    if saved:
+        return [(item.plan, item.quantity) for item in items if item.ended_at is None]
+    return [
+        (item.plan, item.quantity)
+        for item in items
+        if item.added_at <= at and (item.ended_at is None or item.ended_at > at)
+    ]
 
 
 def _movement(

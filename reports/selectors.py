@@ -25,7 +25,9 @@ from billing.terms import contract_terms
 from core.localtime import from_local
 from dunning.models import DunningCase
 from reports.models import DailyMetrics, MovementKind, MrrMovement, ReportState
+from subscriptions.domain.catalog import recurring_amount, tiers_of
 from subscriptions.models import ScheduledChange, Subscription, SubscriptionStatus
+from subscriptions.selectors import live_items_prefetch
 from tenants.models import Tenant
 
 K = MovementKind
@@ -608,6 +610,7 @@ def upcoming_renewals(
             ).values("subscription_id")
         )
         .select_related("plan__tax_rate", "customer")
+        .prefetch_related(live_items_prefetch())
         .order_by("current_period_end", "pk")[:LIST_LIMIT]
     )
     return [
@@ -616,8 +619,19 @@ def upcoming_renewals(
             "customer": s.customer.name or s.customer.email,
             "plan": s.plan.name,
             "renews_at": s.current_period_end,
-            # Priced as the engine will price the renewal (before tax).
-            "amount": contract_terms(s.plan, s.unit_amount_minor).period_amount(s.quantity),
+            # Priced as the engine will price the renewal (before tax), with its
+            # add-ons but those whose fixed term ends there.
+            "amount": contract_terms(s.plan, s.unit_amount_minor).period_amount(s.quantity)
+            + sum(
+                recurring_amount(
+                    model=i.plan.pricing_model,
+                    unit_amount_minor=i.plan.amount_minor,
+                    quantity=i.quantity,
+                    tiers=tiers_of(i.plan.tiers),
+                )
+                for i in getattr(s, "live_items", ())
+                if not (i.plan.term_cycles and i.cycles_billed >= i.plan.term_cycles)
+            ),
         }
         for s in subs
     ]

@@ -1027,7 +1027,9 @@ class ItemPreviewSerializer(serializers.Serializer):
 
 
 _ITEM = OpenApiParameter("item_id", str, OpenApiParameter.PATH, description="The item's id, si_…")
-_ITEM_PATH = r"items/(?P<item_id>si_[a-z0-9]{1,40})"
+# Any segment but "preview" (``items/preview`` previews an addition): an unknown
+# id reaches the view and gets its 404, after the key's permissions are checked.
+_ITEM_PATH = r"items/(?P<item_id>(?!preview(?:/|$))[^/.]+)"
 
 
 def _preview_lines(lines: Any) -> list[dict[str, Any]]:
@@ -1396,7 +1398,12 @@ class SubscriptionViewSet(ApiViewSet):
         sub = self.get_object()
         if request.method == "GET":
             rows = sub.items.select_related("plan").order_by("added_at", "id")
-            return Response(SubscriptionItemSerializer(rows, many=True).data)
+            # A list object like every list, on one page: a subscription holds a
+            # handful of add-ons (MAX_ITEMS live), ended ones kept for history.
+            listed = SubscriptionItemSerializer(rows, many=True).data
+            return Response(
+                {"object": "list", "url": request.path, "has_more": False, "data": listed}
+            )
         data = input_of(ItemAddSerializer, request)
         item = billing_items.subscription_item_add(
             tenant=self.tenant, subscription_id=sub.pk, actor=self.actor, now=self._now(sub), **data

@@ -502,6 +502,18 @@ class Engine:
                     reason="term",
                 )
 
+    def end_items(self, sub: Subscription, at: datetime) -> None:
+        """The subscription stops at ``at`` (cancelled or its term ended): its
+        live items end with it. The batch's items are already loaded, so this
+        adds no query; ``write`` saves them with the rest. No event of their
+        own: the subscription's (``canceled``, ``ended``) says it, and one per
+        item would reach the MRR log before the subscription's status does
+        (a cancellation now saves the status after billing)."""
+        for item in self.b.items.get(sub.pk, ()):
+            if item.ended_at is None:
+                item.ended_at = at
+                self.b.touched_items.append(item)
+
     def apply_changes(self, sub: Subscription, at: datetime) -> bool:
         """Apply the changes due at ``at``; False when the subscription stopped."""
         due = [
@@ -517,6 +529,7 @@ class Engine:
                 sub.ended_at = at
                 sub.canceled_at = sub.canceled_at or at
                 self.stop(sub, at)
+                self.end_items(sub, at)
                 self.event(sub, "subscription.canceled", at)
                 return False
             if change.kind == ScheduledChange.Kind.CHANGE:
@@ -580,6 +593,7 @@ class Engine:
             sub.move_to(Status.ENDED)
             sub.ended_at = at
             self.stop(sub, at)
+            self.end_items(sub, at)
             self.event(sub, "subscription.ended", at)
             return
         sub.period_index += 1

@@ -15,6 +15,7 @@ from core.localtime import from_local, local_date
 from customers.models import Customer
 from subscriptions.domain import readjustment as rdj
 from subscriptions.domain.catalog import recurring_amount, tiers_of
+from subscriptions.engine import period_bounds
 from subscriptions.models import (
     IndexSeries,
     IndexValue,
@@ -116,6 +117,66 @@ def live_items_prefetch() -> Prefetch[Any]:
         .order_by("added_at", "id"),
         to_attr="live_items",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A live add-on as its pages show it: what it costs a period, since when,
+    and, with a fixed term, when it ends (None when the date is not known yet:
+    in a trial or a pause)."""
+
+    public_id: str
+    plan: Plan
+    quantity: int
+    unit_amount_minor: int
+    period_amount_minor: int
+    added_at: datetime
+    term_cycles: int | None
+    cycles_billed: int
+    ends_at: datetime | None
+
+
+def item_rows(*, tenant: Tenant, sub: Subscription) -> list[ItemRow]:
+    """``sub``'s live add-ons (prefetched with ``live_items_prefetch``, else read),
+    oldest first."""
+    items = getattr(sub, "live_items", None)
+    if items is None:
+        items = list(
+            SubscriptionItem.objects.for_tenant(tenant)
+            .filter(subscription=sub, ended_at__isnull=True)
+            .select_related("plan")
+            .order_by("added_at", "id")
+        )
+    billing = sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+    rows = []
+    for item in items:
+        plan = item.plan
+        ends_at = None
+        if plan.term_cycles and billing and sub.paused_at is None:
+            # It ends at the start of the period after its last full one
+            # (``engine.Engine.end_items_due``); the current one is billed already.
+            left = max(plan.term_cycles - item.cycles_billed, 0)
+            ends_at = period_bounds(sub, sub.period_index + left, tenant.time_zone)[1]
+        rows.append(
+            ItemRow(
+                public_id=item.public_id,
+                plan=plan,
+                quantity=item.quantity,
+                # The contract's own price after a readjustment covering add-ons.
+                unit_amount_minor=item.unit_amount,
+                period_amount_minor=recurring_amount(
+                    model=plan.pricing_model,
+                    unit_amount_minor=item.unit_amount,
+                    quantity=item.quantity,
+                    tiers=tiers_of(plan.tiers),
+                ),
+                added_at=item.added_at,
+                term_cycles=plan.term_cycles,
+                cycles_billed=item.cycles_billed,
+                ends_at=ends_at,
+            )
+        )
+    return rows
 
 
 def plans_of(sub: Subscription) -> list[Plan]:

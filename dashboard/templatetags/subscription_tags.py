@@ -1,9 +1,10 @@
 """Filters of the subscription pages (money in the viewer's language)."""
 
 from django import template
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 
 from core.money import Money
+from core.templatetags.ciclo import every
 
 register = template.Library()
 
@@ -16,23 +17,10 @@ def sub_money(minor: int | None, currency: str) -> str:
     return Money(int(minor), currency).format(get_language() or "en")
 
 
-_EVERY = {
-    "day": lambda n: ngettext("day", "%(n)d days", n),
-    "week": lambda n: ngettext("week", "%(n)d weeks", n),
-    "month": lambda n: ngettext("month", "%(n)d months", n),
-    "year": lambda n: ngettext("year", "%(n)d years", n),
-}
-
-
 @register.filter
 def sub_every(plan: object) -> str:
     """A plan's billing interval in words: "month", "3 months" (after a "/")."""
-    interval = str(getattr(plan, "interval", ""))
-    count = int(getattr(plan, "interval_count", 1) or 1)
-    words = _EVERY.get(interval)
-    if words is None:
-        return interval
-    return words(count) % {"n": count}
+    return every(plan)
 
 
 @register.filter

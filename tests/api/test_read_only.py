@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from config.api import router
@@ -11,6 +9,7 @@ from customers.models import Customer
 from tenants.models import IdempotencyKey
 from tests.api.helpers import counts, error, read_only_client
 from tests.conftest import TenantSetup
+from tests.support.routes import fill_groups
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def _write_routes() -> list[tuple[str, str]]:
         if basename not in MINE:
             continue
         path = "/api/v1/" + str(url.pattern).lstrip("^").rstrip("$")
-        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", "x_abc", path)
+        path = fill_groups(path, lambda _name: "x_abc")
         routes += [(method, path) for method in actions if method not in ("get", "head")]
     return routes
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import yaml
 from django.core.management import call_command
 
 from config.api import router
+from tests.support.routes import fill_groups
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def schema(tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
 def _template(pattern: str) -> str:
     """A router regex as an OpenAPI path: ^customers/(?P<id>[^/.]+)$ → /customers/{id}."""
     path = pattern.lstrip("^").rstrip("$")
-    return "/api/v1/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)
+    return "/api/v1/" + fill_groups(path, lambda name: "{" + name + "}")
 
 
 def test_the_schema_validates_without_warnings_and_every_route_is_in_it(schema: dict) -> None:

@@ -83,7 +83,8 @@ def test_add_preview_then_add_change_and_remove_an_addon(acme: TenantSetup) -> N
     assert removed.json()["ended_at"] is not None
     assert acme.client().get(base).json()["items"] == []
     listed = acme.client().get(f"{base}/items").json()
-    assert [(i["id"], i["ended_at"] is not None) for i in listed] == [(item["id"], True)]
+    assert (listed["object"], listed["has_more"]) == ("list", False)
+    assert [(i["id"], i["ended_at"] is not None) for i in listed["data"]] == [(item["id"], True)]
 
 
 def test_create_with_items_bills_them_on_the_first_invoice(acme: TenantSetup) -> None:

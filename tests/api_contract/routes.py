@@ -78,6 +78,7 @@ def model_named(kwarg: str) -> type[models.Model] | None:
 
     stem = kwarg.removeprefix("parent_lookup_").removesuffix("_id").removesuffix("_pk")
     stem = stem.replace("_", "").lower()
+    stem = {"item": "subscriptionitem"}.get(stem, stem)  # /subscriptions/{id}/items/{item_id}
     for model in apps.get_models():
         if issubclass(model, TenantOwned) and model._meta.model_name == stem:
             return model

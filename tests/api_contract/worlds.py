@@ -15,6 +15,7 @@ from django.apps import apps
 from django.db import models
 
 from billing import coupons as billing_coupons
+from billing import items as billing_items
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import FulfilmentOrder, Invoice, PaymentAttempt
 from billing.payments import payment_method_attach, payment_refund
@@ -139,7 +140,17 @@ def build_world(slug: str, now: datetime) -> ApiWorld:
             actor=ACTOR,
             now=now,
         )
+        # Add-ons (issue 16): one on the subscription, added without proration.
+        addon = billing_items.subscription_item_add(
+            tenant=w.tenant,
+            subscription_id=sub.pk,
+            plan=w.plan(code="storage", amount=3_100),
+            actor=ACTOR,
+            now=now,
+            proration="none",
+        )
         ids = {
+            "subscription_item": addon.public_id,
             "boleto_return_file": return_file.public_id,
             "seller": seller.public_id,
             "product": w.product.public_id,

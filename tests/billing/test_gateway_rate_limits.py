@@ -178,7 +178,9 @@ def test_every_invoice_is_charged_exactly_once_through_429s_and_timeouts(
         # The retries reused the key: Stripe saw more requests than intents.
         posts = [r for r in fake.requests if r[:2] == ("POST", INTENTS)]
         assert len(posts) > INVOICES * 1.2
-        assert elapsed < 60, f"charging took {elapsed:.0f} s"
+        # A guard against retries that never end, not a speed measure (that is
+        # bench/'s): 79 s was seen on a loaded 2-core machine.
+        assert elapsed < 300, f"charging took {elapsed:.0f} s"
 
 
 def test_a_429_is_retried_under_the_same_key_then_left_pending_for_reconciliation(

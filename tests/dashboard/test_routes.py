@@ -49,7 +49,7 @@ from customers.services import customer_create
 from dunning.models import DunningCase, DunningPolicy
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import webhook_endpoint_create
-from subscriptions.models import IndexSeries, Plan, Product, Subscription
+from subscriptions.models import IndexSeries, Plan, Product, Subscription, SubscriptionItem
 from subscriptions.services import index_series_create, plan_create, product_create
 from tenants.access import STAFF_VIEW_PERM
 from tenants.context import platform_access, tenant_context
@@ -143,6 +143,13 @@ def _credit_note(s: Scene) -> dict[str, Any]:
 
 def _subscription(s: Scene) -> dict[str, Any]:
     return {"sub_id": s.subscription.public_id}
+
+
+def _subscription_item(s: Scene) -> dict[str, Any]:
+    """The scene subscription's add-on (looked up by its plan's code, like the clock)."""
+    with tenant_context(s.setup.tenant):
+        item = SubscriptionItem.objects.get(subscription=s.subscription, plan__code="addon")
+    return {"sub_id": s.subscription.public_id, "item_id": item.public_id}
 
 
 def _membership(s: Scene) -> dict[str, Any]:
@@ -251,6 +258,11 @@ ROUTES: dict[str, Route] = {
     "dashboard:subscription_cancel": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_cancel_undo": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
     "dashboard:subscription_payment_method": Route(Perm.SUBSCRIPTIONS_MANAGE, 405, _subscription),
+    "dashboard:subscription_item_add": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription),
+    "dashboard:subscription_item_quantity": Route(
+        Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription_item
+    ),
+    "dashboard:subscription_item_remove": Route(Perm.SUBSCRIPTIONS_MANAGE, 200, _subscription_item),
     # dashboard: test clocks
     "dashboard:test_clocks": Route(Perm.BILLING_VIEW),
     "dashboard:test_clock_new": Route(Perm.BILLING_MANAGE),
@@ -415,6 +427,16 @@ def _scene(setup: TenantSetup) -> Scene:
             tenant=tenant, name="ISS", percent=Decimal(5), actor=ACTOR, now=now
         )
         seller = seller_create(tenant=tenant, name="Seller", actor=ACTOR, now=now)
+        addon = plan_create(
+            tenant=tenant,
+            product=product,
+            code="addon",
+            name="Add-on",
+            currency="BRL",
+            amount_minor=990,
+            actor=ACTOR,
+            now=now,
+        )
         subscription = subscription_create(
             tenant=tenant,
             customer=customer,
@@ -422,6 +444,7 @@ def _scene(setup: TenantSetup) -> Scene:
             actor=ACTOR,
             now=now,
             collection_method="send_invoice",
+            items=[(addon, 1)],
         )
         membership = Membership.objects.get(tenant=tenant, role=Role.OWNER)
         clock_create(tenant=tenant, frozen_time=now, actor=ACTOR, now=now, name="Scene clock")
@@ -517,6 +540,9 @@ def _fingerprint(tenant: Tenant) -> dict[str, Any]:
                 Subscription.objects.filter(tenant=tenant).values_list(
                     "status", "plan_id", "quantity", "payment_method_id", "canceled_at"
                 )
+            ),
+            "items": list(
+                SubscriptionItem.objects.filter(tenant=tenant).values_list("quantity", "ended_at")
             ),
             "clocks": list(
                 TestClock.objects.filter(tenant=tenant).values_list(

@@ -27,3 +27,24 @@ def test_a_readjusted_contract_renews_at_its_own_price() -> None:
 
     amounts = {r["subscription"]: r["amount"] for r in rows}
     assert amounts == {listed.public_id: 10_000, readjusted.public_id: 10_464}  # 4 × 2 616
+
+
+def test_a_contract_with_addons_renews_with_them_but_one_whose_term_is_served() -> None:
+    with world(sp(2026, 3, 1, 12)) as w:
+        basic = w.plan("basic", amount=10_000)
+        storage = w.plan("storage", amount=3_100, pricing_model="per_seat")
+        onboarding = w.plan("onboarding", amount=2_000, term_cycles=1)
+        backup = w.plan("backup", amount=1_000, term_cycles=3)
+        sub = w.subscribe(
+            basic,
+            w.customer("Ana"),
+            items=[(storage, 2), (onboarding, 1), (backup, 1)],
+            collection_method="send_invoice",
+        )
+        Subscription.objects.filter(pk=sub.pk).update(status="active")
+
+        rows = selectors.upcoming_renewals(tenant=w.tenant, currency="BRL", now=sp(2026, 3, 10))
+
+    # Apr 1: basic 10 000 + storage 2 × 3 100 + backup 1 000 (2 periods to go); onboarding
+    # has served its one period (billed Mar 1) and ends there.
+    assert [r["amount"] for r in rows] == [17_200]

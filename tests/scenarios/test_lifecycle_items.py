@@ -11,15 +11,20 @@ Feb 15 12:00) is 31 days; [Feb 15, Mar 15) is 28.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing import items as billing_items
 from billing import subscriptions as billing_subs
 from billing.models import CreditNote, Invoice, PendingLine
+from billing.run import billing_run
 from core.errors import NotFound, StateConflict, ValidationFailed
+from customers.models import Customer
 from subscriptions.models import Subscription, SubscriptionItem
 from tenants.context import tenant_context
 from tenants.models import Event
@@ -625,3 +630,125 @@ def test_items_bad_item_at_create_creates_nothing(db):
         with pytest.raises(ValidationFailed), tenant_context(w.tenant):
             w.subscribe(basic, customer=customer, items=[(usd, 1)])
         assert (Subscription.objects.count(), SubscriptionItem.objects.count()) == (0, 0)
+
+
+# --- the subscription stops: its add-ons end with it ------------------------------------
+
+
+def test_items_cancel_now_ends_the_live_addons_at_that_moment(db):
+    # Given basic with storage and support from Jan 15; a third add-on was removed on Jan 20
+    with world(sp(2026, 1, 15, 12)) as w:
+        basic = w.plan("basic", amount=10_000)
+        storage = w.plan("storage", amount=3_100)
+        support = w.plan("support", amount=4_650)
+        backup = w.plan("backup", amount=1_000)
+        sub = w.subscribe(
+            basic, items=[(storage, 1), (support, 1), (backup, 1)], collection_method="send_invoice"
+        )
+        items = {i.plan.code: i for i in SubscriptionItem.objects.filter(subscription=sub)}
+        w.advance(sp(2026, 1, 20, 12))
+        remove(w, sub, items["backup"], proration="none")
+        # When on Feb 1 at noon the subscription is canceled now
+        w.advance(sp(2026, 2, 1, 12))
+        cancel(w, sub)
+        ended = dict(
+            SubscriptionItem.objects.filter(subscription=sub).values_list("plan__code", "ended_at")
+        )
+        sub_ended = w.refresh(sub).ended_at
+        w.advance(sp(2026, 3, 20, 0))
+        got = w.invoices(sub)
+    # Then the live add-ons end when the subscription does; the removed one keeps its date.
+    assert sub_ended == sp(2026, 2, 1, 12)
+    assert ended == {
+        "storage": sp(2026, 2, 1, 12),
+        "support": sp(2026, 2, 1, 12),
+        "backup": sp(2026, 1, 20, 12),
+    }
+    # Jan 15: 10000 + 3100 + 4650 + 1000 = 18750; nothing after the cancellation.
+    assert [doc(i)[7] for i in got] == [18_750]
+
+
+def test_items_cancel_at_period_end_ends_the_addons_when_the_end_arrives(db):
+    # Given basic with storage from Jan 15, canceled on Feb 1 at the period's end
+    with world(sp(2026, 1, 15, 12)) as w:
+        basic = w.plan("basic", amount=10_000)
+        storage = w.plan("storage", amount=3_100)
+        sub = w.subscribe(basic, items=[(storage, 1)], collection_method="send_invoice")
+        item = SubscriptionItem.objects.get(subscription=sub)
+        w.advance(sp(2026, 2, 1, 12))
+        cancel(w, sub, at_period_end=True)
+        # When Feb 10 comes, the add-on is still live; then the period ends on Feb 15
+        w.advance(sp(2026, 2, 10, 0))
+        item.refresh_from_db()
+        before_end = item.ended_at
+        w.advance(sp(2026, 3, 20, 0))
+        item.refresh_from_db()
+        status, sub_ended = state(w, sub)[0], w.refresh(sub).ended_at
+        got = w.invoices(sub)
+    assert before_end is None
+    # Then it ends with the subscription, at the period's end, and nothing more is billed.
+    assert (status, sub_ended) == ("canceled", sp(2026, 2, 15, 12))
+    assert item.ended_at == sp(2026, 2, 15, 12)
+    assert [doc(i)[7] for i in got] == [13_100]
+
+
+def test_items_end_with_a_fixed_term_subscription(db):
+    # Given a 2-period contract (basic, term 2) with storage from Jan 15
+    with world(sp(2026, 1, 15, 12)) as w:
+        basic = w.plan("basic", amount=10_000, term_cycles=2)
+        storage = w.plan("storage", amount=3_100)
+        sub = w.subscribe(basic, items=[(storage, 1)], collection_method="send_invoice")
+        item = SubscriptionItem.objects.get(subscription=sub)
+        # When four months pass
+        w.advance(sp(2026, 5, 20, 0))
+        item.refresh_from_db()
+        status, sub_ended = state(w, sub)[0], w.refresh(sub).ended_at
+        got = w.invoices(sub)
+    # Then the contract ends on Mar 15 after Jan 15 and Feb 15 (13100 each), and the add-on with it.
+    assert (status, sub_ended) == ("ended", sp(2026, 3, 15, 12))
+    assert item.ended_at == sp(2026, 3, 15, 12)
+    assert [doc(i)[7] for i in got] == [13_100, 13_100]
+
+
+def _canceling_batch(slug: str, count: int) -> tuple[Any, list[int]]:
+    """``count`` subscriptions with two add-ons each, canceled at the period end."""
+    with world(sp(2026, 1, 15, 12), slug=slug) as w:
+        basic = w.plan("basic", amount=10_000)
+        storage = w.plan("storage", amount=3_100)
+        support = w.plan("support", amount=4_650)
+        ids = []
+        for i in range(count):
+            sub = w.subscribe(
+                basic,
+                customer=Customer.objects.create(tenant=w.tenant, name=f"Customer {i}"),
+                items=[(storage, 1), (support, 1)],
+                collection_method="send_invoice",
+            )
+            cancel(w, sub, at_period_end=True)
+            ids.append(sub.pk)
+        return w.tenant, ids
+
+
+def test_items_ending_at_cancellation_keeps_the_billing_run_set_based(db):
+    # Given two tenants with 2 and 8 subscriptions (two add-ons each) canceling on Feb 15
+    small, _ = _canceling_batch("small", 2)
+    large, large_ids = _canceling_batch("large", 8)
+    due = sp(2026, 2, 15, 12) + timedelta(minutes=1)
+    # When the billing run reaches the period's end for each
+    with CaptureQueriesContext(connection) as few:
+        billing_run(now=due, tenant=small)
+    with CaptureQueriesContext(connection) as many:
+        billing_run(now=due, tenant=large)
+    # Then four times the subscriptions cost the same statements, and every add-on ended
+    assert len(many.captured_queries) == len(few.captured_queries)
+    with tenant_context(large):
+        ended = list(
+            SubscriptionItem.objects.filter(subscription_id__in=large_ids).values_list(
+                "ended_at", flat=True
+            )
+        )
+        statuses = set(
+            Subscription.objects.filter(pk__in=large_ids).values_list("status", flat=True)
+        )
+    assert ended == [sp(2026, 2, 15, 12)] * 16
+    assert statuses == {"canceled"}

@@ -305,5 +305,5 @@ def test_a_policy_covering_add_ons_lists_them_with_the_totals(
         17_010,
     )
     # From the next period after its date; until then the list price.
-    assert [i["unit_amount"] for i in items] == [3_100]
+    assert [i["unit_amount"] for i in items["data"]] == [3_100]
     assert globex.client().get(f"/api/v1/readjustments/{rdj['id']}").status_code == 404

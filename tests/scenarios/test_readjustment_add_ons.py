@@ -44,7 +44,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionItem,
 )
-from subscriptions.selectors import readjustments_due
+from subscriptions.selectors import item_rows, readjustments_due
 from tenants.models import Event
 from tests.scenarios.helpers_lifecycle import lines, loc, sp
 from tests.support.billing import ACTOR, World, world
@@ -306,6 +306,10 @@ def test_removed_before_the_date_is_skipped_added_after_keeps_its_list_price() -
         support_item.refresh_from_db()
         backup_item.refresh_from_db()
         storage.refresh_from_db()
+        rows = [
+            (r.plan.code, r.unit_amount_minor, r.period_amount_minor)
+            for r in item_rows(tenant=w.tenant, sub=w.refresh(sub))
+        ]
 
         # Mid-February, Storage goes from 2 seats to 3 at its contract price: the
         # period [1 Feb, 1 Mar) is 28 days, 14 remain. Credit 2 × 3 255 = 6 510
@@ -357,6 +361,8 @@ def test_removed_before_the_date_is_skipped_added_after_keeps_its_list_price() -
     assert (support_item.unit_amount_minor, support_item.ended_at) == (None, sp(2025, 1, 10))
     assert backup_item.unit_amount_minor is None
     assert storage.unit_amount_minor == 3_255
+    # The subscription's add-on rows (dashboard, portal) show the contract's prices.
+    assert rows == [("storage", 3_255, 6_510), ("backup", 2_000, 2_000)]
     assert lines(update) == [
         ("proration", 2, -3_255, 0, 0, -3_255),
         ("proration", 3, 4_882, 0, 0, 4_882),

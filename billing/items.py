@@ -24,7 +24,7 @@ from billing.domain.amounts import prorate, remainder_start, remaining_fraction
 from billing.domain.invoicing import PRORATION, ProposedLine, price
 from billing.models import Invoice, PendingLine
 from billing.subscriptions import _DryRun, _proposed, change_lines
-from billing.terms import plan_terms
+from billing.terms import contract_terms
 from core.actors import Actor
 from core.errors import ValidationFailed
 from subscriptions import engine
@@ -48,11 +48,19 @@ def _window(tenant: Tenant, sub: Subscription) -> tuple[datetime, datetime] | No
 
 
 def _one_side(
-    tenant: Tenant, sub: Subscription, plan: Plan, quantity: int, now: datetime, *, sign: int
+    tenant: Tenant,
+    sub: Subscription,
+    plan: Plan,
+    quantity: int,
+    now: datetime,
+    *,
+    sign: int,
+    unit_amount_minor: int | None = None,
 ) -> list[ProposedLine]:
     """The charge (``sign`` 1) or credit (-1) for ``plan`` × ``quantity`` from
     ``now`` to the period's end: the period's fee × the remaining fraction,
-    rounded once (the same sum a plan change makes for each side)."""
+    rounded once (the same sum a plan change makes for each side), at the
+    add-on's readjusted unit price when it has one."""
     window = _window(tenant, sub)
     if window is None:
         return []
@@ -65,7 +73,7 @@ def _one_side(
         day_count=tenant.proration_day_count,
         change_day=tenant.proration_change_day,
     )
-    terms = plan_terms(plan)
+    terms = contract_terms(plan, unit_amount_minor)
     amount = prorate(terms.period_amount(quantity), fraction, tenant.rounding_mode)
     if not amount:
         return []
@@ -203,6 +211,8 @@ def subscription_item_update(
             new_quantity=qty,
             window=window,
             end=sub.current_period_end,
+            old_unit_amount_minor=item.unit_amount_minor,
+            new_unit_amount_minor=item.unit_amount_minor,
         )
         lines = change_lines(tenant, change)
     old = item.quantity
@@ -253,7 +263,15 @@ def subscription_item_remove(
     lines = (
         []
         if proration == ProrationBehavior.NONE
-        else _one_side(tenant, sub, item.plan, item.quantity, now, sign=-1)
+        else _one_side(
+            tenant,
+            sub,
+            item.plan,
+            item.quantity,
+            now,
+            sign=-1,
+            unit_amount_minor=item.unit_amount_minor,
+        )
     )
     item.ended_at = now
     item.save(update_fields=["ended_at"])

@@ -47,12 +47,14 @@ from billing.domain.pix_automatico import (
 from billing.gateways.pix_automatico import RecurrenceRequest, get_provider
 from billing.models import Invoice, PixInstruction, PixMandate
 from billing.models.pix_automatico import MANDATE_TRANSITIONS, MandateStatus
+from billing.terms import contract_terms
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
 from core.localtime import from_local, local_date
 from core.transitions import transition
 from customers.models import PaymentMethod, TestClock
 from subscriptions.models import Subscription
+from subscriptions.selectors import live_items_of
 from tenants.changes import record_change
 from tenants.context import platform_access, tenant_context
 from tenants.models import Tenant
@@ -87,6 +89,16 @@ def cycle_amount(*, tenant: Tenant, subscription: Subscription) -> int | None:
 
     preview = subscription_preview_next_invoice(tenant=tenant, subscription_id=subscription.pk)
     return None if preview is None else int(preview.totals.total_minor)
+
+
+def contract_period_amount(*, tenant: Tenant, subscription: Subscription) -> int:
+    """A period of the contract before taxes and coupons: its recurring fee and
+    every live add-on's, each at the contract's own (readjusted) price."""
+    sub = subscription
+    total = contract_terms(sub.plan, sub.unit_amount_minor).period_amount(sub.quantity)
+    for item in live_items_of(tenant=tenant, subscription_ids=[sub.pk]).get(sub.pk, []):
+        total += contract_terms(item.plan, item.unit_amount_minor).period_amount(item.quantity)
+    return total
 
 
 def _clean_tax_id(value: object) -> str:
@@ -180,7 +192,7 @@ def pix_mandate_create(
     )
     price = cycle_amount(tenant=tenant, subscription=sub)
     if price is None:
-        price = sub.unit_amount * sub.quantity
+        price = contract_period_amount(tenant=tenant, subscription=sub)
     if ceiling is not None and ceiling < price:
         raise ValidationFailed(
             f"The maximum ({ceiling} centavos) is below what each cycle charges ({price}).",

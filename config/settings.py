@@ -410,6 +410,10 @@ SPECTACULAR_SETTINGS = {
         "IndexSeriesKindEnum": "subscriptions.models.IndexSeries.Kind",
         "PixMandateStatusEnum": "billing.models.pix_automatico.MandateStatus",
         "PixInstructionStatusEnum": "billing.models.PixInstruction.Status",
+        # A coupon's and a readjustment policy's "applies_to" are different choices;
+        # the coupon's keeps the name it had.
+        "AppliesToEnum": "billing.models.Coupon.AppliesTo",
+        "ReadjustmentAppliesToEnum": "subscriptions.models.ReadjustmentPolicy.AppliesTo",
         # A discount applies now or from the next invoice; its own name keeps the
         # plan change's "ProrationEnum" (none / next_invoice / invoice_now) stable.
         "DiscountProrationEnum": [("next_invoice", "next_invoice"), ("now", "now")],

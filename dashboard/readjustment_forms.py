@@ -113,6 +113,19 @@ class PolicyForm(forms.Form):
         required=False,
         initial=True,
     )
+    # Left out (an older form, a script): the recurring fee only, as before.
+    applies_to = forms.TypedChoiceField(
+        label=gettext_lazy("Applies to"),
+        choices=ReadjustmentPolicy.AppliesTo.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        empty_value=ReadjustmentPolicy.AppliesTo.RECURRING,
+        initial=ReadjustmentPolicy.AppliesTo.RECURRING,
+        help_text=gettext_lazy(
+            "With add-ons, each contract's add-ons are readjusted by the same factor; "
+            "an add-on added after the notice keeps its price until the next readjustment."
+        ),
+    )
 
     def __init__(
         self, *args: Any, plans: list[tuple[str, str]], series: list[tuple[str, str]], **kw: Any

@@ -279,6 +279,7 @@ def policies(request: StaffRequest) -> HttpResponse:
             "cap_percent": existing.cap_percent,
             "notice_days": existing.notice_days,
             "automatic": existing.automatic,
+            "applies_to": existing.applies_to,
         }
     form = _policy_form(request, request.POST or None, initial)
     if request.method == "POST":

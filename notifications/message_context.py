@@ -291,7 +291,13 @@ def build_context(
                 else "",
             )
         if event.type == "subscription.price_change_scheduled":
-            ctx["new_amount"] = fmt.money(data.get("new_amount"), data.get("currency"))
+            # A period's total before and after (the recurring fee and the
+            # add-ons), when the notice says them; else the recurring fee's.
+            currency = data.get("currency")
+            new = data.get("new_total", data.get("new_amount"))
+            ctx["new_amount"] = fmt.money(new, currency)
+            if "previous_total" in data:
+                ctx["plan_amount"] = fmt.money(data["previous_total"], currency)
         if event.type == "pix_mandate.reauthorization_required":
             ctx["new_amount"] = fmt.money(data.get("amount"), data.get("currency"))
         if event.type == "fulfilment_order.shipped":

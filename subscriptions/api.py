@@ -570,7 +570,8 @@ class SubscriptionItemSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="plan.name", help_text="The add-on plan's name.")
     quantity = serializers.IntegerField(help_text="Seats of the add-on.")
     unit_amount = serializers.IntegerField(
-        source="plan.amount_minor", help_text="The add-on plan's unit price, in minor units."
+        help_text="The add-on's unit price, in minor units: its plan's, or the contract's "
+        "own after a readjustment covering add-ons."
     )
     cycles_billed = serializers.IntegerField(
         help_text="Full periods billed so far (an add-on with a fixed term ends after "

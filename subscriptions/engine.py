@@ -477,6 +477,7 @@ class Engine:
                     end=end,
                     nominal_start=nominal[0],
                     nominal_end=nominal[1],
+                    unit_amount_minor=item.unit_amount_minor,
                 )
             )
             if full:
@@ -625,7 +626,10 @@ class Engine:
     def readjust(self, sub: Subscription, start: datetime) -> None:
         """The readjustments scheduled to take effect by the period starting at
         ``start`` take it (the new price applies from that period on). One decided
-        on a price the contract no longer has (it changed plan since) is skipped."""
+        on a price the contract no longer has (it changed plan since) is skipped,
+        add-ons and all. The add-ons it readjusts take their new prices with it:
+        one removed since is skipped, one added since was not decided on and
+        keeps its list price (the batch's live items, saved in bulk by ``write``)."""
         for readjustment in self.b.readjustments.get(sub.pk, []):
             if readjustment.status != Readjustment.Status.SCHEDULED:
                 continue
@@ -639,6 +643,7 @@ class Engine:
             readjustment.status = Readjustment.Status.APPLIED
             readjustment.applied_at = start
             sub.unit_amount_minor = readjustment.new_amount_minor
+            add_ons = self.readjust_items(sub, readjustment)
             self.event(
                 sub,
                 "subscription.readjusted",
@@ -648,7 +653,33 @@ class Engine:
                 amount=readjustment.new_amount_minor,
                 currency=readjustment.currency,
                 factor=str(readjustment.factor),
+                **({"add_ons": add_ons} if add_ons else {}),
             )
+
+    def readjust_items(
+        self, sub: Subscription, readjustment: Readjustment
+    ) -> list[dict[str, object]]:
+        """Give the live add-ons a readjustment decided on their new prices; what
+        changed, for the event (an add-on whose price moved since is left alone)."""
+        if not readjustment.item_changes:
+            return []
+        live = {i.public_id: i for i in self.b.items.get(sub.pk, ()) if i.ended_at is None}
+        applied: list[dict[str, object]] = []
+        for row in readjustment.item_changes:
+            item = live.get(str(row["item"]))
+            if item is None or item.unit_amount != row["old"]:
+                continue
+            item.unit_amount_minor = int(row["new"])
+            self.b.touched_items.append(item)
+            applied.append(
+                {
+                    "item": item.public_id,
+                    "plan": item.plan.public_id,
+                    "previous_amount": int(row["old"]),
+                    "amount": int(row["new"]),
+                }
+            )
+        return applied
 
     def advance(self, sub: Subscription, now: datetime) -> None:
         guard = 0
@@ -897,7 +928,7 @@ def write(batch: Batch, now: datetime, *, first_invoice_paid: Collection[int] = 
         bulk_set(
             SubscriptionItem,
             list({i.pk: i for i in batch.touched_items}.values()),
-            ["cycles_billed", "ended_at"],
+            ["cycles_billed", "ended_at", "unit_amount_minor"],
         )
     if batch.rare:
         bulk_set(Subscription, list({s.pk: s for s in batch.rare}.values()), RARE_FIELDS)

@@ -297,6 +297,16 @@ class SubscriptionItem(TenantOwned):
     cycles_billed = models.PositiveIntegerField(default=0)
     added_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The contract's own unit price for the add-on after a readjustment whose
+    # policy covers add-ons; null = its plan's list price.
+    unit_amount_minor = models.BigIntegerField(null=True, blank=True)
+
+    @property
+    def unit_amount(self) -> int:
+        """The add-on's unit price billed from the next period (its plan's unless readjusted)."""
+        if self.unit_amount_minor is not None:
+            return self.unit_amount_minor
+        return self.plan.amount_minor
 
     class Meta:
         verbose_name = _("subscription item")
@@ -311,6 +321,10 @@ class SubscriptionItem(TenantOwned):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="subitem_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_amount_minor__isnull=True) | Q(unit_amount_minor__gte=0),
+                name="subitem_unit_amount_nonneg",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -417,8 +431,13 @@ class IndexValue(TenantOwned):
 
 
 class ReadjustmentPolicy(TenantOwned):
-    """How the contracts of a plan (every version of its code) are readjusted.
-    It applies to the recurring fee (the catalog has no add-ons)."""
+    """How the contracts of a plan (every version of its code) are readjusted:
+    their recurring fee, and with ``applies_to`` ``recurring_and_add_ons`` their
+    add-ons' (``SubscriptionItem``) too, by the same factor."""
+
+    class AppliesTo(models.TextChoices):
+        RECURRING = "recurring", _("The recurring fee")
+        RECURRING_AND_ADD_ONS = "recurring_and_add_ons", _("The recurring fee and add-ons")
 
     class Method(models.TextChoices):
         INDEX = "index", _("By an index")
@@ -453,9 +472,20 @@ class ReadjustmentPolicy(TenantOwned):
     )
     notice_days = models.PositiveSmallIntegerField(_("days of notice"), default=30)
     automatic = models.BooleanField(_("apply automatically"), default=True)
+    applies_to = models.CharField(
+        _("applies to"),
+        max_length=21,
+        choices=AppliesTo.choices,
+        default=AppliesTo.RECURRING,
+        db_default=AppliesTo.RECURRING,
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def covers_add_ons(self) -> bool:
+        return self.applies_to == self.AppliesTo.RECURRING_AND_ADD_ONS
 
     class Meta:
         verbose_name = _("readjustment policy")
@@ -504,6 +534,11 @@ class Readjustment(TenantOwned):
     computed_factor = models.DecimalField(max_digits=14, decimal_places=8)
     series_name = models.CharField(max_length=100, blank=True)
     index_months = models.JSONField(default=list, blank=True)  # ["2023-01", …]
+    # The add-ons readjusted with the recurring fee (a policy covering add-ons),
+    # as decided: [{"item": "si_…", "plan": code, "quantity": n, "old": minor,
+    # "new": minor}]. A snapshot read only with its readjustment (the engine
+    # loads these rows per batch already), so a list here rather than a table.
+    item_changes = models.JSONField(default=list, blank=True)
     notice_event = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
     applied_at = models.DateTimeField(null=True, blank=True)

@@ -223,6 +223,11 @@ class PolicySerializer(serializers.ModelSerializer):
     )
     notice_days = serializers.IntegerField(help_text="Days of notice before the date.")
     automatic = serializers.BooleanField(help_text="Decided and notified without a click.")
+    applies_to = serializers.ChoiceField(
+        choices=ReadjustmentPolicy.AppliesTo.choices,
+        help_text="recurring (the recurring fee) or recurring_and_add_ons (its add-ons too, "
+        "by the same factor).",
+    )
     active = serializers.BooleanField(help_text="False once turned off on the dashboard.")
 
     class Meta:
@@ -239,6 +244,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "cap_percent",
             "notice_days",
             "automatic",
+            "applies_to",
             "active",
         ]
         read_only_fields = fields
@@ -281,6 +287,12 @@ class PolicySetSerializer(StrictSerializer):
         min_value=0, max_value=MAX_NOTICE_DAYS, default=30, help_text="Days of notice."
     )
     automatic = serializers.BooleanField(default=True, help_text="Apply without a click.")
+    applies_to = serializers.ChoiceField(
+        choices=ReadjustmentPolicy.AppliesTo.choices,
+        default=ReadjustmentPolicy.AppliesTo.RECURRING,
+        help_text="recurring (the recurring fee; the default) or recurring_and_add_ons "
+        "(the contracts' add-ons too, by the same factor).",
+    )
 
 
 @extend_schema_view(
@@ -319,6 +331,14 @@ class PolicyViewSet(ApiViewSet):
 # --- readjustments ------------------------------------------------------------------------
 
 
+class AddOnChangeSerializer(serializers.Serializer[Any]):
+    item = serializers.CharField(help_text="The subscription's add-on (si_…).")
+    plan = serializers.CharField(help_text="The add-on plan's code.")
+    quantity = serializers.IntegerField(help_text="Its quantity when decided.")
+    old_amount = serializers.IntegerField(source="old", help_text="Unit price, minor units.")
+    new_amount = serializers.IntegerField(source="new", help_text="Unit price, minor units.")
+
+
 class ReadjustmentSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="rdj_…")
     object = ObjectField("readjustment")
@@ -342,6 +362,12 @@ class ReadjustmentSerializer(serializers.ModelSerializer):
     index_months = serializers.ListField(
         child=serializers.CharField(), help_text="The months used, YYYY-MM."
     )
+    add_ons = AddOnChangeSerializer(
+        source="item_changes",
+        many=True,
+        help_text="The add-ons readjusted with it (a policy covering add-ons): an add-on "
+        "removed before the date is skipped; one added after keeps its list price.",
+    )
     applied_at = serializers.DateTimeField(allow_null=True, help_text="When it took effect.")
     created = serializers.DateTimeField(source="created_at", help_text="When it was decided.")
 
@@ -361,6 +387,7 @@ class ReadjustmentSerializer(serializers.ModelSerializer):
             "computed_factor",
             "index_series",
             "index_months",
+            "add_ons",
             "applied_at",
             "created",
         ]
@@ -381,6 +408,15 @@ class DueSerializer(serializers.Serializer[Any]):
         max_digits=14, decimal_places=8, allow_null=True, help_text="Null while waiting."
     )
     new_amount = serializers.IntegerField(allow_null=True, help_text="Null while waiting.")
+    add_ons = AddOnChangeSerializer(
+        many=True, help_text="The add-ons readjusted with it (a policy covering add-ons)."
+    )
+    old_total = serializers.IntegerField(
+        help_text="A period's recurring fee plus every live add-on's, now (minor units)."
+    )
+    new_total = serializers.IntegerField(
+        allow_null=True, help_text="The same after the readjustment; null while waiting."
+    )
     waiting_for = serializers.ListField(
         child=serializers.CharField(), help_text="Index months missing (YYYY-MM)."
     )
@@ -402,6 +438,9 @@ def _due_row(item: DueReadjustment) -> dict[str, Any]:
         "old_amount": item.old_amount_minor,
         "factor": item.factor,
         "new_amount": item.new_amount_minor,
+        "add_ons": [c.as_json() for c in item.item_changes],
+        "old_total": item.old_total_minor,
+        "new_total": item.new_total_minor,
         "waiting_for": [f"{m:%Y-%m}" for m in item.missing_months],
         "readjustment": item.scheduled.public_id if item.scheduled else None,
     }

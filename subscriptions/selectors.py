@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -162,10 +162,11 @@ def item_rows(*, tenant: Tenant, sub: Subscription) -> list[ItemRow]:
                 public_id=item.public_id,
                 plan=plan,
                 quantity=item.quantity,
-                unit_amount_minor=plan.amount_minor,
+                # The contract's own price after a readjustment covering add-ons.
+                unit_amount_minor=item.unit_amount,
                 period_amount_minor=recurring_amount(
                     model=plan.pricing_model,
-                    unit_amount_minor=plan.amount_minor,
+                    unit_amount_minor=item.unit_amount,
                     quantity=item.quantity,
                     tiers=tiers_of(plan.tiers),
                 ),
@@ -228,6 +229,8 @@ def policy_list(*, tenant: Tenant) -> QuerySet[ReadjustmentPolicy]:
     )
 
 
+# The pricing models a readjustment moves (a unit price; tiers are priced per tier).
+READJUSTABLE_MODELS = (Plan.PricingModel.FLAT, Plan.PricingModel.PER_SEAT)
 # A readjustment whose date passed while its index was missing still comes due
 # (late) for this long; after that its year is lost and the next one is listed.
 LATE_DAYS = 62
@@ -257,6 +260,12 @@ class DueReadjustment:
     index_months: tuple[date, ...]
     missing_months: tuple[date, ...]
     scheduled: Readjustment | None  # decided already (notice sent)
+    # The add-ons readjusted with it (a policy covering add-ons; empty otherwise).
+    item_changes: tuple[rdj.ItemChange, ...] = ()
+    # What a period of the contract costs before and after: the recurring fee
+    # and every live add-on's (at its new price when readjusted), None while waiting.
+    old_total_minor: int = 0
+    new_total_minor: int | None = None
 
     @property
     def waiting(self) -> bool:
@@ -330,7 +339,8 @@ def readjustments_due(
     rates = index_rates(
         tenant=tenant, series_ids={p.series_id for p in policies.values() if p.series_id}
     )
-    out = []
+    due_now: list[tuple[Subscription, ReadjustmentPolicy, date, datetime, Readjustment | None]]
+    due_now = []
     for sub in sub_list:
         # A test clock's customer lives at its clock's time (a sweep on that clock
         # passes the moment it replays as ``now``).
@@ -352,9 +362,87 @@ def readjustments_due(
         cancel_at = cancels.get(sub.pk)
         if cancel_at is not None and cancel_at <= effective:
             continue
-        out.append(_due_item(tenant, sub, policy, due, effective, rates, scheduled))
+        due_now.append((sub, policy, due, effective, scheduled))
+    items = live_items_of(tenant=tenant, subscription_ids=[row[0].pk for row in due_now])
+    out = [
+        _due_item(tenant, sub, policy, due, effective, rates, scheduled, items.get(sub.pk, []))
+        for sub, policy, due, effective, scheduled in due_now
+    ]
     out.sort(key=lambda d: (d.due_on, d.subscription.pk))
     return out
+
+
+def live_items_of(
+    *, tenant: Tenant, subscription_ids: Collection[int]
+) -> dict[int, list[SubscriptionItem]]:
+    """The live add-ons of these subscriptions, with their plans, in one query."""
+    out: dict[int, list[SubscriptionItem]] = defaultdict(list)
+    if not subscription_ids:
+        return out
+    for item in (
+        SubscriptionItem.objects.for_tenant(tenant)
+        .filter(subscription_id__in=list(subscription_ids), ended_at__isnull=True)
+        .select_related("plan")
+        .order_by("added_at", "id")
+    ):
+        out[item.subscription_id].append(item)
+    return out
+
+
+def _fee(plan: Plan, unit_amount_minor: int, quantity: int) -> int:
+    return recurring_amount(
+        model=plan.pricing_model,
+        unit_amount_minor=unit_amount_minor,
+        quantity=quantity,
+        tiers=tiers_of(plan.tiers),
+    )
+
+
+def _totals(
+    sub: Subscription,
+    old: int,
+    new: int | None,
+    items: Sequence[SubscriptionItem],
+    changes: Sequence[rdj.ItemChange],
+) -> tuple[int, int | None]:
+    """A period's recurring fee plus every live add-on's, before and after (an
+    add-on readjusted at its new price when its price is still the one decided)."""
+    by_item = {c.item: c for c in changes}
+    old_total = _fee(sub.plan, old, sub.quantity)
+    new_total = None if new is None else _fee(sub.plan, new, sub.quantity)
+    for item in items:
+        unit = item.unit_amount
+        change = by_item.get(item.public_id)
+        after = change.new if change is not None and change.old == unit else unit
+        old_total += _fee(item.plan, unit, item.quantity)
+        if new_total is not None:
+            new_total += _fee(item.plan, after, item.quantity)
+    return old_total, new_total
+
+
+def readjusted_items(
+    policy: ReadjustmentPolicy,
+    items: Sequence[SubscriptionItem],
+    factor: Decimal,
+    rounding: str,
+) -> tuple[rdj.ItemChange, ...]:
+    """The live add-ons a policy covering add-ons readjusts, by the recurring
+    fee's factor (after floor and cap) and rounding. Tiered add-ons are priced
+    per tier, not per unit: they keep their prices (as tiered plans cannot have
+    a policy of their own)."""
+    if not policy.covers_add_ons:
+        return ()
+    return tuple(
+        rdj.ItemChange(
+            item=item.public_id,
+            plan=item.plan.code,
+            quantity=item.quantity,
+            old=item.unit_amount,
+            new=rdj.readjusted(item.unit_amount, factor, rounding),
+        )
+        for item in items
+        if item.plan.pricing_model in READJUSTABLE_MODELS
+    )
 
 
 def _due_item(
@@ -365,9 +453,14 @@ def _due_item(
     effective: datetime,
     rates: dict[int, dict[date, Decimal]],
     scheduled: Readjustment | None,
+    items: Sequence[SubscriptionItem] = (),
 ) -> DueReadjustment:
     notice_on = due - timedelta(days=policy.notice_days)
     if scheduled is not None:
+        changes = tuple(rdj.ItemChange.from_json(row) for row in scheduled.item_changes or [])
+        old_total, new_total = _totals(
+            sub, scheduled.old_amount_minor, scheduled.new_amount_minor, items, changes
+        )
         return DueReadjustment(
             subscription=sub,
             policy=policy,
@@ -382,6 +475,9 @@ def _due_item(
             index_months=tuple(date.fromisoformat(f"{m}-01") for m in scheduled.index_months),
             missing_months=(),
             scheduled=scheduled,
+            item_changes=changes,
+            old_total_minor=old_total,
+            new_total_minor=new_total,
         )
     months: tuple[date, ...] = ()
     missing: tuple[date, ...] = ()
@@ -395,11 +491,14 @@ def _due_item(
         missing = tuple(rdj.missing_months(series_rates, months))
     factor = new = None
     old = sub.unit_amount
+    item_changes: tuple[rdj.ItemChange, ...] = ()
     if computed is not None:
         factor = rdj.bounded(
             computed, floor_percent=policy.floor_percent, cap_percent=policy.cap_percent
         )
         new = rdj.readjusted(old, factor, tenant.rounding_mode)
+        item_changes = readjusted_items(policy, items, factor, tenant.rounding_mode)
+    old_total, new_total = _totals(sub, old, new, items, item_changes)
     return DueReadjustment(
         subscription=sub,
         policy=policy,
@@ -414,6 +513,9 @@ def _due_item(
         index_months=months,
         missing_months=missing,
         scheduled=None,
+        item_changes=item_changes,
+        old_total_minor=old_total,
+        new_total_minor=new_total,
     )
 
 

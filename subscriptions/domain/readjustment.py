@@ -116,3 +116,34 @@ def fixed_month_due(start: date, today: date, month: int) -> date:
     while due < add_months(start, 12):
         due = date(due.year + 1, month, 1)
     return due
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """An add-on's unit price before and after a readjustment (a policy covering
+    add-ons): the same factor as the recurring fee, rounded the same way."""
+
+    item: str  # the item's public id (si_…)
+    plan: str  # its plan's code
+    quantity: int
+    old: int
+    new: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "item": self.item,
+            "plan": self.plan,
+            "quantity": self.quantity,
+            "old": self.old,
+            "new": self.new,
+        }
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, object]) -> ItemChange:
+        return cls(
+            item=str(row["item"]),
+            plan=str(row["plan"]),
+            quantity=int(str(row["quantity"])),
+            old=int(str(row["old"])),
+            new=int(str(row["new"])),
+        )

@@ -3,6 +3,11 @@ plan, and each contract's readjustment — decided with its notice to the
 subscriber (``subscription.price_change_scheduled``, the ``price_change``
 message), then applied by the renewal engine from the first period starting on
 or after its date (``subscription.readjusted``, which reports' MRR log follows).
+
+A policy applies to the recurring fee, or (``applies_to`` ``recurring_and_add_ons``)
+to the contract's add-ons too: each live add-on's unit price is readjusted by the
+same factor and rounding, decided with the recurring fee (``Readjustment.item_changes``)
+and applied with it.
 """
 
 from __future__ import annotations
@@ -249,8 +254,11 @@ def readjustment_policy_set(
     automatic: bool,
     actor: Actor,
     now: datetime,
+    applies_to: str = ReadjustmentPolicy.AppliesTo.RECURRING,
 ) -> ReadjustmentPolicy:
-    """Create or replace the readjustment policy of a plan (all its versions)."""
+    """Create or replace the readjustment policy of a plan (all its versions):
+    its recurring fee, and with ``applies_to`` ``recurring_and_add_ons`` its
+    contracts' add-ons too, by the same factor."""
     plan = Plan.objects.filter(tenant=tenant, code=plan_code).order_by("-version").first()
     if plan is None:
         raise NotFound(_("No such plan."), param="plan")
@@ -282,6 +290,11 @@ def readjustment_policy_set(
         raise ValidationFailed(_("The cap cannot be below the floor."), param="cap_percent")
     if isinstance(notice_days, bool) or not 0 <= notice_days <= MAX_NOTICE_DAYS:
         raise ValidationFailed(_("Days of notice must be between 0 and 365."), param="notice_days")
+    if not isinstance(applies_to, str) or applies_to not in ReadjustmentPolicy.AppliesTo.values:
+        raise ValidationFailed(
+            _("Choose what it applies to: the recurring fee, or the recurring fee and add-ons."),
+            param="applies_to",
+        )
     policy, _created = ReadjustmentPolicy.objects.update_or_create(
         tenant=tenant,
         plan_code=plan.code,
@@ -295,6 +308,7 @@ def readjustment_policy_set(
             "cap_percent": cap_percent,
             "notice_days": notice_days,
             "automatic": automatic,
+            "applies_to": applies_to,
             "active": True,
         },
     )
@@ -317,6 +331,7 @@ def readjustment_policy_set(
             "cap_percent": str(cap_percent) if cap_percent is not None else None,
             "notice_days": notice_days,
             "automatic": automatic,
+            "applies_to": applies_to,
         },
         target=policy,
     )
@@ -390,7 +405,12 @@ def readjustment_schedule(
             _("The index is missing months %(months)s: the readjustment waits for them.")
             % {"months": missing}
         )
-    unchanged = item.new_amount_minor == item.old_amount_minor
+    # Add-ons readjusted with the recurring fee (a policy covering add-ons); an
+    # add-on added after this keeps its list price until the next readjustment.
+    item_changes = [c.as_json() for c in item.item_changes]
+    unchanged = item.new_amount_minor == item.old_amount_minor and all(
+        c.new == c.old for c in item.item_changes
+    )
     readjustment = Readjustment.objects.create(
         tenant=tenant,
         subscription=sub,
@@ -408,14 +428,17 @@ def readjustment_schedule(
         computed_factor=item.computed_factor,
         series_name=item.policy.series.name if item.policy.series else "",
         index_months=[f"{m:%Y-%m}" for m in item.index_months],
+        item_changes=item_changes,
         created_at=now,
     )
-    changes = {
+    changes: dict[str, object] = {
         "old": item.old_amount_minor,
         "new": item.new_amount_minor,
         "factor": str(item.factor),
         "due_on": item.due_on.isoformat(),
     }
+    if item_changes:
+        changes["add_ons"] = item_changes
     if unchanged:
         audit.record(
             tenant=tenant,
@@ -439,6 +462,10 @@ def readjustment_schedule(
             "readjustment": readjustment.public_id,
             "previous_amount": item.old_amount_minor,
             "new_amount": item.new_amount_minor,
+            # What a period costs before and after, add-ons included.
+            "previous_total": item.old_total_minor,
+            "new_total": item.new_total_minor,
+            "add_ons": item_changes,
             "currency": item.currency,
             "factor": str(item.factor),
             "due_on": item.due_on.isoformat(),

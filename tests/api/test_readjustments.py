@@ -206,3 +206,104 @@ def test_policy_due_list_apply_and_history(acme: TenantSetup, globex: TenantSetu
     assert acme.client().get(f"/api/v1/readjustments/{rdj['id']}").json()["new_amount"] == 10_500
     assert globex.client().get(f"/api/v1/readjustments/{rdj['id']}").status_code == 404
     assert globex.client().get("/api/v1/readjustments/due?days=366").json()["data"] == []
+
+
+# --- add-ons (applies_to) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("_case", "applies_to"),
+    [
+        ("unknown", "everything"),
+        ("empty", ""),
+        ("a number", 5),
+        ("a list", ["recurring"]),
+        ("a boolean", True),
+        ("an object", {"recurring": True}),
+        ("null", None),
+    ],
+)
+def test_a_bad_applies_to_is_refused_and_nothing_changes(
+    acme: TenantSetup, _case: str, applies_to: Any
+) -> None:
+    plan = catalog(acme)
+    body = {"plan": plan["id"], "method": "fixed", "fixed_percent": "5"}
+    assert (
+        acme.client().post("/api/v1/readjustment_policies", body, format="json").status_code == 201
+    )
+    before = acme.client().get("/api/v1/readjustment_policies").json()["data"]
+
+    response = acme.client().post(
+        "/api/v1/readjustment_policies",
+        {**body, "fixed_percent": "9", "applies_to": applies_to},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert error(response)["param"] == "applies_to"
+    assert acme.client().get("/api/v1/readjustment_policies").json()["data"] == before
+    assert [p["applies_to"] for p in before] == ["recurring"]
+
+
+def test_a_policy_covering_add_ons_lists_them_with_the_totals(
+    acme: TenantSetup, globex: TenantSetup
+) -> None:
+    plan = catalog(acme)
+    storage = catalog(acme, "storage", amount_minor=3_100, pricing_model="per_seat")
+    response = acme.client().post(
+        "/api/v1/readjustment_policies",
+        {
+            "plan": plan["id"],
+            "method": "fixed",
+            "fixed_percent": "5",
+            "applies_to": "recurring_and_add_ons",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["applies_to"] == "recurring_and_add_ons"
+    sub = _subscribe(
+        acme, customer=_customer(acme)["id"], plan=plan["id"], collection_method="send_invoice"
+    )
+    added = acme.client().post(
+        f"/api/v1/subscriptions/{sub['id']}/items",
+        {"plan": storage["id"], "quantity": 2, "proration": "none"},
+        format="json",
+    )
+    assert added.status_code == 201, added.json()
+    item = added.json()
+
+    # 10 000 × 1.05 = 10 500; Storage 3 100 × 1.05 = 3 255 a seat. Totals:
+    # 10 000 + 2 × 3 100 = 16 200 before, 10 500 + 2 × 3 255 = 17 010 after.
+    [row] = acme.client().get("/api/v1/readjustments/due?days=366").json()["data"]
+    applied = acme.client().post(
+        "/api/v1/readjustments/apply", {"subscriptions": [sub["id"]]}, format="json"
+    )
+    [rdj] = applied.json()["data"]
+    fetched = acme.client().get(f"/api/v1/readjustments/{rdj['id']}").json()
+    [after] = acme.client().get("/api/v1/readjustments/due?days=366").json()["data"]
+    items = acme.client().get(f"/api/v1/subscriptions/{sub['id']}/items").json()
+
+    add_on = {
+        "item": item["id"],
+        "plan": "storage",
+        "quantity": 2,
+        "old_amount": 3_100,
+        "new_amount": 3_255,
+    }
+    assert (row["new_amount"], row["add_ons"], row["old_total"], row["new_total"]) == (
+        10_500,
+        [add_on],
+        16_200,
+        17_010,
+    )
+    assert (rdj["new_amount"], rdj["add_ons"]) == (10_500, [add_on])
+    assert fetched == rdj
+    assert (after["readjustment"], after["add_ons"], after["new_total"]) == (
+        rdj["id"],
+        [add_on],
+        17_010,
+    )
+    # From the next period after its date; until then the list price.
+    assert [i["unit_amount"] for i in items["data"]] == [3_100]
+    assert globex.client().get(f"/api/v1/readjustments/{rdj['id']}").status_code == 404

@@ -230,6 +230,67 @@ def test_a_readjustment_above_the_maximum_asks_for_a_new_authorisation_instead_o
 
 
 @pytest.mark.parametrize(
+    ("applies_to", "cycle", "instructed", "asked", "new_maximums"),
+    [
+        # R$ 50,00 + 10 % = R$ 55,00 and the R$ 10,00 add-on: R$ 65,00, under
+        # R$ 65,50: instructed under the mandate.
+        ("recurring", 6_500, [(True, 6_500)], [], []),
+        # With add-ons, R$ 55,00 + R$ 11,00 = R$ 66,00: above what the payer
+        # allowed, so nothing is instructed and a new authorisation is asked for.
+        ("recurring_and_add_ons", 6_600, [], [(6_600, 6_550)], [6_600]),
+    ],
+)
+def test_the_mandate_maximum_is_checked_against_the_new_total_with_add_ons(
+    applies_to: str,
+    cycle: int,
+    instructed: list[tuple[bool, int]],
+    asked: list[tuple[int, int]],
+    new_maximums: list[int],
+) -> None:
+    with world(NOW, time_zone=TZ) as w:
+        extra = w.plan("extra", amount=1_000)
+        sub = w.subscribe(w.plan("pix", amount=5_000), _customer(w), items=[(extra, 1)])
+        mandate = _authorised(w, sub, max_amount_minor=6_550)
+        subs.readjustment_policy_set(
+            tenant=w.tenant,
+            plan_code="pix",
+            method="fixed",
+            series_id=None,
+            fixed_percent=Decimal("10"),
+            period="anniversary",
+            month=None,
+            floor_percent=None,
+            cap_percent=None,
+            notice_days=30,
+            automatic=True,
+            actor=ACTOR,
+            now=w.now,
+            applies_to=applies_to,
+        )
+
+        w.advance(utc(2027, 6, 1, 16))
+
+        renewed = Invoice.objects.get(
+            subscription=sub,
+            billing_reason="subscription_cycle",
+            period_start__date=date(2027, 6, 1),
+        )
+        june = [
+            (i.mandate_id == mandate.pk, i.amount_minor)
+            for i in PixInstruction.objects.filter(due_date=date(2027, 6, 1))
+        ]
+        may = PixInstruction.objects.get(mandate=mandate, due_date=date(2027, 5, 1))
+        events = Event.objects.filter(tenant=w.tenant, type="pix_mandate.reauthorization_required")
+        pending = PixMandate.objects.filter(subscription=sub, status="pending")
+
+        assert may.amount_minor == 6_000  # a year at R$ 50,00 + R$ 10,00
+        assert renewed.total_minor == cycle
+        assert june == instructed
+        assert [(e.data["amount"], e.data["authorised_amount"]) for e in events] == asked
+        assert [m.max_amount_minor for m in pending] == new_maximums
+
+
+@pytest.mark.parametrize(
     ("_case", "kw", "param", "code"),
     [
         ("max below price", {"max_amount_minor": 4_989}, "max_amount", "max_below_price"),

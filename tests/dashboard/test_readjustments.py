@@ -9,11 +9,18 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from billing import items as billing_items
 from billing import subscriptions as billing_subs
 from core import clock
 from customers.models import Customer
 from subscriptions import services as subs
-from subscriptions.models import IndexSeries, IndexValue, Readjustment, ReadjustmentPolicy
+from subscriptions.models import (
+    IndexSeries,
+    IndexValue,
+    Readjustment,
+    ReadjustmentPolicy,
+    Subscription,
+)
 from tenants.context import tenant_context
 from tenants.models import Event
 from tests.conftest import TenantSetup
@@ -262,3 +269,80 @@ def test_turning_a_policy_off(acme: TenantSetup, globex: TenantSetup) -> None:
     assert (
         f"rdj-row-{sub_id}" not in owner.get("/dashboard/readjustments/?days=366").content.decode()
     )
+
+
+def test_a_policy_covering_add_ons_is_saved_and_the_due_list_shows_them(
+    acme: TenantSetup,
+) -> None:
+    _code, sub_id = _plan_and_sub(acme)
+    now = clock.now()
+    with tenant_context(acme.tenant):
+        storage = subs.plan_create(
+            tenant=acme.tenant,
+            product=subs.product_create(tenant=acme.tenant, name="S", actor=ACTOR, now=now),
+            code="storage",
+            name="Storage",
+            currency="BRL",
+            amount_minor=3_100,
+            pricing_model="per_seat",
+            actor=ACTOR,
+            now=now,
+        )
+        item = billing_items.subscription_item_add(
+            tenant=acme.tenant,
+            subscription_id=Subscription.objects.get(public_id=sub_id).pk,
+            plan=storage,
+            quantity=2,
+            actor=ACTOR,
+            now=now,
+            proration="none",
+        )
+    owner = signed_in("owner@acme.example")
+    base = {
+        "plan": "pro",
+        "method": "fixed",
+        "fixed_percent": "5",
+        "period": "anniversary",
+        "notice_days": "30",
+    }
+    form = owner.get("/dashboard/readjustments/policies/").content.decode()
+    assert 'name="applies_to" value="recurring_and_add_ons"' in form
+
+    for bad in ("everything", "recurring,add_ons"):
+        refused = owner.post("/dashboard/readjustments/policies/", {**base, "applies_to": bad})
+        assert refused.status_code == 400, bad
+        assert refused.context["form"].errors["applies_to"], bad
+    assert _counts(acme)[2] == 0
+
+    saved = owner.post(
+        "/dashboard/readjustments/policies/", {**base, "applies_to": "recurring_and_add_ons"}
+    )
+    assert saved.status_code == 302
+    with tenant_context(acme.tenant):
+        policy = ReadjustmentPolicy.objects.get()
+    assert policy.applies_to == "recurring_and_add_ons"
+    listed = owner.get("/dashboard/readjustments/policies/").content.decode()
+    assert 'data-testid="policy-applies-pro">The recurring fee and add-ons<' in listed
+    edit = owner.get("/dashboard/readjustments/policies/?plan=pro")
+    assert edit.context["form"].initial["applies_to"] == "recurring_and_add_ons"
+
+    # 10 000 × 1.05 = 10 500; Storage 3 100 × 1.05 = 3 255 a seat. Totals:
+    # 10 000 + 2 × 3 100 = 16 200 → 10 500 + 2 × 3 255 = 17 010.
+    due = owner.get("/dashboard/readjustments/?days=366")
+    [row] = due.context["items"]
+    page = due.content.decode()
+    assert [(c.item, c.old, c.new) for c in row.item_changes] == [(item.public_id, 3_100, 3_255)]
+    assert (row.old_total_minor, row.new_total_minor) == (16_200, 17_010)
+    assert 'data-testid="rdj-add-on">add-on storage: R$' in page
+    assert 'data-testid="rdj-old-total">R$' in page
+    assert 'data-testid="rdj-new-total">R$' in page
+
+    # Applied: the subscription's page lists the add-on with its readjustment.
+    assert owner.post("/dashboard/readjustments/apply/?days=366", {"subscription": sub_id})
+    detail = owner.get(f"/dashboard/subscriptions/{sub_id}/").content.decode()
+    assert 'data-testid="readjustment-add-on">add-on storage: R$' in detail
+
+    # Left out (an older form), the policy is the recurring fee's, as before.
+    assert owner.post("/dashboard/readjustments/policies/", base).status_code == 302
+    with tenant_context(acme.tenant):
+        assert ReadjustmentPolicy.objects.get().applies_to == "recurring"

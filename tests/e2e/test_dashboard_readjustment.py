@@ -80,8 +80,10 @@ def test_merchant_readjusts_a_contract_by_ipca(page: Page) -> None:
     form.locator("select[name=series]").select_option(label="IPCA")
     form.locator("input[name=floor_percent]").fill("0")
     form.locator("input[name=cap_percent]").fill("10")
+    form.locator("input[name=applies_to][value=recurring_and_add_ons]").check()
     form.locator("button[type=submit]").click()
     expect(page.get_by_test_id("policy-pro")).to_contain_text("IPCA")
+    expect(page.get_by_test_id("policy-applies-pro")).to_have_text("The recurring fee and add-ons")
 
     # The due list: R$ 99.90 × 1.04621114 = 104.5165 → R$ 104.52.
     page.goto("/dashboard/readjustments/")
@@ -89,6 +91,9 @@ def test_merchant_readjusts_a_contract_by_ipca(page: Page) -> None:
     expect(row.get_by_test_id("rdj-old")).to_contain_text("99.90")
     expect(row.get_by_test_id("rdj-factor")).to_contain_text("4.62")
     expect(row.get_by_test_id("rdj-new")).to_contain_text("104.52")
+    # No add-ons: the totals are the recurring fee's.
+    expect(row.get_by_test_id("rdj-old-total")).to_contain_text("99.90")
+    expect(row.get_by_test_id("rdj-new-total")).to_contain_text("104.52")
     page.get_by_test_id(f"rdj-apply-{sub.public_id}").click()
     expect(row.get_by_test_id("rdj-state")).to_have_text("Sent")
 

@@ -5,6 +5,7 @@ isolation (another subscriber's or another merchant's ids are 404)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -560,6 +561,47 @@ def test_a_decided_readjustment_is_shown_to_the_subscriber(shop: Shop) -> None:
     page = shop.client.get(shop.url())
     assert page.context["readjustment"] == r
     assert 'data-testid="readjustment-scheduled"' in page.content.decode()
+
+
+def test_a_decided_readjustment_shows_the_add_ons_it_readjusts(shop: Shop) -> None:
+    from billing import items as billing_items
+    from subscriptions import services as subs
+
+    extra = shop.w.plan("extra", amount=2_000)
+    billing_items.subscription_item_add(
+        tenant=shop.w.tenant,
+        subscription_id=shop.sub.pk,
+        plan=extra,
+        actor=ACTOR,
+        now=shop.w.now,
+        proration="none",
+    )
+    subs.readjustment_policy_set(
+        tenant=shop.w.tenant,
+        plan_code="basic",
+        method="fixed",
+        series_id=None,
+        fixed_percent=Decimal("5"),
+        period="anniversary",
+        month=None,
+        floor_percent=None,
+        cap_percent=None,
+        notice_days=30,
+        automatic=False,
+        actor=ACTOR,
+        now=shop.w.now,
+        applies_to="recurring_and_add_ons",
+    )
+    subs.readjustment_schedule(
+        tenant=shop.w.tenant, subscription_id=shop.sub.pk, actor=ACTOR, now=shop.w.now
+    )
+
+    page = shop.client.get(shop.url()).content.decode()
+
+    # 2 000 × 1.05 = 2 100 a unit.
+    [shown] = re.findall(r'data-testid="readjustment-add-on">([^<]*)<', page)
+    # The page is in the subscriber's pt-BR (the sentence is new, not yet translated).
+    assert shown.replace("\xa0", " ") == "Add-on extra: from R$ 20,00 to R$ 21,00 a unit."
 
 
 # -- pause now, resume on a date, interval change (issue 16) ---------------------------

@@ -55,11 +55,12 @@ def subscription_mrr(
     status: str,
     coupon: Coupon | None = None,
     unit_amount_minor: int | None = None,
-    items: Sequence[tuple[Plan, int]] = (),
+    items: Sequence[tuple[Plan, int] | tuple[Plan, int, int | None]] = (),
 ) -> int:
     """One subscription's MRR in minor units: the recurring list price for its
     quantity (at the contract's readjusted unit price, if any) plus its live
-    add-ons' (``items``: each plan and quantity, at the plan's price), after a
+    add-ons' (``items``: each plan and quantity, and its contract's readjusted
+    unit price if it has one, else at the plan's price), after a
     forever coupon, before tax, normalised to a month and rounded once (half
     even). Zero unless active or past due."""
     if status not in IN_MRR:
@@ -75,10 +76,11 @@ def subscription_mrr(
     # An add-on has the base plan's currency and interval (subscriptions.services.items),
     # so its period amount adds before the one normalisation; the coupon applies to the
     # whole, as it does on the invoice's lines.
-    for item_plan, item_quantity in items:
+    for item_plan, item_quantity, *own in items:
+        unit = own[0] if own and own[0] is not None else item_plan.amount_minor
         amount += recurring_amount(
             model=item_plan.pricing_model,
-            unit_amount_minor=item_plan.amount_minor,
+            unit_amount_minor=unit,
             quantity=item_quantity,
             tiers=tiers_of(item_plan.tiers),
         )
@@ -290,13 +292,18 @@ def record(tenant: Tenant, events: Mapping[str, Sequence[PendingEvent]]) -> list
 
 def _items_at(
     items: Sequence[SubscriptionItem], at: datetime, *, saved: bool
-) -> list[tuple[Plan, int]]:
-    """The add-ons (plan, quantity) live at ``at``; for the last state, the ones
-    live as saved. An ended item no longer counts; a quantity is the current one."""
+) -> list[tuple[Plan, int, int | None]]:
+    """The add-ons (plan, quantity, readjusted unit price) live at ``at``; for the
+    last state, the ones live as saved. An ended item no longer counts; a quantity
+    and a price are the current ones."""
     if saved:
-        return [(item.plan, item.quantity) for item in items if item.ended_at is None]
+        return [
+            (item.plan, item.quantity, item.unit_amount_minor)
+            for item in items
+            if item.ended_at is None
+        ]
     return [
-        (item.plan, item.quantity)
+        (item.plan, item.quantity, item.unit_amount_minor)
         for item in items
         if item.added_at <= at and (item.ended_at is None or item.ended_at > at)
     ]

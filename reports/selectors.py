@@ -25,7 +25,6 @@ from billing.terms import contract_terms
 from core.localtime import from_local
 from dunning.models import DunningCase
 from reports.models import DailyMetrics, MovementKind, MrrMovement, ReportState
-from subscriptions.domain.catalog import recurring_amount, tiers_of
 from subscriptions.models import ScheduledChange, Subscription, SubscriptionStatus
 from subscriptions.selectors import live_items_prefetch
 from tenants.models import Tenant
@@ -623,12 +622,7 @@ def upcoming_renewals(
             # add-ons but those whose fixed term ends there.
             "amount": contract_terms(s.plan, s.unit_amount_minor).period_amount(s.quantity)
             + sum(
-                recurring_amount(
-                    model=i.plan.pricing_model,
-                    unit_amount_minor=i.plan.amount_minor,
-                    quantity=i.quantity,
-                    tiers=tiers_of(i.plan.tiers),
-                )
+                contract_terms(i.plan, i.unit_amount_minor).period_amount(i.quantity)
                 for i in getattr(s, "live_items", ())
                 if not (i.plan.term_cycles and i.cycles_billed >= i.plan.term_cycles)
             ),

@@ -113,7 +113,7 @@ def live_items_prefetch() -> Prefetch[Any]:
     return Prefetch(
         "items",
         queryset=SubscriptionItem.objects.filter(ended_at__isnull=True)
-        .select_related("plan")
+        .select_related("plan", "plan__tax_rate")
         .order_by("added_at", "id"),
         to_attr="live_items",
     )

@@ -125,3 +125,18 @@ def test_the_mrr_log_follows_items_added_requantified_removed_and_ended() -> Non
     jan, feb_row = feb.rows
     assert (jan["mrr"], feb_row["mrr"]) == (18_200, 19_300)
     assert (feb_row["expansion"], feb_row["contraction"]) == (7_750, -6_650)
+
+
+def test_a_readjusted_add_on_counts_at_its_own_price() -> None:
+    # Given storage at R$31.00 a seat, readjusted to R$32.50 on this contract
+    seats = _plan(amount_minor=3_100, pricing_model="per_seat")
+    # Then 3 seats count 97.50 beside the base plan's 100.00, not 93.00
+    assert (
+        subscription_mrr(plan=_plan(), quantity=1, status="active", items=[(seats, 3, 3_250)])
+        == 10_000 + 9_750
+    )
+    # And no own price (None) is the plan's
+    assert (
+        subscription_mrr(plan=_plan(), quantity=1, status="active", items=[(seats, 3, None)])
+        == 10_000 + 9_300
+    )

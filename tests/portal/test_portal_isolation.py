@@ -64,6 +64,7 @@ ROUTES: dict[str, str] = {
     "subscription_resume": "subscriber",
     "subscription_cancel_undo": "subscriber",
     "subscription_payment_method": "subscriber",
+    "subscription_pix_automatico": "subscriber",
 }
 
 

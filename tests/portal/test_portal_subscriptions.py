@@ -600,8 +600,8 @@ def test_a_decided_readjustment_shows_the_add_ons_it_readjusts(shop: Shop) -> No
 
     # 2 000 × 1.05 = 2 100 a unit.
     [shown] = re.findall(r'data-testid="readjustment-add-on">([^<]*)<', page)
-    # The page is in the subscriber's pt-BR (the sentence is new, not yet translated).
-    assert shown.replace("\xa0", " ") == "Add-on extra: from R$ 20,00 to R$ 21,00 a unit."
+    # In the subscriber's language (pt-BR): "Add-on extra: from … to … a unit."
+    assert shown.replace("\xa0", " ") == "Adicional extra: de R$ 20,00 para R$ 21,00 por unidade."
 
 
 # -- pause now, resume on a date, interval change (issue 16) ---------------------------

@@ -45,7 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from urllib.parse import urlsplit, urlunsplit
 
         parts = urlsplit(settings.REDIS_URL)
-        cache_db = os.environ.get("CICLO_TEST_REDIS_DB", "15")
+        # One database per parallel worker (pytest-xdist's gw0, gw1…): 15, 14…
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        cache_db = int(os.environ.get("CICLO_TEST_REDIS_DB", "15")) - int(worker.removeprefix("gw"))
         settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path=f"/{cache_db}"))
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -97,13 +99,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
         return
     from tenants.db.postgresql.base import set_owner_mode
     from tenants.rls import ensure_app_role
+    from tests.support import flush
 
     db = settings.DATABASES["default"]
     with django_db_blocker.unblock():
-        # TRUNCATE only for the test run: transactional tests flush as the app role.
+        # TRUNCATE only for the test run: transactional tests flush as the app role
+        # (with Django's flush, kept when the faster one cannot be used).
         ensure_app_role(app_user=db["APP_USER"], grant_truncate=True)
+        flush.install()
     set_owner_mode(False)
     yield
+    flush.uninstall()
     set_owner_mode(True)
 
 

@@ -55,12 +55,12 @@ def subscription_mrr(
     status: str,
     coupon: Coupon | None = None,
     unit_amount_minor: int | None = None,
-    items: Sequence[tuple[Plan, int] | tuple[Plan, int, int | None]] = (),
+    items: Sequence[tuple[Plan, int, int | None]] = (),
 ) -> int:
     """One subscription's MRR in minor units: the recurring list price for its
     quantity (at the contract's readjusted unit price, if any) plus its live
-    add-ons' (``items``: each plan and quantity, and its contract's readjusted
-    unit price if it has one, else at the plan's price), after a
+    add-ons' (``items``: each plan, quantity and contract's readjusted unit
+    price, ``None`` for the plan's price), after a
     forever coupon, before tax, normalised to a month and rounded once (half
     even). Zero unless active or past due."""
     if status not in IN_MRR:
@@ -76,8 +76,8 @@ def subscription_mrr(
     # An add-on has the base plan's currency and interval (subscriptions.services.items),
     # so its period amount adds before the one normalisation; the coupon applies to the
     # whole, as it does on the invoice's lines.
-    for item_plan, item_quantity, *own in items:
-        unit = own[0] if own and own[0] is not None else item_plan.amount_minor
+    for item_plan, item_quantity, own_unit in items:
+        unit = item_plan.amount_minor if own_unit is None else own_unit
         amount += recurring_amount(
             model=item_plan.pricing_model,
             unit_amount_minor=unit,

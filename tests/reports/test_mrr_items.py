@@ -37,7 +37,7 @@ def test_items_add_their_amount_for_their_quantity_normalised_like_the_base() ->
     # Monthly: 10_000 + 3 × 2_500 + 4_650 = 22_150.
     assert (
         subscription_mrr(
-            plan=_plan(), quantity=1, status="active", items=[(seats, 3), (support, 1)]
+            plan=_plan(), quantity=1, status="active", items=[(seats, 3, None), (support, 1, None)]
         )
         == 22_150
     )
@@ -48,7 +48,7 @@ def test_items_add_their_amount_for_their_quantity_normalised_like_the_base() ->
             plan=_plan(interval="year", amount_minor=120_000),
             quantity=1,
             status="active",
-            items=[(yearly_seats, 2)],
+            items=[(yearly_seats, 2, None)],
         )
         == 11_000
     )
@@ -56,14 +56,16 @@ def test_items_add_their_amount_for_their_quantity_normalised_like_the_base() ->
     # sum: 1 + 1 a week → 2 × 52 / 12 = 8.67 → 9 (rounded apart, 4 + 4 = 8).
     weekly = _plan(interval="week", amount_minor=1_000)
     weekly_seat = _plan(interval="week", pricing_model="per_seat", amount_minor=150)
-    assert subscription_mrr(plan=weekly, quantity=1, status="active", items=[(weekly_seat, 2)]) == (
-        5_633
-    )
+    assert subscription_mrr(
+        plan=weekly, quantity=1, status="active", items=[(weekly_seat, 2, None)]
+    ) == (5_633)
     tiny = _plan(interval="week", amount_minor=1)
-    assert subscription_mrr(plan=tiny, quantity=1, status="active", items=[(tiny, 1)]) == 9
+    assert subscription_mrr(plan=tiny, quantity=1, status="active", items=[(tiny, 1, None)]) == 9
     # Not in MRR, the add-ons neither.
     for status in ("trialing", "paused", "incomplete", "canceled", "ended"):
-        assert subscription_mrr(plan=_plan(), quantity=1, status=status, items=[(seats, 3)]) == 0
+        assert (
+            subscription_mrr(plan=_plan(), quantity=1, status=status, items=[(seats, 3, None)]) == 0
+        )
 
 
 @pytest.mark.django_db

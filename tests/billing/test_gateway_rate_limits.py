@@ -1,6 +1,6 @@
 """Charging under Stripe's rate limit and a flaky network (issue 12, reliability).
 
-Four worker threads charge 1,000 open invoices through one tenant's Stripe
+Four worker threads charge 400 open invoices through one tenant's Stripe
 account, through the official SDK, against the local fake of Stripe answering
 429s, dropping connections before and after doing the work, and answering
 later than the client waits — at random, from a seed. Backoff retries and then
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 
 NOW = utc(2026, 6, 1, 15)
 CREDENTIALS = {"api_key": "sk_test_51TenantRateLimits01", "webhook_secret": "whsec_tenant_rl_01"}
-INVOICES = 1_000
+INVOICES = 400
 WORKERS = 4
 INTENTS = "/v1/payment_intents"
 
@@ -154,10 +154,11 @@ def test_every_invoice_is_charged_exactly_once_through_429s_and_timeouts(
 
         # The faults did happen, on a good share of the requests.
         served = fake.faults_served
-        assert served["rate_limited"] >= 100, served
-        assert served["dropped_after"] >= 30, served  # charged, answer lost
-        assert served["slow"] >= 3, served  # charged, answer later than the timeout
-        assert served["dropped_before"] >= 20, served
+        # (About 540 requests draw: expected 80, 30, 5 and 20; the seed fixes the draws.)
+        assert served["rate_limited"] >= 40, served
+        assert served["dropped_after"] >= 12, served  # charged, answer lost
+        assert served["slow"] >= 2, served  # charged, answer later than the timeout
+        assert served["dropped_before"] >= 8, served
         # One PaymentIntent per invoice, and every invoice paid by it.
         intents_per_key = Counter(
             intent["metadata"][METADATA_KEY] for intent in fake.payment_intents.values()

@@ -4,7 +4,9 @@ The routes are those of ``tests/dashboard/test_routes.py`` (which fails when a s
 route has no entry there); each one answering a GET with a page is filled with the ids
 of a seeded tenant and opened as its owner in English and Portuguese, at a desktop
 (1280 px) and a phone (390 px) width: it must answer 200 and, on the phone, must not
-scroll sideways. Screenshots go to test-artifacts/e2e/every-page/<lang>-<width>-<route>.png.
+scroll sideways. Screenshots, of the Portuguese pages (the English ones are opened and
+measured the same way; the other e2e tests photograph English screens), go to
+test-artifacts/e2e/every-page/pt-br-<width>-<route>.png.
 Documents (PDF, spreadsheet exports) are fetched with the same session and must be 200.
 """
 
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP, PHONE = 1280, 390
 LANGUAGES = {"en": "en-US", "pt-br": "pt-BR"}
+PHOTOGRAPHED = "pt-br"  # full-page screenshots are slow; one language is enough to look at
 # Routes whose GET answers a document, not a page.
 DOCUMENTS = (
     "dashboard:invoice_pdf",
@@ -81,14 +84,16 @@ def test_every_dashboard_page_opens_in_both_languages_and_fits_a_phone(
             if status != 200:
                 failures.append(f"{lang} {name} {path}: {status}")
                 continue
-            page.screenshot(path=str(_file(lang, DESKTOP, name)), full_page=True)
+            if lang == PHOTOGRAPHED:
+                page.screenshot(path=str(_file(lang, DESKTOP, name)), full_page=True)
             # Loaded again at the phone's width, as a phone would (charts size on load).
             page.set_viewport_size({"width": PHONE, "height": 844})
             page.reload()
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > PHONE + 1:
                 failures.append(f"{lang} {name} {path}: {width} px wide on a {PHONE} px phone")
-            page.screenshot(path=str(_file(lang, PHONE, name)), full_page=True)
+            if lang == PHOTOGRAPHED:
+                page.screenshot(path=str(_file(lang, PHONE, name)), full_page=True)
         context.close()
         if refused:
             failures.append(f"{lang}: refused by the Content Security Policy: {refused[:3]}")

@@ -90,7 +90,14 @@ def ensure_app_role(*, app_user: str, app_password: str = "", grant_truncate: bo
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_user])
         if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
+            # Roles belong to the cluster: another database's migrate (a parallel
+            # test worker's) may create it between the check and here.
+            cursor.execute(
+                "DO $role$ BEGIN "
+                f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; "
+                "END $role$"
+            )
         if app_password:
             cursor.execute(f"ALTER ROLE {role} PASSWORD %s", [app_password])
         cursor.execute("SELECT current_database()")

@@ -29,8 +29,12 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
+# Test files are shared out to TEST_WORKERS processes (pytest-xdist), each with its
+# own test database and Redis cache database; TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check .

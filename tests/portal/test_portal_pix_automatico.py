@@ -106,7 +106,29 @@ def test_a_trial_gets_journey_2() -> None:
 
         [mandate] = PixMandate.objects.filter(subscription=sub)
         assert (mandate.journey, mandate.first_invoice_id) == ("2", None)
-        assert "Nada é cobrado agora."  # pt-BR: "Nothing is charged now." in _page(client, sub)
+        assert "Nada é cobrado agora." in _page(client, sub)  # pt-BR: "Nothing is charged now."
+
+
+def test_a_psp_that_does_not_answer_is_said_in_portuguese_and_asking_again_works() -> None:
+    with world(NOW, time_zone=TZ) as w:
+        _offer(w)
+        customer = _subscriber(w)
+        customer.tax_id = "503.503.503-45"  # the sandbox PSP does not answer for this payer
+        customer.save()
+        sub = w.subscribe(w.plan("pix", amount=4_990), customer)
+        client = _enter(customer)
+
+        unanswered = _start(client, sub)
+        said = _page(client, sub)
+        Customer.objects.filter(pk=customer.pk).update(tax_id="52998224725")
+        asked_again = _start(client, sub)
+
+        assert unanswered.status_code == asked_again.status_code == 302
+        assert "O provedor do Pix Automático não respondeu; tente novamente." in said
+        assert 'data-testid="pix-automatico-qr"' not in said
+        statuses = PixMandate.objects.filter(subscription=sub).order_by("id")
+        assert list(statuses.values_list("status", flat=True)) == ["rejected", "pending"]
+        assert 'data-testid="pix-automatico-qr"' in _page(client, sub)
 
 
 def test_not_offered_shows_nothing_and_refuses() -> None:

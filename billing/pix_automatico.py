@@ -34,6 +34,7 @@ from typing import Any
 import structlog
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from billing.domain.pix_automatico import (
     Journey,
@@ -44,9 +45,11 @@ from billing.domain.pix_automatico import (
     parse_periodicity,
     periodicity_for,
 )
+from billing.gateways.base import GatewayUnavailable
 from billing.gateways.pix_automatico import RecurrenceRequest, get_provider
 from billing.models import Invoice, PixInstruction, PixMandate
 from billing.models.pix_automatico import MANDATE_TRANSITIONS, MandateStatus
+from billing.setup import GatewayDown
 from billing.terms import contract_terms
 from core.actors import SYSTEM, Actor
 from core.errors import NotFound, StateConflict, ValidationFailed
@@ -278,21 +281,44 @@ def pix_mandate_create(
             created_at=now,
         )
     # The PSP, with no transaction open; its answer is kept in a second one.
-    created = get_provider(provider).create_recurrence(
-        RecurrenceRequest(
-            mandate_ref=mandate.public_id,
-            journey=mandate.journey,
-            periodicity=mandate.periodicity,
-            fixed_amount_minor=fixed,
-            max_amount_minor=ceiling,
-            start_date=start,
-            end_date=end,
-            retry_policy=mandate.retry_policy,
-            payer_tax_id=tax_id,
-            merchant_name=tenant.name,
-            first_amount_minor=mandate.first_amount_minor,
+    try:
+        created = get_provider(provider).create_recurrence(
+            RecurrenceRequest(
+                mandate_ref=mandate.public_id,
+                journey=mandate.journey,
+                periodicity=mandate.periodicity,
+                fixed_amount_minor=fixed,
+                max_amount_minor=ceiling,
+                start_date=start,
+                end_date=end,
+                retry_policy=mandate.retry_policy,
+                payer_tax_id=tax_id,
+                merchant_name=tenant.name,
+                first_amount_minor=mandate.first_amount_minor,
+            )
         )
-    )
+    except GatewayUnavailable as exc:
+        # No QR code reached anyone: the mandate ends rejected, so it neither
+        # blocks a new attempt (one pending per subscription) nor waits to expire.
+        with transaction.atomic():
+            failed = _locked(tenant, mandate.pk)
+            transition(failed, MandateStatus.REJECTED, MANDATE_TRANSITIONS, what="mandate")
+            failed.ended_at, failed.reason = now, "The PSP did not answer."
+            failed.save(update_fields=["status", "ended_at", "reason"])
+            record_change(
+                tenant=tenant,
+                actor=actor,
+                at=now,
+                event="pix_mandate.rejected",
+                subject_type="pix_mandate",
+                subject_id=failed.public_id,
+                data={**_data(failed), "reason": failed.reason},
+                target=failed,
+            )
+        # Shown as it is by the portal and checkout, in the subscriber's language.
+        raise GatewayDown(
+            gettext("The Pix Automático provider did not answer; try again.")
+        ) from exc
     with transaction.atomic():
         mandate.recurrence_id, mandate.txid, mandate.payload = (
             created.recurrence_id,
@@ -661,23 +687,30 @@ def pix_mandate_reauthorise(
     ).exists():
         return None
     fixed = mandate.fixed_amount_minor is not None
-    new = pix_mandate_create(
-        tenant=tenant,
-        subscription_id=mandate.subscription_id,
-        journey=Journey.AUTHORISE_ONLY,
-        periodicity=mandate.periodicity,
-        fixed_amount_minor=amount_minor if fixed else None,
-        max_amount_minor=None if fixed else amount_minor,
-        retry_policy=mandate.retry_policy,
-        payer_tax_id=mandate.payer_tax_id,
-        payer_psp_ispb=mandate.payer_psp_ispb,
-        payer_psp_name=mandate.payer_psp_name,
-        provider=mandate.provider,
-        replaces=mandate,
-        reason=f"The new price ({amount_minor} centavos) exceeds what {mandate.public_id} allows.",
-        actor=SYSTEM,
-        now=now,
-    )
+    try:
+        new = pix_mandate_create(
+            tenant=tenant,
+            subscription_id=mandate.subscription_id,
+            journey=Journey.AUTHORISE_ONLY,
+            periodicity=mandate.periodicity,
+            fixed_amount_minor=amount_minor if fixed else None,
+            max_amount_minor=None if fixed else amount_minor,
+            retry_policy=mandate.retry_policy,
+            payer_tax_id=mandate.payer_tax_id,
+            payer_psp_ispb=mandate.payer_psp_ispb,
+            payer_psp_name=mandate.payer_psp_name,
+            provider=mandate.provider,
+            replaces=mandate,
+            reason=f"The new price ({amount_minor} centavos) exceeds what "
+            f"{mandate.public_id} allows.",
+            actor=SYSTEM,
+            now=now,
+        )
+    except GatewayDown:
+        # The unanswered request ended rejected; the next sweep asks again, and
+        # the other mandates of this sweep still get their instructions.
+        logger.warning("pix_mandate.reauthorisation_unanswered", mandate=mandate.public_id)
+        return None
     with transaction.atomic():
         record_change(
             tenant=tenant,

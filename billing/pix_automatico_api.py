@@ -207,7 +207,10 @@ class PixMandateCreateSerializer(StrictSerializer):
         required=False, help_text="YYYY-MM-DD after the start; by default none."
     )
     payer_tax_id = serializers.CharField(
-        required=False, max_length=20, help_text="CPF or CNPJ; by default the customer's."
+        required=False,
+        max_length=20,
+        help_text="CPF or CNPJ; by default the customer's. In the sandbox, "
+        "503.503.503-45 makes the sandbox PSP not answer (a 503, the mandate rejected).",
     )
     payer_psp_ispb = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=20

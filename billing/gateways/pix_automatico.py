@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 
 from billing.domain.pix_automatico import merchant_retry_allowed, recurrence_br_code
-from billing.gateways.base import ChargeResult, ChargeStatus, RefundResult
+from billing.gateways.base import ChargeResult, ChargeStatus, GatewayUnavailable, RefundResult
 from billing.gateways.sandbox import SandboxGateway
 from core import clock
 
@@ -80,6 +80,11 @@ def _recurrence_id(now: datetime) -> str:
     return f"RR99999999{now:%Y%m%d}{tail}"
 
 
+# The sandbox PSP does not answer a recurrence for this payer (a valid CPF,
+# 503.503.503-45), as a real PSP may not: how a caller's failure path is tried.
+UNREACHABLE_PAYER_TAX_ID = "50350350345"
+
+
 class SandboxPixAutomaticoPsp(SandboxGateway):
     name = "sandbox_pixauto"
     kind = "pix_automatico"
@@ -90,6 +95,8 @@ class SandboxPixAutomaticoPsp(SandboxGateway):
     def create_recurrence(self, request: RecurrenceRequest) -> RecurrenceCreated:
         from billing.models import SandboxCharge
 
+        if request.payer_tax_id == UNREACHABLE_PAYER_TAX_ID:
+            raise GatewayUnavailable("Sandbox Pix Automático PSP: no answer.")
         key = f"pixrec:{request.mandate_ref}"
         existing = SandboxCharge.objects.filter(idempotency_key=key).first()
         if existing is None:

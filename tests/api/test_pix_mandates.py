@@ -258,6 +258,29 @@ def test_a_second_pending_mandate_is_refused_and_the_merchant_may_cancel() -> No
         assert shop.events() == ["pix_mandate.created", "pix_mandate.cancelled"]
 
 
+def test_a_psp_that_does_not_answer_is_a_503_and_leaves_no_mandate_pending() -> None:
+    with world(NOW, time_zone=TZ) as w:
+        shop = _shop(w)
+
+        # The sandbox PSP does not answer for this payer (UNREACHABLE_PAYER_TAX_ID).
+        down = _create(shop, payer_tax_id="503.503.503-45")
+        with tenant_context(w.tenant):
+            [failed] = PixMandate.objects.filter(tenant=w.tenant)
+        retried = _created(shop)
+
+        assert (down.status_code, error(down)["code"]) == (503, "gateway_unavailable")
+        assert (failed.status, failed.reason, failed.ended_at) == (
+            "rejected",
+            "The PSP did not answer.",
+            NOW,
+        )
+        assert (failed.recurrence_id, failed.payload) == ("", "")
+        # Nothing blocks the next attempt, which gets its code.
+        assert shop.mandates() == [(failed.public_id, "rejected"), (retried["id"], "pending")]
+        assert retried["br_code"]
+        assert shop.events() == ["pix_mandate.rejected", "pix_mandate.created"]
+
+
 def test_the_same_idempotency_key_makes_one_mandate() -> None:
     with world(NOW, time_zone=TZ) as w:
         shop = _shop(w)

@@ -13,9 +13,9 @@ import time_machine
 from django.test import Client
 
 from billing.domain.pix_automatico import parse_recurrence_br_code
-from billing.gateways.pix_automatico import SandboxPixAutomaticoPsp
+from billing.gateways.pix_automatico import UNREACHABLE_PAYER_TAX_ID, SandboxPixAutomaticoPsp
 from billing.models import Invoice, PaymentAttempt, PixInstruction, PixMandate
-from billing.pix_automatico import pix_mandate_create
+from billing.pix_automatico import pix_mandate_create, pix_mandate_reauthorise
 from core.errors import NotFound, ValidationFailed
 from core.localtime import local_date
 from customers.models import Customer, PaymentMethod
@@ -346,6 +346,50 @@ def test_another_tenants_subscription_is_not_found() -> None:
         assert not PixMandate.objects.exists()
     with tenant_context(w.tenant):
         assert not PixMandate.objects.exists()
+
+
+def test_a_reauthorisation_the_psp_does_not_answer_is_asked_again_next_time() -> None:
+    with world(NOW, time_zone=TZ) as w:
+        sub = _subscribed(w, amount=5_000)
+        mandate = _authorised(w, sub, max_amount_minor=5_200)
+
+        # The payer's PSP goes quiet (the sandbox's unreachable payer), then answers again.
+        PixMandate.objects.filter(pk=mandate.pk).update(payer_tax_id=UNREACHABLE_PAYER_TAX_ID)
+        mandate.refresh_from_db()
+        unanswered = pix_mandate_reauthorise(
+            tenant=w.tenant, mandate=mandate, amount_minor=5_500, now=w.now
+        )
+        [rejected] = PixMandate.objects.filter(replaces=mandate)
+        PixMandate.objects.filter(pk=mandate.pk).update(payer_tax_id="52998224725")
+        mandate.refresh_from_db()
+        asked = pix_mandate_reauthorise(
+            tenant=w.tenant, mandate=mandate, amount_minor=5_500, now=w.now
+        )
+
+        assert unanswered is None
+        assert (rejected.status, rejected.reason, rejected.payload) == (
+            "rejected",
+            "The PSP did not answer.",
+            "",
+        )
+        assert asked is not None
+        assert (asked.status, asked.max_amount_minor, asked.replaces_id) == (
+            "pending",
+            5_500,
+            mandate.pk,
+        )
+        assert asked.payload
+        mandate.refresh_from_db()
+        assert mandate.status == "active"  # charged under it until the new one is authorised
+        assert [
+            e.type
+            for e in Event.objects.filter(type__startswith="pix_mandate.").order_by("id")
+            if e.type != "pix_mandate.activated"
+        ][-3:] == [
+            "pix_mandate.rejected",
+            "pix_mandate.created",
+            "pix_mandate.reauthorization_required",
+        ]
 
 
 def test_journey_2_authorises_only_and_the_first_cycle_is_instructed() -> None:

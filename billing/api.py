@@ -21,6 +21,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import (
     clocks,
+    collection_api,
     fulfilment_api,
     payments,
     pix_automatico_api,
@@ -1037,3 +1038,4 @@ def register(router: SimpleRouter) -> None:
     return_files_api.register(router)
     fulfilment_api.register(router)
     pix_automatico_api.register(router)
+    collection_api.register(router)

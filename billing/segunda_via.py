@@ -50,17 +50,26 @@ def collection_settings(*, tenant: Tenant) -> CollectionSettings:
 def collection_settings_update(
     *,
     tenant: Tenant,
-    fine_percent: Decimal,
-    monthly_interest_percent: Decimal,
-    days_to_pay: int,
     actor: Actor,
     now: datetime,
+    fine_percent: Decimal | None = None,
+    monthly_interest_percent: Decimal | None = None,
+    days_to_pay: int | None = None,
     with_pix: bool | None = None,
     pix_automatico: bool | None = None,
 ) -> CollectionSettings:
-    """The tenant's boleto late charges. Multa is capped at 10 % and juros at
+    """The tenant's boleto late charges, bolepix and Pix Automático offer; a
+    setting given as None keeps its value. Multa is capped at 10 % and juros at
     10 % a month here; for consumer contracts Brazilian law caps multa at 2 %
     (CDC art. 52 §1), which is the merchant's to respect."""
+    found = CollectionSettings.objects.select_for_update().filter(tenant=tenant).first()
+    found = found or CollectionSettings(tenant=tenant)
+    if fine_percent is None:
+        fine_percent = found.boleto_fine_percent
+    if monthly_interest_percent is None:
+        monthly_interest_percent = found.boleto_monthly_interest_percent
+    if days_to_pay is None:
+        days_to_pay = found.boleto_days_to_pay
     for param, value, cap in (
         ("fine_percent", fine_percent, Decimal("10")),
         ("monthly_interest_percent", monthly_interest_percent, Decimal("10")),
@@ -75,8 +84,6 @@ def collection_settings_update(
         or not 1 <= days_to_pay <= 30
     ):
         raise ValidationFailed("days_to_pay must be from 1 to 30.", param="days_to_pay")
-    found = CollectionSettings.objects.select_for_update().filter(tenant=tenant).first()
-    found = found or CollectionSettings(tenant=tenant)
     found.boleto_fine_percent = fine_percent
     found.boleto_monthly_interest_percent = monthly_interest_percent
     found.boleto_days_to_pay = days_to_pay

@@ -44,6 +44,7 @@ EXPECTED_PREFIXES = [
     "account",  # issue 13: the account's own settings, a singleton (no id)
     "checkout_sessions",  # issue 14
     "tax_rates",  # issue 16
+    "collection_settings",  # a singleton (no id): boleto, bolepix, Pix Automático
 ]
 
 

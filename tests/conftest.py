@@ -23,8 +23,24 @@ ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 HAS_REDIS = bool(settings.REDIS_URL)
 
 
+# The longest files go first: the two test processes of `make test` (pytest-xdist,
+# --dist=loadfile, files handed out in this order) then end together, instead of
+# one of them walking the browser tests alone at the end.
+LONGEST_FIRST = (
+    "tests/e2e/",
+    "tests/api_contract/",
+    "tests/scenarios/test_properties.py",
+    "tests/billing/test_billing_run_concurrency.py",
+    "tests/billing/test_gateway_rate_limits.py",
+    "tests/billing/test_lock_order.py",
+    "tests/notifications/test_outbox.py",
+    "tests/tenants/test_seed_demo.py",
+)
+
+
 # CI sets CICLO_REQUIRE_SERVICES=1, so these skips can only happen on a laptop.
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable
     for item in items:
         if "postgres" in item.keywords and not ON_POSTGRES:
             item.add_marker(pytest.mark.skip("needs PostgreSQL (set DATABASE_URL)"))

@@ -301,19 +301,8 @@ def pix_mandate_create(
         # No QR code reached anyone: the mandate ends rejected, so it neither
         # blocks a new attempt (one pending per subscription) nor waits to expire.
         with transaction.atomic():
-            failed = _locked(tenant, mandate.pk)
-            transition(failed, MandateStatus.REJECTED, MANDATE_TRANSITIONS, what="mandate")
-            failed.ended_at, failed.reason = now, "The PSP did not answer."
-            failed.save(update_fields=["status", "ended_at", "reason"])
-            record_change(
-                tenant=tenant,
-                actor=actor,
-                at=now,
-                event="pix_mandate.rejected",
-                subject_type="pix_mandate",
-                subject_id=failed.public_id,
-                data={**_data(failed), "reason": failed.reason},
-                target=failed,
+            _reject(
+                tenant, _locked(tenant, mandate.pk), actor, now, reason="The PSP did not answer."
             )
         # Shown as it is by the portal and checkout, in the subscriber's language.
         raise GatewayDown(
@@ -337,6 +326,30 @@ def pix_mandate_create(
             target=mandate,
         )
     return mandate
+
+
+def _reject(
+    tenant: Tenant, mandate: PixMandate, actor: Actor, now: datetime, *, reason: str = ""
+) -> None:
+    """Inside a transaction: a pending mandate ends rejected, by the payer's PSP
+    (its webhook) or because no PSP answered (``reason``)."""
+    transition(mandate, MandateStatus.REJECTED, MANDATE_TRANSITIONS, what="mandate")
+    mandate.ended_at = now
+    fields = ["status", "ended_at"]
+    if reason:
+        mandate.reason = reason
+        fields.append("reason")
+    mandate.save(update_fields=fields)
+    record_change(
+        tenant=tenant,
+        actor=actor,
+        at=now,
+        event="pix_mandate.rejected",
+        subject_type="pix_mandate",
+        subject_id=mandate.public_id,
+        data={**_data(mandate), "reason": reason} if reason else _data(mandate),
+        target=mandate,
+    )
 
 
 def _locked(tenant: Tenant, mandate_id: int) -> PixMandate:
@@ -518,19 +531,7 @@ def pix_webhook_process(*, gateway_name: str, event_type: str, data: dict, now: 
             elif event_type == "pix_mandate.rejected":
                 if mandate.status != MandateStatus.PENDING:
                     return f"mandate {mandate.public_id} {mandate.status}"
-                transition(mandate, MandateStatus.REJECTED, MANDATE_TRANSITIONS, what="mandate")
-                mandate.ended_at = now
-                mandate.save(update_fields=["status", "ended_at"])
-                record_change(
-                    tenant=tenant,
-                    actor=SYSTEM,
-                    at=now,
-                    event="pix_mandate.rejected",
-                    subject_type="pix_mandate",
-                    subject_id=mandate.public_id,
-                    data=_data(mandate),
-                    target=mandate,
-                )
+                _reject(tenant, mandate, SYSTEM, now)
             elif event_type == "pix_mandate.cancelled":
                 if mandate.status != MandateStatus.ACTIVE:
                     return f"mandate {mandate.public_id} {mandate.status}"

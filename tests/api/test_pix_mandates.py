@@ -258,6 +258,27 @@ def test_a_second_pending_mandate_is_refused_and_the_merchant_may_cancel() -> No
         assert shop.events() == ["pix_mandate.created", "pix_mandate.cancelled"]
 
 
+def test_the_payer_refusing_journey_2_rejects_it_and_a_new_one_may_be_asked() -> None:
+    with world(NOW, time_zone=TZ) as w:
+        shop = _shop(w, trial_days=14)
+        made = _created(shop)
+
+        refused = shop.api.post(
+            f"{URL}/{made['id']}/simulate_authorisation", {"approve": False}, format="json"
+        )
+        again = _create(shop)
+
+        assert refused.status_code == 200, refused.json()
+        assert (refused.json()["status"], refused.json()["reason"]) == ("rejected", "")
+        assert again.status_code == 201, again.json()
+        assert shop.mandates() == [(made["id"], "rejected"), (again.json()["id"], "pending")]
+        assert shop.events() == [
+            "pix_mandate.created",
+            "pix_mandate.rejected",
+            "pix_mandate.created",
+        ]
+
+
 def test_a_psp_that_does_not_answer_is_a_503_and_leaves_no_mandate_pending() -> None:
     with world(NOW, time_zone=TZ) as w:
         shop = _shop(w)

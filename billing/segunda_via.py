@@ -62,8 +62,10 @@ def collection_settings_update(
     setting given as None keeps its value. Multa is capped at 10 % and juros at
     10 % a month here; for consumer contracts Brazilian law caps multa at 2 %
     (CDC art. 52 §1), which is the merchant's to respect."""
-    found = CollectionSettings.objects.select_for_update().filter(tenant=tenant).first()
-    found = found or CollectionSettings(tenant=tenant)
+    # Two first saves at once: get_or_create's loser reads the winner's row (its
+    # insert waits on the unique constraint) instead of failing on it.
+    CollectionSettings.objects.get_or_create(tenant=tenant)
+    found = CollectionSettings.objects.select_for_update().get(tenant=tenant)
     if fine_percent is None:
         fine_percent = found.boleto_fine_percent
     if monthly_interest_percent is None:

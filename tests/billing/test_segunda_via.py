@@ -195,3 +195,40 @@ def test_late_charge_settings_refuse_bad_values(field, value) -> None:  # type: 
             )
         assert exc.value.param == field
         assert not CollectionSettings.objects.exists()
+
+
+def test_two_first_saves_at_once_make_one_row_and_both_succeed() -> None:
+    import threading
+
+    from django.db import connections
+
+    from billing.segunda_via import collection_settings_update
+    from tenants.context import tenant_context
+
+    with world(NOW) as w:
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def save(**change: object) -> None:
+            try:
+                with tenant_context(w.tenant):
+                    barrier.wait(timeout=30)
+                    collection_settings_update(tenant=w.tenant, actor=ACTOR, now=NOW, **change)
+            except BaseException as exc:  # reported by the test's thread
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [
+            threading.Thread(target=save, kwargs={"pix_automatico": True}),
+            threading.Thread(target=save, kwargs={"days_to_pay": 5}),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+
+        assert errors == []
+        [row] = CollectionSettings.objects.filter(tenant=w.tenant)
+        # Each save read the row under its lock: neither undid the other.
+        assert (row.pix_automatico, row.boleto_days_to_pay) == (True, 5)
